@@ -1,0 +1,117 @@
+package crier
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Mode says whether an announcement is real. Anything but ModeActual is
+// delivered to the capture sink instead of the channel's real transport.
+type Mode string
+
+// Modes, named as in CAP 1.2 status (Actual, Exercise, Test).
+const (
+	ModeActual   Mode = "actual"
+	ModeExercise Mode = "exercise"
+	ModeTest     Mode = "test"
+)
+
+// Valid reports whether m is one of the known modes.
+func (m Mode) Valid() bool { return m == ModeActual || m == ModeExercise || m == ModeTest }
+
+// CAP 1.2 vocabularies for an announcement's classification.
+var (
+	Categories    = []string{"Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"}
+	Urgencies     = []string{"Immediate", "Expected", "Future", "Past", "Unknown"}
+	Severities    = []string{"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
+	Certainties   = []string{"Observed", "Likely", "Possible", "Unlikely", "Unknown"}
+	defaultCAPSet = [4]string{"Infra", "Expected", "Minor", "Observed"}
+)
+
+// Announcement is authored once and rendered for every town it targets.
+// Corrections and cancellations are later revisions of the same ID.
+type Announcement struct {
+	ID       string `json:"id"`
+	Revision int    `json:"revision"`
+	Title    string `json:"title"`
+	// Body is Markdown and itself a template over the town's variables.
+	Body string `json:"body"`
+	// Towns lists town ids, group names, or "all".
+	Towns []string `json:"towns"`
+	// Channels optionally restricts delivery to these channel ids; empty
+	// means every channel of every targeted town.
+	Channels []string `json:"channels,omitempty"`
+
+	Category  string `json:"category"`
+	Urgency   string `json:"urgency"`
+	Severity  string `json:"severity"`
+	Certainty string `json:"certainty"`
+
+	Mode Mode `json:"mode"`
+	// Expires is when the notice becomes stale; deliveries not sent by then
+	// are expired, never sent late. Zero means it does not expire.
+	Expires   time.Time `json:"expires,omitzero"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+}
+
+// SetDefaults fills the CAP classification and the mode where they are empty.
+// Outage notices are information, not official warnings: Infra, Expected,
+// Minor, Observed.
+func (a *Announcement) SetDefaults(mode Mode) {
+	fill := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	fill(&a.Category, defaultCAPSet[0])
+	fill(&a.Urgency, defaultCAPSet[1])
+	fill(&a.Severity, defaultCAPSet[2])
+	fill(&a.Certainty, defaultCAPSet[3])
+	if a.Mode == "" {
+		a.Mode = mode
+	}
+	if a.Revision == 0 {
+		a.Revision = 1
+	}
+}
+
+// Validate checks the announcement's own fields against now and returns
+// every problem. It does not resolve towns or render templates.
+func (a *Announcement) Validate(now time.Time) []Problem {
+	var ps []Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case strings.TrimSpace(a.Title) == "":
+		add("title", "must not be empty")
+	case strings.ContainsAny(a.Title, "\r\n"):
+		add("title", "must be a single line (contains a line break)")
+	case len([]rune(a.Title)) > 200:
+		add("title", "is %d characters long, at most 200 are allowed", len([]rune(a.Title)))
+	}
+	if strings.TrimSpace(a.Body) == "" {
+		add("body", "must not be empty")
+	}
+	if len(a.Towns) == 0 {
+		add("towns", "must name at least one town, group, or \"all\"")
+	}
+	check := func(field, v string, allowed []string) {
+		if !slices.Contains(allowed, v) {
+			add(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	check("category", a.Category, Categories)
+	check("urgency", a.Urgency, Urgencies)
+	check("severity", a.Severity, Severities)
+	check("certainty", a.Certainty, Certainties)
+	if !a.Mode.Valid() {
+		add("mode", "%q is not one of actual, exercise, test", a.Mode)
+	}
+	if !a.Expires.IsZero() && !a.Expires.After(now) {
+		add("expires", "%s is in the past", a.Expires.Format(time.RFC3339))
+	}
+	return ps
+}

@@ -1,0 +1,62 @@
+package crier
+
+import (
+	"context"
+)
+
+// Channel sends one message to one destination: a social account, a Slack
+// channel, a mail relay, a webhook receiver.
+//
+// Send returns a Receipt when the destination accepted the message. Every
+// failure is classified where it happens:
+//
+//   - Transient (see the function): nothing was delivered and a later retry may
+//     succeed: connection refused, DNS failure, timeout before the request was
+//     written, HTTP 429 and 5xx, SMTP 4xx. RetryAfter carries the delay the
+//     remote side asked for.
+//   - Permanent: the destination refused the message; retrying will not help
+//     (HTTP 4xx other than 429, SMTP 5xx).
+//   - Unknown: the request was written but no answer came. Retryable is set
+//     only when the receiver deduplicates on Message.Key.
+//
+// An unclassified error is treated as an unknown outcome that is not
+// retried, so that a bug never produces duplicate public posts.
+//
+// Send must honour ctx's deadline and cancellation and must send
+// Message.Key to receivers that deduplicate on it.
+type Channel interface {
+	Send(ctx context.Context, m *Message) (*Receipt, error)
+}
+
+// Receipt describes an accepted message.
+type Receipt struct {
+	RemoteID string `json:"remote_id,omitempty"` // status id, Message-ID, ts...
+	URL      string `json:"url,omitempty"`       // public URL of the post, if any
+	Endpoint string `json:"endpoint,omitempty"`  // which endpoint carried it
+	Network  string `json:"network,omitempty"`   // which network carried it
+}
+
+// Checker is implemented by channels that have limits a rendered message
+// must meet (length, header safety). Check returns every problem; the engine
+// refuses the whole announcement when any message has one.
+type Checker interface {
+	Check(ctx context.Context, m *Message) []Problem
+}
+
+// Closer is implemented by channels that hold connections.
+type Closer interface {
+	Close() error
+}
+
+// ChannelInfo describes a configured channel to the engine.
+type ChannelInfo struct {
+	ID   string
+	Type string
+	// PerSubscriber channels (email) deliver once per confirmed subscriber.
+	PerSubscriber bool
+	// Deduplicates says that the receiver drops a repeated Message.Key, so a
+	// send interrupted by a crash may be repeated safely. When false, a send
+	// whose worker was lost becomes an unknown outcome for a person to check.
+	Deduplicates bool
+	Channel      Channel
+}

@@ -1,0 +1,168 @@
+package crier
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Error codes. They are stable: the HTTP API returns them in
+// {"error":{"code":...}} and the CLI maps them to exit codes.
+const (
+	EINVALID      = "invalid"         // bad input; Details lists every problem
+	ENOTFOUND     = "not_found"       // no such object
+	EUNAUTHORIZED = "unauthorized"    // missing or wrong credentials
+	EFORBIDDEN    = "forbidden"       // authenticated but not allowed
+	ECONFLICT     = "conflict"        // state does not allow the operation
+	EINTERNAL     = "internal"        // a bug or an unexpected failure
+	ETRANSIENT    = "transient"       // a send failed and nothing arrived; retry later
+	EPERMANENT    = "permanent"       // a send was refused; retrying will not help
+	EUNKNOWN      = "unknown_outcome" // a send may or may not have arrived
+)
+
+// Error is crier's one error type. Code classifies it; Message is meant for
+// people and safe to show them; Err keeps the underlying chain for logs.
+type Error struct {
+	Code    string
+	Message string
+	// Details lists every problem of an EINVALID error.
+	Details []Problem
+	// RetryAfter is the delay the remote side asked for (HTTP Retry-After,
+	// rate-limit reset) on an ETRANSIENT error; zero when it said nothing.
+	RetryAfter time.Duration
+	// Retryable marks an EUNKNOWN outcome that may still be retried because the
+	// receiver deduplicates on the idempotency key (webhooks, Mastodon).
+	Retryable bool
+	Err       error
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Message != "" {
+		b.WriteString(e.Message)
+	} else {
+		b.WriteString(e.Code)
+	}
+	for _, p := range e.Details {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	if e.Err != nil {
+		if e.Message != "" {
+			b.WriteString(": ")
+		}
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human-readable message of err: the Message of the
+// first *Error in its chain, or a generic text for anything else, so that
+// internal details never reach a user.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorDetails returns the problems attached to err, if any.
+func ErrorDetails(err error) []Problem {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Details
+	}
+	return nil
+}
+
+// Transient classifies err as a failure after which nothing was delivered
+// and a later retry may succeed. retryAfter is the delay the remote side
+// asked for, or zero.
+func Transient(err error, retryAfter time.Duration) error {
+	return &Error{Code: ETRANSIENT, Message: errorText(err), RetryAfter: retryAfter, Err: err}
+}
+
+// Permanent classifies err as a refusal that retrying will not change.
+func Permanent(err error) error {
+	return &Error{Code: EPERMANENT, Message: errorText(err), Err: err}
+}
+
+// Unknown classifies err as an ambiguous outcome: the request was written
+// but no answer came. retryable says whether the receiver deduplicates on
+// the idempotency key, so that a retry cannot produce a duplicate.
+func Unknown(err error, retryable bool) error {
+	return &Error{Code: EUNKNOWN, Message: errorText(err), Retryable: retryable, Err: err}
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Problem is one thing wrong with an input, with where it is.
+type Problem struct {
+	// Field is the path of the offending value, e.g. "towns", "title",
+	// "channels[2]", or "towns[soest].channels[mail-soest]".
+	Field   string `json:"field,omitempty"`
+	Town    string `json:"town,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Message string `json:"message"`
+}
+
+// String formats p as "town soest, channel mail: field: message".
+func (p Problem) String() string {
+	var parts []string
+	if p.Town != "" {
+		parts = append(parts, "town "+p.Town)
+	}
+	if p.Channel != "" {
+		parts = append(parts, "channel "+p.Channel)
+	}
+	where := strings.Join(parts, ", ")
+	switch {
+	case where != "" && p.Field != "":
+		return where + ": " + p.Field + ": " + p.Message
+	case where != "":
+		return where + ": " + p.Message
+	case p.Field != "":
+		return p.Field + ": " + p.Message
+	}
+	return p.Message
+}
+
+// Invalid returns an EINVALID error listing problems, or nil when there are none.
+func Invalid(message string, problems []Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: message, Details: problems}
+}

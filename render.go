@@ -1,0 +1,18 @@
+package crier
+
+// RenderRequest is everything a renderer needs for one town × channel.
+type RenderRequest struct {
+	Announcement *Announcement
+	Town         *Town
+	Channel      string // channel id
+	Type         string // channel type: email, webhook, mastodon, slack...
+	// Link is the public URL of the announcement's page for this town.
+	Link string
+}
+
+// Renderer turns an announcement into the message for one town and channel.
+// Template errors are returned as an EINVALID *Error whose Details name the
+// town, the channel, the template and the line.
+type Renderer interface {
+	Render(r *RenderRequest) (*Message, error)
+}

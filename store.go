@@ -1,0 +1,120 @@
+package crier
+
+import (
+	"context"
+	"time"
+)
+
+// Plan is a validated, fully rendered announcement ready to be committed:
+// one message per town × channel. Nothing in a plan has been sent.
+type Plan struct {
+	Announcement *Announcement `json:"announcement"`
+	Towns        []string      `json:"towns"`
+	Messages     []*Message    `json:"messages"`
+	Problems     []Problem     `json:"problems,omitempty"`
+}
+
+// PublishResult is what committing a plan produced.
+type PublishResult struct {
+	Announcement *Announcement `json:"announcement"`
+	Deliveries   int           `json:"deliveries"`
+	// Existing is true when the idempotency key had been seen and the
+	// result is that of the earlier request.
+	Existing bool `json:"existing,omitempty"`
+}
+
+// AnnouncementStore persists announcements and their deliveries.
+type AnnouncementStore interface {
+	// CreateAnnouncement commits the plan's announcement, its messages and
+	// all deliveries in one transaction: one per message, or, for
+	// PerSubscriber messages, one per confirmed subscriber of the message's
+	// town at this moment. A non-empty idempotencyKey that was used before
+	// returns the earlier result with Existing set and writes nothing.
+	CreateAnnouncement(ctx context.Context, p *Plan, idempotencyKey string, now time.Time) (*PublishResult, error)
+	// Announcement returns the latest revision of an announcement, or a
+	// not_found error.
+	Announcement(ctx context.Context, id string) (*Announcement, error)
+	// Announcements returns the newest announcements first.
+	Announcements(ctx context.Context, limit int) ([]*Announcement, error)
+	// Messages returns the rendered messages of an announcement.
+	Messages(ctx context.Context, id string) ([]*Message, error)
+	// Deliveries returns deliveries matching f, ordered by id.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// Counts returns the number of deliveries per town × channel × state.
+	Counts(ctx context.Context, announcement string) ([]Count, error)
+	// Attempts returns the attempts of one delivery, oldest first.
+	Attempts(ctx context.Context, delivery int64) ([]*Attempt, error)
+	// Retry puts the announcement's deliveries in the given final states
+	// back in the queue, due now, and returns how many.
+	Retry(ctx context.Context, announcement string, states []State, now time.Time) (int, error)
+}
+
+// DeliveryFilter selects deliveries; empty fields match everything.
+type DeliveryFilter struct {
+	Announcement string
+	Town         string
+	Channel      string
+	State        State
+	AfterID      int64 // for paging: only ids greater than this
+	Limit        int   // 0 means a default page size
+}
+
+// SubscriberStore persists the towns' email lists.
+type SubscriberStore interface {
+	// AddSubscribers inserts or updates subscribers by (town, email) in one
+	// transaction and returns how many rows were new.
+	AddSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) (int, error)
+	// RemoveSubscriber marks an address unsubscribed; not_found if unknown.
+	RemoveSubscriber(ctx context.Context, town, email string, now time.Time) error
+	// Subscribers returns a town's subscribers, optionally in one state.
+	Subscribers(ctx context.Context, town string, state SubscriberState) ([]*Subscriber, error)
+}
+
+// CaptureStore keeps what the exercise sink received.
+type CaptureStore interface {
+	// SaveCapture stores c; saving the same Key twice keeps the first.
+	SaveCapture(ctx context.Context, c *Capture) error
+	// Captures returns captures, optionally of one announcement, oldest first.
+	Captures(ctx context.Context, announcement string, limit int) ([]*Capture, error)
+}
+
+// Job is a claimed delivery together with its rendered message.
+type Job struct {
+	Delivery *Delivery
+	Message  *Message
+	// Lease identifies this claim; completing a job whose lease was taken
+	// over by another claim is refused.
+	Lease string
+	// Reclaimed is true when the job was claimed before by a worker whose
+	// lease expired: that worker may have sent it.
+	Reclaimed bool
+}
+
+// Outcome is the result of working on a claimed job.
+type Outcome struct {
+	Delivery int64
+	Lease    string
+	State    State     // the new state; StateQueued means retry at NextAt
+	NextAt   time.Time // when a retry is due
+	Attempt  *Attempt  // nil when nothing was tried (expired, released)
+}
+
+// Queue is the durable delivery queue.
+type Queue interface {
+	// Claim leases up to n due deliveries of the given channel types (all
+	// when empty) until now+lease and marks them sending. A delivery is due
+	// when it is queued with NextAt <= now, or sending with an expired lease.
+	Claim(ctx context.Context, types []string, n int, now time.Time, lease time.Duration) ([]*Job, error)
+	// Complete records outcomes and their attempts in one transaction.
+	// Outcomes whose lease is no longer held are skipped and reported in
+	// the returned count of stale outcomes.
+	Complete(ctx context.Context, outcomes []*Outcome, now time.Time) (stale int, err error)
+	// Release puts claimed jobs back to queued without counting an attempt.
+	Release(ctx context.Context, jobs []*Job) error
+	// Recover expires every lease at once. Only a process that knows no
+	// other worker shares the queue (the single-process SQLite store holds a
+	// lock on its data dir) may call it at start.
+	Recover(ctx context.Context) (int, error)
+	// Depth returns the number of queued and sending deliveries per channel type.
+	Depth(ctx context.Context) (map[string]int, error)
+}
