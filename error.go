@@ -50,10 +50,12 @@ func (e *Error) Error() string {
 		b.WriteString(p.String())
 	}
 	if e.Err != nil {
-		if e.Message != "" {
-			b.WriteString(": ")
+		if inner := e.Err.Error(); inner != e.Message {
+			if e.Message != "" {
+				b.WriteString(": ")
+			}
+			b.WriteString(inner)
 		}
-		b.WriteString(e.Err.Error())
 	}
 	return b.String()
 }

@@ -1,0 +1,173 @@
+package crier
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Engine validates, renders and commits announcements. It never sends:
+// delivery is the Workers' job, driven by the queue the engine fills.
+type Engine struct {
+	Directory *Directory
+	// Channels maps channel ids to their configuration.
+	Channels map[string]*ChannelInfo
+	Renderer Renderer
+	Store    AnnouncementStore
+	Clock    Clock
+	// Mode is the instance mode. Announcements without a mode get it, and
+	// an instance in exercise or test mode sends everything to the capture
+	// sink, whatever an announcement says.
+	Mode Mode
+	// PublicURL is the base of links to announcement pages.
+	PublicURL string
+	// NewID returns a fresh announcement id; default: 16 random base32 characters.
+	NewID func() string
+	// Notify, when set, is called after a commit so that workers wake up.
+	Notify func()
+}
+
+// Preview validates and renders a for every targeted town × channel without
+// committing anything. The plan lists every problem; err is only for
+// failures of crier itself.
+func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
+	a.SetDefaults(e.Mode)
+	if a.ID == "" {
+		a.ID = e.newID()
+	}
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = e.Clock.Now()
+	}
+	p := &Plan{Announcement: a}
+	p.Problems = a.Validate(e.Clock.Now())
+	towns, problems := e.Directory.Resolve(a.Towns)
+	p.Towns = towns
+	p.Problems = append(p.Problems, problems...)
+	p.Problems = append(p.Problems, e.checkSelection(a, towns)...)
+
+	capture := e.Mode != ModeActual || a.Mode != ModeActual
+	for _, id := range towns {
+		t := e.Directory.Town(id)
+		for _, chID := range t.Channels {
+			if len(a.Channels) > 0 && !slices.Contains(a.Channels, chID) {
+				continue
+			}
+			ch := e.Channels[chID]
+			if ch == nil {
+				continue // config validation makes this impossible
+			}
+			m, err := e.Renderer.Render(&RenderRequest{
+				Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID),
+			})
+			if err != nil {
+				p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)
+				continue
+			}
+			m.Capture = capture
+			m.PerSubscriber = ch.PerSubscriber
+			if c, ok := ch.Channel.(Checker); ok {
+				for _, pr := range c.Check(ctx, m) {
+					pr.Town, pr.Channel = t.ID, ch.ID
+					p.Problems = append(p.Problems, pr)
+				}
+			}
+			p.Messages = append(p.Messages, m)
+		}
+	}
+	if len(p.Messages) == 0 && len(p.Problems) == 0 {
+		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
+	}
+	return p, ctx.Err()
+}
+
+// Publish validates and renders a, then commits it with all its
+// deliveries in one transaction. Any problem anywhere rejects the whole
+// announcement with an EINVALID error listing every problem, and nothing
+// is queued. A repeated idempotencyKey returns the earlier result.
+func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	p, err := e.Preview(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := Invalid(fmt.Sprintf("announcement rejected: %d problem(s), nothing was queued", len(p.Problems)), p.Problems); err != nil {
+		return nil, err
+	}
+	res, err := e.Store.CreateAnnouncement(ctx, p, idempotencyKey, e.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("commit announcement: %w", err)
+	}
+	if e.Notify != nil {
+		e.Notify()
+	}
+	return res, nil
+}
+
+// checkSelection reports selected channels that are unknown or that no
+// targeted town publishes to.
+func (e *Engine) checkSelection(a *Announcement, towns []string) []Problem {
+	var ps []Problem
+	for i, id := range a.Channels {
+		if e.Channels[id] == nil {
+			ps = append(ps, Problem{Field: fmt.Sprintf("channels[%d]", i), Message: fmt.Sprintf("unknown channel %q", id)})
+			continue
+		}
+		used := false
+		for _, t := range towns {
+			if slices.Contains(e.Directory.Town(t).Channels, id) {
+				used = true
+				break
+			}
+		}
+		if !used && len(towns) > 0 {
+			ps = append(ps, Problem{Field: fmt.Sprintf("channels[%d]", i), Message: fmt.Sprintf("channel %q is not a channel of any targeted town", id)})
+		}
+	}
+	return ps
+}
+
+func (e *Engine) link(town, id string) string {
+	base := strings.TrimRight(e.PublicURL, "/")
+	return base + "/" + url.PathEscape(town) + "/" + url.PathEscape(id)
+}
+
+func (e *Engine) newID() string {
+	if e.NewID != nil {
+		return e.NewID()
+	}
+	return NewID()
+}
+
+// NewID returns 16 random lower-case base32 characters: 80 bits, enough
+// that ids never repeat across databases, which keeps idempotency keys
+// unique for receivers that remember them.
+func NewID() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// renderProblems turns a renderer error into problems that name the town
+// and channel.
+func renderProblems(err error, town, channel string) []Problem {
+	details := ErrorDetails(err)
+	if len(details) == 0 {
+		return []Problem{{Town: town, Channel: channel, Message: err.Error()}}
+	}
+	out := make([]Problem, len(details))
+	for i, p := range details {
+		if p.Town == "" {
+			p.Town = town
+		}
+		if p.Channel == "" {
+			p.Channel = channel
+		}
+		out[i] = p
+	}
+	return out
+}

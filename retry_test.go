@@ -1,0 +1,108 @@
+package crier_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+func TestBackoffDelay(t *testing.T) {
+	fixed := func(v float64) func() float64 { return func() float64 { return v } }
+	b := crier.Backoff{Base: 5 * time.Second, Max: time.Minute, Jitter: 0.2, Rand: fixed(0.5)}
+	for _, tc := range []struct {
+		attempt    int
+		retryAfter time.Duration
+		want       time.Duration
+	}{
+		{1, 0, 5 * time.Second},
+		{2, 0, 10 * time.Second},
+		{3, 0, 20 * time.Second},
+		{4, 0, 40 * time.Second},
+		{5, 0, time.Minute}, // capped
+		{50, 0, time.Minute},
+		{1, 2 * time.Minute, 2 * time.Minute}, // Retry-After wins when later
+		{3, 3 * time.Second, 20 * time.Second},
+	} {
+		if got := b.Delay(tc.attempt, tc.retryAfter); got != tc.want {
+			t.Errorf("Delay(%d, %v) = %v, want %v", tc.attempt, tc.retryAfter, got, tc.want)
+		}
+	}
+	// Jitter spreads by ±20 %.
+	b.Rand = fixed(0)
+	if got := b.Delay(1, 0); got != 4*time.Second {
+		t.Errorf("low jitter: got %v, want 4s", got)
+	}
+	b.Rand = fixed(0.999999)
+	if got := b.Delay(1, 0); got < 5999*time.Millisecond || got >= 6*time.Second {
+		t.Errorf("high jitter: got %v, want just under 6s", got)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	tk := crier.Tokens{Secret: []byte("0123456789abcdef0123456789abcdef")}
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	tok := tk.Sign(crier.PurposeUnsubscribe, "soest", "anna@example.org", now.Add(time.Hour))
+	town, email, err := tk.Verify(tok, crier.PurposeUnsubscribe, now)
+	if err != nil || town != "soest" || email != "anna@example.org" {
+		t.Fatalf("Verify = %q, %q, %v", town, email, err)
+	}
+	if _, _, err := tk.Verify(tok, crier.PurposeConfirm, now); err == nil {
+		t.Error("token accepted for another purpose")
+	}
+	if _, _, err := tk.Verify(tok, crier.PurposeUnsubscribe, now.Add(2*time.Hour)); err == nil {
+		t.Error("expired token accepted")
+	}
+	other := crier.Tokens{Secret: []byte("another secret, another secret!!")}
+	if _, _, err := other.Verify(tok, crier.PurposeUnsubscribe, now); err == nil {
+		t.Error("token accepted under another secret")
+	}
+	forged := tk.Sign(crier.PurposeUnsubscribe, "werl", "anna@example.org", now.Add(time.Hour))
+	payload, _, _ := cut(tok)
+	_, sig, _ := cut(forged)
+	if _, _, err := tk.Verify(payload+"."+sig, crier.PurposeUnsubscribe, now); err == nil {
+		t.Error("token with a signature of another payload accepted")
+	}
+}
+
+func cut(tok string) (string, string, bool) {
+	for i := range tok {
+		if tok[i] == '.' {
+			return tok[:i], tok[i+1:], true
+		}
+	}
+	return tok, "", false
+}
+
+func TestDeliveryKey(t *testing.T) {
+	if got, want := crier.DeliveryKey("abc", 2, "soest", "mail-soest", 42), "abc.2.soest.mail-soest.42"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := crier.DeliveryKey("abc", 1, "werl", "radio", 0), "abc.1.werl.radio"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"Anna@Example.ORG":        "Anna@example.org",
+		" jörg@soest.example ":    "jörg@soest.example",
+		"a@b":                     "a@b",
+		"":                        "",
+		"anna":                    "",
+		"Anna <anna@example.org>": "",
+		"a@b\r\nBcc: x@y":         "",
+		"a@b, c@d":                "",
+	} {
+		got, err := crier.NormalizeEmail(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("NormalizeEmail(%q) = %q, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
