@@ -1,0 +1,314 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+const announcementColumns = `id, revision, title, body, towns, channels, category, urgency, severity,
+	certainty, mode, expires, created_at`
+
+// CreateAnnouncement commits the plan's announcement, its messages and all
+// their deliveries in one transaction, queued and due at now. A message
+// marked PerSubscriber gets one delivery per subscriber of its town who is
+// confirmed at this moment; any other message gets one delivery. The
+// announcement's CreatedAt defaults to now, and its Expires is copied into
+// every stored message.
+//
+// When idempotencyKey is not empty and was used before, it returns the
+// earlier result with Existing set and writes nothing. A plan whose
+// announcement revision exists already is a conflict error; a plan without
+// an announcement id or with repeated town × channel messages is invalid.
+func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotencyKey string, now time.Time) (*crier.PublishResult, error) {
+	if err := checkPlan(p); err != nil {
+		return nil, err
+	}
+	a := *p.Announcement
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = now
+	}
+	a.CreatedAt, a.Expires = fromNanos(nanos(a.CreatedAt)), fromNanos(nanos(a.Expires))
+	var res *crier.PublishResult
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if idempotencyKey != "" {
+			if res, err = earlierResult(ctx, tx, idempotencyKey); res != nil || err != nil {
+				return err
+			}
+		}
+		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, now); err != nil {
+			return err
+		}
+		if idempotencyKey == "" {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO idempotency (key, announcement, revision, deliveries, created_at)
+			VALUES (?, ?, ?, ?, ?)`, idempotencyKey, a.ID, a.Revision, res.Deliveries, nanos(now))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create announcement: %w", err)
+	}
+	return res, nil
+}
+
+// checkPlan returns an invalid error listing every problem of p that would
+// otherwise surface as a constraint violation halfway through the commit.
+func checkPlan(p *crier.Plan) error {
+	if p == nil || p.Announcement == nil {
+		return crier.Errorf(crier.EINVALID, "plan has no announcement")
+	}
+	var ps []crier.Problem
+	if p.Announcement.ID == "" {
+		ps = append(ps, crier.Problem{Field: "id", Message: "must not be empty"})
+	}
+	if p.Announcement.Revision < 1 {
+		ps = append(ps, crier.Problem{Field: "revision", Message: "must be at least 1"})
+	}
+	seen := make(map[[2]string]bool)
+	for i, m := range p.Messages {
+		field := fmt.Sprintf("messages[%d]", i)
+		switch {
+		case m == nil || m.Town == "" || m.Channel == "" || m.Type == "":
+			ps = append(ps, crier.Problem{Field: field, Message: "needs a town, a channel and a type"})
+		case seen[[2]string{m.Town, m.Channel}]:
+			ps = append(ps, crier.Problem{Field: field, Town: m.Town, Channel: m.Channel, Message: "is repeated"})
+		}
+		if m != nil {
+			seen[[2]string{m.Town, m.Channel}] = true
+		}
+	}
+	return crier.Invalid("invalid plan", ps)
+}
+
+// earlierResult returns the result recorded for an idempotency key, or nil
+// when the key is new.
+func earlierResult(ctx context.Context, tx *sql.Tx, key string) (*crier.PublishResult, error) {
+	var (
+		id       string
+		revision int
+		n        int
+	)
+	err := tx.QueryRowContext(ctx, `SELECT announcement, revision, deliveries FROM idempotency WHERE key = ?`, key).
+		Scan(&id, &revision, &n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	row := tx.QueryRowContext(ctx, `SELECT `+announcementColumns+` FROM announcements WHERE id = ? AND revision = ?`, id, revision)
+	a, err := scanAnnouncement(row)
+	if err != nil {
+		return nil, fmt.Errorf("read earlier announcement: %w", err)
+	}
+	return &crier.PublishResult{Announcement: a, Deliveries: n, Existing: true}, nil
+}
+
+// insertPlan writes the announcement, its messages and their deliveries.
+func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement, msgs []*crier.Message, now time.Time) (*crier.PublishResult, error) {
+	if err := insertAnnouncement(ctx, tx, a); err != nil {
+		return nil, err
+	}
+	w := &planWriter{
+		message:     tx.StmtContext(ctx, db.stmts.insertMessage),
+		subscribers: tx.StmtContext(ctx, db.stmts.queueSubscribers),
+		single:      tx.StmtContext(ctx, db.stmts.queueSingle),
+	}
+	res := &crier.PublishResult{Announcement: a}
+	for _, m := range msgs {
+		n, err := w.insert(ctx, a, m, now)
+		if err != nil {
+			return nil, fmt.Errorf("town %s, channel %s: %w", m.Town, m.Channel, err)
+		}
+		res.Deliveries += n
+	}
+	return res, nil
+}
+
+func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) error {
+	var exists bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM announcements WHERE id = ? AND revision = ?)`,
+		a.ID, a.Revision).Scan(&exists)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return crier.Errorf(crier.ECONFLICT, "announcement %s revision %d exists already", a.ID, a.Revision)
+	}
+	towns, err := json.Marshal(nonNil(a.Towns))
+	if err != nil {
+		return err
+	}
+	channels, err := json.Marshal(nonNil(a.Channels))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO announcements (`+announcementColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Revision, a.Title, a.Body, string(towns), string(channels), a.Category, a.Urgency,
+		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert announcement: %w", err)
+	}
+	return nil
+}
+
+// planWriter holds the statements that store messages and queue their
+// deliveries, bound to one transaction.
+type planWriter struct {
+	message, subscribers, single *sql.Stmt
+}
+
+// insert stores the rendered message m of announcement a and queues its
+// deliveries; it returns how many.
+func (w *planWriter) insert(ctx context.Context, a *crier.Announcement, m *crier.Message, now time.Time) (int, error) {
+	stored := *m
+	stored.Announcement, stored.Revision, stored.Expires = a.ID, a.Revision, a.Expires
+	stored.Key, stored.Recipient, stored.UnsubscribeURL, stored.Attempt, stored.FirstAttempt = "", "", "", 0, time.Time{}
+	content, err := json.Marshal(&stored)
+	if err != nil {
+		return 0, fmt.Errorf("encode message: %w", err)
+	}
+	r, err := w.message.ExecContext(ctx, a.ID, a.Revision, m.Town, m.Channel, m.Type, string(content))
+	if err != nil {
+		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	id, err := r.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	key := crier.DeliveryKey(a.ID, a.Revision, m.Town, m.Channel, 0)
+	if m.PerSubscriber {
+		r, err = w.subscribers.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, nanos(now), m.Capture)
+	} else {
+		r, err = w.single.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, m.Recipient, nanos(now), m.Capture)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("queue deliveries: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// Announcement returns the latest revision of the announcement id, or a
+// not_found error.
+func (db *DB) Announcement(ctx context.Context, id string) (*crier.Announcement, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+announcementColumns+` FROM announcements
+		WHERE id = ? ORDER BY revision DESC LIMIT 1`, id)
+	a, err := scanAnnouncement(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crier.Errorf(crier.ENOTFOUND, "announcement %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read announcement: %w", err)
+	}
+	return a, nil
+}
+
+// Announcements returns up to limit announcements (1000 when limit is 0),
+// each in its latest revision, the most recently created or revised first.
+func (db *DB) Announcements(ctx context.Context, limit int) ([]*crier.Announcement, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+announcementColumns+` FROM announcements a
+		WHERE revision = (SELECT MAX(revision) FROM announcements b WHERE b.id = a.id)
+		ORDER BY created_at DESC, id DESC LIMIT ?`, limitOr(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	as, err := collect(rows, scanAnnouncement)
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	return as, nil
+}
+
+// Messages returns the rendered messages of every revision of the
+// announcement id, by revision and then in the order they were planned.
+// The per-delivery fields are empty. An unknown id yields no messages.
+func (db *DB) Messages(ctx context.Context, id string) ([]*crier.Message, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT content FROM messages WHERE announcement = ? ORDER BY revision, id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	ms, err := collect(rows, func(s scanner) (*crier.Message, error) {
+		var content []byte
+		if err := s.Scan(&content); err != nil {
+			return nil, err
+		}
+		return decodeMessage(content)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return ms, nil
+}
+
+func decodeMessage(content []byte) (*crier.Message, error) {
+	m := new(crier.Message)
+	if err := json.Unmarshal(content, m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	return m, nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanAnnouncement(s scanner) (*crier.Announcement, error) {
+	var (
+		a                crier.Announcement
+		towns, channels  []byte
+		expires, created int64
+		mode             string
+	)
+	err := s.Scan(&a.ID, &a.Revision, &a.Title, &a.Body, &towns, &channels, &a.Category, &a.Urgency,
+		&a.Severity, &a.Certainty, &mode, &expires, &created)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(towns, &a.Towns); err != nil {
+		return nil, fmt.Errorf("decode towns: %w", err)
+	}
+	if err := json.Unmarshal(channels, &a.Channels); err != nil {
+		return nil, fmt.Errorf("decode channels: %w", err)
+	}
+	a.Towns, a.Channels = nilIfEmpty(a.Towns), nilIfEmpty(a.Channels)
+	a.Mode, a.Expires, a.CreatedAt = crier.Mode(mode), fromNanos(expires), fromNanos(created)
+	return &a, nil
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}

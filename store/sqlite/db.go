@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Interface guards.
+var (
+	_ crier.AnnouncementStore = (*DB)(nil)
+	_ crier.SubscriberStore   = (*DB)(nil)
+	_ crier.CaptureStore      = (*DB)(nil)
+	_ crier.Queue             = (*DB)(nil)
+)
+
+// readConns is the size of the read pool. WAL readers do not block the
+// writer or each other; a handful covers the API and the UI.
+const readConns = 4
+
+// defaultLimit is the page size when a caller passes a limit of 0.
+const defaultLimit = 1000
+
+// DB is a crier database in one SQLite file. It is safe for concurrent use.
+type DB struct {
+	path  string
+	lock  *os.File
+	write *sql.DB // exactly one connection
+	read  *sql.DB // query_only connections
+	stmts *statements
+}
+
+// Open opens or creates the database at path, takes the exclusive lock
+// path+".lock" and applies pending migrations. It fails with a conflict
+// error when another process holds the lock, and with an invalid error when
+// path contains a '?'.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.Contains(path, "?") {
+		return nil, crier.Errorf(crier.EINVALID, "database path %q is empty or contains '?'", path)
+	}
+	lock, err := lockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{path: path, lock: lock}
+	if err := db.open(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	var err error
+	if db.write, err = openPool(ctx, db.path, 1, "_txlock=immediate", "_journal_mode=WAL"); err != nil {
+		return fmt.Errorf("open writer: %w", err)
+	}
+	if err := migrate(ctx, db.write); err != nil {
+		return err
+	}
+	if db.read, err = openPool(ctx, db.path, readConns, "_query_only=1"); err != nil {
+		return fmt.Errorf("open readers: %w", err)
+	}
+	if db.stmts, err = prepare(ctx, db.write); err != nil {
+		return err
+	}
+	return nil
+}
+
+// openPool opens a pool of n connections to path, each with the pragmas
+// every connection needs plus extra DSN parameters.
+func openPool(ctx context.Context, path string, n int, extra ...string) (*sql.DB, error) {
+	params := append([]string{
+		"_busy_timeout=10000",
+		"_foreign_keys=1",
+		"_synchronous=FULL",
+	}, extra...)
+	pool, err := sql.Open("sqlite", path+"?"+strings.Join(params, "&"))
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxLifetime(0)
+	pool.SetConnMaxIdleTime(0)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// Close closes the database and releases its lock. The last connection to
+// close checkpoints the write-ahead log into the database file.
+func (db *DB) Close() error {
+	var errs []error
+	if db.stmts != nil {
+		errs = append(errs, db.stmts.close())
+	}
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	if db.lock != nil {
+		errs = append(errs, unlockFile(db.lock))
+	}
+	*db = DB{path: db.path}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	return tx.Commit()
+}
+
+// ignoreDone drops the error of rolling back a transaction that the driver
+// already ended, e.g. after a canceled context.
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// nanos converts t to the stored form: unix nanoseconds, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos converts a stored time back; 0 is the zero time.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// limitOr returns n, or defaultLimit when n is not positive.
+func limitOr(n int) int {
+	if n <= 0 {
+		return defaultLimit
+	}
+	return n
+}

@@ -1,0 +1,155 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+const deliveryColumns = `id, key, announcement, revision, town, channel, type, recipient, state, attempts,
+	next_at, first_attempt, error_code, error, remote_id, url, endpoint, capture, updated_at`
+
+func scanDelivery(s scanner, extra ...any) (*crier.Delivery, error) {
+	var (
+		d                          crier.Delivery
+		state                      string
+		nextAt, firstAt, updatedAt int64
+	)
+	dest := append([]any{&d.ID, &d.Key, &d.Announcement, &d.Revision, &d.Town, &d.Channel, &d.Type,
+		&d.Recipient, &state, &d.Attempts, &nextAt, &firstAt, &d.ErrorCode, &d.Error, &d.RemoteID,
+		&d.URL, &d.Endpoint, &d.Capture, &updatedAt}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.State = crier.State(state)
+	d.NextAt, d.FirstAttempt, d.UpdatedAt = fromNanos(nextAt), fromNanos(firstAt), fromNanos(updatedAt)
+	return &d, nil
+}
+
+// Deliveries returns up to f.Limit (default 1000) deliveries matching f with
+// an id above f.AfterID, ordered by id. An unknown state is invalid.
+func (db *DB) Deliveries(ctx context.Context, f crier.DeliveryFilter) ([]*crier.Delivery, error) {
+	if f.State != "" && !f.State.Valid() {
+		return nil, crier.Errorf(crier.EINVALID, "unknown delivery state %q", f.State)
+	}
+	var (
+		where = []string{"id > ?"}
+		args  = []any{f.AfterID}
+	)
+	for _, c := range []struct{ column, value string }{
+		{"announcement", f.Announcement}, {"town", f.Town}, {"channel", f.Channel}, {"state", string(f.State)},
+	} {
+		if c.value != "" {
+			where = append(where, c.column+" = ?")
+			args = append(args, c.value)
+		}
+	}
+	args = append(args, limitOr(f.Limit))
+	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	ds, err := collect(rows, func(s scanner) (*crier.Delivery, error) { return scanDelivery(s) })
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	return ds, nil
+}
+
+// Counts returns the number of the announcement's deliveries per town,
+// channel and state, ordered by town, channel and state.
+func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT town, channel, state, COUNT(*) FROM deliveries
+		WHERE announcement = ? GROUP BY town, channel, state ORDER BY town, channel, state`, announcement)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	cs, err := collect(rows, func(s scanner) (crier.Count, error) {
+		var c crier.Count
+		err := s.Scan(&c.Town, &c.Channel, &c.State, &c.N)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries: %w", err)
+	}
+	return cs, nil
+}
+
+// Attempts returns the attempts of one delivery, oldest first.
+func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT delivery, started, finished, endpoint, network, error_code,
+		error, remote_id, url FROM attempts WHERE delivery = ? ORDER BY id`, delivery)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	as, err := collect(rows, func(s scanner) (*crier.Attempt, error) {
+		var (
+			a                 crier.Attempt
+			started, finished int64
+		)
+		err := s.Scan(&a.Delivery, &started, &finished, &a.Endpoint, &a.Network, &a.ErrorCode, &a.Error,
+			&a.RemoteID, &a.URL)
+		a.Started, a.Finished = fromNanos(started), fromNanos(finished)
+		return &a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	return as, nil
+}
+
+// Retry puts the announcement's deliveries in the given states back in the
+// queue, due at now, with their attempts, first attempt and error cleared,
+// and returns how many. The states must be final; an empty or non-final
+// list is invalid, and an unknown announcement is not_found.
+func (db *DB) Retry(ctx context.Context, announcement string, states []crier.State, now time.Time) (int, error) {
+	list, err := finalStates(states)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM announcements WHERE id = ?)`, announcement).Scan(&exists)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return crier.Errorf(crier.ENOTFOUND, "announcement %s not found", announcement)
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', next_at = ?1, attempts = 0,
+				first_attempt = 0, error_code = '', error = '', lease = NULL, lease_until = 0, updated_at = ?1
+			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))`,
+			nanos(now), announcement, list)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry deliveries: %w", err)
+	}
+	return int(n), nil
+}
+
+// finalStates checks that states is a non-empty list of final states and
+// returns it as a JSON array.
+func finalStates(states []crier.State) (string, error) {
+	if len(states) == 0 {
+		return "", crier.Errorf(crier.EINVALID, "name the states to retry")
+	}
+	quoted := make([]string, len(states))
+	for i, s := range states {
+		if !s.Valid() || !s.Final() {
+			return "", crier.Errorf(crier.EINVALID, "cannot retry deliveries in state %q: only final states can be retried", s)
+		}
+		quoted[i] = `"` + string(s) + `"`
+	}
+	return "[" + strings.Join(quoted, ",") + "]", nil
+}

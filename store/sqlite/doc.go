@@ -1,0 +1,11 @@
+// Package sqlite stores crier's announcements, messages, deliveries,
+// subscribers and captures in one SQLite file, and implements the durable
+// delivery queue on the deliveries table.
+//
+// It uses the pure-Go driver modernc.org/sqlite in WAL mode with
+// synchronous=FULL, so a committed transaction survives a process crash or
+// a power loss. All writes go through a single connection, which serialises
+// them without SQLITE_BUSY; reads use a small pool of read-only connections
+// on the same file. Open takes an exclusive lock next to the database file,
+// so only one process uses it at a time; that is what makes Recover safe.
+package sqlite

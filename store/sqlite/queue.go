@@ -1,0 +1,333 @@
+package sqlite
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+// candidate is a due delivery found by a claim.
+type candidate struct {
+	id, nextAt int64
+	reclaimed  bool // it was sending under an expired lease
+}
+
+// claimed is a leased job and the id of its rendered message.
+type claimed struct {
+	job     *crier.Job
+	message int64
+}
+
+// Claim leases up to n due deliveries of the given channel types (all types
+// when types is empty) until now+lease and marks them sending, the earliest
+// due first. Every job carries its own copy of the rendered message with
+// Key, Recipient, Attempt, FirstAttempt and Expires filled in; Reclaimed is
+// set on jobs whose earlier lease expired. A non-positive lease is invalid;
+// n <= 0 claims nothing.
+func (db *DB) Claim(ctx context.Context, types []string, n int, now time.Time, lease time.Duration) ([]*crier.Job, error) {
+	if lease <= 0 {
+		return nil, crier.Errorf(crier.EINVALID, "lease %s is not positive", lease)
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	token := rand.Text() // one lease token per claim
+	var cs []claimed
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		due, err := db.due(ctx, tx, types, n, now)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		if cs, err = db.lease(ctx, tx, due, token, now.Add(lease), now); err != nil {
+			return err
+		}
+		return db.attachMessages(ctx, tx, cs)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	jobs := make([]*crier.Job, len(cs))
+	for i, c := range cs {
+		jobs[i] = c.job
+	}
+	return jobs, nil
+}
+
+// due returns up to n due deliveries ordered by next_at and id. With types,
+// each type is read in its own index order and the results are merged.
+func (db *DB) due(ctx context.Context, tx *sql.Tx, types []string, n int, now time.Time) ([]candidate, error) {
+	if len(types) == 0 {
+		return readDue(ctx, tx.StmtContext(ctx, db.stmts.dueAll), nanos(now), n)
+	}
+	stmt := tx.StmtContext(ctx, db.stmts.dueType)
+	var all []candidate
+	for _, typ := range slices.Compact(slices.Sorted(slices.Values(types))) {
+		cs, err := readDue(ctx, stmt, nanos(now), n, typ)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cs...)
+	}
+	slices.SortFunc(all, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.nextAt, b.nextAt), cmp.Compare(a.id, b.id))
+	})
+	return all[:min(n, len(all))], nil
+}
+
+func readDue(ctx context.Context, stmt *sql.Stmt, now int64, n int, typ ...any) ([]candidate, error) {
+	rows, err := stmt.QueryContext(ctx, append([]any{now, n}, typ...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find due deliveries: %w", err)
+	}
+	cs, err := collect(rows, func(s scanner) (candidate, error) {
+		var (
+			c     candidate
+			state string
+		)
+		err := s.Scan(&c.id, &state, &c.nextAt)
+		c.reclaimed = state == string(crier.StateSending)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find due deliveries: %w", err)
+	}
+	return cs, nil
+}
+
+// lease marks the candidates sending under token until until and returns
+// their jobs in candidate order, without messages yet.
+func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token string, until, now time.Time) ([]claimed, error) {
+	ids := make([]int64, len(due))
+	for i, c := range due {
+		ids[i] = c.id
+	}
+	rows, err := tx.StmtContext(ctx, db.stmts.lease).QueryContext(ctx, token, nanos(until), nanos(now), jsonInts(ids))
+	if err != nil {
+		return nil, fmt.Errorf("lease deliveries: %w", err)
+	}
+	got, err := collect(rows, func(s scanner) (claimed, error) {
+		var c claimed
+		d, err := scanDelivery(s, &c.message)
+		c.job = &crier.Job{Delivery: d, Lease: token}
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lease deliveries: %w", err)
+	}
+	byID := make(map[int64]claimed, len(got))
+	for _, c := range got {
+		byID[c.job.Delivery.ID] = c
+	}
+	out := make([]claimed, len(due))
+	for i, c := range due {
+		l, ok := byID[c.id]
+		if !ok {
+			return nil, fmt.Errorf("lease deliveries: delivery %d was not updated", c.id)
+		}
+		l.job.Reclaimed = c.reclaimed
+		out[i] = l
+	}
+	return out, nil
+}
+
+// attachMessages decodes each distinct message once and gives every job its
+// own copy with the per-delivery fields filled in.
+func (db *DB) attachMessages(ctx context.Context, tx *sql.Tx, cs []claimed) error {
+	ids := make([]int64, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.message)
+	}
+	slices.Sort(ids)
+	rows, err := tx.StmtContext(ctx, db.stmts.messages).QueryContext(ctx, jsonInts(slices.Compact(ids)))
+	if err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	type rendered struct {
+		id int64
+		m  *crier.Message
+	}
+	ms, err := collect(rows, func(s scanner) (rendered, error) {
+		var (
+			r       rendered
+			content []byte
+			expires int64
+		)
+		if err := s.Scan(&r.id, &content, &expires); err != nil {
+			return r, err
+		}
+		r.m, err = decodeMessage(content)
+		if r.m != nil {
+			r.m.Expires = fromNanos(expires)
+		}
+		return r, err
+	})
+	if err != nil {
+		return fmt.Errorf("read messages: %w", err)
+	}
+	byID := make(map[int64]*crier.Message, len(ms))
+	for _, r := range ms {
+		byID[r.id] = r.m
+	}
+	for _, c := range cs {
+		base, ok := byID[c.message]
+		if !ok {
+			return fmt.Errorf("read messages: message %d not found", c.message)
+		}
+		c.job.Message = forDelivery(base, c.job.Delivery)
+	}
+	return nil
+}
+
+// forDelivery returns a copy of m, sharing no memory with it, addressed to d.
+func forDelivery(m *crier.Message, d *crier.Delivery) *crier.Message {
+	c := *m
+	c.Payload = bytes.Clone(m.Payload)
+	c.Key, c.Recipient = d.Key, d.Recipient
+	c.Attempt, c.FirstAttempt = d.Attempts+1, d.FirstAttempt
+	return &c
+}
+
+// Complete records outcomes and their attempts in one transaction. An
+// outcome whose lease is no longer held (the job was reclaimed, released or
+// completed) changes nothing and is counted in stale. An outcome in state
+// queued is due again at NextAt, or at now when NextAt is zero. An outcome
+// with an Attempt counts one attempt and records it; one without keeps the
+// delivery's attempts and last error. The state sending, or an unknown
+// state, is invalid and fails the whole batch.
+func (db *DB) Complete(ctx context.Context, outcomes []*crier.Outcome, now time.Time) (stale int, err error) {
+	for i, o := range outcomes {
+		if o == nil || !o.State.Valid() || o.State == crier.StateSending {
+			return 0, crier.Errorf(crier.EINVALID, "outcome %d: the new state must be queued or final", i)
+		}
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		stale = 0
+		update := tx.StmtContext(ctx, db.stmts.complete)
+		record := tx.StmtContext(ctx, db.stmts.addAttempt)
+		for _, o := range outcomes {
+			ok, err := completeOne(ctx, update, record, o, now)
+			if err != nil {
+				return fmt.Errorf("delivery %d: %w", o.Delivery, err)
+			}
+			if !ok {
+				stale++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("complete deliveries: %w", err)
+	}
+	return stale, nil
+}
+
+// completeOne applies o and reports whether its lease was still held.
+func completeOne(ctx context.Context, update, record *sql.Stmt, o *crier.Outcome, now time.Time) (bool, error) {
+	nextAt := o.NextAt
+	if nextAt.IsZero() {
+		nextAt = now
+	}
+	a := o.Attempt
+	tried := a != nil
+	if !tried {
+		a = new(crier.Attempt)
+	}
+	r, err := update.ExecContext(ctx, string(o.State), nanos(nextAt), tried, a.ErrorCode, a.Error,
+		a.RemoteID, a.URL, a.Endpoint, nanos(now), o.Delivery, o.Lease)
+	if err != nil {
+		return false, err
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if !tried {
+		return true, nil
+	}
+	_, err = record.ExecContext(ctx, o.Delivery, nanos(a.Started), nanos(a.Finished), a.Endpoint, a.Network,
+		a.ErrorCode, a.Error, a.RemoteID, a.URL)
+	return err == nil, err
+}
+
+// Release puts claimed jobs back to queued, due as before, without counting
+// an attempt. Jobs whose lease is no longer held are left alone.
+func (db *DB) Release(ctx context.Context, jobs []*crier.Job) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt := tx.StmtContext(ctx, db.stmts.release)
+		for _, j := range jobs {
+			if j == nil || j.Delivery == nil {
+				continue
+			}
+			if _, err := stmt.ExecContext(ctx, j.Delivery.ID, j.Lease); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("release deliveries: %w", err)
+	}
+	return nil
+}
+
+// Recover expires every lease, so that the next claims take over all
+// deliveries left sending, as reclaimed, and returns how many there were.
+// The database lock guarantees that no other process holds those leases.
+func (db *DB) Recover(ctx context.Context) (int, error) {
+	r, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE state = 'sending'`)
+	if err != nil {
+		return 0, fmt.Errorf("recover leases: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("recover leases: %w", err)
+	}
+	return int(n), nil
+}
+
+// Depth returns the number of queued and sending deliveries per channel
+// type; types with none are absent.
+func (db *DB) Depth(ctx context.Context) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT type, COUNT(*) FROM deliveries WHERE state = 'queued' GROUP BY type
+		UNION ALL
+		SELECT type, COUNT(*) FROM deliveries WHERE state = 'sending' GROUP BY type`)
+	if err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	defer rows.Close()
+	depth := make(map[string]int)
+	for rows.Next() {
+		var (
+			typ string
+			n   int
+		)
+		if err := rows.Scan(&typ, &n); err != nil {
+			return nil, fmt.Errorf("queue depth: %w", err)
+		}
+		depth[typ] += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	return depth, nil
+}
+
+// jsonInts formats ids as a JSON array for json_each.
+func jsonInts(ids []int64) string {
+	b := []byte{'['}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}

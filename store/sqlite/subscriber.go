@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+const subscriberColumns = `id, town, email, name, state, source, created_at, updated_at`
+
+// AddSubscribers inserts or updates subscribers by town and address in one
+// transaction and returns how many were new. An existing subscriber takes
+// the given name, state and source. Addresses are normalised with
+// crier.NormalizeEmail; each subscriber's ID, Email, CreatedAt and
+// UpdatedAt are set to what was stored. A missing town, a bad address or an
+// unknown state makes the whole batch invalid, with every problem listed.
+func (db *DB) AddSubscribers(ctx context.Context, subs []*crier.Subscriber, now time.Time) (int, error) {
+	emails, err := checkSubscribers(subs)
+	if err != nil {
+		return 0, err
+	}
+	added := 0
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		up, err := prepareUpsert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer up.close()
+		added = 0
+		for i, s := range subs {
+			isNew, err := up.upsert(ctx, s, emails[i], now)
+			if err != nil {
+				return err
+			}
+			if isNew {
+				added++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("add subscribers: %w", err)
+	}
+	return added, nil
+}
+
+func checkSubscribers(subs []*crier.Subscriber) ([]string, error) {
+	var ps []crier.Problem
+	emails := make([]string, len(subs))
+	for i, s := range subs {
+		field := fmt.Sprintf("subscribers[%d]", i)
+		if s == nil {
+			ps = append(ps, crier.Problem{Field: field, Message: "is empty"})
+			continue
+		}
+		if s.Town == "" {
+			ps = append(ps, crier.Problem{Field: field + ".town", Message: "must not be empty"})
+		}
+		if !s.State.Valid() {
+			ps = append(ps, crier.Problem{Field: field + ".state", Message: fmt.Sprintf("%q is not pending, confirmed or unsubscribed", s.State)})
+		}
+		e, err := crier.NormalizeEmail(s.Email)
+		if err != nil {
+			ps = append(ps, crier.Problem{Field: field + ".email", Message: err.Error()})
+		}
+		emails[i] = e
+	}
+	return emails, crier.Invalid("invalid subscribers", ps)
+}
+
+// upserter holds the statements of one AddSubscribers transaction; an
+// import of many thousand addresses prepares them once.
+type upserter struct {
+	find, insert, update *sql.Stmt
+}
+
+func prepareUpsert(ctx context.Context, tx *sql.Tx) (*upserter, error) {
+	var u upserter
+	var err error
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&u.find, `SELECT id, created_at FROM subscribers WHERE town = ? AND email = ?`},
+		{&u.insert, `INSERT INTO subscribers (town, email, name, state, source, created_at, updated_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)`},
+		{&u.update, `UPDATE subscribers SET name = ?, state = ?, source = ?, updated_at = ? WHERE id = ?`},
+	} {
+		if *p.stmt, err = tx.PrepareContext(ctx, p.query); err != nil {
+			u.close()
+			return nil, err
+		}
+	}
+	return &u, nil
+}
+
+func (u *upserter) close() {
+	for _, s := range []*sql.Stmt{u.find, u.insert, u.update} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// upsert stores s under email and reports whether it was new.
+func (u *upserter) upsert(ctx context.Context, s *crier.Subscriber, email string, now time.Time) (bool, error) {
+	var id, created int64
+	err := u.find.QueryRowContext(ctx, s.Town, email).Scan(&id, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		r, err := u.insert.ExecContext(ctx, s.Town, email, s.Name, string(s.State), s.Source, nanos(now))
+		if err != nil {
+			return false, err
+		}
+		id, err = r.LastInsertId()
+		s.ID, s.Email, s.CreatedAt, s.UpdatedAt = id, email, fromNanos(nanos(now)), fromNanos(nanos(now))
+		return true, err
+	case err != nil:
+		return false, err
+	}
+	_, err = u.update.ExecContext(ctx, s.Name, string(s.State), s.Source, nanos(now), id)
+	s.ID, s.Email, s.CreatedAt, s.UpdatedAt = id, email, fromNanos(created), fromNanos(nanos(now))
+	return false, err
+}
+
+// RemoveSubscriber marks the address unsubscribed on the town's list. It
+// returns a not_found error when the town has no such address.
+func (db *DB) RemoveSubscriber(ctx context.Context, town, email string, now time.Time) error {
+	if e, err := crier.NormalizeEmail(email); err == nil {
+		email = e
+	}
+	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = ?, updated_at = ? WHERE town = ? AND email = ?`,
+		string(crier.SubscriberUnsubscribed), nanos(now), town, email)
+	if err != nil {
+		return fmt.Errorf("remove subscriber: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("remove subscriber: %w", err)
+	}
+	if n == 0 {
+		return crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, town)
+	}
+	return nil
+}
+
+// Subscribers returns the town's subscribers in the given state, or in any
+// state when state is empty, ordered by id. An unknown state is invalid.
+func (db *DB) Subscribers(ctx context.Context, town string, state crier.SubscriberState) ([]*crier.Subscriber, error) {
+	if state != "" && !state.Valid() {
+		return nil, crier.Errorf(crier.EINVALID, "unknown subscriber state %q", state)
+	}
+	query, args := `SELECT `+subscriberColumns+` FROM subscribers WHERE town = ?`, []any{town}
+	if state != "" {
+		query, args = query+` AND state = ?`, append(args, string(state))
+	}
+	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list subscribers: %w", err)
+	}
+	subs, err := collect(rows, scanSubscriber)
+	if err != nil {
+		return nil, fmt.Errorf("list subscribers: %w", err)
+	}
+	return subs, nil
+}
+
+func scanSubscriber(s scanner) (*crier.Subscriber, error) {
+	var (
+		sub              crier.Subscriber
+		state            string
+		created, updated int64
+	)
+	if err := s.Scan(&sub.ID, &sub.Town, &sub.Email, &sub.Name, &state, &sub.Source, &created, &updated); err != nil {
+		return nil, err
+	}
+	sub.State, sub.CreatedAt, sub.UpdatedAt = crier.SubscriberState(state), fromNanos(created), fromNanos(updated)
+	return &sub, nil
+}
