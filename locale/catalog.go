@@ -1,0 +1,53 @@
+package locale
+
+// entry is one message in every supported language.
+type entry struct {
+	key, de, en string
+}
+
+// catalog holds every message. Keys are dotted, lower-case and grouped by
+// where they appear. Keep German and English side by side and use the same
+// fmt verbs in both; the tests check that.
+var catalog = []entry{
+	// Mode banners: every message that is not a real notice says so.
+	{"mode.exercise.banner", "ÜBUNG – keine echte Meldung", "EXERCISE – not a real notice"},
+	{"mode.exercise.tag", "ÜBUNG", "EXERCISE"},
+	{"mode.test.banner", "TEST – keine echte Meldung", "TEST – not a real notice"},
+	{"mode.test.tag", "TEST", "TEST"},
+
+	// Parts of every rendered notice.
+	{"notice.more_info", "Mehr Informationen", "More information"},
+	{"notice.valid_until", "Gültig bis", "Valid until"},
+	{"notice.contact", "Kontakt", "Contact"},
+
+	// Contact labels for the town's variables.
+	{"contact.phone", "Telefon", "Phone"},
+	{"contact.address", "Adresse", "Address"},
+	{"contact.hours", "Öffnungszeiten", "Opening hours"},
+	{"contact.email", "E-Mail", "Email"},
+	{"contact.website", "Website", "Website"},
+
+	// Email footer. %s is the town's name.
+	{"mail.subscribed",
+		"Sie erhalten diese E-Mail, weil Sie die Benachrichtigungen von %s abonniert haben.",
+		"You receive this email because you subscribed to notices from %s."},
+	{"mail.unsubscribe", "Abmelden", "Unsubscribe"},
+
+	// Delivery states, as shown in status lists.
+	{"state.queued", "wartet", "queued"},
+	{"state.sending", "wird gesendet", "sending"},
+	{"state.sent", "gesendet", "sent"},
+	{"state.failed", "fehlgeschlagen", "failed"},
+	{"state.unknown", "ungeklärt", "unknown"},
+	{"state.canceled", "abgebrochen", "canceled"},
+	{"state.expired", "abgelaufen", "expired"},
+
+	// Command line. Counts are the first argument; use N for the ".one" forms.
+	{"cli.published", "veröffentlicht", "published"},
+	{"cli.deliveries", "%d Zustellungen", "%d deliveries"},
+	{"cli.deliveries.one", "%d Zustellung", "%d delivery"},
+	{"cli.all_sent", "alle Zustellungen versandt", "all deliveries sent"},
+	{"cli.failed", "%d fehlgeschlagen", "%d failed"},
+	{"cli.unknown", "%d ungeklärt", "%d unknown"},
+	{"cli.progress", "Fortschritt", "progress"},
+}

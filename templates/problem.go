@@ -1,0 +1,57 @@
+package templates
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// templateErr matches the position text/template and html/template put in
+// front of their messages: "template: NAME:LINE:COL: " for parse and
+// execution errors, "html/template:NAME:LINE:COL: " for escaping errors.
+// html/template leaves the line out when it cannot tell it.
+var templateErr = regexp.MustCompile(`^(?:html/)?template: ?([^:]+)(?::(\d+))?(?::\d+)?: (.*)$`)
+
+// execAt matches the part of an execution error that says what was being
+// evaluated: `executing "NAME" at <.Vars.fax>: `.
+var execAt = regexp.MustCompile(`^executing "[^"]*" at <([^>]*)>: (.*)$`)
+
+// missingKey matches text/template's error for a missing map key under
+// missingkey=error.
+var missingKey = regexp.MustCompile(`^map has no entry for key "([^"]*)"$`)
+
+// describe turns a template error into "line N: what went wrong", naming a
+// missing town variable plainly. name is the template's name; the error may
+// point into another template it defines, which is then named too.
+func describe(name string, err error) string {
+	msg := strings.TrimSpace(err.Error())
+	m := templateErr.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	var where []string
+	if m[1] != name {
+		where = append(where, m[1])
+	}
+	if m[2] != "" {
+		where = append(where, "line "+m[2])
+	}
+	// "unclosed action started at NAME:3"
+	what := strings.ReplaceAll(m[3], name+":", "line ")
+	if strings.Contains(what, "ends in a non-text context") {
+		what = "an HTML tag, attribute or comment is left open: " + what
+	}
+	if e := execAt.FindStringSubmatch(what); e != nil {
+		expr, reason := e[1], e[2]
+		if k := missingKey.FindStringSubmatch(reason); k != nil && strings.HasPrefix(expr, ".Vars.") {
+			what = fmt.Sprintf("the town has no variable %q (%s); set it in the town's vars, "+
+				"or write {{with index .Vars %q}}…{{end}} where it is optional", k[1], "{{"+expr+"}}", k[1])
+		} else {
+			what = fmt.Sprintf("%s: %s", "{{"+expr+"}}", reason)
+		}
+	}
+	if len(where) == 0 {
+		return what
+	}
+	return strings.Join(where, ", ") + ": " + what
+}

@@ -1,0 +1,248 @@
+package templates
+
+import (
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	texttemplate "text/template"
+	"time"
+	_ "time/tzdata" // town time zones on machines without zoneinfo
+
+	"github.com/yuin/goldmark"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+)
+
+// DefaultTimeZone is the time zone of a town that names none.
+const DefaultTimeZone = "Europe/Berlin"
+
+// Options configures a Renderer.
+type Options struct {
+	// Dir is a directory of template overrides (see the package doc). Empty
+	// means the built-in templates only; a Dir that does not exist is an
+	// error.
+	Dir string
+	// Logger receives which overrides were loaded; nil discards.
+	Logger *slog.Logger
+	// Clock stamps webhook payloads of announcements without a creation
+	// time; nil means the system clock.
+	Clock crier.Clock
+}
+
+// Renderer renders announcements for every town and channel from the
+// built-in templates and the overrides of Options.Dir. It is safe for
+// concurrent use.
+type Renderer struct {
+	log       *slog.Logger
+	clock     crier.Clock
+	md        goldmark.Markdown
+	defaults  map[string]*tmpl // by template name
+	overrides map[string]*tmpl // by path in Dir
+	zones     sync.Map         // time zone name → *time.Location
+}
+
+var _ crier.Renderer = (*Renderer)(nil)
+
+// New parses the built-in templates and every override in o.Dir. A broken,
+// misnamed or misplaced override fails here, as an EINVALID *crier.Error
+// whose Details name each file and line, so that a mistake shows at start
+// and not when the first announcement goes out.
+func New(o Options) (*Renderer, error) {
+	r := &Renderer{log: o.Logger, clock: o.Clock, md: newMarkdown()}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.clock == nil {
+		r.clock = crier.SystemClock{}
+	}
+	var err error
+	if r.defaults, err = parseDefaults(); err != nil {
+		return nil, fmt.Errorf("parse built-in templates: %w", err)
+	}
+	r.overrides = map[string]*tmpl{}
+	if o.Dir == "" {
+		return r, nil
+	}
+	fi, err := os.Stat(o.Dir)
+	if err != nil {
+		return nil, &crier.Error{Code: crier.EINVALID, Message: fmt.Sprintf("template directory %s: %v", o.Dir, errors.Unwrap(err)), Err: err}
+	}
+	if !fi.IsDir() {
+		return nil, crier.Errorf(crier.EINVALID, "template directory %s is not a directory", o.Dir)
+	}
+	overrides, problems := parseOverrides(os.DirFS(o.Dir))
+	if len(problems) > 0 {
+		return nil, &crier.Error{Code: crier.EINVALID, Message: fmt.Sprintf("templates in %s are broken", o.Dir), Details: problems}
+	}
+	r.overrides = overrides
+	r.log.Info("template overrides loaded", "dir", o.Dir, "files", slices.Sorted(maps.Keys(overrides)))
+	return r, nil
+}
+
+// Render renders req's announcement for its town and channel type. The
+// channel types are email (subject, HTML and text; one delivery per
+// subscriber), webhook (a JSON payload), and mastodon and slack (a short
+// text). Every problem, an unknown type, a missing town variable or a
+// broken template, comes back as an EINVALID *crier.Error whose Details name
+// the town, the channel, the template and the line.
+func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
+	if req == nil || req.Announcement == nil || req.Town == nil {
+		return nil, crier.Errorf(crier.EINVALID, "render request without an announcement or a town")
+	}
+	a, town := req.Announcement, req.Town
+	x := &run{r: r, req: req}
+	kind, ok := kinds[req.Type]
+	if !ok {
+		known := strings.Join(slices.Sorted(maps.Keys(kinds)), ", ")
+		x.problem("type", "unknown channel type %q; crier renders %s", req.Type, known)
+		return nil, x.err()
+	}
+	lang := locale.Match(town.Language)
+	loc, err := r.zone(town.TimeZone)
+	if err != nil {
+		x.problem("time_zone", "%v", err)
+		return nil, x.err()
+	}
+	d := newData(req, lang, loc, r.clock.Now())
+	x.fm = funcs(lang, loc)
+	x.body(d)
+	if x.problems != nil {
+		return nil, x.err()
+	}
+
+	m := &crier.Message{
+		Announcement: a.ID, Revision: a.Revision, Town: town.ID, Channel: req.Channel, Type: req.Type,
+		Event: crier.EventPublished, Mode: a.Mode, Language: lang,
+		Link: req.Link, Expires: a.Expires,
+	}
+	switch kind {
+	case "email":
+		m.Subject = x.subject(d)
+		m.HTML, _ = x.exec(emailHTML, d)
+		m.Text, _ = x.exec(emailText, d)
+		m.PerSubscriber = true
+	case "social":
+		text, _ := x.exec(socialText, d)
+		m.Text = strings.TrimSpace(text)
+	case "webhook":
+		m.Payload = x.payload(d)
+	}
+	if x.problems != nil {
+		return nil, x.err()
+	}
+	return m, nil
+}
+
+// zone returns the named time zone, DefaultTimeZone for "".
+func (r *Renderer) zone(name string) (*time.Location, error) {
+	if name == "" {
+		name = DefaultTimeZone
+	}
+	if l, ok := r.zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	r.zones.Store(name, l)
+	return l, nil
+}
+
+// lookup returns the template name for a town and channel: the town's
+// override for the channel, the town's, the channel's, the directory's,
+// or the built-in one, in that order. It returns nil when there is none.
+func (r *Renderer) lookup(town, channel, name string) *tmpl {
+	for _, p := range candidates(town, channel, name) {
+		if t := r.overrides[p]; t != nil {
+			return t
+		}
+	}
+	return r.defaults[name]
+}
+
+// run is one Render call: it collects every problem instead of stopping at
+// the first.
+type run struct {
+	r        *Renderer
+	req      *crier.RenderRequest
+	fm       map[string]any
+	problems []crier.Problem
+}
+
+func (x *run) problem(field, format string, args ...any) {
+	x.problems = append(x.problems, crier.Problem{
+		Town: x.req.Town.ID, Channel: x.req.Channel, Field: field, Message: fmt.Sprintf(format, args...),
+	})
+}
+
+func (x *run) err() error {
+	return &crier.Error{
+		Code:    crier.EINVALID,
+		Message: fmt.Sprintf("cannot render for town %s, channel %s", x.req.Town.ID, x.req.Channel),
+		Details: x.problems,
+	}
+}
+
+// body executes the announcement's body as a template over d, with the
+// town's values escaped for Markdown, converts the Markdown, and sets
+// d.Body and d.BodyText.
+func (x *run) body(d *Data) {
+	const name = "body"
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.fm).Parse(x.req.Announcement.Body)
+	if err != nil {
+		x.problem(name, "%s", describe(name, err))
+		return
+	}
+	var src strings.Builder
+	if err := t.Execute(&src, d.markdownSafe()); err != nil {
+		x.problem(name, "%s", describe(name, err))
+		return
+	}
+	h, text, err := renderMarkdown(x.r.md, []byte(src.String()))
+	if err != nil {
+		x.problem(name, "%v", err)
+		return
+	}
+	d.Body = htmltemplate.HTML(h) // goldmark without raw HTML, links checked by linkPolicy
+	d.BodyText = text
+}
+
+// exec executes the template name for the request's town and channel. It
+// records a problem and returns false when that fails.
+func (x *run) exec(name string, d *Data) (string, bool) {
+	t := x.r.lookup(x.req.Town.ID, x.req.Channel, name)
+	out, err := t.execute(x.fm, d)
+	if err != nil {
+		x.problem("template "+t.name, "%s", describe(t.name, err))
+		return "", false
+	}
+	return out, true
+}
+
+// subject executes the subject template and checks that the result is one
+// line that a mail header can carry.
+func (x *run) subject(d *Data) string {
+	s, ok := x.exec(emailSubject, d)
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	field := "template " + x.r.lookup(x.req.Town.ID, x.req.Channel, emailSubject).name
+	switch {
+	case s == "":
+		x.problem(field, "the subject is empty")
+	case strings.ContainsFunc(s, isControl):
+		x.problem(field, "the subject must be a single line without control characters, got %q", s)
+	}
+	return s
+}
+
+func isControl(c rune) bool { return c < 0x20 || c == 0x7f }
