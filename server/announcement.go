@@ -1,0 +1,346 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/crierhq/crier"
+)
+
+// Status is the delivery progress of one announcement.
+type Status struct {
+	Announcement *crier.Announcement `json:"announcement"`
+	// Counts are the deliveries per town × channel × state.
+	Counts []crier.Count `json:"counts"`
+	// Totals sums Counts per state; every state is present.
+	Totals map[crier.State]int `json:"totals"`
+	Total  int                 `json:"total"`
+	// Done is true when no delivery is queued or sending: everything left
+	// is final until a person retries it.
+	Done bool `json:"done"`
+}
+
+func newStatus(a *crier.Announcement, counts []crier.Count) *Status {
+	st := &Status{Announcement: a, Counts: counts, Totals: make(map[crier.State]int, len(crier.States))}
+	if st.Counts == nil {
+		st.Counts = []crier.Count{}
+	}
+	slices.SortStableFunc(st.Counts, func(x, y crier.Count) int {
+		if c := strings.Compare(x.Town, y.Town); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Channel, y.Channel); c != 0 {
+			return c
+		}
+		return slices.Index(crier.States, x.State) - slices.Index(crier.States, y.State)
+	})
+	for _, s := range crier.States {
+		st.Totals[s] = 0
+	}
+	for _, c := range counts {
+		st.Totals[c.State] += c.N
+		st.Total += c.N
+	}
+	st.Done = st.Totals[crier.StateQueued] == 0 && st.Totals[crier.StateSending] == 0
+	return st
+}
+
+// Bodies of the announcement routes, shared with the Client.
+type (
+	announcementList struct {
+		Announcements []*crier.Announcement `json:"announcements"`
+	}
+	deliveryPage struct {
+		Deliveries []*crier.Delivery `json:"deliveries"`
+		// NextAfter is the after= value of the next page, or 0 when this
+		// page is the last.
+		NextAfter int64 `json:"next_after"`
+	}
+	attemptList struct {
+		Attempts []*crier.Attempt `json:"attempts"`
+	}
+	retryRequest struct {
+		States []crier.State `json:"states"`
+	}
+	retryResult struct {
+		Requeued int `json:"requeued"`
+	}
+)
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+// retryable returns the states a person may put back in the queue. Sent,
+// canceled and expired deliveries are never resent: that would duplicate
+// or revive a post.
+func retryable() []crier.State { return []crier.State{crier.StateFailed, crier.StateUnknown} }
+
+// createAnnouncement publishes the announcement in the body: 202 with the
+// result, 200 when the Idempotency-Key was seen before, 422 listing every
+// problem when anything is wrong (nothing is then queued).
+func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
+	var a crier.Announcement
+	if err := decodeJSON(w, r, &a, MaxBody, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	problems := newAnnouncementProblems(&a)
+	problems = append(problems, idempotencyKeyProblems(key)...)
+	if len(problems) > 0 {
+		// List the engine's problems too, so that one answer names them all.
+		p, err := s.engine.Preview(r.Context(), &a)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		problems = append(problems, p.Problems...)
+		s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
+		return
+	}
+	res, err := s.engine.Publish(r.Context(), &a, key)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	status := http.StatusAccepted
+	if res.Existing {
+		status = http.StatusOK
+	}
+	if res.Announcement != nil {
+		w.Header().Set("Location", "/api/v1/announcements/"+url.PathEscape(res.Announcement.ID))
+	}
+	s.writeJSON(w, r, status, res)
+}
+
+// preview renders and checks the announcement in the body without
+// committing anything: 200 with the plan, whose Problems list everything
+// that publishing would reject.
+func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
+	var a crier.Announcement
+	if err := decodeJSON(w, r, &a, MaxBody, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	problems := newAnnouncementProblems(&a)
+	p, err := s.engine.Preview(r.Context(), &a)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p.Problems = append(problems, p.Problems...)
+	if p.Messages == nil {
+		p.Messages = []*crier.Message{}
+	}
+	s.writeJSON(w, r, http.StatusOK, p)
+}
+
+func rejected(n int) string {
+	return fmt.Sprintf("announcement rejected: %d problem(s), nothing was queued", n)
+}
+
+// newAnnouncementProblems reports fields that the server assigns to a new
+// announcement. Accepting them would let a request overwrite or fork an
+// existing announcement.
+func newAnnouncementProblems(a *crier.Announcement) []crier.Problem {
+	var ps []crier.Problem
+	if a.ID != "" {
+		ps = append(ps, crier.Problem{Field: "id", Message: "is assigned by the server; leave it out"})
+	}
+	if a.Revision != 0 && a.Revision != 1 {
+		ps = append(ps, crier.Problem{Field: "revision", Message: fmt.Sprintf("is %d; a new announcement is revision 1", a.Revision)})
+	}
+	if !a.CreatedAt.IsZero() {
+		ps = append(ps, crier.Problem{Field: "created_at", Message: "is set by the server; leave it out"})
+	}
+	return ps
+}
+
+func idempotencyKeyProblems(key string) []crier.Problem {
+	bad := len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(r rune) bool { return r < '!' || r > '~' })
+	if !bad {
+		return nil
+	}
+	return []crier.Problem{{
+		Field:   "Idempotency-Key",
+		Message: fmt.Sprintf("must be at most %d printable ASCII characters without spaces", maxIdempotencyKey),
+	}}
+}
+
+// listAnnouncements answers the newest announcements first.
+func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) {
+	q := query{r: r}
+	limit := q.limit()
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	as, err := s.store.Announcements(r.Context(), limit)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, announcementList{Announcements: orEmpty(as)})
+}
+
+// announcementStatus answers the Status of one announcement, or 404.
+func (s *Server) announcementStatus(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	a, err := s.store.Announcement(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	counts, err := s.store.Counts(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, newStatus(a, counts))
+}
+
+// listDeliveries answers one page of an announcement's deliveries in id
+// order. A full page carries the after= value of the next one.
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := query{r: r}
+	f := crier.DeliveryFilter{
+		Announcement: id,
+		Town:         q.str("town"),
+		Channel:      q.str("channel"),
+		State:        crier.State(q.str("state")),
+		AfterID:      q.id("after"),
+		Limit:        q.limit(),
+	}
+	if f.State != "" && !f.State.Valid() {
+		q.problem("state", "%q is not one of %s", f.State, statesText(crier.States))
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.store.Announcement(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// Ask for one more than the page so that the last page says so.
+	limit := f.Limit
+	f.Limit++
+	ds, err := s.store.Deliveries(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page := deliveryPage{Deliveries: orEmpty(ds)}
+	if len(ds) > limit {
+		page.Deliveries = ds[:limit]
+		page.NextAfter = ds[limit-1].ID
+	}
+	s.writeJSON(w, r, http.StatusOK, page)
+}
+
+// listAttempts answers the attempts of one delivery, oldest first, or 404.
+func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		s.error(w, r, crier.Errorf(crier.ENOTFOUND, "no delivery %q", raw))
+		return
+	}
+	as, err := s.store.Attempts(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(as) == 0 {
+		// No attempts yet, or no such delivery: only the second is a 404.
+		// The store has no lookup by id; the first delivery after id-1
+		// tells.
+		ds, err := s.store.Deliveries(r.Context(), crier.DeliveryFilter{AfterID: id - 1, Limit: 1})
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if len(ds) == 0 || ds[0].ID != id {
+			s.error(w, r, crier.Errorf(crier.ENOTFOUND, "no delivery %d", id))
+			return
+		}
+	}
+	s.writeJSON(w, r, http.StatusOK, attemptList{Attempts: orEmpty(as)})
+}
+
+// retry puts an announcement's failed and unknown deliveries (or those
+// of the requested states among them) back in the queue and wakes the
+// workers.
+func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var req retryRequest
+	if err := decodeJSON(w, r, &req, MaxBody, true); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	states, problems := retryStates(req.States)
+	if err := crier.Invalid("nothing was retried", problems); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if _, err := s.store.Announcement(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.store.Retry(r.Context(), id, states, s.clock.Now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if n > 0 && s.engine.Notify != nil {
+		s.engine.Notify()
+	}
+	s.log.InfoContext(r.Context(), "deliveries requeued", "announcement", id, "states", states, "n", n)
+	s.writeJSON(w, r, http.StatusOK, retryResult{Requeued: n})
+}
+
+// retryStates checks the requested states: every retryable state when
+// none are given, without repeats.
+func retryStates(requested []crier.State) ([]crier.State, []crier.Problem) {
+	if len(requested) == 0 {
+		return retryable(), nil
+	}
+	var (
+		states   []crier.State
+		problems []crier.Problem
+	)
+	for i, st := range requested {
+		if !slices.Contains(retryable(), st) {
+			problems = append(problems, crier.Problem{
+				Field:   fmt.Sprintf("states[%d]", i),
+				Message: fmt.Sprintf("%q cannot be retried; only %s deliveries can", st, statesText(retryable())),
+			})
+			continue
+		}
+		if !slices.Contains(states, st) {
+			states = append(states, st)
+		}
+	}
+	return states, problems
+}
+
+func statesText(states []crier.State) string {
+	names := make([]string, len(states))
+	for i, s := range states {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// orEmpty makes nil slices encode as [] rather than null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,348 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/crierhq/crier"
+)
+
+// Client talks to a crier server's HTTP API.
+//
+// Errors the API answers with are returned as *crier.Error carrying the
+// server's code, message and details, so crier.ErrorCode and
+// crier.ErrorDetails work on them. Failures to reach the server or to read
+// its answer are returned as plain wrapped errors.
+type Client struct {
+	// URL is the server's base URL, e.g. "http://127.0.0.1:8080".
+	URL string
+	// Token is the API token sent as a bearer token.
+	Token string
+	// HTTP is the client used for requests; http.DefaultClient when nil.
+	HTTP *http.Client
+}
+
+// DeliveryQuery selects a page of an announcement's deliveries; empty
+// fields match everything.
+type DeliveryQuery struct {
+	Town    string
+	Channel string
+	State   crier.State
+	// After is the id after which the page starts; 0 for the first page.
+	After int64
+	// Limit is the page size; 0 means the server's DefaultPage.
+	Limit int
+}
+
+// Publish publishes a. A non-empty idempotencyKey makes a repeated call
+// return the first result with Existing set instead of publishing again.
+// An announcement with problems is rejected with an EINVALID error whose
+// details list every problem; nothing is queued then.
+func (c *Client) Publish(ctx context.Context, a *crier.Announcement, idempotencyKey string) (*crier.PublishResult, error) {
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/announcements", nil, a)
+	if err != nil {
+		return nil, err
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	var res crier.PublishResult
+	if err := c.send(req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// Preview renders and checks a for every targeted town × channel without
+// committing anything. Problems are in the plan, not in the error.
+func (c *Client) Preview(ctx context.Context, a *crier.Announcement) (*crier.Plan, error) {
+	var p crier.Plan
+	if err := c.call(ctx, http.MethodPost, "/api/v1/preview", nil, a, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Announcements returns up to limit announcements, newest first; limit 0
+// means the server's default page.
+func (c *Client) Announcements(ctx context.Context, limit int) ([]*crier.Announcement, error) {
+	var out announcementList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/announcements", limitQuery(nil, limit), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Announcements, nil
+}
+
+// Status returns the delivery progress of an announcement, or a not_found
+// error.
+func (c *Client) Status(ctx context.Context, id string) (*Status, error) {
+	var st Status
+	if err := c.call(ctx, http.MethodGet, "/api/v1/announcements/"+url.PathEscape(id), nil, nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Deliveries returns one page of an announcement's deliveries in id order
+// and the After value of the next page, which is 0 after the last page.
+func (c *Client) Deliveries(ctx context.Context, id string, f DeliveryQuery) ([]*crier.Delivery, int64, error) {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("town", f.Town)
+	set("channel", f.Channel)
+	set("state", string(f.State))
+	if f.After > 0 {
+		q.Set("after", strconv.FormatInt(f.After, 10))
+	}
+	var page deliveryPage
+	path := "/api/v1/announcements/" + url.PathEscape(id) + "/deliveries"
+	if err := c.call(ctx, http.MethodGet, path, limitQuery(q, f.Limit), nil, &page); err != nil {
+		return nil, 0, err
+	}
+	return page.Deliveries, page.NextAfter, nil
+}
+
+// AllDeliveries pages through every delivery of an announcement matching
+// f, starting after f.After, with pages of f.Limit.
+func (c *Client) AllDeliveries(ctx context.Context, id string, f DeliveryQuery) ([]*crier.Delivery, error) {
+	var all []*crier.Delivery
+	for {
+		ds, next, err := c.Deliveries(ctx, id, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ds...)
+		if next == 0 {
+			return all, nil
+		}
+		if next <= f.After {
+			return nil, fmt.Errorf("list deliveries: server paged back from %d to %d", f.After, next)
+		}
+		f.After = next
+	}
+}
+
+// Attempts returns the attempts of one delivery, oldest first, or a
+// not_found error.
+func (c *Client) Attempts(ctx context.Context, deliveryID int64) ([]*crier.Attempt, error) {
+	var out attemptList
+	path := "/api/v1/deliveries/" + strconv.FormatInt(deliveryID, 10) + "/attempts"
+	if err := c.call(ctx, http.MethodGet, path, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Attempts, nil
+}
+
+// Retry puts an announcement's deliveries in the given states (failed and
+// unknown when none are given) back in the queue and returns how many.
+// Other states are refused with an EINVALID error.
+func (c *Client) Retry(ctx context.Context, id string, states []crier.State) (int, error) {
+	var out retryResult
+	path := "/api/v1/announcements/" + url.PathEscape(id) + "/retry"
+	if err := c.call(ctx, http.MethodPost, path, nil, retryRequest{States: states}, &out); err != nil {
+		return 0, err
+	}
+	return out.Requeued, nil
+}
+
+// Subscribers returns the subscribers of town (every town when empty),
+// optionally only those in state.
+func (c *Client) Subscribers(ctx context.Context, town string, state crier.SubscriberState) ([]*crier.Subscriber, error) {
+	q := url.Values{}
+	if town != "" {
+		q.Set("town", town)
+	}
+	if state != "" {
+		q.Set("state", string(state))
+	}
+	var out subscriberList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/subscribers", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Subscribers, nil
+}
+
+// AddSubscribers inserts or updates subscribers by town and address, all
+// or none. When any row has a problem, the EINVALID error lists each
+// with its row index ("subscribers[3].email") and nothing is written.
+func (c *Client) AddSubscribers(ctx context.Context, subs []*crier.Subscriber) (added, updated int, err error) {
+	var out subscriberResult
+	if err := c.call(ctx, http.MethodPost, "/api/v1/subscribers", nil, subscriberList{Subscribers: subs}, &out); err != nil {
+		return 0, 0, err
+	}
+	return out.Added, out.Updated, nil
+}
+
+// RemoveSubscriber unsubscribes an address from a town's list, or returns
+// a not_found error when the town or the address is unknown.
+func (c *Client) RemoveSubscriber(ctx context.Context, town, email string) error {
+	path := "/api/v1/subscribers/" + url.PathEscape(town) + "/" + url.PathEscape(email)
+	return c.call(ctx, http.MethodDelete, path, nil, nil, nil)
+}
+
+// Captures returns what the exercise sink received, oldest first,
+// optionally only for one announcement; limit 0 means the server's default.
+func (c *Client) Captures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+	q := url.Values{}
+	if announcement != "" {
+		q.Set("announcement", announcement)
+	}
+	var out captureList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/captures", limitQuery(q, limit), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Captures, nil
+}
+
+// Towns returns the configured towns in configuration order.
+func (c *Client) Towns(ctx context.Context) ([]*crier.Town, error) {
+	var out townList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/towns", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Towns, nil
+}
+
+// Channels returns the configured channels ordered by id.
+func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
+	var out channelList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/channels", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Channels, nil
+}
+
+// Health asks /readyz and returns nil when the server is ready, or an
+// error with the server's reason.
+func (c *Client) Health(ctx context.Context) error {
+	// No token: /readyz is open, and the token goes nowhere it is not needed.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.URL, "/")+"/readyz", nil)
+	if err != nil {
+		return fmt.Errorf("new request: %w", err)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("api request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return fmt.Errorf("read readiness: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		reason := strings.TrimSpace(string(body))
+		if reason == "" {
+			reason = resp.Status
+		}
+		return errors.New(reason)
+	}
+	return nil
+}
+
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	req, err := c.newRequest(ctx, method, path, q, in)
+	if err != nil {
+		return err
+	}
+	return c.send(req, out)
+}
+
+// newRequest builds a request to path with q and, when in is not nil, in
+// as its JSON body.
+func (c *Client) newRequest(ctx context.Context, method, path string, q url.Values, in any) (*http.Request, error) {
+	u := strings.TrimRight(c.URL, "/") + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return req, nil
+}
+
+// send does req and decodes a successful answer into out (when not nil)
+// or an error answer into a *crier.Error.
+func (c *Client) send(req *http.Request, out any) error {
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("api request: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return responseError(req, resp)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode response of %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}
+
+// responseError turns an error answer into the *crier.Error it carries,
+// or, for an answer not from the API (a proxy's error page), into a plain
+// error naming the status.
+func responseError(req *http.Request, resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read response of %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	var er errorResponse
+	if json.Unmarshal(body, &er) == nil && er.Error.Code != "" {
+		return &crier.Error{Code: er.Error.Code, Message: er.Error.Message, Details: er.Error.Details}
+	}
+	snippet := strings.TrimSpace(string(body))
+	if len(snippet) > 200 {
+		snippet = snippet[:200] + "…"
+	}
+	return fmt.Errorf("%s %s: unexpected answer %s: %q", req.Method, req.URL.Path, resp.Status, snippet)
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP == nil {
+		return http.DefaultClient
+	}
+	return c.HTTP
+}
+
+// limitQuery adds limit to q when it is positive.
+func limitQuery(q url.Values, limit int) url.Values {
+	if limit <= 0 {
+		return q
+	}
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("limit", strconv.Itoa(limit))
+	return q
+}

@@ -1,0 +1,47 @@
+// Package server is crier's HTTP API, its Prometheus metrics, and the API
+// client that the command-line tool and the tests use.
+//
+// # Routes
+//
+// Every route under /api/v1 requires the header
+// "Authorization: Bearer <token>" with the instance's admin token.
+//
+//	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
+//	GET    /api/v1/announcements?limit=           newest first
+//	GET    /api/v1/announcements/{id}             Status: counts per town × channel × state
+//	GET    /api/v1/announcements/{id}/deliveries  ?town= &channel= &state= &after= &limit=
+//	POST   /api/v1/announcements/{id}/retry       {"states":["failed","unknown"]}
+//	GET    /api/v1/deliveries/{id}/attempts
+//	POST   /api/v1/preview                        render and check; never commits
+//	GET    /api/v1/subscribers?town=&state=
+//	POST   /api/v1/subscribers                    {"subscribers":[...]}
+//	DELETE /api/v1/subscribers/{town}/{email}
+//	GET    /api/v1/captures?announcement=&limit=  what the exercise sink received
+//	GET    /api/v1/towns
+//	GET    /api/v1/channels                       id and type only, never secrets
+//	GET    /healthz                               no auth: the process answers
+//	GET    /readyz                                no auth: 200, or 503 with the reason
+//	GET    /metrics                               no auth: Prometheus
+//
+// # Errors
+//
+// Every API error has the body
+//
+//	{"error": {"code": "...", "message": "...", "details": [{"field": "...", "message": "..."}]}}
+//
+// with crier's stable codes: invalid (422, details list every problem),
+// not_found (404), unauthorized (401), forbidden (403) and conflict (409).
+// Anything else is 500 with code "internal" and the message "internal
+// error"; the real error goes only to the log.
+//
+// Two codes belong to HTTP alone. A request body that cannot be read as the
+// expected JSON (malformed, an unknown field, a value of the wrong type,
+// trailing data, or larger than the route's limit) is 400 with code
+// "bad_request": the request was not understood, so its content was never
+// checked. A known path asked with the wrong method is 405 with code
+// "method_not_allowed" and an Allow header. A body that was understood but
+// whose content is wrong is 422 "invalid".
+//
+// The Client decodes these bodies back into *crier.Error, so crier.ErrorCode
+// and crier.ErrorDetails work the same on both sides of the wire.
+package server

@@ -1,0 +1,337 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+// Limits of request bodies and result pages.
+const (
+	// MaxBody is the largest request body accepted by routes that take an
+	// announcement or a retry request.
+	MaxBody = 1 << 20
+	// MaxImportBody is the largest subscriber import accepted in one
+	// request, about 50 000 addresses; larger lists are sent in batches.
+	MaxImportBody = 8 << 20
+	// DefaultPage is the page size when a request gives no limit.
+	DefaultPage = 100
+	// MaxPage is the largest page size; larger limits are lowered to it.
+	MaxPage = 1000
+)
+
+// readyTimeout bounds the readiness check so that a hung database makes
+// /readyz answer 503 instead of hanging the prober.
+const readyTimeout = 5 * time.Second
+
+// Options configures a Server.
+type Options struct {
+	// Engine validates, renders and commits announcements. Required.
+	Engine *crier.Engine
+	// Store defaults to Engine.Store; Subscribers and Captures are required.
+	Store       crier.AnnouncementStore
+	Subscribers crier.SubscriberStore
+	Captures    crier.CaptureStore
+	// Queue is asked for its depth by the default readiness check.
+	Queue crier.Queue
+	// Directory holds the configured towns; Engine.Directory when nil.
+	Directory *crier.Directory
+	// Channels are listed by GET /api/v1/channels; Engine.Channels when nil.
+	Channels map[string]*crier.ChannelInfo
+	// Token is the admin API token. Required.
+	Token string
+	// Clock defaults to the system clock.
+	Clock crier.Clock
+	// Logger defaults to discarding everything.
+	Logger *slog.Logger
+	// Metrics, when set, is served on /metrics.
+	Metrics *Metrics
+	// Ready reports whether the server can do its work; its error text is
+	// shown to anyone who asks /readyz, so it should name what is missing
+	// rather than carry secrets. When nil, the server is ready when
+	// Queue.Depth answers, or always when there is no Queue either.
+	Ready func(ctx context.Context) error
+	// Version is reported in the X-Crier-Version response header.
+	Version string
+}
+
+// Server is crier's HTTP API. It is an http.Handler.
+type Server struct {
+	engine      *crier.Engine
+	store       crier.AnnouncementStore
+	subscribers crier.SubscriberStore
+	captures    crier.CaptureStore
+	queue       crier.Queue
+	directory   *crier.Directory
+	channels    map[string]*crier.ChannelInfo
+	tokenHash   [sha256.Size]byte
+	clock       crier.Clock
+	log         *slog.Logger
+	metrics     *Metrics
+	ready       func(ctx context.Context) error
+	version     string
+
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns a Server for o. It fails when a required option is missing.
+func New(o Options) (*Server, error) {
+	if o.Engine != nil {
+		if o.Store == nil {
+			o.Store = o.Engine.Store
+		}
+		if o.Directory == nil {
+			o.Directory = o.Engine.Directory
+		}
+		if o.Channels == nil {
+			o.Channels = o.Engine.Channels
+		}
+	}
+	var missing []string
+	for _, req := range []struct {
+		name string
+		ok   bool
+	}{
+		{"token", o.Token != ""},
+		{"engine", o.Engine != nil},
+		{"store", o.Store != nil},
+		{"subscribers", o.Subscribers != nil},
+		{"captures", o.Captures != nil},
+		{"directory", o.Directory != nil},
+	} {
+		if !req.ok {
+			missing = append(missing, req.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("new server: missing %s", strings.Join(missing, ", "))
+	}
+	s := &Server{
+		engine:      o.Engine,
+		store:       o.Store,
+		subscribers: o.Subscribers,
+		captures:    o.Captures,
+		queue:       o.Queue,
+		directory:   o.Directory,
+		channels:    o.Channels,
+		tokenHash:   sha256.Sum256([]byte(o.Token)),
+		clock:       o.Clock,
+		log:         o.Logger,
+		metrics:     o.Metrics,
+		ready:       o.Ready,
+		version:     o.Version,
+	}
+	if s.clock == nil {
+		s.clock = crier.SystemClock{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ready == nil {
+		s.ready = s.queueReady
+	}
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the API, the health checks and the metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.version != "" {
+		w.Header().Set("X-Crier-Version", s.version)
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authenticate(h)) }
+
+	api("POST /api/v1/announcements", s.createAnnouncement)
+	api("GET /api/v1/announcements", s.listAnnouncements)
+	api("GET /api/v1/announcements/{id}", s.announcementStatus)
+	api("GET /api/v1/announcements/{id}/deliveries", s.listDeliveries)
+	api("POST /api/v1/announcements/{id}/retry", s.retry)
+	api("GET /api/v1/deliveries/{id}/attempts", s.listAttempts)
+	api("POST /api/v1/preview", s.preview)
+	api("GET /api/v1/subscribers", s.listSubscribers)
+	api("POST /api/v1/subscribers", s.addSubscribers)
+	api("DELETE /api/v1/subscribers/{town}/{email}", s.removeSubscriber)
+	api("GET /api/v1/captures", s.listCaptures)
+	api("GET /api/v1/towns", s.listTowns)
+	api("GET /api/v1/channels", s.listChannels)
+	api("/api/v1/", s.noRoute)
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics.Handler(s.log))
+	}
+	s.mux = mux
+	s.handler = s.logRequests(s.recoverPanics(mux))
+}
+
+// authenticate lets requests with the admin bearer token through. Both
+// tokens are hashed before the constant-time comparison so that neither
+// their content nor their length shows in the timing.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "missing bearer token"))
+			return
+		}
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
+			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "invalid token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// noRoute answers API paths that no route matches: 405 when the path
+// exists for other methods, 404 otherwise.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/api/v1/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.error(w, r, crier.Errorf(CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	s.error(w, r, crier.Errorf(crier.ENOTFOUND, "no API route %s", r.URL.Path))
+}
+
+// logRequests logs one line per request: method, path, status, duration
+// and remote address. It never logs headers, which carry the token.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelInfo
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			level = slog.LevelDebug // probes and scrapes would drown everything else
+		}
+		s.log.LogAttrs(r.Context(), level, "http request",
+			slog.String("method", r.Method),
+			slog.String("path", logPath(r)),
+			slog.Int("status", sw.status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", r.RemoteAddr),
+		)
+	})
+}
+
+// logPath is the request path, except that a subscriber's address is not
+// written to the log: the route pattern stands in for the path.
+func logPath(r *http.Request) string {
+	if r.PathValue("email") != "" {
+		_, path, _ := strings.Cut(r.Pattern, " ")
+		return path
+	}
+	return r.URL.Path
+}
+
+// recoverPanics turns a panicking handler into a logged 500 answer.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.error(w, r, fmt.Errorf("panic: %v", v))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status code written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// healthz answers 200 while the process can serve HTTP.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz answers 200 when the readiness check passes and 503 with its
+// reason otherwise.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.ready(ctx); err != nil {
+		s.log.WarnContext(r.Context(), "not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = fmt.Fprintf(w, "not ready: %s\n", err)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// queueReady is the default readiness check: the queue's database answers.
+func (s *Server) queueReady(ctx context.Context) error {
+	if s.queue == nil {
+		return nil
+	}
+	if _, err := s.queue.Depth(ctx); err != nil {
+		// The reason is shown without authentication; the detail, which
+		// may name files or hosts, goes only to the log.
+		s.log.WarnContext(ctx, "readiness: queue depth", "err", err)
+		return errors.New("the queue does not answer")
+	}
+	return nil
+}
