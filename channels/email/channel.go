@@ -1,0 +1,221 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/wneessen/go-mail"
+)
+
+// Channel sends messages through one SMTP relay over a pool of reused
+// sessions. It is safe for concurrent use.
+type Channel struct {
+	cfg        *config
+	clientOpts []mail.Option
+	slots      chan struct{} // one per session that may be open
+
+	mu     sync.Mutex
+	idle   []*conn // most recently used last
+	closed bool
+}
+
+var (
+	_ crier.Channel = (*Channel)(nil)
+	_ crier.Checker = (*Channel)(nil)
+	_ crier.Closer  = (*Channel)(nil)
+)
+
+// errClosed is returned by Send after Close.
+var errClosed = errors.New("email channel closed")
+
+// New returns a Channel for the relay o describes. It connects lazily, on
+// the first Send. It returns an error for incomplete or contradictory
+// options, such as a password to be sent in plain text to another host.
+func New(o Options) (*Channel, error) {
+	cfg, err := o.config()
+	if err != nil {
+		return nil, fmt.Errorf("email: %w", err)
+	}
+	opts := []mail.Option{
+		mail.WithPort(cfg.Port),
+		mail.WithTimeout(cfg.Timeout),
+		mail.WithTLSConfig(cfg.tlsConfig),
+		mail.WithHELO(cfg.HELO),
+		// The pool ages idle sessions and redials a stale one instead of
+		// paying a NOOP per message; RSET is not needed between
+		// transactions (RFC 5321 4.1.4).
+		mail.WithoutNoop(),
+		mail.WithoutRset(),
+	}
+	switch cfg.TLS {
+	case TLSStartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case TLSImplicit:
+		opts = append(opts, mail.WithSSL())
+	case TLSNone:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if cfg.Username != "" {
+		plain, login := mail.SMTPAuthPlain, mail.SMTPAuthLogin
+		if cfg.TLS == TLSNone { // only allowed to a loopback host
+			plain, login = mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc
+		}
+		opts = append(opts,
+			mail.WithUsername(cfg.Username),
+			mail.WithPassword(cfg.Password),
+			mail.WithOpportunisticSMTPAuth(plain, login))
+	}
+	return &Channel{
+		cfg:        cfg,
+		clientOpts: opts,
+		slots:      make(chan struct{}, cfg.Connections),
+	}, nil
+}
+
+// Check reports what would keep m from being sent to any recipient: an
+// empty subject or one with a line break, an empty text, a malformed
+// language tag.
+func (c *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
+	return problems(m)
+}
+
+// Send mails m to m.Recipient with Message-ID <m.Key@Domain> and returns
+// that Message-ID as the receipt's RemoteID once the relay has accepted it.
+//
+// Errors are *crier.Error values:
+//   - transient when nothing can have been delivered: the relay could not be
+//     reached or refused the session (DNS, connect, TLS, AUTH), answered
+//     4xx, the context ended before the message had been transmitted, or
+//     the channel is closed;
+//   - permanent when m cannot be sent as it is (no valid recipient or key,
+//     a subject with a line break) or the relay answered 5xx; the relay's
+//     reply is part of the message;
+//   - unknown, not retryable, when the whole message was transmitted but
+//     the relay's final reply never came (connection lost, timeout).
+func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
+	msg, id, err := c.compose(m)
+	if err != nil {
+		return nil, crier.Permanent(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, crier.Transient(fmt.Errorf("send canceled: %w", err), 0)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, crier.Transient(fmt.Errorf("wait for a connection to %s: %w", c.cfg.Name, ctx.Err()), 0)
+	}
+	for {
+		cn, err := c.get(ctx)
+		if err != nil {
+			return nil, crier.Transient(withContext(ctx, fmt.Errorf("connect to %s: %w", c.cfg.Name, err)), 0)
+		}
+		reused := cn.used
+		healthy, err := cn.send(ctx, msg)
+		if healthy {
+			c.put(cn)
+		} else {
+			cn.nc.close()
+		}
+		switch {
+		case err == nil || msg.IsDelivered():
+			c.cfg.Logger.Debug("mail accepted", "endpoint", c.cfg.Name, "key", m.Key, "reply", msg.ServerResponse())
+			return &crier.Receipt{RemoteID: id, Endpoint: c.cfg.Name}, nil
+		case reused && stale(err) && contextErr(ctx) == nil:
+			// Bounded: each stale session is dropped, a new one is not reused.
+			c.cfg.Logger.Debug("smtp session went stale, redialing", "endpoint", c.cfg.Name, "err", err)
+			continue
+		}
+		return nil, classify(c.cfg.Name, withContext(ctx, err))
+	}
+}
+
+// Close ends every idle session with QUIT. Sessions in use are closed when
+// their Send returns; Send fails with a transient error afterwards. Close
+// returns nil: a relay that does not answer QUIT is disconnected.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.closed = nil, true
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, cn := range idle {
+		wg.Go(cn.quit)
+	}
+	wg.Wait()
+	return nil
+}
+
+// get returns the most recently used idle session if it is younger than
+// maxIdle, or dials a new one. Older idle sessions are closed on the way.
+func (c *Channel) get(ctx context.Context) (*conn, error) {
+	now := c.cfg.Clock.Now()
+	var found *conn
+	var old []*conn
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errClosed
+	}
+	for found == nil && len(c.idle) > 0 {
+		cn := c.idle[len(c.idle)-1]
+		c.idle = c.idle[:len(c.idle)-1]
+		if now.Sub(cn.idleSince) > maxIdle {
+			old = append(old, cn)
+			continue
+		}
+		found = cn
+	}
+	c.mu.Unlock()
+	for _, cn := range old {
+		cn.nc.close()
+	}
+	if found != nil {
+		return found, nil
+	}
+	return c.dial(ctx)
+}
+
+// put returns a healthy session to the pool, or ends it after Close.
+func (c *Channel) put(cn *conn) {
+	cn.idleSince = c.cfg.Clock.Now()
+	c.mu.Lock()
+	if !c.closed {
+		c.idle = append(c.idle, cn)
+		cn = nil
+	}
+	c.mu.Unlock()
+	if cn != nil {
+		cn.quit()
+	}
+}
+
+// withContext adds ctx's error to err when ctx has ended, so that a
+// timeout reads as one and errors.Is finds context.DeadlineExceeded.
+func withContext(ctx context.Context, err error) error {
+	cerr := contextErr(ctx)
+	if cerr == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, cerr)
+}
+
+// contextErr is ctx.Err(), but already DeadlineExceeded when the deadline
+// has passed: a connection deadline set from ctx can fire before ctx's own
+// timer does.
+func contextErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// maxIdle is how long an idle session is trusted. Relays drop idle clients
+// after a few minutes, and NAT on an LTE router may forget a quiet
+// connection without telling either side; a session idle for longer is
+// closed instead of reused.
+const maxIdle = 30 * time.Second
+
+// quitTimeout bounds the polite QUIT when a session is closed.
+const quitTimeout = 5 * time.Second
+
+// conn is one SMTP session with the relay. One goroutine uses it at a time.
+type conn struct {
+	client *mail.Client // options; one per session for its dial function
+	smtp   *smtp.Client // the session
+	nc     *deadlineConn
+	// used is set once the session has carried a message, after which it
+	// may have gone stale while idle.
+	used      bool
+	idleSince time.Time
+}
+
+// dial opens and authenticates a new session. On error nothing is left
+// open.
+func (c *Channel) dial(ctx context.Context) (*conn, error) {
+	cn := &conn{nc: &deadlineConn{}}
+	cn.nc.setLimit(deadline(ctx))
+	opts := append(slices.Clip(c.clientOpts), mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return c.connect(ctx, cn.nc, network, addr)
+	}))
+	client, err := mail.NewClient(c.cfg.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	cn.client = client
+	stop := context.AfterFunc(ctx, cn.nc.abort)
+	cn.smtp, err = client.DialToSMTPClientWithContext(ctx)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		// go-mail leaves the connection open when EHLO, STARTTLS or AUTH
+		// fail.
+		cn.nc.close()
+		return nil, err
+	}
+	c.cfg.Logger.Debug("smtp session opened", "endpoint", c.cfg.Name)
+	return cn, nil
+}
+
+// connect is go-mail's dial function. go-mail only wraps implicit TLS
+// around its own dialer, so with a custom one the handshake is done here.
+// go-mail's address is not used: it does not bracket an IPv6 host.
+func (c *Channel) connect(ctx context.Context, nc *deadlineConn, network, _ string) (net.Conn, error) {
+	raw, err := c.cfg.Dial(ctx, network, c.cfg.addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := nc.attach(raw); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	if !c.cfg.implicit {
+		return nc, nil
+	}
+	tc := tls.Client(nc, c.cfg.tlsConfig)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("tls handshake: %w", err)
+	}
+	return tc, nil
+}
+
+// send sends msg over the session within ctx. healthy reports whether the
+// session may carry another message: after success, or after a refusal
+// that a following RSET shows has left the session intact.
+func (cn *conn) send(ctx context.Context, msg *mail.Msg) (healthy bool, err error) {
+	cn.used = true
+	cn.nc.setLimit(deadline(ctx))
+	stop := context.AfterFunc(ctx, cn.nc.abort)
+	err = cn.client.SendWithSMTPClient(cn.smtp, msg)
+	healthy = err == nil
+	if answered(err) {
+		healthy = cn.smtp.Reset() == nil
+	}
+	// If an abort has started, it may still cut the connection under the
+	// next user.
+	return stop() && healthy, err
+}
+
+// quit ends the session politely, and closes the connection in any case.
+func (cn *conn) quit() {
+	cn.nc.setLimit(time.Now().Add(quitTimeout))
+	_ = cn.client.CloseWithSMTPClient(cn.smtp)
+	cn.nc.close()
+}
+
+// deadline returns ctx's deadline, or zero.
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
+
+// deadlineConn is the network connection under a session. go-mail sets its
+// own deadlines from its timeout, and a context does not reach a
+// connection once dialed; deadlineConn caps every deadline at the current
+// send's context deadline and fails all I/O at once when that context is
+// canceled, so that Send honours its context.
+type deadlineConn struct {
+	net.Conn // set once by attach, before go-mail sees it
+
+	mu    sync.Mutex
+	limit time.Time // zero: no cap
+}
+
+var aborted = time.Unix(1, 0)
+
+func (d *deadlineConn) attach(c net.Conn) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Conn = c
+	if d.limit.IsZero() {
+		return nil
+	}
+	return c.SetDeadline(d.limit)
+}
+
+// setLimit caps deadlines at t from now on and applies t at once.
+func (d *deadlineConn) setLimit(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.limit = t
+	if d.Conn != nil && !t.IsZero() {
+		_ = d.Conn.SetDeadline(t)
+	}
+}
+
+// abort makes every pending and future read and write fail.
+func (d *deadlineConn) abort() { d.setLimit(aborted) }
+
+func (d *deadlineConn) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.Conn != nil {
+		_ = d.Conn.Close()
+	}
+}
+
+func (d *deadlineConn) capped(t time.Time) time.Time {
+	if !d.limit.IsZero() && (t.IsZero() || t.After(d.limit)) {
+		return d.limit
+	}
+	return t
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetDeadline(d.capped(t))
+}
+
+func (d *deadlineConn) SetReadDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetReadDeadline(d.capped(t))
+}
+
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Conn.SetWriteDeadline(d.capped(t))
+}

@@ -1,0 +1,22 @@
+// Package email sends crier messages by SMTP through one relay: the town's
+// mail provider, or an outside relay reached over a secondary network.
+//
+// A Channel keeps a small pool of authenticated SMTP sessions and sends one
+// message per recipient over them, so that a list of thousands of
+// subscribers does not pay for a TCP, TLS and AUTH handshake per mail. A
+// session stays in the pool after the relay refused a message with a reply
+// code and then answers RSET; after any other failure it is closed.
+//
+// Every message carries a deterministic Message-ID built from the
+// delivery's key, a List-Unsubscribe header with RFC 8058 one-click
+// unsubscribe, and Auto-Submitted: auto-generated. Subjects and display
+// names are RFC 2047 encoded, bodies quoted-printable, so umlauts survive
+// any relay.
+//
+// SMTP has no deduplication. Send therefore tells apart failures after
+// which nothing can have been delivered (transient or permanent) from the
+// one case where the relay may have accepted the message without saying so:
+// the connection was lost, or the time ran out, after the whole message had
+// been transmitted and before the relay's final reply. That case is an
+// unknown outcome that is never retried automatically.
+package email
