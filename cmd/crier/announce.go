@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/server"
+)
+
+// berlin is where local times in announcement files are read.
+var berlin = mustLoadLocation("Europe/Berlin")
+
+// publish sends an announcement file to the server.
+func (m *Main) publish(ctx context.Context, args []string) error {
+	fs := m.flags("publish")
+	r := m.remoteFlags(fs)
+	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
+	key := fs.String("idempotency-key", "", "key that makes a repeated publish return the first result (default: a fresh key, reused for this command's own retries)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("publish takes one announcement file")
+	}
+	a, err := readNotice(pos[0], berlin)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	if *key == "" {
+		*key = randomKey()
+	}
+	var res *crier.PublishResult
+	err = retryTransport(ctx, func() (err error) {
+		res, err = c.Publish(ctx, a, *key)
+		return err
+	})
+	if crier.ErrorCode(err) == crier.EINVALID {
+		m.printProblems(err)
+		return &failure{exitInvalid}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.published", res.Announcement.ID, locale.N(m.lang(), "cli.deliveries", res.Deliveries)))
+	if !*wait {
+		return nil
+	}
+	return m.watch(ctx, c, res.Announcement.ID)
+}
+
+// watch shows progress until every delivery of id is final and reports
+// what did not go out.
+func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := c.Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		m.progress(st)
+		if st.Done {
+			fmt.Fprintln(m.Stderr)
+			return m.summary(ctx, c, st)
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(m.Stderr)
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// progress draws a one-line progress bar on stderr.
+func (m *Main) progress(st *server.Status) {
+	const width = 30
+	final := st.Total - st.Totals[crier.StateQueued] - st.Totals[crier.StateSending]
+	filled := 0
+	if st.Total > 0 {
+		filled = final * width / st.Total
+	}
+	fmt.Fprintf(m.Stderr, "\r[%s%s] %d/%d  %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
+		final, st.Total, m.totals(st.Totals))
+}
+
+func (m *Main) totals(t map[crier.State]int) string {
+	var parts []string
+	for _, s := range crier.States {
+		if t[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", m.t("state."+string(s)), t[s]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// summary prints the result and returns a failure unless all were sent.
+func (m *Main) summary(ctx context.Context, c *server.Client, st *server.Status) error {
+	if st.Totals[crier.StateSent] == st.Total {
+		fmt.Fprintln(m.Stdout, m.t("cli.all_sent", st.Total))
+		return nil
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.not_all_sent", st.Total-st.Totals[crier.StateSent], st.Total))
+	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
+	shown := 0
+	for _, s := range []crier.State{crier.StateFailed, crier.StateUnknown, crier.StateExpired, crier.StateCanceled} {
+		if st.Totals[s] == 0 {
+			continue
+		}
+		ds, _, err := c.Deliveries(ctx, st.Announcement.ID, server.DeliveryQuery{State: s, Limit: 20})
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Town, d.Channel, d.Recipient, m.t("state."+string(d.State)), d.Error)
+			shown++
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(m.Stdout, m.t("cli.retry_hint", st.Announcement.ID))
+	return &failure{exitFailure}
+}
+
+// preview renders an announcement file locally and lists every problem.
+func (m *Main) preview(ctx context.Context, args []string) error {
+	fs := m.flags("preview")
+	configFlag := fs.String("config", "", "configuration file (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
+	town := fs.String("town", "", "show only this town")
+	channel := fs.String("channel", "", "show only this channel")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("preview takes one announcement file")
+	}
+	a, err := readNotice(pos[0], berlin)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	log := m.newLogger(nil, false)
+	cfg, err := m.loadConfig(m.configPath(*configFlag), nil)
+	if err != nil {
+		return err
+	}
+	app, err := m.buildPreview(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	plan, err := app.engine.Preview(ctx, a)
+	if err != nil {
+		return err
+	}
+	for _, msg := range plan.Messages {
+		if (*town != "" && msg.Town != *town) || (*channel != "" && msg.Channel != *channel) {
+			continue
+		}
+		printMessage(m.Stdout, msg)
+	}
+	if len(plan.Problems) > 0 {
+		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
+		for _, p := range plan.Problems {
+			fmt.Fprintf(m.Stderr, "  - %s\n", p)
+		}
+		return &failure{exitInvalid}
+	}
+	fmt.Fprintln(m.Stderr, m.t("cli.preview_ok", len(plan.Messages), len(plan.Towns)))
+	return nil
+}
+
+func printMessage(w io.Writer, msg *crier.Message) {
+	fmt.Fprintf(w, "=== %s × %s (%s)\n", msg.Town, msg.Channel, msg.Type)
+	if msg.Subject != "" {
+		fmt.Fprintf(w, "Subject: %s\n\n", msg.Subject)
+	}
+	switch {
+	case msg.Text != "":
+		fmt.Fprintln(w, strings.TrimRight(msg.Text, "\n"))
+	case len(msg.Payload) > 0:
+		fmt.Fprintln(w, string(msg.Payload))
+	}
+	fmt.Fprintln(w)
+}
+
+// status prints an announcement's delivery counts.
+func (m *Main) status(ctx context.Context, args []string) error {
+	fs := m.flags("status")
+	r := m.remoteFlags(fs)
+	watch := fs.Bool("watch", false, "follow progress until every delivery is final")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("status takes an announcement id")
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	if *watch {
+		return m.watch(ctx, c, pos[0])
+	}
+	st, err := c.Status(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "%s  %s\n", st.Announcement.ID, st.Announcement.Title)
+	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.t("cli.town"), m.t("cli.channel"), m.t("cli.state"), m.t("cli.count"))
+	for _, c := range st.Counts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Town, c.Channel, m.t("state."+string(c.State)), c.N)
+	}
+	tw.Flush()
+	fmt.Fprintf(m.Stdout, "%d: %s\n", st.Total, m.totals(st.Totals))
+	return nil
+}
+
+// deliveries lists an announcement's deliveries.
+func (m *Main) deliveries(ctx context.Context, args []string) error {
+	fs := m.flags("deliveries")
+	r := m.remoteFlags(fs)
+	var q server.DeliveryQuery
+	fs.StringVar(&q.Town, "town", "", "only this town")
+	fs.StringVar(&q.Channel, "channel", "", "only this channel")
+	state := fs.String("state", "", "only this state: "+joinStates(crier.States))
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("deliveries takes an announcement id")
+	}
+	q.State = crier.State(*state)
+	if *state != "" && !q.State.Valid() {
+		return usageError(fmt.Sprintf("unknown state %q: use one of %s", *state, joinStates(crier.States)))
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "ID\t%s\t%s\t%s\t%s\t%s\t%s\n", m.t("cli.town"), m.t("cli.channel"), m.t("cli.recipient"),
+		m.t("cli.state"), m.t("cli.attempts"), m.t("cli.result"))
+	for {
+		ds, next, err := c.Deliveries(ctx, pos[0], q)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			result := firstNonEmpty(d.URL, d.RemoteID, d.Error)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, d.Town, d.Channel, d.Recipient,
+				m.t("state."+string(d.State)), d.Attempts, result)
+		}
+		if next == 0 {
+			return nil
+		}
+		q.After = next
+	}
+}
+
+// retry queues an announcement's failed or unknown deliveries again.
+func (m *Main) retry(ctx context.Context, args []string) error {
+	fs := m.flags("retry")
+	r := m.remoteFlags(fs)
+	failed := fs.Bool("failed", false, "retry failed deliveries")
+	unknown := fs.Bool("unknown", false, "retry deliveries whose outcome is unknown (check first that they did not arrive)")
+	expired := fs.Bool("expired", false, "retry expired deliveries")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("retry takes an announcement id")
+	}
+	var states []crier.State
+	if *failed {
+		states = append(states, crier.StateFailed)
+	}
+	if *unknown {
+		states = append(states, crier.StateUnknown)
+	}
+	if *expired {
+		states = append(states, crier.StateExpired)
+	}
+	if len(states) == 0 {
+		states = []crier.State{crier.StateFailed, crier.StateUnknown}
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	n, err := c.Retry(ctx, pos[0], states)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.requeued", n))
+	return nil
+}
+
+// list prints recent announcements.
+func (m *Main) list(ctx context.Context, args []string) error {
+	fs := m.flags("list")
+	r := m.remoteFlags(fs)
+	limit := fs.Int("n", 20, "how many")
+	if _, err := parse(fs, args); err != nil {
+		return usageError(err.Error())
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	as, err := c.Announcements(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
+	defer tw.Flush()
+	for _, a := range as {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.In(berlin).Format("2006-01-02 15:04"), a.Mode, a.Title)
+	}
+	return nil
+}
+
+// captures prints what the exercise sink received.
+func (m *Main) captures(ctx context.Context, args []string) error {
+	fs := m.flags("captures")
+	r := m.remoteFlags(fs)
+	limit := fs.Int("n", 50, "how many")
+	full := fs.Bool("full", false, "print each captured text in full")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	id := ""
+	if len(pos) > 0 {
+		id = pos[0]
+	}
+	cs, err := c.Captures(ctx, id, *limit)
+	if err != nil {
+		return err
+	}
+	for _, cp := range cs {
+		to := firstNonEmpty(cp.Recipient, cp.Channel)
+		fmt.Fprintf(m.Stdout, "%s  %s × %s → %s  %s\n", cp.At.In(berlin).Format("15:04:05"), cp.Town, cp.Channel, to,
+			firstNonEmpty(cp.Subject, firstLine(cp.Text), cp.Type))
+		if *full {
+			fmt.Fprintln(m.Stdout, firstNonEmpty(cp.Text, string(cp.Payload)))
+			fmt.Fprintln(m.Stdout)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+func joinStates(states []crier.State) string {
+	s := make([]string, len(states))
+	for i, v := range states {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/server"
+)
+
+// remote holds the flags of commands that talk to a running server.
+type remote struct {
+	config  string
+	dataDir string
+	server  string
+	token   string
+}
+
+func (m *Main) remoteFlags(fs *flag.FlagSet) *remote {
+	r := &remote{}
+	fs.StringVar(&r.config, "config", "", "configuration file, to find the server and its token (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
+	fs.StringVar(&r.dataDir, "data-dir", "", "data directory of the server (overrides data_dir in the configuration)")
+	fs.StringVar(&r.server, "server", "", "server base URL (default $CRIER_SERVER, or the address serve wrote to the data dir)")
+	fs.StringVar(&r.token, "token-file", "", "file with the API token (default $CRIER_TOKEN, or the admin token in the data dir)")
+	return r
+}
+
+// client returns an API client for the server the flags, the environment
+// or the configuration's data directory point to.
+func (m *Main) client(r *remote) (*server.Client, error) {
+	base := firstNonEmpty(r.server, m.Getenv("CRIER_SERVER"))
+	token := m.Getenv("CRIER_TOKEN")
+	if r.token != "" {
+		b, err := os.ReadFile(r.token)
+		if err != nil {
+			return nil, fmt.Errorf("token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if base == "" || token == "" {
+		cfg, err := m.loadConfig(m.configPath(r.config), nil)
+		if err != nil {
+			return nil, err
+		}
+		cfg.override(r.dataDir, "")
+		if base == "" {
+			base = "http://" + cfg.Listen
+			if b, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile)); err == nil {
+				base = strings.TrimSpace(string(b))
+			}
+		}
+		if token == "" {
+			b, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFile))
+			if err != nil {
+				return nil, fmt.Errorf("no API token: set CRIER_TOKEN, or start \"crier serve\" once so that it creates %s: %w",
+					filepath.Join(cfg.DataDir, tokenFile), err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+	}
+	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// lang returns the language for user-facing text: $CRIER_LANG, else the
+// language of $LANG when it is English, else German.
+func (m *Main) lang() string {
+	if l := m.Getenv("CRIER_LANG"); l != "" {
+		return l
+	}
+	if strings.HasPrefix(m.Getenv("LANG"), "en") {
+		return "en"
+	}
+	return "de"
+}
+
+// t returns a user-facing string in the user's language.
+func (m *Main) t(key string, args ...any) string {
+	return locale.T(m.lang(), key, args...)
+}
+
+// retryTransport calls f until it succeeds, fails with an API error, or
+// three transport failures happened. Publishing is safe to repeat because
+// every try carries the same Idempotency-Key.
+func retryTransport(ctx context.Context, f func() error) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		err = f()
+		var apiErr *crier.Error
+		if err == nil || errors.As(err, &apiErr) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(try+1) * 500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func randomKey() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// printProblems lists every problem of an invalid-input error.
+func (m *Main) printProblems(err error) {
+	fmt.Fprintf(m.Stderr, "crier: %s\n", crier.ErrorMessage(err))
+	for _, p := range crier.ErrorDetails(err) {
+		fmt.Fprintf(m.Stderr, "  - %s\n", p)
+	}
+}

@@ -1,0 +1,1334 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // towns name IANA time zones; do not depend on the host's zoneinfo
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/crierhq/crier"
+)
+
+// Config is crier's configuration, read from one YAML file by LoadConfig.
+// config.example.yaml at the repository root is the complete, commented
+// reference. A setting that is absent, empty or zero takes its default.
+//
+// String values may refer to environment variables as ${NAME}; $$ stands
+// for a literal dollar sign. Keys are never expanded. A variable that is
+// unset or empty is a problem in actual mode; in exercise and test mode,
+// where nothing leaves the machine, it expands to the empty string, the
+// checks of the field it is used in are skipped, and Warnings names it.
+type Config struct {
+	// Listen is the address of the HTTP server. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// PublicURL is the absolute http or https URL under which this instance
+	// is reached from outside; links in mails, feeds and CAP messages start
+	// with it. Default: "http://" + Listen, with "localhost" for an
+	// unspecified host.
+	PublicURL string `yaml:"public_url"`
+	// DataDir holds the SQLite database, the admin token and the generated
+	// secret. A relative path is relative to the config file's directory;
+	// LoadConfig makes it absolute. Default "./data".
+	DataDir string `yaml:"data_dir"`
+	// Mode is the instance mode: exercise (the default), test or actual.
+	// Only an actual instance sends anything; the others capture every
+	// message for people to read.
+	Mode crier.Mode `yaml:"mode"`
+	// Sender is the CAP sender, a plain address such as
+	// "presse@kreis-soest.example". Optional.
+	Sender string `yaml:"sender"`
+	// Secret signs the links in subscriber mails (HMAC). Optional: when
+	// empty, crier generates one and keeps it in DataDir. When set, at least
+	// 32 characters.
+	Secret string `yaml:"secret"`
+	// Templates is an optional directory of template overrides. A relative
+	// path is relative to the config file's directory; LoadConfig makes it
+	// absolute. It must exist.
+	Templates string `yaml:"templates"`
+	// Log configures the process log.
+	Log LogConfig `yaml:"log"`
+	// Delivery tunes the delivery workers.
+	Delivery DeliveryConfig `yaml:"delivery"`
+	// Networks are the ways out of this machine besides the system route,
+	// by name. The network "default" is the system route; it is always
+	// there and may be listed only empty.
+	Networks map[string]NetworkConfig `yaml:"networks"`
+	// Channels are the configured destinations.
+	Channels []ChannelConfig `yaml:"channels"`
+	// Towns are the municipalities crier publishes for.
+	Towns []TownConfig `yaml:"towns"`
+	// Groups name lists of towns that announcements can target at once.
+	// Names are slugs that differ from every town id and from "all".
+	Groups map[string][]string `yaml:"groups"`
+
+	env configEnv // where ${NAME} was used; filled by LoadConfig
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	// Format is "text" (the default) or "json".
+	Format string `yaml:"format"`
+	// Level is "debug", "info" (the default), "warn" or "error".
+	Level string `yaml:"level"`
+}
+
+// DeliveryConfig tunes the delivery workers.
+type DeliveryConfig struct {
+	// Concurrency is the number of parallel sends per channel type. Types
+	// not listed keep their default: 8 for email, 4 for the others.
+	Concurrency map[string]int `yaml:"concurrency"`
+	// Lease is how long a worker holds a claimed delivery before another
+	// worker may take it over. Default 2m.
+	Lease Duration `yaml:"lease"`
+	// SendTimeout bounds one send; it must be shorter than Lease. Default 30s.
+	SendTimeout Duration `yaml:"send_timeout"`
+	// MaxAttempts is the number of tries before a delivery fails. Default 12.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff spaces the retries of a failed delivery.
+	Backoff BackoffConfig `yaml:"backoff"`
+	// Poll is how often idle workers look for due deliveries. Default 1s.
+	Poll Duration `yaml:"poll"`
+	// ShutdownTimeout is how long a stopping process lets in-flight sends
+	// finish before canceling them. Default 20s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// BackoffConfig spaces retries: exponential from Base, capped at Max.
+type BackoffConfig struct {
+	// Base is the delay after the first failure. Default 5s.
+	Base Duration `yaml:"base"`
+	// Max caps the delay; at least Base. Default 10m.
+	Max Duration `yaml:"max"`
+}
+
+// Duration is a time.Duration written as a Go duration string, such as
+// "30s", "2m" or "1h30m". A bare number is a problem: its unit is unclear.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML reads a duration string; a bad one is a *yaml.TypeError
+// with its line, like the decoder's own type errors.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot read `%s` as a duration such as 30s or 2m", n.Line, n.Value)}}
+	}
+	d.Duration = v
+	return nil
+}
+
+// NetworkConfig is a way out of this machine: a bound source address or an
+// interface, optionally with its own DNS servers, or a proxy. Source and
+// Interface exclude each other.
+type NetworkConfig struct {
+	// Source is the local IP address connections are bound to, e.g. the
+	// address an LTE router gave this machine.
+	Source string `yaml:"source"`
+	// Interface is the network interface connections are bound to, e.g. "wwan0".
+	Interface string `yaml:"interface"`
+	// DNS lists the resolvers of this network as IP:port, e.g. "192.168.8.1:53".
+	DNS []string `yaml:"dns"`
+	// Proxy is a socks5://, socks5h://, http:// or https:// proxy URL.
+	Proxy string `yaml:"proxy"`
+}
+
+// ChannelConfig is a configured destination: its type and an ordered list
+// of endpoints, tried in turn when one is unreachable.
+type ChannelConfig struct {
+	// ID is the channel's slug, unique among channels.
+	ID string `yaml:"id"`
+	// Type is webhook, email, mastodon or slack.
+	Type string `yaml:"type"`
+	// From is the sender mailbox of an email channel, e.g.
+	// "Stadt Soest <presse@soest.example>". Required for email, not
+	// allowed for other types.
+	From string `yaml:"from"`
+	// Endpoints are the ways to reach the channel, in order; at least one.
+	Endpoints []EndpointConfig `yaml:"endpoints"`
+}
+
+// EndpointConfig is one way to reach a channel: an address, credentials
+// and the network to go out on. Which fields it takes depends on the
+// channel's type; a field of another type is a problem.
+//
+//   - webhook: url and secret, both required.
+//   - email: host (required), port, tls, username and password.
+//   - mastodon: server and token, both required.
+//   - slack: token and channel (a bot), or webhook_url (an incoming webhook).
+type EndpointConfig struct {
+	// Name labels the endpoint in logs, metrics and delivery history.
+	// Default: the host it talks to, followed by " via NETWORK" when the
+	// network is not the default one.
+	Name string `yaml:"name"`
+	// Network names the network to go out on. Default "default", the
+	// system route.
+	Network string `yaml:"network"`
+
+	// URL is the webhook receiver's absolute http or https URL.
+	URL string `yaml:"url"`
+	// Secret signs webhook payloads: "whsec_" followed by the standard
+	// base64 encoding of a key of at least 24 bytes.
+	Secret string `yaml:"secret"`
+
+	// Host is the mail relay's host name or IP address, without port.
+	Host string `yaml:"host"`
+	// Port is the mail relay's port. Default: 587 for starttls, 465 for
+	// implicit, 25 for none.
+	Port int `yaml:"port"`
+	// TLS is "starttls" (the default), "implicit" or "none". A password is
+	// sent over "none" only to a relay on this machine.
+	TLS string `yaml:"tls"`
+	// Username and Password authenticate at the relay; each requires the other.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+
+	// Server is the Mastodon instance's absolute http or https URL.
+	Server string `yaml:"server"`
+	// Token is the Mastodon access token, or the Slack bot token.
+	Token string `yaml:"token"`
+
+	// Channel is the Slack channel a bot token posts to, e.g. "#krisenstab".
+	Channel string `yaml:"channel"`
+	// WebhookURL is a Slack incoming webhook, used instead of token and channel.
+	WebhookURL string `yaml:"webhook_url"`
+}
+
+// TownConfig is a municipality crier publishes for.
+type TownConfig struct {
+	// ID is the town's slug, unique among towns and groups; "all" is reserved.
+	ID string `yaml:"id"`
+	// Name is the display name, e.g. "Stadt Soest". Required.
+	Name string `yaml:"name"`
+	// AGS is the official municipality code: the 8-digit Amtlicher
+	// Gemeindeschlüssel or the 12-digit Regionalschlüssel. Optional;
+	// unique when set.
+	AGS string `yaml:"ags"`
+	// Language is a BCP 47 tag. Default "de".
+	Language string `yaml:"language"`
+	// TimeZone is an IANA time zone. Default "Europe/Berlin".
+	TimeZone string `yaml:"time_zone"`
+	// Vars are free template variables (phone, office address, office
+	// hours, website, hashtag...). Names are letters, digits and
+	// underscores, not starting with a digit.
+	Vars map[string]string `yaml:"vars"`
+	// Channels lists the ids of the channels the town publishes to; it may
+	// be empty.
+	Channels []string `yaml:"channels"`
+}
+
+// Town returns the town as the engine sees it. It shares nothing with t.
+func (t TownConfig) Town() *crier.Town {
+	return &crier.Town{
+		ID:       t.ID,
+		Name:     t.Name,
+		AGS:      t.AGS,
+		Language: t.Language,
+		TimeZone: t.TimeZone,
+		Vars:     maps.Clone(t.Vars),
+		Channels: slices.Clone(t.Channels),
+	}
+}
+
+// Channel types a configuration may name. Adapters for some of them may
+// come later; the configuration accepts and checks them already.
+var channelTypes = []string{"email", "mastodon", "slack", "webhook"}
+
+// endpointFields lists, per channel type, the endpoint fields besides name
+// and network that it takes.
+var endpointFields = map[string][]string{
+	"webhook":  {"url", "secret"},
+	"email":    {"host", "port", "tls", "username", "password"},
+	"mastodon": {"server", "token"},
+	"slack":    {"token", "channel", "webhook_url"},
+}
+
+var (
+	slugPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	varNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	agsPattern     = regexp.MustCompile(`^[0-9]{8}([0-9]{4})?$`)
+	languagePat    = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+	hostPattern    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$`)
+	integerPattern = regexp.MustCompile(`^(0|[1-9][0-9]{0,17})$`)
+)
+
+// LoadConfig reads the configuration at path: it parses the YAML, expands
+// ${NAME} in string values with getenv (os.Getenv when nil), decodes it
+// strictly (unknown keys and type mismatches are problems with their
+// line), fills in defaults, makes data_dir and templates absolute
+// relative to the file's directory, and validates the result. Every
+// problem of a step is reported at once in an EINVALID *crier.Error.
+// Values taken from the environment never appear in an error.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := parseConfig(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.resolvePaths(filepath.Dir(abs))
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// parseConfig turns the file's bytes into a Config with defaults filled in.
+func parseConfig(data []byte, getenv func(string) string) (*Config, error) {
+	root, err := parseDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	// Unknown keys are found on the file as written: the decoder that
+	// checks them reads a stream, not the expanded tree.
+	lines := unknownKeys(data)
+
+	expansions := expandTree(root, getenv)
+	c := new(Config)
+	if err := root.Decode(c); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &crier.Error{Code: crier.EINVALID, Message: redact(err.Error(), expansions)}
+		}
+		for _, e := range te.Errors {
+			lines = append(lines, redact(e, expansions))
+		}
+	}
+	if len(lines) > 0 {
+		slices.SortStableFunc(lines, func(a, b string) int { return cmp.Compare(lineOf(a), lineOf(b)) })
+		problems := make([]crier.Problem, len(lines))
+		for i, l := range lines {
+			problems[i] = crier.Problem{Message: l}
+		}
+		return nil, &crier.Error{Code: crier.EINVALID, Message: "cannot read configuration", Details: problems}
+	}
+	c.env = recordEnv(root, expansions)
+	c.setDefaults()
+	return c, nil
+}
+
+// parseDocument parses data as exactly one YAML document that is not empty.
+func parseDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	err := dec.Decode(&root)
+	if errors.Is(err, io.EOF) || err == nil && isEmptyDocument(&root) {
+		return nil, crier.Errorf(crier.EINVALID, "the file is empty")
+	}
+	if err != nil {
+		return nil, &crier.Error{Code: crier.EINVALID, Message: "not valid YAML", Err: err}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, crier.Errorf(crier.EINVALID, "line %d: a second YAML document; the file must hold one", next.Line)
+	case !errors.Is(err, io.EOF):
+		return nil, &crier.Error{Code: crier.EINVALID, Message: "not valid YAML", Err: err}
+	}
+	return &root, nil
+}
+
+func isEmptyDocument(n *yaml.Node) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n.Kind == 0 || n.Kind == yaml.DocumentNode || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+var unknownKeyPattern = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+
+// unknownKeys decodes data with KnownFields and returns its unknown-key
+// errors, reworded for people. Type errors are left to the decoding of the
+// expanded tree: "${SMTP_PORT}" is not an int until it is expanded.
+func unknownKeys(data []byte) []string {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var te *yaml.TypeError
+	if err := dec.Decode(new(Config)); !errors.As(err, &te) {
+		return nil
+	}
+	var out []string
+	for _, e := range te.Errors {
+		m := unknownKeyPattern.FindStringSubmatch(e)
+		if m == nil {
+			continue
+		}
+		i := slices.IndexFunc(configSections, func(s configSection) bool { return s.t.String() == m[3] })
+		if i < 0 {
+			out = append(out, e)
+			continue
+		}
+		s := configSections[i]
+		out = append(out, fmt.Sprintf("line %s: unknown key %q %s (known: %s)", m[1], m[2], s.where, strings.Join(yamlKeys(s.t), ", ")))
+	}
+	return out
+}
+
+// configSection names a configuration type for people.
+type configSection struct {
+	t     reflect.Type
+	where string
+}
+
+var configSections = []configSection{
+	{reflect.TypeFor[Config](), "at the top level"},
+	{reflect.TypeFor[LogConfig](), "in log"},
+	{reflect.TypeFor[DeliveryConfig](), "in delivery"},
+	{reflect.TypeFor[BackoffConfig](), "in delivery.backoff"},
+	{reflect.TypeFor[NetworkConfig](), "in a network"},
+	{reflect.TypeFor[ChannelConfig](), "in a channel"},
+	{reflect.TypeFor[EndpointConfig](), "in an endpoint"},
+	{reflect.TypeFor[TownConfig](), "in a town"},
+}
+
+// yamlKeys returns the keys a struct type takes, in declaration order.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); f.IsExported() && name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+func lineOf(msg string) int {
+	var n int
+	fmt.Sscanf(msg, "line %d:", &n)
+	return n
+}
+
+// expansion records what expanding one scalar did.
+type expansion struct {
+	original string   // the value as written
+	vars     []string // the variables it names, in order
+	missing  []string // those that were unset or empty
+	bad      string   // a syntax problem, if any
+}
+
+// expandTree replaces ${NAME} and $$ in every scalar value under n, never in
+// mapping keys, and returns what it did per changed node. An alias is
+// expanded where its anchor is defined, so that no value is expanded twice.
+func expandTree(n *yaml.Node, getenv func(string) string) map[*yaml.Node]*expansion {
+	out := map[*yaml.Node]*expansion{}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.DocumentNode, yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				walk(n.Content[i])
+			}
+		case yaml.ScalarNode:
+			if !strings.Contains(n.Value, "$") {
+				return
+			}
+			e := &expansion{original: n.Value}
+			n.Value = expandString(n.Value, getenv, e)
+			out[n] = e
+			// A plain or quoted "${SMTP_PORT}" may fill an int field, and
+			// an empty result leaves any field at its zero value.
+			if n.Style&yaml.TaggedStyle == 0 && n.Value != e.original {
+				switch {
+				case n.Value == "":
+					n.Tag = ""
+					n.Style = 0 // a plain empty scalar is null
+				case integerPattern.MatchString(n.Value):
+					n.Tag = "!!int"
+				default:
+					n.Tag = "!!str"
+				}
+			}
+		}
+	}
+	walk(n)
+	return out
+}
+
+// expandString expands ${NAME} with getenv and $$ to $; any other $ stays.
+func expandString(s string, getenv func(string) string, e *expansion) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '$')
+		if i < 0 || i == len(s)-1 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			s = s[i+2:]
+		case '{':
+			end := strings.IndexByte(s[i+2:], '}')
+			if end < 0 {
+				e.bad = "unterminated ${ (write $$ for a literal dollar sign)"
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			s = s[i+2+end+1:]
+			if !envNamePattern.MatchString(name) {
+				e.bad = "${...} must hold a variable name: letters, digits and underscores (write $$ for a literal dollar sign)"
+				continue
+			}
+			e.vars = append(e.vars, name)
+			v := getenv(name)
+			if v == "" {
+				e.missing = append(e.missing, name)
+			}
+			b.WriteString(v)
+		default:
+			b.WriteByte('$')
+			s = s[i+1:]
+		}
+	}
+}
+
+// redact replaces, in a decoder's message, every expanded value the way the
+// decoder quotes it with the value as written, e.g. `${SMTP_PASSWORD}`.
+func redact(msg string, expansions map[*yaml.Node]*expansion) string {
+	for n, e := range expansions {
+		if n.Value == e.original || n.Value == "" {
+			continue
+		}
+		forms := []string{"`" + n.Value + "`"}
+		if len(n.Value) > 10 {
+			forms = append(forms, "`"+n.Value[:7]+"...`")
+		}
+		for _, f := range forms {
+			msg = strings.ReplaceAll(msg, f, "`"+e.original+"`")
+		}
+	}
+	return msg
+}
+
+// envUse is one ${NAME} in the file.
+type envUse struct {
+	Field   string // e.g. "channels[radio].endpoints[0].secret"
+	Var     string
+	Missing bool // unset or empty
+}
+
+// configEnv records where the file used environment variables.
+type configEnv struct {
+	uses     []envUse
+	problems []crier.Problem     // malformed ${...}
+	vars     map[string][]string // field → variables used in it
+	// unchecked are the fields whose checks Validate skips: they use a
+	// missing variable (reported by mode) or a malformed ${...} (reported
+	// as such).
+	unchecked map[string]bool
+}
+
+// recordEnv walks the expanded tree and names the field of every variable
+// use with the same paths Validate uses. It follows aliases and merge keys,
+// so that a value shared through an anchor is recorded for every field
+// that receives it.
+func recordEnv(root *yaml.Node, expansions map[*yaml.Node]*expansion) configEnv {
+	env := configEnv{vars: map[string][]string{}, unchecked: map[string]bool{}}
+	reported := map[*yaml.Node]bool{}
+	active := map[*yaml.Node]bool{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.AliasNode:
+			if n.Alias != nil && !active[n.Alias] {
+				active[n.Alias] = true
+				walk(n.Alias, path)
+				delete(active, n.Alias)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Value == "<<" && k.Tag == "!!merge" {
+					walk(n.Content[i+1], path)
+				} else {
+					walk(n.Content[i+1], joinPath(path, k.Value))
+				}
+			}
+		case yaml.SequenceNode:
+			labels := sequenceLabels(path, n)
+			for i, c := range n.Content {
+				walk(c, path+"["+labels[i]+"]")
+			}
+		case yaml.ScalarNode:
+			e := expansions[n]
+			if e == nil {
+				return
+			}
+			if e.bad != "" {
+				env.unchecked[path] = true
+				if !reported[n] {
+					reported[n] = true
+					env.problems = append(env.problems, crier.Problem{Field: path, Message: e.bad})
+				}
+			}
+			for _, v := range e.vars {
+				m := slices.Contains(e.missing, v)
+				env.uses = append(env.uses, envUse{Field: path, Var: v, Missing: m})
+				env.vars[path] = append(env.vars[path], v)
+				if m {
+					env.unchecked[path] = true
+				}
+			}
+		}
+	}
+	walk(root, "")
+	return env
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// sequenceLabels names the elements of a YAML sequence in field paths:
+// towns and channels by id (see idLabels), anything else by index.
+func sequenceLabels(path string, n *yaml.Node) []string {
+	ids := make([]string, len(n.Content))
+	if path == "towns" || path == "channels" {
+		for i, item := range n.Content {
+			for j := 0; item.Kind == yaml.MappingNode && j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == "id" && item.Content[j+1].Kind == yaml.ScalarNode {
+					ids[i] = item.Content[j+1].Value
+				}
+			}
+		}
+	}
+	return idLabels(ids)
+}
+
+// idLabels names list elements in field paths: by id when the id is a
+// slug that is unique in the list and not a number, so that
+// "towns[soest].vars.phone" can be found in the file; otherwise by index.
+func idLabels(ids []string) []string {
+	count := map[string]int{}
+	for _, id := range ids {
+		count[id]++
+	}
+	labels := make([]string, len(ids))
+	for i, id := range ids {
+		labels[i] = strconv.Itoa(i)
+		if count[id] == 1 && slugPattern.MatchString(id) && !integerPattern.MatchString(id) {
+			labels[i] = id
+		}
+	}
+	return labels
+}
+
+// setDefaults fills every absent, empty or zero setting with its default.
+func (c *Config) setDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Listen, "127.0.0.1:8080")
+	def(&c.PublicURL, defaultPublicURL(c.Listen))
+	def(&c.DataDir, "./data")
+	if c.Mode == "" {
+		c.Mode = crier.ModeExercise
+	}
+	def(&c.Log.Format, "text")
+	def(&c.Log.Level, "info")
+
+	d := &c.Delivery
+	if d.Concurrency == nil {
+		d.Concurrency = map[string]int{}
+	}
+	for _, t := range channelTypes {
+		if _, ok := d.Concurrency[t]; !ok {
+			d.Concurrency[t] = crier.DefaultConcurrency
+			if t == "email" {
+				d.Concurrency[t] = 8
+			}
+		}
+	}
+	dur := func(p *Duration, v time.Duration) {
+		if p.Duration == 0 {
+			p.Duration = v
+		}
+	}
+	dur(&d.Lease, crier.DefaultLease)
+	dur(&d.SendTimeout, crier.DefaultSendTimeout)
+	dur(&d.Backoff.Base, 5*time.Second)
+	dur(&d.Backoff.Max, 10*time.Minute)
+	dur(&d.Poll, crier.DefaultPoll)
+	dur(&d.ShutdownTimeout, crier.DefaultShutdownTimeout)
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = crier.DefaultMaxAttempts
+	}
+
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		names := map[string]bool{}
+		for j := range ch.Endpoints {
+			ep := &ch.Endpoints[j]
+			def(&ep.Network, "default")
+			if ch.Type == "email" {
+				def(&ep.TLS, "starttls")
+				if ep.Port == 0 {
+					ep.Port = map[string]int{"implicit": 465, "none": 25}[ep.TLS]
+				}
+				if ep.Port == 0 {
+					ep.Port = 587
+				}
+			}
+			if ep.Name != "" {
+				names[ep.Name] = true
+			}
+		}
+		for j := range ch.Endpoints {
+			ep := &ch.Endpoints[j]
+			if ep.Name != "" {
+				continue
+			}
+			name := ep.host(ch.Type)
+			if name == "" {
+				name = "endpoint " + strconv.Itoa(j+1)
+			}
+			if ep.Network != "default" {
+				name += " via " + ep.Network
+			}
+			if names[name] {
+				name += " #" + strconv.Itoa(j+1)
+			}
+			names[name] = true
+			ep.Name = name
+		}
+	}
+	for i := range c.Towns {
+		def(&c.Towns[i].Language, "de")
+		def(&c.Towns[i].TimeZone, "Europe/Berlin")
+	}
+}
+
+func defaultPublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// host returns the host an endpoint talks to, or "" when it cannot tell.
+func (e *EndpointConfig) host(channelType string) string {
+	fromURL := func(s string) string {
+		if u, err := url.Parse(s); err == nil {
+			return u.Hostname()
+		}
+		return ""
+	}
+	switch channelType {
+	case "webhook":
+		return fromURL(e.URL)
+	case "email":
+		return e.Host
+	case "mastodon":
+		return fromURL(e.Server)
+	case "slack":
+		if e.WebhookURL != "" {
+			return fromURL(e.WebhookURL)
+		}
+		return "slack.com"
+	}
+	return ""
+}
+
+// resolvePaths makes data_dir and templates absolute, relative to dir.
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.DataDir, &c.Templates} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+// Warnings returns what is fine now but worth a line in the log: in
+// exercise and test mode, every environment variable that is not set
+// (required in actual mode), and channels no town uses.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.Mode == crier.ModeExercise || c.Mode == crier.ModeTest {
+		var order []string
+		fields := map[string][]string{}
+		for _, u := range c.env.uses {
+			if !u.Missing || slices.Contains(fields[u.Var], u.Field) {
+				continue
+			}
+			if fields[u.Var] == nil {
+				order = append(order, u.Var)
+			}
+			fields[u.Var] = append(fields[u.Var], u.Field)
+		}
+		if len(order) > 0 {
+			out = append(out, fmt.Sprintf("%d environment variable(s) not set: %s: fine in %s mode, required in actual mode",
+				len(order), strings.Join(order, ", "), c.Mode))
+		}
+	}
+	used := map[string]bool{}
+	for _, t := range c.Towns {
+		for _, id := range t.Channels {
+			used[id] = true
+		}
+	}
+	for _, ch := range c.Channels {
+		if ch.ID != "" && !used[ch.ID] {
+			out = append(out, fmt.Sprintf("channel %s is not used by any town", ch.ID))
+		}
+	}
+	return out
+}
+
+// Validate checks the configuration and returns an EINVALID *crier.Error
+// whose Details list every problem with its field path, such as
+// "channels[radio].endpoints[0].url", "towns[soest].channels[1]" or
+// "groups.kreis-soest[3]". Towns and channels appear in paths by id when
+// it is a unique slug, otherwise by index.
+//
+// A field that uses an environment variable that is not set is a problem
+// in actual mode; in exercise and test mode it is not (see Warnings), and
+// the checks of that field are skipped. Messages never quote secrets, URLs
+// (they may carry credentials) or values taken from the environment.
+func (c *Config) Validate() error {
+	v := &configCheck{c: c}
+	v.problems = append(v.problems, c.env.problems...)
+	v.checkTop()
+	v.checkNetworks()
+	v.checkChannels()
+	v.checkTowns()
+	v.checkGroups()
+	v.checkDelivery()
+	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest {
+		for _, u := range c.env.uses {
+			if u.Missing {
+				v.add(u.Field, "environment variable %s is not set", u.Var)
+			}
+		}
+	}
+	return crier.Invalid("invalid configuration", v.problems)
+}
+
+// configCheck collects the problems of one Validate call.
+type configCheck struct {
+	c        *Config
+	problems []crier.Problem
+}
+
+func (v *configCheck) add(field, format string, args ...any) {
+	v.problems = append(v.problems, crier.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// unset reports whether field uses an environment variable that is not set
+// or a malformed ${...}. That is reported on its own (or allowed, in
+// exercise and test mode), and the field's other checks are skipped.
+func (v *configCheck) unset(field string) bool { return v.c.env.unchecked[field] }
+
+// given reports whether field has a value, or would have one if its
+// environment variable were set.
+func (v *configCheck) given(field, value string) bool { return value != "" || v.unset(field) }
+
+// show quotes a value for a message, unless it came from the environment.
+func (v *configCheck) show(field, value string) string {
+	if vars := v.c.env.vars[field]; len(vars) > 0 {
+		return "the value of ${" + strings.Join(vars, "}, ${") + "}"
+	}
+	return strconv.Quote(value)
+}
+
+func (v *configCheck) oneOf(field, value string, allowed ...string) {
+	if !v.unset(field) && !slices.Contains(allowed, value) {
+		v.add(field, "%s is not one of %s", v.show(field, value), strings.Join(allowed, ", "))
+	}
+}
+
+// httpURL checks that value is an absolute http or https URL. It never
+// quotes the value: URLs may carry credentials.
+func (v *configCheck) httpURL(field, value string) {
+	if v.unset(field) {
+		return
+	}
+	u, err := url.Parse(value)
+	switch {
+	case err != nil:
+		v.add(field, "is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.add(field, "must be an absolute http or https URL")
+	case u.Host == "":
+		v.add(field, "has no host")
+	}
+}
+
+func (v *configCheck) slug(field, id string) bool {
+	switch {
+	case id == "" && !v.unset(field):
+		v.add(field, "is required")
+	case !v.unset(field) && !slugPattern.MatchString(id):
+		v.add(field, "%s is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", v.show(field, id))
+	default:
+		return true
+	}
+	return false
+}
+
+func (v *configCheck) checkTop() {
+	c := v.c
+	if !v.unset("listen") {
+		if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+			v.add("listen", "%s is not host:port, e.g. 127.0.0.1:8080", v.show("listen", c.Listen))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			v.add("listen", "%s has no valid port number", v.show("listen", c.Listen))
+		}
+	}
+	v.httpURL("public_url", c.PublicURL)
+	if u, err := url.Parse(c.PublicURL); err == nil && (u.RawQuery != "" || u.Fragment != "") && !v.unset("public_url") {
+		v.add("public_url", "must not have a query or fragment: links are built by appending paths")
+	}
+	if c.DataDir == "" && !v.unset("data_dir") {
+		v.add("data_dir", "is required")
+	}
+	v.oneOf("mode", string(c.Mode), string(crier.ModeExercise), string(crier.ModeActual), string(crier.ModeTest))
+	if c.Sender != "" && !v.unset("sender") {
+		if _, err := crier.NormalizeEmail(c.Sender); err != nil {
+			v.add("sender", "%s is not a plain email address such as presse@kreis-soest.example", v.show("sender", c.Sender))
+		}
+	}
+	if c.Secret != "" && !v.unset("secret") && len(c.Secret) < 32 {
+		v.add("secret", "must be at least 32 characters long")
+	}
+	if c.Templates != "" && !v.unset("templates") {
+		if fi, err := os.Stat(c.Templates); err != nil || !fi.IsDir() {
+			v.add("templates", "%s is not a directory", v.show("templates", c.Templates))
+		}
+	}
+	v.oneOf("log.format", c.Log.Format, "text", "json")
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+}
+
+func (v *configCheck) checkNetworks() {
+	for _, name := range slices.Sorted(maps.Keys(v.c.Networks)) {
+		n := v.c.Networks[name]
+		path := "networks." + name
+		if name == "default" {
+			if n.Source != "" || n.Interface != "" || len(n.DNS) > 0 || n.Proxy != "" {
+				v.add(path, "the default network is the system route and cannot be redefined")
+			}
+			continue
+		}
+		if !slugPattern.MatchString(name) {
+			v.add(path, "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
+		}
+		if n.Source != "" && !v.unset(path+".source") {
+			if _, err := netip.ParseAddr(n.Source); err != nil {
+				v.add(path+".source", "%s is not an IP address", v.show(path+".source", n.Source))
+			}
+		}
+		if n.Interface != "" && !v.unset(path+".interface") && strings.ContainsAny(n.Interface, " \t/") {
+			v.add(path+".interface", "%s is not an interface name", v.show(path+".interface", n.Interface))
+		}
+		if n.Source != "" && n.Interface != "" {
+			v.add(path, "source and interface exclude each other: set one")
+		}
+		for i, s := range n.DNS {
+			f := fmt.Sprintf("%s.dns[%d]", path, i)
+			if v.unset(f) {
+				continue
+			}
+			if ap, err := netip.ParseAddrPort(s); err != nil || ap.Port() == 0 {
+				v.add(f, "%s is not IP:port, e.g. 192.168.8.1:53", v.show(f, s))
+			}
+		}
+		if n.Proxy != "" && !v.unset(path+".proxy") {
+			u, err := url.Parse(n.Proxy)
+			switch {
+			case err != nil:
+				v.add(path+".proxy", "is not a valid URL")
+			case !slices.Contains([]string{"socks5", "socks5h", "http", "https"}, u.Scheme):
+				v.add(path+".proxy", "must be a socks5://, socks5h://, http:// or https:// URL")
+			case u.Hostname() == "":
+				v.add(path+".proxy", "has no host")
+			}
+		}
+	}
+}
+
+func (v *configCheck) checkChannels() {
+	ids := make([]string, len(v.c.Channels))
+	for i, ch := range v.c.Channels {
+		ids[i] = ch.ID
+	}
+	labels := idLabels(ids)
+	first := map[string]int{}
+	for i := range v.c.Channels {
+		ch := &v.c.Channels[i]
+		path := "channels[" + labels[i] + "]"
+		if v.slug(path+".id", ch.ID) {
+			if j, ok := first[ch.ID]; ok {
+				v.add(path+".id", "duplicate id %s (also channels[%d])", v.show(path+".id", ch.ID), j)
+			} else {
+				first[ch.ID] = i
+			}
+		}
+		known := slices.Contains(channelTypes, ch.Type)
+		switch {
+		case ch.Type == "" && !v.unset(path+".type"):
+			v.add(path+".type", "is required: one of %s", strings.Join(channelTypes, ", "))
+		case !known && !v.unset(path+".type"):
+			v.add(path+".type", "unknown channel type %s (known: %s)", v.show(path+".type", ch.Type), strings.Join(channelTypes, ", "))
+		}
+		if ch.Type == "email" {
+			switch {
+			case !v.given(path+".from", ch.From):
+				v.add(path+".from", "is required for email channels, e.g. \"Stadt Soest <presse@soest.example>\"")
+			case !v.unset(path + ".from"):
+				if _, err := mail.ParseAddress(ch.From); err != nil {
+					v.add(path+".from", "%s is not a valid mailbox, e.g. \"Stadt Soest <presse@soest.example>\"", v.show(path+".from", ch.From))
+				}
+			}
+		} else if known && v.given(path+".from", ch.From) {
+			v.add(path+".from", "is not a field of %s channels (only email channels take it)", ch.Type)
+		}
+		if len(ch.Endpoints) == 0 {
+			v.add(path+".endpoints", "needs at least one endpoint")
+		}
+		names := map[string]int{}
+		for j := range ch.Endpoints {
+			ep := &ch.Endpoints[j]
+			epath := fmt.Sprintf("%s.endpoints[%d]", path, j)
+			if k, ok := names[ep.Name]; ok && ep.Name != "" {
+				v.add(epath+".name", "%s is also the name of %s.endpoints[%d]", v.show(epath+".name", ep.Name), path, k)
+			} else {
+				names[ep.Name] = j
+			}
+			v.checkEndpoint(epath, ch.Type, ep)
+		}
+	}
+}
+
+func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
+	f := func(name string) string { return path + "." + name }
+	if e.Network != "default" && !v.unset(f("network")) {
+		if _, ok := v.c.Networks[e.Network]; !ok {
+			known := []string{"default"}
+			for _, name := range slices.Sorted(maps.Keys(v.c.Networks)) {
+				if name != "default" {
+					known = append(known, name)
+				}
+			}
+			v.add(f("network"), "unknown network %s (known: %s)", v.show(f("network"), e.Network), strings.Join(known, ", "))
+		}
+	}
+	allowed, ok := endpointFields[typ]
+	if !ok {
+		return // the unknown type is reported; its fields cannot be judged
+	}
+	values := e.values()
+	set := func(name string) bool { return v.given(f(name), values[name]) }
+	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url"} {
+		if set(name) && !slices.Contains(allowed, name) {
+			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
+		}
+	}
+	required := func(name string) {
+		if !set(name) {
+			v.add(f(name), "is required for %s endpoints", typ)
+		}
+	}
+	switch typ {
+	case "webhook":
+		required("url")
+		if e.URL != "" {
+			v.httpURL(f("url"), e.URL)
+		}
+		required("secret")
+		if e.Secret != "" && !v.unset(f("secret")) {
+			if msg := webhookSecretProblem(e.Secret); msg != "" {
+				v.add(f("secret"), "%s", msg)
+			}
+		}
+	case "email":
+		v.checkMailEndpoint(path, e)
+	case "mastodon":
+		required("server")
+		if e.Server != "" {
+			v.httpURL(f("server"), e.Server)
+		}
+		required("token")
+	case "slack":
+		bot := set("token") || set("channel")
+		switch {
+		case bot && set("webhook_url"):
+			v.add(path, "set either token and channel (a bot) or webhook_url (an incoming webhook), not both")
+		case set("webhook_url"):
+			v.httpURL(f("webhook_url"), e.WebhookURL)
+		case set("token") && !set("channel"):
+			v.add(f("channel"), "is required with token, e.g. \"#krisenstab\"")
+		case set("channel") && !set("token"):
+			v.add(f("token"), "is required with channel")
+		case !bot:
+			v.add(path, "needs token and channel (a bot) or webhook_url (an incoming webhook)")
+		}
+	}
+}
+
+func (v *configCheck) checkMailEndpoint(path string, e *EndpointConfig) {
+	f := func(name string) string { return path + "." + name }
+	switch {
+	case !v.given(f("host"), e.Host):
+		v.add(f("host"), "is required for email endpoints")
+	case v.unset(f("host")):
+	case strings.Contains(e.Host, "://"):
+		v.add(f("host"), "must be a host name, not a URL")
+	case isHostPort(e.Host):
+		v.add(f("host"), "must not include a port; set port")
+	case !hostPattern.MatchString(e.Host) && !isIP(e.Host):
+		v.add(f("host"), "%s is not a host name or IP address", v.show(f("host"), e.Host))
+	}
+	if !v.unset(f("port")) && (e.Port < 1 || e.Port > 65535) {
+		v.add(f("port"), "%d is not between 1 and 65535", e.Port)
+	}
+	v.oneOf(f("tls"), e.TLS, "starttls", "implicit", "none")
+	user, pass := v.given(f("username"), e.Username), v.given(f("password"), e.Password)
+	switch {
+	case user && !pass:
+		v.add(f("password"), "is required with username")
+	case pass && !user:
+		v.add(f("username"), "is required with password")
+	}
+	if pass && e.TLS == "none" && !v.unset(f("host")) && !isLoopback(e.Host) {
+		v.add(f("tls"), "none would send the password unencrypted to another machine: use starttls or implicit")
+	}
+}
+
+// values returns the endpoint's type-specific fields by key, "" when unset.
+func (e *EndpointConfig) values() map[string]string {
+	port := ""
+	if e.Port != 0 {
+		port = strconv.Itoa(e.Port)
+	}
+	return map[string]string{
+		"url": e.URL, "secret": e.Secret,
+		"host": e.Host, "port": port, "tls": e.TLS, "username": e.Username, "password": e.Password,
+		"server": e.Server, "token": e.Token,
+		"channel": e.Channel, "webhook_url": e.WebhookURL,
+	}
+}
+
+// webhookSecretProblem checks the Standard Webhooks secret format without
+// quoting the secret.
+func webhookSecretProblem(s string) string {
+	b64, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return "must start with whsec_ followed by base64"
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		key, err = base64.RawStdEncoding.DecodeString(b64)
+	}
+	switch {
+	case err != nil:
+		return "must be whsec_ followed by standard base64"
+	case len(key) < 24:
+		return "must encode a key of at least 24 bytes after whsec_"
+	}
+	return ""
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+func isHostPort(s string) bool {
+	_, _, err := net.SplitHostPort(s)
+	return err == nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (v *configCheck) checkTowns() {
+	ids := make([]string, len(v.c.Towns))
+	for i, t := range v.c.Towns {
+		ids[i] = t.ID
+	}
+	labels := idLabels(ids)
+	channels := map[string]bool{}
+	for _, ch := range v.c.Channels {
+		channels[ch.ID] = true
+	}
+	firstID, firstAGS := map[string]string{}, map[string]string{}
+	for i := range v.c.Towns {
+		t := &v.c.Towns[i]
+		path := "towns[" + labels[i] + "]"
+		f := func(name string) string { return path + "." + name }
+		if v.slug(f("id"), t.ID) {
+			switch other, dup := firstID[t.ID]; {
+			case t.ID == "all":
+				v.add(f("id"), "\"all\" is reserved: it targets every town")
+			case dup:
+				v.add(f("id"), "duplicate id %s (also %s)", v.show(f("id"), t.ID), other)
+			default:
+				firstID[t.ID] = fmt.Sprintf("towns[%d]", i)
+			}
+		}
+		switch {
+		case !v.given(f("name"), t.Name):
+			v.add(f("name"), "is required")
+		case strings.ContainsAny(t.Name, "\r\n"):
+			v.add(f("name"), "must be a single line")
+		}
+		if t.AGS != "" && !v.unset(f("ags")) {
+			if !agsPattern.MatchString(t.AGS) {
+				v.add(f("ags"), "%s must be 8 digits (AGS) or 12 digits (ARS)", v.show(f("ags"), t.AGS))
+			} else if other, dup := firstAGS[t.AGS]; dup {
+				v.add(f("ags"), "%s is also the code of %s", v.show(f("ags"), t.AGS), other)
+			} else {
+				firstAGS[t.AGS] = path
+			}
+		}
+		if !v.unset(f("language")) && !languagePat.MatchString(t.Language) {
+			v.add(f("language"), "%s is not a language tag such as de or de-DE", v.show(f("language"), t.Language))
+		}
+		if !v.unset(f("time_zone")) {
+			if _, err := time.LoadLocation(t.TimeZone); err != nil || t.TimeZone == "Local" {
+				v.add(f("time_zone"), "%s is not an IANA time zone such as Europe/Berlin", v.show(f("time_zone"), t.TimeZone))
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(t.Vars)) {
+			if !varNamePattern.MatchString(name) {
+				v.add(f("vars")+"."+name, "is not usable in templates: use letters, digits and underscores, not starting with a digit")
+			}
+		}
+		seen := map[string]bool{}
+		for j, id := range t.Channels {
+			cf := fmt.Sprintf("%s.channels[%d]", path, j)
+			switch {
+			case v.unset(cf):
+			case !channels[id]:
+				v.add(cf, "unknown channel %s", v.show(cf, id))
+			case seen[id]:
+				v.add(cf, "channel %s is listed twice", v.show(cf, id))
+			}
+			seen[id] = true
+		}
+	}
+}
+
+func (v *configCheck) checkGroups() {
+	towns := map[string]bool{}
+	for _, t := range v.c.Towns {
+		towns[t.ID] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(v.c.Groups)) {
+		path := "groups." + name
+		switch {
+		case !slugPattern.MatchString(name):
+			v.add(path, "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
+		case name == "all":
+			v.add(path, "\"all\" is reserved: it targets every town")
+		case towns[name]:
+			v.add(path, "a town has the id %q; a group needs another name", name)
+		}
+		members := v.c.Groups[name]
+		if len(members) == 0 {
+			v.add(path, "has no members")
+		}
+		seen := map[string]bool{}
+		for i, m := range members {
+			f := fmt.Sprintf("%s[%d]", path, i)
+			_, isGroup := v.c.Groups[m]
+			switch {
+			case v.unset(f):
+			case towns[m] && seen[m]:
+				v.add(f, "town %s is listed twice", v.show(f, m))
+			case towns[m]:
+			case isGroup:
+				v.add(f, "%s is a group; members must be towns", v.show(f, m))
+			default:
+				v.add(f, "unknown town %s", v.show(f, m))
+			}
+			seen[m] = true
+		}
+	}
+}
+
+func (v *configCheck) checkDelivery() {
+	d := &v.c.Delivery
+	for _, typ := range slices.Sorted(maps.Keys(d.Concurrency)) {
+		f := "delivery.concurrency." + typ
+		switch {
+		case !slices.Contains(channelTypes, typ):
+			v.add(f, "unknown channel type %q (known: %s)", typ, strings.Join(channelTypes, ", "))
+		case d.Concurrency[typ] < 1:
+			v.add(f, "must be at least 1")
+		}
+	}
+	for _, p := range []struct {
+		field string
+		d     time.Duration
+	}{
+		{"delivery.lease", d.Lease.Duration},
+		{"delivery.send_timeout", d.SendTimeout.Duration},
+		{"delivery.backoff.base", d.Backoff.Base.Duration},
+		{"delivery.backoff.max", d.Backoff.Max.Duration},
+		{"delivery.poll", d.Poll.Duration},
+		{"delivery.shutdown_timeout", d.ShutdownTimeout.Duration},
+	} {
+		if p.d <= 0 {
+			v.add(p.field, "must be positive")
+		}
+	}
+	if d.SendTimeout.Duration > 0 && d.SendTimeout.Duration >= d.Lease.Duration {
+		v.add("delivery.send_timeout", "must be shorter than lease (%s): a send that outlives its lease may be repeated", d.Lease)
+	}
+	if d.Backoff.Base.Duration > 0 && d.Backoff.Base.Duration > d.Backoff.Max.Duration {
+		v.add("delivery.backoff.base", "must not exceed backoff.max (%s)", d.Backoff.Max)
+	}
+	if d.MaxAttempts < 1 {
+		v.add("delivery.max_attempts", "must be at least 1")
+	}
+}

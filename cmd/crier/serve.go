@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/crierhq/crier/server"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serve runs the API, the workers and the queue until ctx ends.
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs := m.flags("serve")
+	configFlag := fs.String("config", "", "configuration file (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
+	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
+	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir in the configuration)")
+	listen := fs.String("listen", "", "listen address (overrides listen in the configuration)")
+	if _, err := parse(fs, args); err != nil {
+		return usageError(err.Error())
+	}
+	boot := m.newLogger(nil, *logJSON)
+	cfg, err := m.loadConfig(m.configPath(*configFlag), boot)
+	if err != nil {
+		return err
+	}
+	cfg.override(*dataDir, *listen)
+	log := m.newLogger(cfg, *logJSON)
+	a, err := m.build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	if n, err := a.db.Recover(ctx); err != nil {
+		return fmt.Errorf("recover leases: %w", err)
+	} else if n > 0 {
+		log.Info("resuming deliveries interrupted by the last stop", "n", n)
+	}
+	token, err := readOrCreate(filepath.Join(cfg.DataDir, tokenFile), 32)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	metrics := server.NewMetrics(reg, a.db, a.db)
+	a.workers.Observe = metrics.ObserveAttempt
+	srv, err := server.New(server.Options{
+		Engine:      a.engine,
+		Store:       a.db,
+		Subscribers: a.db,
+		Captures:    a.db,
+		Queue:       a.db,
+		Directory:   a.dir,
+		Channels:    a.channels,
+		Token:       token,
+		Clock:       m.Clock,
+		Logger:      log,
+		Metrics:     metrics,
+		Version:     version,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := "http://" + ln.Addr().String()
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, serverURLFile), []byte(base+"\n"), 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("write server address: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.workers.Run(ctx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	log.Info("crier is serving", "url", base, "mode", cfg.Mode, "towns", len(cfg.Towns),
+		"channels", len(cfg.Channels), "data_dir", cfg.DataDir)
+	if m.OnListen != nil {
+		m.OnListen(base)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: no new deliveries are claimed; in-flight ones finish")
+	case err = <-serveErr:
+		log.Error("http server stopped", "err", err)
+		stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	wg.Wait()
+	log.Info("stopped")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+// importBatch is how many subscribers one API request carries.
+const importBatch = 1000
+
+// subscribers manages a town's email list.
+func (m *Main) subscribers(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError("subscribers needs a sub-command: import, export, add, remove")
+	}
+	switch args[0] {
+	case "import":
+		return m.subscribersImport(ctx, args[1:])
+	case "export":
+		return m.subscribersExport(ctx, args[1:])
+	case "add":
+		return m.subscribersAdd(ctx, args[1:])
+	case "remove":
+		return m.subscribersRemove(ctx, args[1:])
+	}
+	return usageError(fmt.Sprintf("unknown subscribers sub-command %q: use import, export, add or remove", args[0]))
+}
+
+// consent holds the flags that say where consent came from.
+type consent struct {
+	town      string
+	confirmed bool
+	source    string
+}
+
+func (m *Main) consentFlags(fs interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+}) *consent {
+	c := &consent{}
+	fs.StringVar(&c.town, "town", "", "the town whose list this is (required)")
+	fs.BoolVar(&c.confirmed, "confirmed", false, "mark addresses confirmed: only when consent was given elsewhere; requires --source")
+	fs.StringVar(&c.source, "source", "", "where the consent came from, e.g. \"Papierliste Bürgerbüro, 2026-11-02\"")
+	return c
+}
+
+func (c *consent) validate() error {
+	if c.town == "" {
+		return usageError("--town is required")
+	}
+	if c.confirmed && strings.TrimSpace(c.source) == "" {
+		return usageError("--confirmed requires --source saying where the consent came from")
+	}
+	return nil
+}
+
+func (c *consent) subscriber(email, name string) *crier.Subscriber {
+	s := &crier.Subscriber{Town: c.town, Email: email, Name: name, State: crier.SubscriberPending, Source: c.source}
+	if c.confirmed {
+		s.State = crier.SubscriberConfirmed
+	}
+	return s
+}
+
+// subscribersImport reads a CSV file (email[,name], optional header) and
+// adds every row. Every bad row is reported before anything is written.
+func (m *Main) subscribersImport(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers import")
+	r := m.remoteFlags(fs)
+	c := m.consentFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("subscribers import takes one CSV file")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	subs, problems := readSubscribersCSV(f, c)
+	if len(problems) > 0 {
+		return crier.Invalid(fmt.Sprintf("%s: %d bad row(s), nothing was imported", pos[0], len(problems)), problems)
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	added, updated := 0, 0
+	for i := 0; i < len(subs); i += importBatch {
+		a, u, err := cl.AddSubscribers(ctx, subs[i:min(i+importBatch, len(subs))])
+		if err != nil {
+			return fmt.Errorf("after %d of %d rows: %w", i, len(subs), err)
+		}
+		added, updated = added+a, updated+u
+		fmt.Fprintf(m.Stderr, "\r%d/%d", min(i+importBatch, len(subs)), len(subs))
+	}
+	fmt.Fprintln(m.Stderr)
+	fmt.Fprintln(m.Stdout, m.t("cli.imported", added, updated, c.town))
+	return nil
+}
+
+// readSubscribersCSV parses rows of email[,name]. A first row whose first
+// field is "email" (any case) is a header.
+func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.Problem) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	var subs []*crier.Subscriber
+	var problems []crier.Problem
+	seen := map[string]int{}
+	for line := 1; ; line++ {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		where := fmt.Sprintf("line %d", line)
+		if err != nil {
+			problems = append(problems, crier.Problem{Field: where, Message: err.Error()})
+			continue
+		}
+		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
+			continue
+		}
+		email, err := crier.NormalizeEmail(rec[0])
+		if err != nil {
+			problems = append(problems, crier.Problem{Field: where, Message: err.Error()})
+			continue
+		}
+		if first, dup := seen[email]; dup {
+			problems = append(problems, crier.Problem{Field: where, Message: fmt.Sprintf("%s repeats line %d", email, first)})
+			continue
+		}
+		seen[email] = line
+		name := ""
+		if len(rec) > 1 {
+			name = strings.TrimSpace(rec[1])
+		}
+		subs = append(subs, c.subscriber(email, name))
+	}
+	return subs, problems
+}
+
+// subscribersExport writes a town's list as CSV.
+func (m *Main) subscribersExport(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers export")
+	r := m.remoteFlags(fs)
+	town := fs.String("town", "", "the town (required)")
+	state := fs.String("state", "", "only this state: pending, confirmed, unsubscribed")
+	if _, err := parse(fs, args); err != nil {
+		return usageError(err.Error())
+	}
+	if *town == "" {
+		return usageError("--town is required")
+	}
+	if *state != "" && !crier.SubscriberState(*state).Valid() {
+		return usageError(fmt.Sprintf("unknown state %q: use pending, confirmed or unsubscribed", *state))
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	subs, err := cl.Subscribers(ctx, *town, crier.SubscriberState(*state))
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(m.Stdout)
+	w.Write([]string{"email", "name", "state", "source", "created_at"})
+	for _, s := range subs {
+		w.Write([]string{s.Email, s.Name, string(s.State), s.Source, s.CreatedAt.UTC().Format(time.RFC3339)})
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// subscribersAdd adds one address.
+func (m *Main) subscribersAdd(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers add")
+	r := m.remoteFlags(fs)
+	c := m.consentFlags(fs)
+	name := fs.String("name", "", "the subscriber's name")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 {
+		return usageError("subscribers add takes one address")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	email, err := crier.NormalizeEmail(pos[0])
+	if err != nil {
+		return usageError(err.Error())
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	added, updated, err := cl.AddSubscribers(ctx, []*crier.Subscriber{c.subscriber(email, *name)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.imported", added, updated, c.town))
+	return nil
+}
+
+// subscribersRemove unsubscribes one address.
+func (m *Main) subscribersRemove(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers remove")
+	r := m.remoteFlags(fs)
+	town := fs.String("town", "", "the town (required)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(err.Error())
+	}
+	if len(pos) != 1 || *town == "" {
+		return usageError("usage: crier subscribers remove --town ID ADDRESS")
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	if err := cl.RemoveSubscriber(ctx, *town, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.removed", pos[0], *town))
+	return nil
+}
