@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestExerciseModeQuickstart is the README's tour on a fresh data dir:
+// serve with the example configuration and no secrets at all, add a
+// subscriber, publish an example notice with --wait, and read what the
+// capture sink received. Nothing leaves the machine.
+func TestExerciseModeQuickstart(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": "de"}
+	cli := func(args ...string) (int, string, string) {
+		return run(t, env, append(args, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)...)
+	}
+
+	if code, out, errOut := cli("subscribers", "add", "--town", "soest", "--confirmed", "--source", "Übung", "anna@example.org"); code != 0 {
+		t.Fatalf("subscribers add: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := cli("publish", "../../examples/buergerbuero-geschlossen.md", "--wait")
+	if code != 0 {
+		t.Fatalf("publish --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	// 14 towns on the shared radio webhook, plus one mail to Soest's only subscriber.
+	if !strings.Contains(out, "15 Zustellungen") || !strings.Contains(out, "Alle 15 Zustellungen versandt.") {
+		t.Errorf("publish output:\n%s", out)
+	}
+	id := strings.Fields(strings.TrimPrefix(out, "Veröffentlicht: "))[0]
+
+	caps, err := srv.Client.Captures(context.Background(), id, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(caps) != 15 {
+		t.Fatalf("captured %d messages, want 15", len(caps))
+	}
+	var mail int
+	for _, c := range caps {
+		if c.Recipient == "" {
+			continue
+		}
+		mail++
+		if c.Recipient != "anna@example.org" || c.Town != "soest" {
+			t.Errorf("mail captured for %s in %s", c.Recipient, c.Town)
+		}
+		if !strings.Contains(c.Subject, "Bürgerbüro geschlossen") || !strings.Contains(c.Subject, "ÜBUNG") {
+			t.Errorf("subject %q: want the title and the exercise marker", c.Subject)
+		}
+		if !strings.Contains(c.Text, "Stadt Soest") || !strings.Contains(c.Text, "/unsubscribe/") {
+			t.Errorf("mail text lacks the town or the personal unsubscribe link:\n%s", c.Text)
+		}
+	}
+	if mail != 1 {
+		t.Errorf("captured %d mails, want 1", mail)
+	}
+
+	code, out, errOut = cli("captures", id)
+	if code != 0 || strings.Count(out, "\n") != 15 || !strings.Contains(out, "anna@example.org") {
+		t.Errorf("captures: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = cli("status", id)
+	if code != 0 || !strings.Contains(out, "15: gesendet 15") {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+}
