@@ -24,8 +24,10 @@ const (
 // Workers deliver queued messages: one dispatcher per channel type claims
 // as many jobs as it has free slots, each job is sent by its own goroutine
 // (bounded by the type's concurrency), and one acker records outcomes in
-// batches. Claimed jobs are always in flight, so a crash leaves only the
-// in-flight few to be repeated or named unknown.
+// batches. Dispatchers claim only for free slots and outcomes wait in a
+// bounded channel, so at most three times the total concurrency is claimed
+// but not yet recorded: after a crash only those few are repeated (where
+// the receiver deduplicates) or named unknown.
 type Workers struct {
 	Queue Queue
 	// Channels maps channel ids to their configuration.
@@ -74,16 +76,25 @@ func (w *Workers) Run(ctx context.Context) error {
 	w.init()
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	outcomes := make(chan done, 256)
+	// Outcomes wait for the acker in a channel no larger than the number
+	// of parallel sends, so that at any moment at most three times that
+	// many jobs are claimed but not yet recorded: in flight, waiting, and
+	// in the batch being written. Those are the ones a crash repeats.
+	types := w.types()
+	total := 0
+	for _, typ := range types {
+		total += w.concurrency(typ)
+	}
+	outcomes := make(chan *Outcome, total)
 	ackerDone := make(chan struct{})
 	go func() {
 		defer close(ackerDone)
-		w.ack(outcomes)
+		w.ack(outcomes, total)
 	}()
 
 	var wg sync.WaitGroup
 	wakes := make(map[string]chan struct{})
-	for _, typ := range w.types() {
+	for _, typ := range types {
 		wakes[typ] = make(chan struct{}, 1)
 		wg.Add(1)
 		go func() {
@@ -125,14 +136,9 @@ func (w *Workers) Run(ctx context.Context) error {
 	return nil
 }
 
-type done struct {
-	job     *Job
-	outcome *Outcome
-}
-
 // dispatch claims and sends jobs of one channel type until ctx ends, then
 // waits for its in-flight sends.
-func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}, out chan<- done) {
+func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}, out chan<- *Outcome) {
 	limit := w.concurrency(typ)
 	finished := make(chan struct{}, limit)
 	inflight := 0
@@ -155,7 +161,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 					if w.Observe != nil {
 						w.Observe(j, o, took)
 					}
-					out <- done{j, o}
+					out <- o
 					finished <- struct{}{}
 				}()
 			}
@@ -186,21 +192,21 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	}
 }
 
-// ack records outcomes in batches: whatever has arrived while the previous
-// batch was being written goes into the next transaction.
-func (w *Workers) ack(in <-chan done) {
-	const maxBatch = 256
+// ack records outcomes in batches of at most maxBatch: whatever has
+// arrived while the previous batch was being written goes into the next
+// transaction.
+func (w *Workers) ack(in <-chan *Outcome, maxBatch int) {
 	batch := make([]*Outcome, 0, maxBatch)
-	for d := range in {
-		batch = append(batch[:0], d.outcome)
+	for o := range in {
+		batch = append(batch[:0], o)
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case d, ok := <-in:
+			case o, ok := <-in:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, d.outcome)
+				batch = append(batch, o)
 			default:
 				break drain
 			}

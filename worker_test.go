@@ -1,0 +1,210 @@
+package crier_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/channeltest"
+	"github.com/crierhq/crier/store/sqlite"
+)
+
+// blocking is a remote that holds every send until the test releases it,
+// and records what it received.
+type blocking struct {
+	mu       sync.Mutex
+	started  chan string
+	release  chan struct{}
+	received []string
+}
+
+func newBlocking() *blocking {
+	return &blocking{started: make(chan string, 100), release: make(chan struct{})}
+}
+
+func (b *blocking) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
+	b.started <- m.Key
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return nil, crier.Unknown(ctx.Err(), true)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.received = append(b.received, m.Key)
+	return &crier.Receipt{RemoteID: m.Key}, nil
+}
+
+func (b *blocking) keys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.received...)
+}
+
+// mustQueue opens a real SQLite queue and commits one webhook delivery for
+// each of n towns.
+func mustQueue(t *testing.T, now time.Time, n int, typ string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), t.TempDir()+"/crier.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := &crier.Announcement{ID: "a1", Revision: 1, Title: "Rathaus geschlossen", Body: "x", Towns: []string{"all"},
+		Category: "Infra", Urgency: "Expected", Severity: "Minor", Certainty: "Observed", Mode: crier.ModeActual}
+	p := &crier.Plan{Announcement: a}
+	for i := range n {
+		town := fmt.Sprintf("town-%02d", i)
+		p.Towns = append(p.Towns, town)
+		p.Messages = append(p.Messages, &crier.Message{Announcement: "a1", Revision: 1, Town: town,
+			Channel: "radio", Type: typ, Event: crier.EventPublished, Mode: crier.ModeActual, Text: "Rathaus " + town})
+	}
+	if _, err := db.CreateAnnouncement(context.Background(), p, "", now); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func countStates(t *testing.T, db *sqlite.DB) map[crier.State]int {
+	t.Helper()
+	ds, err := db.Deliveries(context.Background(), crier.DeliveryFilter{Announcement: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[crier.State]int{}
+	for _, d := range ds {
+		out[d.State]++
+	}
+	return out
+}
+
+// TestWorkersShutdown: when asked to stop, workers claim nothing more,
+// let in-flight sends finish, record them, and a restart picks up exactly
+// the rest.
+func TestWorkersShutdown(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db := mustQueue(t, now, 20, "webhook")
+	remote := newBlocking()
+	w := &crier.Workers{
+		Queue:       db,
+		Channels:    map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
+		Clock:       channeltest.NewClock(now),
+		Concurrency: map[string]int{"webhook": 2},
+		Poll:        time.Hour, // only the two claims below; no polling in between
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	<-remote.started
+	<-remote.started
+	cancel() // SIGTERM: two sends are in flight
+	select {
+	case <-ran:
+		t.Fatal("Run returned while sends were in flight")
+	default:
+	}
+	close(remote.release)
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if got := countStates(t, db); got[crier.StateSent] != 2 || got[crier.StateQueued] != 18 {
+		t.Fatalf("after shutdown: %v; want the 2 in-flight sent and 18 queued", got)
+	}
+
+	// A restart resumes exactly what was not finished.
+	w2 := &crier.Workers{Queue: db, Channels: w.Channels, Clock: w.Clock}
+	if n, err := w2.RunOnce(context.Background()); err != nil || n != 18 {
+		t.Fatalf("restart worked on %d jobs, %v; want 18", n, err)
+	}
+	if got := countStates(t, db); got[crier.StateSent] != 20 {
+		t.Fatalf("after restart: %v; want all 20 sent", got)
+	}
+	seen := map[string]int{}
+	for _, k := range remote.keys() {
+		seen[k]++
+	}
+	if len(seen) != 20 {
+		t.Errorf("remote received %d distinct keys, want 20", len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s received %d times", k, n)
+		}
+	}
+}
+
+// TestWorkersShutdownTimeout: a send that does not finish within the
+// shutdown timeout is canceled, and its outcome is still recorded.
+func TestWorkersShutdownTimeout(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db := mustQueue(t, now, 1, "webhook")
+	remote := newBlocking() // never released
+	w := &crier.Workers{
+		Queue:           db,
+		Channels:        map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
+		Clock:           channeltest.NewClock(now),
+		Backoff:         crier.Backoff{Rand: func() float64 { return 0.5 }},
+		ShutdownTimeout: 50 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	<-remote.started
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Deliveries(context.Background(), crier.DeliveryFilter{Announcement: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ds[0]; d.State != crier.StateQueued || d.Attempts != 1 || !d.NextAt.Equal(now.Add(5*time.Second)) {
+		t.Errorf("canceled send: %s, %d attempts, next %v; want queued for a retry in 5s", d.State, d.Attempts, d.NextAt)
+	}
+}
+
+// TestWorkersReclaim: a job whose worker died (its lease expired) is sent
+// again only where the receiver deduplicates; otherwise it becomes unknown.
+func TestWorkersReclaim(t *testing.T) {
+	for _, tc := range []struct {
+		typ   string
+		dedup bool
+		want  crier.State
+	}{
+		{"webhook", true, crier.StateSent},
+		{"email", false, crier.StateUnknown},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+			clock := channeltest.NewClock(now)
+			db := mustQueue(t, now, 1, tc.typ)
+			// A worker claims the job and dies.
+			if jobs, err := db.Claim(context.Background(), nil, 10, now, time.Minute); err != nil || len(jobs) != 1 {
+				t.Fatalf("claim: %d, %v", len(jobs), err)
+			}
+			remote := newBlocking()
+			close(remote.release)
+			w := &crier.Workers{
+				Queue:    db,
+				Channels: map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: tc.typ, Deduplicates: tc.dedup, Channel: remote}},
+				Clock:    clock,
+			}
+			if n, _ := w.RunOnce(context.Background()); n != 0 {
+				t.Fatalf("a leased job was taken over before its lease expired")
+			}
+			clock.Advance(time.Minute)
+			if n, err := w.RunOnce(context.Background()); err != nil || n != 1 {
+				t.Fatalf("RunOnce after lease expiry: %d, %v", n, err)
+			}
+			if got := countStates(t, db); got[tc.want] != 1 {
+				t.Errorf("reclaimed %s job: %v, want %s", tc.typ, got, tc.want)
+			}
+			if sent := len(remote.keys()); (sent == 1) != tc.dedup {
+				t.Errorf("remote received %d sends; want a resend only when the receiver deduplicates", sent)
+			}
+		})
+	}
+}
