@@ -109,6 +109,10 @@ type Queue interface {
 	// Outcomes whose lease is no longer held are skipped and reported in
 	// the returned count of stale outcomes.
 	Complete(ctx context.Context, outcomes []*Outcome, now time.Time) (stale int, err error)
+	// Exchange records outcomes as Complete does and then claims up to n
+	// due deliveries as Claim does, in one transaction, so that a worker
+	// handing back finished jobs and taking new ones pays for one commit.
+	Exchange(ctx context.Context, outcomes []*Outcome, types []string, n int, now time.Time, lease time.Duration) (jobs []*Job, stale int, err error)
 	// Release puts claimed jobs back to queued without counting an attempt.
 	Release(ctx context.Context, jobs []*Job) error
 	// Recover expires every lease at once. Only a process that knows no

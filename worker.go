@@ -21,12 +21,12 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 )
 
-// Workers deliver queued messages: one dispatcher per channel type claims
-// as many jobs as it has free slots, each job is sent by its own goroutine
-// (bounded by the type's concurrency), and one acker records outcomes in
-// batches. Dispatchers claim only for free slots and outcomes wait in a
-// bounded channel, so at most three times the total concurrency is claimed
-// but not yet recorded: after a crash only those few are repeated (where
+// Workers deliver queued messages. One dispatcher per channel type owns
+// that type's slots: it claims as many jobs as it has free slots, each job
+// is sent by its own goroutine, and when half the slots are done it records
+// their outcomes and claims replacements in one transaction. A slot is free
+// only once its outcome is recorded, so at most the type's concurrency is
+// claimed but unrecorded: after a crash only those few are repeated (where
 // the receiver deduplicates) or named unknown.
 type Workers struct {
 	Queue Queue
@@ -76,30 +76,15 @@ func (w *Workers) Run(ctx context.Context) error {
 	w.init()
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	// Outcomes wait for the acker in a channel no larger than the number
-	// of parallel sends, so that at any moment at most three times that
-	// many jobs are claimed but not yet recorded: in flight, waiting, and
-	// in the batch being written. Those are the ones a crash repeats.
-	types := w.types()
-	total := 0
-	for _, typ := range types {
-		total += w.concurrency(typ)
-	}
-	outcomes := make(chan *Outcome, total)
-	ackerDone := make(chan struct{})
-	go func() {
-		defer close(ackerDone)
-		w.ack(outcomes, total)
-	}()
-
 	var wg sync.WaitGroup
 	wakes := make(map[string]chan struct{})
-	for _, typ := range types {
-		wakes[typ] = make(chan struct{}, 1)
+	for _, typ := range w.types() {
+		wake := make(chan struct{}, 1)
+		wakes[typ] = wake
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.dispatch(ctx, sendCtx, typ, wakes[typ], outcomes)
+			w.dispatch(ctx, sendCtx, typ, wake)
 		}()
 	}
 	// Fan a single wake signal out to every dispatcher.
@@ -131,48 +116,62 @@ func (w *Workers) Run(ctx context.Context) error {
 		cancelSends()
 		<-stopped
 	}
-	close(outcomes)
-	<-ackerDone
 	return nil
 }
 
-// dispatch claims and sends jobs of one channel type until ctx ends, then
-// waits for its in-flight sends.
-func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}, out chan<- *Outcome) {
+// dispatch owns the slots of one channel type until ctx ends and every
+// outcome is recorded.
+func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}) {
 	limit := w.concurrency(typ)
-	finished := make(chan struct{}, limit)
-	inflight := 0
+	results := make(chan *Outcome, limit)
+	running := 0
+	var pending []*Outcome
 	log := w.logger().With("type", typ)
+	done := ctx.Done()
 	poll := time.NewTimer(0)
 	defer poll.Stop()
+	failures := 0
+	wanted := true // a claim is worth trying: woken, polled, or the last claim was full
 	for {
-		free := limit - inflight
-		// Claim in batches: a single free slot waits for company unless
-		// nothing is in flight, which keeps claims cheap under load.
-		if ctx.Err() == nil && free > 0 && (inflight == 0 || free >= (limit+1)/2) {
-			jobs, err := w.Queue.Claim(ctx, []string{typ}, free, w.Clock.Now(), w.lease())
-			if err != nil && ctx.Err() == nil {
-				log.Error("claim deliveries", "err", err)
+		stopping := ctx.Err() != nil
+		idle := limit - running // slots whose job is done (pending) or that are empty
+		half := 2*idle >= limit || running == 0
+		commit := len(pending) > 0 && (half || stopping)
+		claim := !stopping && idle > 0 && half && (wanted || commit)
+		if commit || claim {
+			n := 0
+			if claim {
+				n = idle
 			}
-			for _, j := range jobs {
-				inflight++
-				go func() {
-					o, took := w.work(sendCtx, j)
-					if w.Observe != nil {
-						w.Observe(j, o, took)
-					}
-					out <- o
-					finished <- struct{}{}
-				}()
-			}
-			if len(jobs) == free {
-				continue // there may be more
+			jobs, err := w.exchange(ctx, pending, typ, n)
+			if err != nil {
+				log.Error("record outcomes and claim deliveries", "err", err, "outcomes", len(pending))
+				wanted = false // try again at the next poll; outcomes stay pending
+				if failures++; stopping && running == 0 && failures >= 3 {
+					// Their leases expire and the jobs are claimed again.
+					log.Error("stopping without recording outcomes", "outcomes", len(pending))
+					return
+				}
+			} else {
+				failures = 0
+				pending = pending[:0]
+				for _, j := range jobs {
+					running++
+					go func() {
+						o, took := w.work(sendCtx, j)
+						if w.Observe != nil {
+							w.Observe(j, o, took)
+						}
+						results <- o
+					}()
+				}
+				wanted = n > 0 && len(jobs) == n // a full claim: there may be more
+				if wanted {
+					continue
+				}
 			}
 		}
-		if ctx.Err() != nil {
-			for ; inflight > 0; inflight-- {
-				<-finished
-			}
+		if stopping && running == 0 && len(pending) == 0 {
 			return
 		}
 		if !poll.Stop() {
@@ -183,56 +182,33 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		}
 		poll.Reset(w.poll())
 		select {
-		case <-finished:
-			inflight--
+		case o := <-results:
+			running--
+			pending = append(pending, o)
 		case <-wake:
+			wanted = true
 		case <-poll.C:
-		case <-ctx.Done():
+			wanted = true
+		case <-done:
+			done = nil
 		}
 	}
 }
 
-// ack records outcomes in batches of at most maxBatch: whatever has
-// arrived while the previous batch was being written goes into the next
-// transaction.
-func (w *Workers) ack(in <-chan *Outcome, maxBatch int) {
-	batch := make([]*Outcome, 0, maxBatch)
-	for o := range in {
-		batch = append(batch[:0], o)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case o, ok := <-in:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, o)
-			default:
-				break drain
-			}
-		}
-		w.complete(batch)
+// exchange records outcomes and claims n jobs of typ in one transaction.
+// Recording must outlive a canceled ctx: a shutdown still writes what the
+// last sends achieved.
+func (w *Workers) exchange(ctx context.Context, outcomes []*Outcome, typ string, n int) ([]*Job, error) {
+	if n == 0 {
+		ctx = context.WithoutCancel(ctx)
 	}
-}
-
-// complete writes a batch of outcomes, trying a few times: an outcome that
-// is never written leaves its job leased, and the job is claimed again
-// after the lease expires.
-func (w *Workers) complete(batch []*Outcome) {
-	ctx := context.Background()
-	var err error
-	for try := 0; try < 3; try++ {
-		var stale int
-		stale, err = w.Queue.Complete(ctx, batch, w.Clock.Now())
-		if err == nil {
-			if stale > 0 {
-				w.logger().Warn("outcomes of jobs whose lease was taken over were dropped", "n", stale)
-			}
-			return
-		}
-		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	jobs, stale, err := w.Queue.Exchange(ctx, outcomes, []string{typ}, n, w.Clock.Now(), w.lease())
+	if stale > 0 {
+		w.logger().Warn("outcomes of jobs whose lease was taken over were dropped", "n", stale)
 	}
-	w.logger().Error("record delivery outcomes", "n", len(batch), "err", err)
+	return jobs, err
 }
 
 // RunOnce delivers every job that is due now and returns how many it

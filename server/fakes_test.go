@@ -395,6 +395,9 @@ func (q *fakeQueue) Claim(context.Context, []string, int, time.Time, time.Durati
 func (q *fakeQueue) Complete(context.Context, []*crier.Outcome, time.Time) (int, error) {
 	return 0, errNotInFake
 }
+func (q *fakeQueue) Exchange(context.Context, []*crier.Outcome, []string, int, time.Time, time.Duration) ([]*crier.Job, int, error) {
+	return nil, 0, errNotInFake
+}
 func (q *fakeQueue) Release(context.Context, []*crier.Job) error { return errNotInFake }
 func (q *fakeQueue) Recover(context.Context) (int, error)        { return 0, errNotInFake }
 

@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/email/smtptest"
 	"github.com/wneessen/go-mail"
 )
 
 // Run with: go test -run '^$' -bench . -benchtime 5s ./channels/email
 // Both benchmarks send the same personalised ~1.7 KB mails from 8
-// goroutines over 8 reused plain-text sessions to the in-process sink.
+// goroutines over 8 reused plain-text sessions to the in-process relay.
 const benchWorkers = 8
 
 func benchMessage(i int) *crier.Message {
@@ -29,8 +31,8 @@ func benchMessage(i int) *crier.Message {
 }
 
 func BenchmarkSend(b *testing.B) {
-	s := newSink(b, sinkOptions{Discard: true})
-	o := s.options()
+	var taken benchCount
+	_, o := newRelay(b, email.TLSNone, taken.options())
 	o.Connections = benchWorkers
 	ch := newChannel(b, o)
 
@@ -44,16 +46,17 @@ func BenchmarkSend(b *testing.B) {
 			}
 		}
 	})
-	reportMails(b, s)
+	taken.report(b)
 }
 
 // BenchmarkRawGoMail is the floor BenchmarkSend is compared with: go-mail
 // alone, one client per goroutine, each dialed once and reused.
 func BenchmarkRawGoMail(b *testing.B) {
-	s := newSink(b, sinkOptions{Discard: true})
+	var taken benchCount
+	s := smtptest.NewServer(b, taken.options())
 	clients := make([]*mail.Client, benchWorkers)
 	for w := range clients {
-		c, err := mail.NewClient("127.0.0.1", mail.WithPort(s.port), mail.WithTLSPolicy(mail.NoTLS),
+		c, err := mail.NewClient(s.Host(), mail.WithPort(s.Port()), mail.WithTLSPolicy(mail.NoTLS),
 			mail.WithoutNoop(), mail.WithHELO("crier.test"))
 		if err != nil {
 			b.Fatal(err)
@@ -77,7 +80,7 @@ func BenchmarkRawGoMail(b *testing.B) {
 			}
 		}
 	})
-	reportMails(b, s)
+	taken.report(b)
 }
 
 // rawMessage builds the same mail as the channel does, with go-mail only.
@@ -109,14 +112,26 @@ func runWorkers(f func()) {
 	wg.Wait()
 }
 
-func reportMails(b *testing.B, s *sink) {
+// benchCount counts what a discarding relay took.
+type benchCount struct {
+	mails, bytes atomic.Int64
+}
+
+// options returns relay options that keep no messages and count them.
+func (c *benchCount) options() smtptest.Options {
+	return smtptest.Options{Discard: true, OnMessage: func(m *smtptest.Message) {
+		c.mails.Add(1)
+		c.bytes.Add(int64(len(m.Data)))
+	}}
+}
+
+// report checks that the relay took b.N mails and reports the rates.
+func (c *benchCount) report(b *testing.B) {
 	b.Helper()
 	b.StopTimer()
-	if got := s.taken(); got != b.N {
-		b.Fatalf("sink took %d mails, want %d", got, b.N)
+	if got := c.mails.Load(); got != int64(b.N) {
+		b.Fatalf("relay took %d mails, want %d", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "mails/s")
-	s.mu.Lock()
-	b.ReportMetric(float64(s.bytes)/float64(b.N), "bytes/mail")
-	s.mu.Unlock()
+	b.ReportMetric(float64(c.bytes.Load())/float64(b.N), "bytes/mail")
 }

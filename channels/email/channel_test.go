@@ -19,6 +19,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/email/smtptest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -49,25 +50,25 @@ func testMessage(key, rcpt string) *crier.Message {
 }
 
 func TestSendHeadersAndBody(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 
 	m := testMessage("a1.1.soest.mail-soest.17", "anna@example.org")
 	r, err := ch.Send(t.Context(), m)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	wantReceipt := &crier.Receipt{RemoteID: "<a1.1.soest.mail-soest.17@soest.example>", Endpoint: "127.0.0.1:" + itoa(s.port)}
+	wantReceipt := &crier.Receipt{RemoteID: "<a1.1.soest.mail-soest.17@soest.example>", Endpoint: s.Addr()}
 	if diff := cmp.Diff(wantReceipt, r); diff != "" {
 		t.Errorf("receipt (-want +got):\n%s", diff)
 	}
 
-	got := s.received()
+	got := s.Messages()
 	if len(got) != 1 {
-		t.Fatalf("sink received %d messages, want 1", len(got))
+		t.Fatalf("relay received %d messages, want 1", len(got))
 	}
-	if got[0].From != "presse@soest.example" || got[0].To != "anna@example.org" {
-		t.Errorf("envelope = %s -> %s, want presse@soest.example -> anna@example.org", got[0].From, got[0].To)
+	if got[0].From != "presse@soest.example" || !slices.Equal(got[0].To, []string{"anna@example.org"}) {
+		t.Errorf("envelope = %s -> %q, want presse@soest.example -> [anna@example.org]", got[0].From, got[0].To)
 	}
 	msg := parseMail(t, got[0].Data)
 	want := parsedMail{
@@ -95,11 +96,11 @@ func TestSendHeadersAndBody(t *testing.T) {
 	if raw := headerBlock(got[0].Data); !isASCII(raw) {
 		t.Errorf("header block is not 7-bit ASCII:\n%s", raw)
 	}
+	wantDecoded(t, got[0], "a1.1.soest.mail-soest.17", testSubject, testText, testHTML)
 }
 
 func TestSendTextOnlyAndEncodedFrom(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	o := s.options()
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
 	o.From = "Gemeinde Möhnesee <presse@moehnesee.example>"
 	ch := newChannel(t, o)
 
@@ -110,9 +111,9 @@ func TestSendTextOnlyAndEncodedFrom(t *testing.T) {
 	if _, err := ch.Send(t.Context(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	got := s.received()
+	got := s.Messages()
 	if len(got) != 1 {
-		t.Fatalf("sink received %d messages, want 1", len(got))
+		t.Fatalf("relay received %d messages, want 1", len(got))
 	}
 	msg := parseMail(t, got[0].Data)
 	want := parsedMail{
@@ -137,38 +138,62 @@ func TestSendTextOnlyAndEncodedFrom(t *testing.T) {
 	if raw := headerBlock(got[0].Data); !isASCII(raw) {
 		t.Errorf("header block is not 7-bit ASCII:\n%s", raw)
 	}
+	wantDecoded(t, got[0], "a1.1.moehnesee.mail.3", testSubject, testText, "")
 }
+
+// unavailableAt sets a relay to answer 451 at step.
+func unavailableAt(step smtptest.Step) func(*smtptest.Server) {
+	return func(s *smtptest.Server) { s.Fail(step, 451, "4.3.0 try again later at "+stepName(step)) }
+}
+
+// rejectAt sets a relay to answer 550 at step.
+func rejectAt(step smtptest.Step) func(*smtptest.Server) {
+	return func(s *smtptest.Server) { s.Fail(step, 550, "5.1.1 mailbox unavailable at "+stepName(step)) }
+}
+
+// rateLimitAt sets a relay to answer 452 at step.
+func rateLimitAt(step smtptest.Step) func(*smtptest.Server) {
+	return func(s *smtptest.Server) { s.Fail(step, 452, "4.5.3 too many messages, slow down") }
+}
+
+// hangAt sets a relay to send no reply at step.
+func hangAt(step smtptest.Step) func(*smtptest.Server) {
+	return func(s *smtptest.Server) { s.HangAt(step) }
+}
+
+func stepName(step smtptest.Step) string { return strings.ToLower(string(step)) }
 
 func TestSendClassification(t *testing.T) {
 	tests := []struct {
 		name    string
-		kind    kind
-		at      step
-		timeout time.Duration // of the caller's context; 0: none
+		relay   func(*smtptest.Server) // nil: accept
+		timeout time.Duration          // of the caller's context; 0: none
 		code    string
 		text    string // in the error message
 		reply   string // the relay's text, also in the error message
 	}{
-		{name: "accept", kind: accept},
-		{name: "451 at RCPT", kind: unavailable, at: atRcpt, code: crier.ETRANSIENT, text: "451"},
-		{name: "451 after DATA", kind: unavailable, at: atData, code: crier.ETRANSIENT, text: "451"},
-		{name: "452 at RCPT", kind: rateLimited, at: atRcpt, code: crier.ETRANSIENT, text: "452"},
-		{name: "550 at MAIL", kind: reject, at: atMail, code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at mail"},
-		{name: "550 at RCPT", kind: reject, at: atRcpt, code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at rcpt"},
-		{name: "550 after DATA", kind: reject, at: atData, code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at data"},
-		{name: "no answer to RCPT", kind: hang, at: atRcpt, timeout: 200 * time.Millisecond, code: crier.ETRANSIENT, text: "deadline exceeded"},
-		{name: "no answer after DATA", kind: hang, at: atData, timeout: 200 * time.Millisecond, code: crier.EUNKNOWN, text: "no final reply came"},
-		{name: "connection lost after DATA", kind: drop, at: atData, code: crier.EUNKNOWN, text: "no final reply came"},
+		{name: "accept"},
+		{name: "451 at RCPT", relay: unavailableAt(smtptest.StepRcpt), code: crier.ETRANSIENT, text: "451"},
+		{name: "451 after DATA", relay: unavailableAt(smtptest.StepData), code: crier.ETRANSIENT, text: "451"},
+		{name: "452 at RCPT", relay: rateLimitAt(smtptest.StepRcpt), code: crier.ETRANSIENT, text: "452"},
+		{name: "550 at MAIL", relay: rejectAt(smtptest.StepMail), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at mail"},
+		{name: "550 at RCPT", relay: rejectAt(smtptest.StepRcpt), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at rcpt"},
+		{name: "550 after DATA", relay: rejectAt(smtptest.StepData), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at data"},
+		{name: "no answer to RCPT", relay: hangAt(smtptest.StepRcpt), timeout: 200 * time.Millisecond, code: crier.ETRANSIENT, text: "deadline exceeded"},
+		{name: "no answer after DATA", relay: hangAt(smtptest.StepData), timeout: 200 * time.Millisecond, code: crier.EUNKNOWN, text: "no final reply came"},
+		{name: "connection lost after DATA", relay: (*smtptest.Server).Drop, code: crier.EUNKNOWN, text: "no final reply came"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSink(t, sinkOptions{})
-			ch := newChannel(t, s.options())
+			s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+			ch := newChannel(t, o)
 			// Warm up, so that the failing send runs over a reused session.
 			if _, err := ch.Send(t.Context(), testMessage("warm", "anna@example.org")); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			s.set(tt.kind, tt.at)
+			if tt.relay != nil {
+				tt.relay(s)
+			}
 			ctx := t.Context()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -184,7 +209,7 @@ func TestSendClassification(t *testing.T) {
 				t.Fatalf("error code = %q, want %q (err: %v)", got, tt.code, err)
 			}
 			if err == nil {
-				if diff := cmp.Diff([]string{"warm", "k1"}, s.keys()); diff != "" {
+				if diff := cmp.Diff([]string{"warm", "k1"}, keys(t, s)); diff != "" {
 					t.Errorf("accepted keys (-want +got):\n%s", diff)
 				}
 				return
@@ -198,27 +223,27 @@ func TestSendClassification(t *testing.T) {
 			if errors.As(err, &e) && e.Retryable {
 				t.Errorf("error is Retryable; SMTP does not deduplicate")
 			}
-			if s.taken() != 1 {
-				t.Errorf("sink took %d messages, want only the warm-up", s.taken())
+			if n := len(s.Messages()); n != 1 {
+				t.Errorf("relay took %d messages, want only the warm-up", n)
 			}
 		})
 	}
 }
 
 func TestSendCanceledWhileWaitingForRelay(t *testing.T) {
-	for _, at := range []step{atRcpt, atData} {
+	for _, at := range []smtptest.Step{smtptest.StepRcpt, smtptest.StepData} {
 		t.Run(string(at), func(t *testing.T) {
-			s := newSink(t, sinkOptions{})
-			s.set(hang, at)
-			ch := newChannel(t, s.options())
+			s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+			s.HangAt(at)
+			ch := newChannel(t, o)
 			ctx, cancel := context.WithCancel(t.Context())
 			go func() {
-				<-s.hanging
+				<-s.Waiting()
 				cancel()
 			}()
 			_, err := ch.Send(ctx, testMessage("k1", "anna@example.org"))
 			want := crier.ETRANSIENT
-			if at == atData {
+			if at == smtptest.StepData {
 				want = crier.EUNKNOWN
 			}
 			if got := crier.ErrorCode(err); got != want {
@@ -232,51 +257,50 @@ func TestSendCanceledWhileWaitingForRelay(t *testing.T) {
 }
 
 func TestSendUnknownIsNotRetryable(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	s.set(drop, atData)
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	s.Drop()
+	ch := newChannel(t, o)
 	_, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org"))
 	var e *crier.Error
 	if !errors.As(err, &e) || e.Code != crier.EUNKNOWN || e.Retryable {
 		t.Fatalf("err = %#v, want an unknown outcome that is not retryable", err)
 	}
 	// The lost session is not reused: the next message gets a new one.
-	s.set(accept, "")
+	s.Accept()
 	if _, err := ch.Send(t.Context(), testMessage("k2", "anna@example.org")); err != nil {
 		t.Fatalf("Send after a lost connection: %v", err)
 	}
-	if got := s.sessionCount(); got != 2 {
+	if got := s.Sessions(); got != 2 {
 		t.Errorf("sessions = %d, want 2", got)
 	}
 }
 
 func TestSendKeepsSessionAfterRefusal(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		kind kind
-		at   step
+		name  string
+		relay func(*smtptest.Server)
 	}{
-		{"550 at MAIL", reject, atMail},
-		{"550 at RCPT", reject, atRcpt},
-		{"550 after DATA", reject, atData},
-		{"451 at RCPT", unavailable, atRcpt},
-		{"451 after DATA", unavailable, atData},
+		{"550 at MAIL", rejectAt(smtptest.StepMail)},
+		{"550 at RCPT", rejectAt(smtptest.StepRcpt)},
+		{"550 after DATA", rejectAt(smtptest.StepData)},
+		{"451 at RCPT", unavailableAt(smtptest.StepRcpt)},
+		{"451 after DATA", unavailableAt(smtptest.StepData)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSink(t, sinkOptions{})
-			ch := newChannel(t, s.options())
-			s.set(tt.kind, tt.at)
+			s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+			ch := newChannel(t, o)
+			tt.relay(s)
 			if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err == nil {
 				t.Fatal("Send succeeded, want a refusal")
 			}
-			s.set(accept, "")
+			s.Accept()
 			if _, err := ch.Send(t.Context(), testMessage("k2", "anna@example.org")); err != nil {
 				t.Fatalf("Send after a refusal: %v", err)
 			}
-			if diff := cmp.Diff([]string{"k2"}, s.keys()); diff != "" {
+			if diff := cmp.Diff([]string{"k2"}, keys(t, s)); diff != "" {
 				t.Errorf("accepted keys (-want +got):\n%s", diff)
 			}
-			if got := s.sessionCount(); got != 1 {
+			if got := s.Sessions(); got != 1 {
 				t.Errorf("sessions = %d, want 1: a refusal leaves the session usable", got)
 			}
 		})
@@ -293,27 +317,27 @@ func TestSendConnectFailures(t *testing.T) {
 		l.Close()
 		return port
 	}
-	plain := newSink(t, sinkOptions{})
-	implicit := newSink(t, sinkOptions{TLS: email.TLSImplicit})
-	starttls := newSink(t, sinkOptions{TLS: email.TLSStartTLS})
-	authed := newSink(t, sinkOptions{TLS: email.TLSStartTLS, Username: "presse", Password: "geheim"})
+	plain, plainOpts := newRelay(t, email.TLSNone, smtptest.Options{})
+	implicit, implicitOpts := newRelay(t, email.TLSImplicit, smtptest.Options{})
+	starttls, starttlsOpts := newRelay(t, email.TLSStartTLS, smtptest.Options{})
+	authed, authedOpts := newRelay(t, email.TLSStartTLS, smtptest.Options{Auth: presse})
 
 	tests := []struct {
 		name   string
 		opts   func() email.Options
-		target *sink // must see no message
+		target *smtptest.Server // must see no message
 		text   string
 		is     error
 	}{
 		{
 			name: "connection refused",
-			opts: func() email.Options { o := plain.options(); o.Port = refused(); return o },
+			opts: func() email.Options { o := plainOpts; o.Port = refused(); return o },
 			text: "connection refused",
 		},
 		{
 			name: "DNS failure",
 			opts: func() email.Options {
-				o := plain.options()
+				o := plainOpts
 				o.Host = "relay.invalid"
 				o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 					return nil, &net.DNSError{Err: "no such host", Name: "relay.invalid", IsNotFound: true}
@@ -325,7 +349,7 @@ func TestSendConnectFailures(t *testing.T) {
 		{
 			name: "dial timeout",
 			opts: func() email.Options {
-				o := plain.options()
+				o := plainOpts
 				o.Timeout = 150 * time.Millisecond
 				o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 					<-ctx.Done()
@@ -337,25 +361,25 @@ func TestSendConnectFailures(t *testing.T) {
 		},
 		{
 			name:   "implicit TLS with an untrusted certificate",
-			opts:   func() email.Options { o := implicit.options(); o.TLSConfig = &tls.Config{RootCAs: nil}; return o },
+			opts:   func() email.Options { o := implicitOpts; o.TLSConfig = &tls.Config{RootCAs: nil}; return o },
 			target: implicit,
 			text:   "certificate",
 		},
 		{
 			name:   "STARTTLS with an untrusted certificate",
-			opts:   func() email.Options { o := starttls.options(); o.TLSConfig = nil; return o },
+			opts:   func() email.Options { o := starttlsOpts; o.TLSConfig = nil; return o },
 			target: starttls,
 			text:   "certificate",
 		},
 		{
 			name:   "STARTTLS required but not offered",
-			opts:   func() email.Options { o := plain.options(); o.TLS = email.TLSStartTLS; return o },
+			opts:   func() email.Options { o := plainOpts; o.TLS = email.TLSStartTLS; return o },
 			target: plain,
 			text:   "STARTTLS",
 		},
 		{
 			name:   "wrong password",
-			opts:   func() email.Options { o := authed.options(); o.Password = "falsch"; return o },
+			opts:   func() email.Options { o := authedOpts; o.Password = "falsch"; return o },
 			target: authed,
 			text:   "535",
 		},
@@ -373,16 +397,16 @@ func TestSendConnectFailures(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %v is not %v", err, tt.is)
 			}
-			if tt.target != nil && tt.target.taken() != 0 {
-				t.Errorf("sink took %d messages", tt.target.taken())
+			if tt.target != nil && len(tt.target.Messages()) != 0 {
+				t.Errorf("relay took %d messages", len(tt.target.Messages()))
 			}
 		})
 	}
 }
 
 func TestSendCanceledBeforeSending(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err := ch.Send(ctx, testMessage("k1", "anna@example.org"))
@@ -392,48 +416,51 @@ func TestSendCanceledBeforeSending(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v is not context.Canceled", err)
 	}
-	if got := s.sessionCount(); got != 0 {
-		t.Errorf("sink saw %d sessions, want 0", got)
+	if got := s.Sessions(); got != 0 {
+		t.Errorf("relay saw %d sessions, want 0", got)
 	}
 }
 
 func TestSendStartTLSAndAuth(t *testing.T) {
-	s := newSink(t, sinkOptions{TLS: email.TLSStartTLS, Username: "presse", Password: "geheim"})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSStartTLS, smtptest.Options{Auth: presse})
+	ch := newChannel(t, o)
 	for i := range 3 {
 		if _, err := ch.Send(t.Context(), testMessage("k"+itoa(i), "anna@example.org")); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
-	for _, r := range s.received() {
+	if n := len(s.Messages()); n != 3 {
+		t.Errorf("relay received %d messages, want 3", n)
+	}
+	for _, r := range s.Messages() {
 		if !r.TLS || r.User != "presse" {
 			t.Errorf("message received with tls=%v user=%q, want tls and user presse", r.TLS, r.User)
 		}
 	}
-	if got := s.sessionCount(); got != 1 {
+	if got := s.Sessions(); got != 1 {
 		t.Errorf("sessions = %d, want 1", got)
 	}
 }
 
 func TestSendImplicitTLS(t *testing.T) {
-	s := newSink(t, sinkOptions{TLS: email.TLSImplicit, Username: "presse", Password: "geheim"})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSImplicit, smtptest.Options{Auth: presse})
+	ch := newChannel(t, o)
 	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	got := s.received()
+	got := s.Messages()
 	if len(got) != 1 || !got[0].TLS || got[0].User != "presse" {
 		t.Fatalf("received %+v, want one message over TLS from presse", got)
 	}
 }
 
 func TestSendPlainAuthToLoopback(t *testing.T) {
-	s := newSink(t, sinkOptions{Username: "presse", Password: "geheim"})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{Auth: presse})
+	ch := newChannel(t, o)
 	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if got := s.received(); len(got) != 1 || got[0].User != "presse" {
+	if got := s.Messages(); len(got) != 1 || got[0].User != "presse" {
 		t.Fatalf("received %+v, want one message from presse", got)
 	}
 }
@@ -444,25 +471,23 @@ func TestSendIPv6Host(t *testing.T) {
 	} else {
 		l.Close()
 	}
-	s := newSink(t, sinkOptions{TLS: email.TLSImplicit, Addr: "[::1]:0", Username: "presse", Password: "geheim"})
-	o := s.options()
+	s, o := newRelay(t, email.TLSImplicit, smtptest.Options{Addr: "[::1]:0", Auth: presse})
 	o.Host = "[::1]"
 	ch := newChannel(t, o)
 	r, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org"))
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if want := "[::1]:" + itoa(s.port); r.Endpoint != want {
+	if want := "[::1]:" + itoa(s.Port()); r.Endpoint != want {
 		t.Errorf("Endpoint = %q, want %q", r.Endpoint, want)
 	}
-	if got := s.received(); len(got) != 1 || got[0].User != "presse" || !got[0].TLS {
+	if got := s.Messages(); len(got) != 1 || got[0].User != "presse" || !got[0].TLS {
 		t.Errorf("received %+v, want one message over TLS from presse", got)
 	}
 }
 
 func TestSendReusesConnections(t *testing.T) {
-	s := newSink(t, sinkOptions{TLS: email.TLSStartTLS})
-	o := s.options()
+	s, o := newRelay(t, email.TLSStartTLS, smtptest.Options{})
 	o.Connections = 2
 	ch := newChannel(t, o)
 
@@ -473,10 +498,10 @@ func TestSendReusesConnections(t *testing.T) {
 	}
 	sendAll(t, ch, want, 8)
 
-	if got := s.sessionCount(); got > 2 || got < 1 {
+	if got := s.Sessions(); got > 2 || got < 1 {
 		t.Errorf("sessions = %d, want 1 or 2", got)
 	}
-	got := s.keys()
+	got := keys(t, s)
 	slices.Sort(got)
 	slices.Sort(want)
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -485,21 +510,20 @@ func TestSendReusesConnections(t *testing.T) {
 }
 
 func TestSendSequentialUsesOneConnection(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 	for i := range 10 {
 		if _, err := ch.Send(t.Context(), testMessage("k"+itoa(i), "anna@example.org")); err != nil {
 			t.Fatalf("Send %d: %v", i, err)
 		}
 	}
-	if got := s.sessionCount(); got != 1 {
+	if got := s.Sessions(); got != 1 {
 		t.Errorf("sessions = %d, want 1", got)
 	}
 }
 
 func TestSendConcurrent(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	o := s.options()
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
 	o.Connections = 8
 	ch := newChannel(t, o)
 	var want []string
@@ -507,10 +531,10 @@ func TestSendConcurrent(t *testing.T) {
 		want = append(want, "k"+itoa(i))
 	}
 	sendAll(t, ch, want, 8)
-	if got := s.sessionCount(); got > 8 {
+	if got := s.Sessions(); got > 8 {
 		t.Errorf("sessions = %d, want at most 8", got)
 	}
-	got := s.keys()
+	got := keys(t, s)
 	slices.Sort(got)
 	slices.Sort(want)
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -519,27 +543,26 @@ func TestSendConcurrent(t *testing.T) {
 }
 
 func TestSendRedialsStaleConnection(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
 		t.Fatalf("Send 1: %v", err)
 	}
-	s.dropAll() // the relay hangs up on the idle session
+	s.Disconnect() // the relay hangs up on the idle session
 	if _, err := ch.Send(t.Context(), testMessage("k2", "anna@example.org")); err != nil {
 		t.Fatalf("Send over a dropped session: %v", err)
 	}
-	if diff := cmp.Diff([]string{"k1", "k2"}, s.keys()); diff != "" {
+	if diff := cmp.Diff([]string{"k1", "k2"}, keys(t, s)); diff != "" {
 		t.Errorf("accepted keys (-want +got):\n%s", diff)
 	}
-	if got := s.sessionCount(); got != 2 {
+	if got := s.Sessions(); got != 2 {
 		t.Errorf("sessions = %d, want 2", got)
 	}
 }
 
 func TestSendRetiresIdleConnection(t *testing.T) {
-	s := newSink(t, sinkOptions{})
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
 	clock := &stepClock{now: testTime}
-	o := s.options()
 	o.Clock = clock
 	ch := newChannel(t, o)
 	send := func(key string) {
@@ -551,19 +574,19 @@ func TestSendRetiresIdleConnection(t *testing.T) {
 	send("k1")
 	clock.add(10 * time.Second)
 	send("k2")
-	if got := s.sessionCount(); got != 1 {
+	if got := s.Sessions(); got != 1 {
 		t.Errorf("after 10s idle: sessions = %d, want 1", got)
 	}
 	clock.add(time.Minute)
 	send("k3")
-	if got := s.sessionCount(); got != 2 {
+	if got := s.Sessions(); got != 2 {
 		t.Errorf("after a minute idle: sessions = %d, want 2", got)
 	}
 }
 
 func TestSendAfterClose(t *testing.T) {
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	_, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -599,8 +622,8 @@ func TestSendRefusesUnsafeMessages(t *testing.T) {
 		{"unsubscribe URL not http", func(m *crier.Message) { m.UnsubscribeURL = "javascript:alert(1)" }, "unsubscribe"},
 		{"bad language", func(m *crier.Message) { m.Language = "de\r\nX: y" }, "language"},
 	}
-	s := newSink(t, sinkOptions{})
-	ch := newChannel(t, s.options())
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := testMessage("k1", "anna@example.org")
@@ -614,8 +637,8 @@ func TestSendRefusesUnsafeMessages(t *testing.T) {
 			}
 		})
 	}
-	if got := s.sessionCount(); got != 0 {
-		t.Errorf("sink saw %d sessions, want 0: nothing may go on the wire", got)
+	if got := s.Sessions(); got != 0 {
+		t.Errorf("relay saw %d sessions, want 0: nothing may go on the wire", got)
 	}
 }
 
@@ -856,6 +879,19 @@ func readPart(tb testing.TB, mediaType string, params map[string]string, cte str
 		tb.Fatalf("read part: %v", err)
 	}
 	return part{Type: mediaType, Charset: params["charset"], Body: strings.ReplaceAll(string(b), "\r\n", "\n")}
+}
+
+// wantDecoded checks what the relay made of a message: the key, subject
+// and bodies a mail reader shows.
+func wantDecoded(tb testing.TB, m *smtptest.Message, key, subject, text, html string) {
+	tb.Helper()
+	if m.Err != nil {
+		tb.Errorf("relay could not parse the message: %v", m.Err)
+	}
+	got := []string{m.Key, m.Subject, m.Text, m.HTML}
+	if diff := cmp.Diff([]string{key, subject, text, html}, got); diff != "" {
+		tb.Errorf("decoded key, subject, text, html (-want +got):\n%s", diff)
+	}
 }
 
 func headerBlock(data []byte) string {

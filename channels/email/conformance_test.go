@@ -6,13 +6,14 @@ import (
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/channeltest"
 	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/email/smtptest"
 )
 
 func TestConformance(t *testing.T) {
 	channeltest.Run(t, channeltest.Harness{
 		New: func(t *testing.T) (crier.Channel, channeltest.Remote) {
-			s := newSink(t, sinkOptions{TLS: email.TLSStartTLS, Username: "presse", Password: "geheim"})
-			return newChannel(t, s.options()), remote{s}
+			s, o := newRelay(t, email.TLSStartTLS, smtptest.Options{Auth: presse})
+			return newChannel(t, o), s
 		},
 		Message: func() *crier.Message { return testMessage("", "anna@example.org") },
 		// SMTP has no idempotency key: a repeated Message-ID is delivered
@@ -21,25 +22,3 @@ func TestConformance(t *testing.T) {
 		RateLimits:   false,
 	})
 }
-
-// remote lets the conformance suite steer a sink.
-type remote struct{ s *sink }
-
-func (r remote) Set(b channeltest.Behavior) {
-	switch b.Kind {
-	case channeltest.Accept:
-		r.s.set(accept, "")
-	case channeltest.Reject:
-		r.s.set(reject, atRcpt)
-	case channeltest.Unavailable:
-		r.s.set(unavailable, atRcpt)
-	case channeltest.RateLimited:
-		r.s.set(rateLimited, atRcpt)
-	case channeltest.Hang:
-		r.s.set(hang, atData)
-	case channeltest.Drop:
-		r.s.set(drop, atData)
-	}
-}
-
-func (r remote) Accepted() []string { return r.s.keys() }

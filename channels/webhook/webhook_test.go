@@ -23,7 +23,34 @@ import (
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/channeltest"
 	"github.com/crierhq/crier/channels/webhook"
+	"github.com/crierhq/crier/channels/webhook/webhooktest"
 )
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+var epoch = time.Date(2023, 10, 30, 6, 0, 0, 0, time.UTC)
+
+// newReceiver starts a receiver that verifies with secret against clock.
+// At the end of the test it fails t unless every request was a verified
+// POST with a JSON body.
+func newReceiver(t *testing.T, secret string, clock crier.Clock) *webhooktest.Receiver {
+	t.Helper()
+	r := webhooktest.NewReceiver(t, secret, clock)
+	t.Cleanup(func() {
+		for i, q := range r.Requests() {
+			if q.Method != http.MethodPost {
+				t.Errorf("request %d: method = %s, want POST", i, q.Method)
+			}
+			if !q.Verified {
+				t.Errorf("request %d: receiver: verify: %v", i, q.VerifyErr)
+			}
+			if !json.Valid(q.Body) {
+				t.Errorf("request %d: body is not JSON: %q", i, q.Body)
+			}
+		}
+	})
+	return r
+}
 
 func message() *crier.Message {
 	return &crier.Message{
@@ -39,7 +66,7 @@ func message() *crier.Message {
 	}
 }
 
-// mustNew returns a channel for srv's receiver with the test secret.
+// mustNew returns a channel with the test secret unless o has one.
 func mustNew(t *testing.T, o webhook.Options) *webhook.Channel {
 	t.Helper()
 	if o.Secret == "" {
@@ -60,8 +87,8 @@ func TestConformance(t *testing.T) {
 	channeltest.Run(t, channeltest.Harness{
 		New: func(t *testing.T) (crier.Channel, channeltest.Remote) {
 			clock := channeltest.NewClock(epoch)
-			r, srv := newReceiver(t, clock)
-			return mustNew(t, webhook.Options{URL: srv.URL + "/hooks/crier", Clock: clock}), r
+			r := newReceiver(t, testSecret, clock)
+			return mustNew(t, webhook.Options{URL: r.URL() + "/hooks/crier", Clock: clock}), r
 		},
 		Message:      message,
 		Deduplicates: true,
@@ -71,8 +98,8 @@ func TestConformance(t *testing.T) {
 
 func TestSendHeadersAndBody(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r, srv := newReceiver(t, clock)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock, Name: "radio"})
+	r := newReceiver(t, testSecret, clock)
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock, Name: "radio"})
 	m := message()
 	rc, err := c.Send(t.Context(), m)
 	if err != nil {
@@ -86,8 +113,11 @@ func TestSendHeadersAndBody(t *testing.T) {
 		t.Fatalf("receiver got %d requests, want 1", len(reqs))
 	}
 	got := reqs[0]
-	if !bytes.Equal(got.body, m.Payload) {
-		t.Errorf("body = %s, want the payload verbatim: %s", got.body, m.Payload)
+	if !bytes.Equal(got.Body, m.Payload) {
+		t.Errorf("body = %s, want the payload verbatim: %s", got.Body, m.Payload)
+	}
+	if got.ID != m.Key || got.Timestamp != strconv.FormatInt(epoch.Unix(), 10) {
+		t.Errorf("receiver read id %q, timestamp %q; want %q, %d", got.ID, got.Timestamp, m.Key, epoch.Unix())
 	}
 	want := map[string]string{
 		"Content-Type":      "application/json",
@@ -96,7 +126,7 @@ func TestSendHeadersAndBody(t *testing.T) {
 		"Webhook-Timestamp": strconv.FormatInt(epoch.Unix(), 10),
 	}
 	for k, v := range want {
-		if g := got.header.Get(k); g != v {
+		if g := got.Header.Get(k); g != v {
 			t.Errorf("header %s = %q, want %q", k, g, v)
 		}
 	}
@@ -106,8 +136,8 @@ func TestSendHeadersAndBody(t *testing.T) {
 // specification's published test vector, end to end through a send.
 func TestSignatureVector(t *testing.T) {
 	clock := channeltest.NewClock(time.Unix(1614265330, 0))
-	r, srv := newReceiver(t, clock)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock})
+	r := newReceiver(t, testSecret, clock)
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 	m := message()
 	m.Key = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 	m.Payload = []byte(`{"test": 2432232314}`)
@@ -115,7 +145,7 @@ func TestSignatureVector(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 	const want = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-	if got := r.Requests()[0].header.Get("webhook-signature"); got != want {
+	if got := r.Requests()[0].Header.Get("webhook-signature"); got != want {
 		t.Errorf("webhook-signature = %q, want %q", got, want)
 	}
 }
@@ -126,10 +156,8 @@ func TestSignatureIndependent(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
 	key := []byte("a shared key for the county radio station")
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
-	r := makeReceiver(t, clock, secret)
-	srv := httptest.NewServer(r)
-	t.Cleanup(srv.Close)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock, Secret: secret})
+	r := newReceiver(t, secret, clock)
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock, Secret: secret})
 	m := message()
 	m.Payload = nil
 	if _, err := c.Send(t.Context(), m); err != nil {
@@ -138,17 +166,17 @@ func TestSignatureIndependent(t *testing.T) {
 	got := r.Requests()[0]
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(m.Key + "." + strconv.FormatInt(epoch.Unix(), 10) + "."))
-	mac.Write(got.body)
+	mac.Write(got.Body)
 	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-	if s := got.header.Get("webhook-signature"); s != want {
+	if s := got.Header.Get("webhook-signature"); s != want {
 		t.Errorf("webhook-signature = %q, want %q", s, want)
 	}
 }
 
 func TestDefaultBody(t *testing.T) {
 	clock := channeltest.NewClock(epoch.Add(1500 * time.Millisecond))
-	r, srv := newReceiver(t, clock)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock})
+	r := newReceiver(t, testSecret, clock)
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 	m := message()
 	m.Payload = nil
 	m.Event = ""
@@ -161,7 +189,7 @@ func TestDefaultBody(t *testing.T) {
 		t.Fatalf("Send: %v", err)
 	}
 	var got map[string]any
-	if err := json.Unmarshal(r.Requests()[0].body, &got); err != nil {
+	if err := json.Unmarshal(r.Requests()[0].Body, &got); err != nil {
 		t.Fatalf("body: %v", err)
 	}
 	want := map[string]any{
@@ -205,11 +233,11 @@ func (b *logBuffer) String() string {
 
 func TestGone(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r, srv := newReceiver(t, clock)
-	r.refuse(http.StatusGone, "endpoint deleted")
+	r := newReceiver(t, testSecret, clock)
+	r.RespondBody(http.StatusGone, nil, "endpoint deleted")
 	var logs logBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock, Logger: log})
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock, Logger: log})
 
 	if c.Gone() {
 		t.Fatal("Gone() = true before any send")
@@ -219,7 +247,7 @@ func TestGone(t *testing.T) {
 	if !c.Gone() {
 		t.Fatal("Gone() = false after a 410 answer")
 	}
-	r.Set(channeltest.Behavior{Kind: channeltest.Accept})
+	r.Accept()
 	for range 2 {
 		_, err = c.Send(t.Context(), message())
 		channeltest.WantCode(t, err, crier.EPERMANENT)
@@ -252,14 +280,14 @@ func TestRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tt.header != "" {
-					w.Header().Set("Retry-After", tt.header)
-				}
-				w.WriteHeader(tt.status)
-			}))
-			t.Cleanup(srv.Close)
-			c := mustNew(t, webhook.Options{URL: srv.URL})
+			clock := channeltest.NewClock(epoch)
+			r := newReceiver(t, testSecret, clock)
+			h := http.Header{}
+			if tt.header != "" {
+				h.Set("Retry-After", tt.header)
+			}
+			r.Respond(tt.status, h)
+			c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 			_, err := c.Send(t.Context(), message())
 			if e := channeltest.WantCode(t, err, crier.ETRANSIENT); e != nil && e.RetryAfter != tt.want {
 				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tt.want)
@@ -270,9 +298,9 @@ func TestRetryAfter(t *testing.T) {
 
 func TestRefusal(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r, srv := newReceiver(t, clock)
-	r.refuse(http.StatusBadRequest, "payload rejected:\n\tfield title missing "+strings.Repeat("x", 10_000))
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock})
+	r := newReceiver(t, testSecret, clock)
+	r.RespondBody(http.StatusBadRequest, nil, "payload rejected:\n\tfield title missing "+strings.Repeat("x", 10_000))
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 	_, err := c.Send(t.Context(), message())
 	channeltest.WantCode(t, err, crier.EPERMANENT)
 	msg := err.Error()
@@ -288,36 +316,22 @@ func TestRefusal(t *testing.T) {
 // consecutive sends share one connection.
 func TestConnectionReuse(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r := makeReceiver(t, clock, testSecret)
-	r.refuse(http.StatusUnprocessableEntity, strings.Repeat("refused ", 1000))
-	var mu sync.Mutex
-	conns := 0
-	srv := httptest.NewUnstartedServer(r)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			mu.Lock()
-			conns++
-			mu.Unlock()
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock})
+	r := newReceiver(t, testSecret, clock)
+	r.RespondBody(http.StatusUnprocessableEntity, nil, strings.Repeat("refused ", 1000))
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 	for range 3 {
 		_, err := c.Send(t.Context(), message())
 		channeltest.WantCode(t, err, crier.EPERMANENT)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if conns != 1 {
+	if conns := r.Conns(); conns != 1 {
 		t.Errorf("three sends opened %d connections, want 1", conns)
 	}
 }
 
 func TestRedirectNotFollowed(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	target, targetSrv := newReceiver(t, clock)
-	srv := httptest.NewServer(http.RedirectHandler(targetSrv.URL, http.StatusTemporaryRedirect))
+	target := newReceiver(t, testSecret, clock)
+	srv := httptest.NewServer(http.RedirectHandler(target.URL(), http.StatusTemporaryRedirect))
 	t.Cleanup(srv.Close)
 	// Even a client that follows redirects must not follow them here.
 	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock, Client: &http.Client{}})
@@ -382,9 +396,9 @@ func TestTLSHandshakeHangs(t *testing.T) {
 // unknown but retryable.
 func TestTimeoutOption(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r, srv := newReceiver(t, clock)
-	r.Set(channeltest.Behavior{Kind: channeltest.Hang})
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock, Timeout: 150 * time.Millisecond})
+	r := newReceiver(t, testSecret, clock)
+	r.Hang()
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock, Timeout: 150 * time.Millisecond})
 	start := time.Now()
 	_, err := c.Send(context.Background(), message())
 	if took := time.Since(start); took > 2*time.Second {
@@ -400,8 +414,8 @@ func TestTimeoutOption(t *testing.T) {
 
 func TestBadKey(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
-	r, srv := newReceiver(t, clock)
-	c := mustNew(t, webhook.Options{URL: srv.URL, Clock: clock})
+	r := newReceiver(t, testSecret, clock)
+	c := mustNew(t, webhook.Options{URL: r.URL(), Clock: clock})
 	for _, key := range []string{"", "a\r\nInjected: yes"} {
 		m := message()
 		m.Key = key

@@ -265,3 +265,57 @@ func testDepth(t *testing.T, b Backend) {
 	mustComplete(t, b, []*crier.Outcome{sent(jobs[0], t0)}, t0)
 	diff(t, "depth after one sent", map[string]int{"email": 2, "webhook": 2, "mastodon": 1}, mustDepth(t, b))
 }
+
+// testExchange checks that Exchange records outcomes and claims new jobs in
+// one call, that it never hands back a job it just recorded, and that it
+// reports stale outcomes like Complete.
+func testExchange(t *testing.T, b Backend) {
+	mustSubscribe(t, b, "werl", crier.SubscriberConfirmed, addresses("werl", 10)...)
+	mustCreate(t, b, newPlan("ann-1", []string{"werl"}, mail), "", t0)
+	first := mustClaim(t, b, []string{"email"}, 4, t0, lease)
+	if len(first) != 4 {
+		t.Fatalf("claimed %d jobs, want 4", len(first))
+	}
+	var outcomes []*crier.Outcome
+	for _, j := range first {
+		outcomes = append(outcomes, sent(j, t0.Add(time.Second)))
+	}
+	outcomes = append(outcomes, outcomes[0]) // repeated: stale
+	next, stale, err := b.Exchange(context.Background(), outcomes, []string{"email"}, 10, t0.Add(time.Second), lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stale != 1 {
+		t.Errorf("stale = %d, want 1", stale)
+	}
+	if len(next) != 6 {
+		t.Fatalf("exchange claimed %d jobs, want the 6 left", len(next))
+	}
+	done := map[int64]bool{}
+	for _, j := range first {
+		done[j.Delivery.ID] = true
+	}
+	for _, j := range next {
+		if done[j.Delivery.ID] {
+			t.Errorf("exchange handed back delivery %d it had just recorded", j.Delivery.ID)
+		}
+		if j.Message == nil || j.Message.Key != j.Delivery.Key {
+			t.Errorf("job %d without its message", j.Delivery.ID)
+		}
+	}
+	diff(t, "counts", []crier.Count{
+		{Town: "werl", Channel: "mail-werl", State: crier.StateSending, N: 6},
+		{Town: "werl", Channel: "mail-werl", State: crier.StateSent, N: 4},
+	}, mustCounts(t, b, "ann-1"))
+
+	// With n = 0 it only records.
+	outcomes = outcomes[:0]
+	for _, j := range next {
+		outcomes = append(outcomes, sent(j, t0.Add(2*time.Second)))
+	}
+	more, stale, err := b.Exchange(context.Background(), outcomes, []string{"email"}, 0, t0.Add(2*time.Second), lease)
+	if err != nil || stale != 0 || len(more) != 0 {
+		t.Fatalf("record-only exchange: %d jobs, %d stale, %v", len(more), stale, err)
+	}
+	diff(t, "counts", []crier.Count{{Town: "werl", Channel: "mail-werl", State: crier.StateSent, N: 10}}, mustCounts(t, b, "ann-1"))
+}

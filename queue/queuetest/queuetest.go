@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Complete/States", testCompleteStates},
 		{"Complete/Batch", testCompleteBatch},
 		{"Complete/Invalid", testCompleteInvalid},
+		{"Exchange", testExchange},
 		{"Release", testRelease},
 		{"Recover", testRecover},
 		{"Retry", testRetry},

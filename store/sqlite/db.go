@@ -35,6 +35,8 @@ type DB struct {
 	write *sql.DB // exactly one connection
 	read  *sql.DB // query_only connections
 	stmts *statements
+	// messages caches decoded rendered messages, which never change.
+	messages messageCache
 }
 
 // Open opens or creates the database at path, takes the exclusive lock

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -39,9 +40,33 @@ func (db *DB) Claim(ctx context.Context, types []string, n int, now time.Time, l
 	if n <= 0 {
 		return nil, nil
 	}
+	jobs, _, err := db.Exchange(ctx, nil, types, n, now, lease)
+	return jobs, err
+}
+
+// Exchange records outcomes as Complete does and then claims up to n due
+// deliveries as Claim does, in one transaction: a worker that hands back
+// finished jobs and takes new ones pays for one commit, not two.
+func (db *DB) Exchange(ctx context.Context, outcomes []*crier.Outcome, types []string, n int, now time.Time, lease time.Duration) ([]*crier.Job, int, error) {
+	if err := validOutcomes(outcomes); err != nil {
+		return nil, 0, err
+	}
+	if n > 0 && lease <= 0 {
+		return nil, 0, crier.Errorf(crier.EINVALID, "lease %s is not positive", lease)
+	}
+	if len(outcomes) == 0 && n <= 0 {
+		return nil, 0, nil
+	}
 	token := rand.Text() // one lease token per claim
-	var cs []claimed
+	var (
+		cs    []claimed
+		stale int
+	)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if stale, err = db.complete(ctx, tx, outcomes, now); err != nil || n <= 0 {
+			return err
+		}
 		due, err := db.due(ctx, tx, types, n, now)
 		if err != nil || len(due) == 0 {
 			return err
@@ -52,13 +77,13 @@ func (db *DB) Claim(ctx context.Context, types []string, n int, now time.Time, l
 		return db.attachMessages(ctx, tx, cs)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
+		return nil, 0, fmt.Errorf("exchange deliveries: %w", err)
 	}
 	jobs := make([]*crier.Job, len(cs))
 	for i, c := range cs {
 		jobs[i] = c.job
 	}
-	return jobs, nil
+	return jobs, stale, nil
 }
 
 // due returns up to n due deliveries ordered by next_at and id. With types,
@@ -138,15 +163,42 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 	return out, nil
 }
 
-// attachMessages decodes each distinct message once and gives every job its
-// own copy with the per-delivery fields filled in.
+// attachMessages gives every job its own copy of its rendered message with
+// the per-delivery fields filled in. Rendered messages never change once
+// committed, so each is decoded once and kept in a bounded cache.
 func (db *DB) attachMessages(ctx context.Context, tx *sql.Tx, cs []claimed) error {
-	ids := make([]int64, 0, len(cs))
+	byID := make(map[int64]*crier.Message, 4)
+	var missing []int64
 	for _, c := range cs {
-		ids = append(ids, c.message)
+		if _, ok := byID[c.message]; ok {
+			continue
+		}
+		if m := db.messages.get(c.message); m != nil {
+			byID[c.message] = m
+			continue
+		}
+		byID[c.message] = nil
+		missing = append(missing, c.message)
 	}
+	if len(missing) > 0 {
+		if err := db.readMessages(ctx, tx, missing, byID); err != nil {
+			return err
+		}
+	}
+	for _, c := range cs {
+		base := byID[c.message]
+		if base == nil {
+			return fmt.Errorf("read messages: message %d not found", c.message)
+		}
+		c.job.Message = forDelivery(base, c.job.Delivery)
+	}
+	return nil
+}
+
+// readMessages decodes the messages with the given ids into byID and the cache.
+func (db *DB) readMessages(ctx context.Context, tx *sql.Tx, ids []int64, byID map[int64]*crier.Message) error {
 	slices.Sort(ids)
-	rows, err := tx.StmtContext(ctx, db.stmts.messages).QueryContext(ctx, jsonInts(slices.Compact(ids)))
+	rows, err := tx.StmtContext(ctx, db.stmts.messages).QueryContext(ctx, jsonInts(ids))
 	if err != nil {
 		return fmt.Errorf("read messages: %w", err)
 	}
@@ -172,18 +224,36 @@ func (db *DB) attachMessages(ctx context.Context, tx *sql.Tx, cs []claimed) erro
 	if err != nil {
 		return fmt.Errorf("read messages: %w", err)
 	}
-	byID := make(map[int64]*crier.Message, len(ms))
 	for _, r := range ms {
 		byID[r.id] = r.m
-	}
-	for _, c := range cs {
-		base, ok := byID[c.message]
-		if !ok {
-			return fmt.Errorf("read messages: message %d not found", c.message)
-		}
-		c.job.Message = forDelivery(base, c.job.Delivery)
+		db.messages.put(r.id, r.m)
 	}
 	return nil
+}
+
+// messageCache holds decoded rendered messages by id. It is bounded by
+// dropping everything when full: messages of one announcement are claimed
+// together, so the working set is small and refills quickly.
+type messageCache struct {
+	mu sync.Mutex
+	m  map[int64]*crier.Message
+}
+
+const messageCacheSize = 4096
+
+func (c *messageCache) get(id int64) *crier.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[id]
+}
+
+func (c *messageCache) put(id int64, m *crier.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= messageCacheSize {
+		c.m = make(map[int64]*crier.Message)
+	}
+	c.m[id] = m
 }
 
 // forDelivery returns a copy of m, sharing no memory with it, addressed to d.
@@ -203,28 +273,44 @@ func forDelivery(m *crier.Message, d *crier.Delivery) *crier.Message {
 // delivery's attempts and last error. The state sending, or an unknown
 // state, is invalid and fails the whole batch.
 func (db *DB) Complete(ctx context.Context, outcomes []*crier.Outcome, now time.Time) (stale int, err error) {
-	for i, o := range outcomes {
-		if o == nil || !o.State.Valid() || o.State == crier.StateSending {
-			return 0, crier.Errorf(crier.EINVALID, "outcome %d: the new state must be queued or final", i)
-		}
+	if err := validOutcomes(outcomes); err != nil {
+		return 0, err
 	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		stale = 0
-		update := tx.StmtContext(ctx, db.stmts.complete)
-		record := tx.StmtContext(ctx, db.stmts.addAttempt)
-		for _, o := range outcomes {
-			ok, err := completeOne(ctx, update, record, o, now)
-			if err != nil {
-				return fmt.Errorf("delivery %d: %w", o.Delivery, err)
-			}
-			if !ok {
-				stale++
-			}
-		}
-		return nil
+		stale, err = db.complete(ctx, tx, outcomes, now)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("complete deliveries: %w", err)
+	}
+	return stale, nil
+}
+
+func validOutcomes(outcomes []*crier.Outcome) error {
+	for i, o := range outcomes {
+		if o == nil || !o.State.Valid() || o.State == crier.StateSending {
+			return crier.Errorf(crier.EINVALID, "outcome %d: the new state must be queued or final", i)
+		}
+	}
+	return nil
+}
+
+// complete records outcomes within tx and returns how many were stale.
+func (db *DB) complete(ctx context.Context, tx *sql.Tx, outcomes []*crier.Outcome, now time.Time) (int, error) {
+	if len(outcomes) == 0 {
+		return 0, nil
+	}
+	stale := 0
+	update := tx.StmtContext(ctx, db.stmts.complete)
+	record := tx.StmtContext(ctx, db.stmts.addAttempt)
+	for _, o := range outcomes {
+		ok, err := completeOne(ctx, update, record, o, now)
+		if err != nil {
+			return 0, fmt.Errorf("delivery %d: %w", o.Delivery, err)
+		}
+		if !ok {
+			stale++
+		}
 	}
 	return stale, nil
 }
