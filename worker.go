@@ -23,11 +23,14 @@ const (
 
 // Workers deliver queued messages. One dispatcher per channel type owns
 // that type's slots: it claims as many jobs as it has free slots, each job
-// is sent by its own goroutine, and when half the slots are done it records
-// their outcomes and claims replacements in one transaction. A slot is free
-// only once its outcome is recorded, so at most the type's concurrency is
-// claimed but unrecorded: after a crash only those few are repeated (where
-// the receiver deduplicates) or named unknown.
+// is sent by its own goroutine once one of the type's Concurrency sends is
+// free, and when half the slots are done it records their outcomes and
+// claims replacements in one transaction. There are Concurrency slots, plus
+// as many again when Prefetch is on, so that a batch of jobs is ready while
+// the previous batch is being recorded and connections never wait for the
+// database. A slot is free only once its outcome is recorded, so at most
+// the slots' worth of jobs is claimed but unrecorded: after a crash only
+// those few are repeated (where the receiver deduplicates) or named unknown.
 type Workers struct {
 	Queue Queue
 	// Channels maps channel ids to their configuration.
@@ -38,7 +41,11 @@ type Workers struct {
 	Logger  *slog.Logger
 	// Concurrency is the number of parallel sends per channel type;
 	// DefaultConcurrency for types not listed.
-	Concurrency     map[string]int
+	Concurrency map[string]int
+	// Prefetch claims up to Concurrency more jobs per type ahead of the
+	// sends, which keeps connections busy while outcomes are recorded. The
+	// price: after a crash, jobs that were waiting count as in flight.
+	Prefetch        bool
 	Lease           time.Duration
 	SendTimeout     time.Duration
 	MaxAttempts     int
@@ -122,7 +129,11 @@ func (w *Workers) Run(ctx context.Context) error {
 // dispatch owns the slots of one channel type until ctx ends and every
 // outcome is recorded.
 func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}) {
-	limit := w.concurrency(typ)
+	sends := make(chan struct{}, w.concurrency(typ))
+	limit := cap(sends)
+	if w.Prefetch {
+		limit *= 2
+	}
 	results := make(chan *Outcome, limit)
 	running := 0
 	var pending []*Outcome
@@ -158,7 +169,9 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				for _, j := range jobs {
 					running++
 					go func() {
+						sends <- struct{}{}
 						o, took := w.work(sendCtx, j)
+						<-sends
 						if w.Observe != nil {
 							w.Observe(j, o, took)
 						}

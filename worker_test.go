@@ -208,3 +208,41 @@ func TestWorkersReclaim(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkersPrefetch: with prefetch, one batch is claimed ahead, but no
+// more than Concurrency sends run at once.
+func TestWorkersPrefetch(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db := mustQueue(t, now, 20, "webhook")
+	remote := newBlocking()
+	w := &crier.Workers{
+		Queue:       db,
+		Channels:    map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
+		Clock:       channeltest.NewClock(now),
+		Concurrency: map[string]int{"webhook": 2},
+		Prefetch:    true,
+		Poll:        time.Hour,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	<-remote.started
+	<-remote.started
+	// Two sends run; two more jobs are claimed and wait for a send slot.
+	if got := countStates(t, db); got[crier.StateSending] != 4 || got[crier.StateQueued] != 16 {
+		t.Errorf("with two sends running: %v; want 4 claimed (2 sending, 2 prefetched) and 16 queued", got)
+	}
+	select {
+	case k := <-remote.started:
+		t.Fatalf("a third send (%s) started while two were running", k)
+	default:
+	}
+	close(remote.release)
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if got := countStates(t, db); got[crier.StateSent] != 4 || got[crier.StateQueued] != 16 {
+		t.Errorf("after shutdown: %v; want the 4 claimed sent, 16 queued", got)
+	}
+}

@@ -177,6 +177,7 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		Backoff:         crier.Backoff{Base: d.Backoff.Base.Duration, Max: d.Backoff.Max.Duration},
 		Poll:            d.Poll.Duration,
 		ShutdownTimeout: d.ShutdownTimeout.Duration,
+		Prefetch:        d.prefetch(),
 		Unsubscribe:     a.unsubscribeURL,
 	}
 	a.engine.Notify = a.workers.Notify

@@ -109,7 +109,15 @@ type DeliveryConfig struct {
 	// ShutdownTimeout is how long a stopping process lets in-flight sends
 	// finish before canceling them. Default 20s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Prefetch claims one batch of deliveries ahead of the sends, so that
+	// connections never wait while outcomes are recorded. Default true.
+	// After a crash, email deliveries that were claimed (being sent or
+	// waiting) become unknown; without prefetch, only those being sent.
+	Prefetch *bool `yaml:"prefetch"`
 }
+
+// prefetch reports whether prefetch is on (the default).
+func (d DeliveryConfig) prefetch() bool { return d.Prefetch == nil || *d.Prefetch }
 
 // BackoffConfig spaces retries: exponential from Base, capped at Max.
 type BackoffConfig struct {

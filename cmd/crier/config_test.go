@@ -633,7 +633,7 @@ delivery:
 		{"unknown key and type mismatch together", `
 delivery: {lease: 2, leese: 2m}
 `, []string{
-			`line 2: unknown key "leese" in delivery (known: concurrency, lease, send_timeout, max_attempts, backoff, poll, shutdown_timeout)`,
+			`line 2: unknown key "leese" in delivery (known: concurrency, lease, send_timeout, max_attempts, backoff, poll, shutdown_timeout, prefetch)`,
 			"line 2: cannot read `2` as a duration such as 30s or 2m",
 		}},
 	}
