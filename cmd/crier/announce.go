@@ -150,7 +150,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 		return usageError(err.Error())
 	}
 	log := m.newLogger(nil, false)
-	cfg, err := m.loadConfig(m.configPath(*configFlag), nil)
+	cfg, err := m.loadClientConfig(m.configPath(*configFlag))
 	if err != nil {
 		return err
 	}

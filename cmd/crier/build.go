@@ -53,7 +53,16 @@ func (m *Main) configPath(flagValue string) string {
 
 // loadConfig loads and validates the configuration and logs its warnings.
 func (m *Main) loadConfig(path string, log *slog.Logger) (*Config, error) {
-	cfg, err := LoadConfig(path, m.Getenv)
+	return m.load(path, log, LoadConfig)
+}
+
+// loadClientConfig loads the configuration for a command that never sends.
+func (m *Main) loadClientConfig(path string) (*Config, error) {
+	return m.load(path, nil, LoadClientConfig)
+}
+
+func (m *Main) load(path string, log *slog.Logger, load func(string, func(string) string) (*Config, error)) (*Config, error) {
+	cfg, err := load(path, m.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -227,13 +236,15 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 		err = fmt.Errorf("channel type %q is not supported by this version", cc.Type)
 	}
 	if err != nil {
-		if a.cfg.Mode == crier.ModeActual {
+		if a.cfg.Mode == crier.ModeActual && !a.cfg.secretsOptional {
 			return nil, fmt.Errorf("channel %s: %w", cc.ID, err)
 		}
-		// In exercise and test mode everything goes to the capture sink; a
-		// channel that cannot be built (a secret not set yet) must not stop
-		// a rehearsal.
-		a.log.Warn("channel not usable; fine in exercise mode, required for actual", "channel", cc.ID, "err", err)
+		// In exercise and test mode everything goes to the capture sink, and
+		// a preview never sends: a channel that cannot be built (a secret
+		// not set here) must not stop a rehearsal or a preview.
+		if !a.cfg.secretsOptional {
+			a.log.Warn("channel not usable; fine in exercise mode, required for actual", "channel", cc.ID, "err", err)
+		}
 		info.Channel = unusable{fmt.Errorf("channel %s is not usable: %w", cc.ID, err)}
 	}
 	return info, nil

@@ -48,7 +48,7 @@ func (m *Main) client(r *remote) (*server.Client, error) {
 		token = strings.TrimSpace(string(b))
 	}
 	if base == "" || token == "" {
-		cfg, err := m.loadConfig(m.configPath(r.config), nil)
+		cfg, err := m.loadClientConfig(m.configPath(r.config))
 		if err != nil {
 			return nil, err
 		}

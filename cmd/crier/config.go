@@ -80,6 +80,9 @@ type Config struct {
 	Groups map[string][]string `yaml:"groups"`
 
 	env configEnv // where ${NAME} was used; filled by LoadConfig
+	// secretsOptional allows unset environment variables in every mode
+	// (LoadClientConfig).
+	secretsOptional bool
 }
 
 // LogConfig configures the process log.
@@ -285,6 +288,19 @@ var (
 // problem of a step is reported at once in an EINVALID *crier.Error.
 // Values taken from the environment never appear in an error.
 func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	return loadConfig(path, getenv, false)
+}
+
+// LoadClientConfig reads the configuration as LoadConfig does, for
+// commands that only render or talk to a running server (preview, publish,
+// status…): they never send, so environment variables that are not set are
+// allowed in every mode. A press officer's shell need not hold the
+// server's secrets.
+func LoadClientConfig(path string, getenv func(string) string) (*Config, error) {
+	return loadConfig(path, getenv, true)
+}
+
+func loadConfig(path string, getenv func(string) string, secretsOptional bool) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -301,6 +317,7 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	c.resolvePaths(filepath.Dir(abs))
+	c.secretsOptional = secretsOptional
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -845,7 +862,7 @@ func (c *Config) Validate() error {
 	v.checkTowns()
 	v.checkGroups()
 	v.checkDelivery()
-	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest {
+	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
 				v.add(u.Field, "environment variable %s is not set", u.Var)

@@ -200,6 +200,24 @@ func TestConfigExampleActualWithoutSecrets(t *testing.T) {
 	}
 }
 
+// TestConfigClientWithoutSecrets: commands that never send (preview, and
+// those that talk to a running server) read an actual configuration
+// without its secrets; other problems are still reported.
+func TestConfigClientWithoutSecrets(t *testing.T) {
+	path := writeConfig(t, exampleInMode(t, "actual"))
+	c, err := LoadClientConfig(path, noEnv)
+	if err != nil {
+		t.Fatalf("LoadClientConfig without secrets: %v", err)
+	}
+	if c.Mode != crier.ModeActual || len(c.Towns) != 14 {
+		t.Errorf("mode %s, %d towns", c.Mode, len(c.Towns))
+	}
+	broken := writeConfig(t, strings.Replace(exampleInMode(t, "actual"), "listen: 127.0.0.1:8080", "listen: [1, 2]", 1))
+	if _, err := LoadClientConfig(broken, noEnv); err == nil {
+		t.Error("LoadClientConfig accepted a malformed listen address")
+	}
+}
+
 func TestConfigExampleActualWithSecrets(t *testing.T) {
 	path := writeConfig(t, exampleInMode(t, "actual"))
 	t.Setenv("RADIO_WEBHOOK_SECRET", validWebhookSecret)
