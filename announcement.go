@@ -49,6 +49,11 @@ type Announcement struct {
 	Severity  string `json:"severity"`
 	Certainty string `json:"certainty"`
 
+	// SpoilerText is a content warning shown before a social post (Mastodon
+	// spoiler_text); Sensitive marks the post's media sensitive.
+	SpoilerText string `json:"spoiler_text,omitempty"`
+	Sensitive   bool   `json:"sensitive,omitempty"`
+
 	Mode Mode `json:"mode"`
 	// Expires is when the notice becomes stale; deliveries not sent by then
 	// are expired, never sent late. Zero means it does not expire.
@@ -91,6 +96,11 @@ func (a *Announcement) Validate(now time.Time) []Problem {
 		add("title", "must be a single line (contains a line break)")
 	case len([]rune(a.Title)) > 200:
 		add("title", "is %d characters long, at most 200 are allowed", len([]rune(a.Title)))
+	}
+	if strings.ContainsAny(a.SpoilerText, "\r\n") {
+		add("spoiler_text", "must be a single line (contains a line break)")
+	} else if n := len([]rune(a.SpoilerText)); n > 200 {
+		add("spoiler_text", "is %d characters long, at most 200 are allowed", n)
 	}
 	if strings.TrimSpace(a.Body) == "" {
 		add("body", "must not be empty")

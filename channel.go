@@ -43,6 +43,26 @@ type Checker interface {
 	Check(ctx context.Context, m *Message) []Problem
 }
 
+// Editor is implemented by channels that can change a post they made
+// (Mastodon edit, Slack chat.update). remoteID is the RemoteID of the
+// post's Receipt. Errors are classified as for Send.
+type Editor interface {
+	Edit(ctx context.Context, remoteID string, m *Message) (*Receipt, error)
+}
+
+// Deleter is implemented by channels that can withdraw a post they made.
+// Deleting a post that is already gone succeeds.
+type Deleter interface {
+	Delete(ctx context.Context, remoteID string) error
+}
+
+// Replier is implemented by channels that can answer a post they made, so
+// that a correction appears under the original (Mastodon reply, Slack
+// thread).
+type Replier interface {
+	Reply(ctx context.Context, remoteID string, m *Message) (*Receipt, error)
+}
+
 // Closer is implemented by channels that hold connections.
 type Closer interface {
 	Close() error

@@ -35,6 +35,10 @@ type Message struct {
 	// Text is the plain-text form: the email's text part, or a social post.
 	Text string `json:"text,omitempty"`
 	HTML string `json:"html,omitempty"`
+	// SpoilerText and Sensitive carry the announcement's content warning to
+	// social channels.
+	SpoilerText string `json:"spoiler_text,omitempty"`
+	Sensitive   bool   `json:"sensitive,omitempty"`
 	// Payload is a structured body, e.g. the webhook's JSON.
 	Payload []byte `json:"payload,omitempty"`
 	// Link is the public URL of the full announcement for this town.

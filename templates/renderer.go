@@ -131,6 +131,8 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	case "social":
 		text, _ := x.exec(socialText, d)
 		m.Text = strings.TrimSpace(text)
+		m.Subject = a.Title // the headline, for channels that show one (Slack)
+		m.SpoilerText, m.Sensitive = a.SpoilerText, a.Sensitive
 	case "webhook":
 		m.Payload = x.payload(d)
 	}

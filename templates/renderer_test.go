@@ -64,7 +64,7 @@ func TestMessageFields(t *testing.T) {
 		}
 		parts := map[string]bool{"subject": m.Subject != "", "text": m.Text != "", "html": m.HTML != "", "payload": m.Payload != nil}
 		wantParts := map[string]bool{
-			"subject": typ == "email", "text": typ != "webhook", "html": typ == "email", "payload": typ == "webhook",
+			"subject": typ != "webhook", "text": typ != "webhook", "html": typ == "email", "payload": typ == "webhook",
 		}
 		if diff := cmp.Diff(wantParts, parts); diff != "" {
 			t.Errorf("%s: parts set (-want +got):\n%s", typ, diff)

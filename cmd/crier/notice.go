@@ -23,6 +23,9 @@ type frontMatter struct {
 	Certainty string      `yaml:"certainty"`
 	Expires   string      `yaml:"expires"`
 	Mode      string      `yaml:"mode"`
+	// SpoilerText is a content warning for social posts; Sensitive marks them.
+	SpoilerText string `yaml:"spoiler_text"`
+	Sensitive   bool   `yaml:"sensitive"`
 }
 
 // stringOrSeq accepts `towns: all`, `towns: soest` and `towns: [soest, werl]`.
@@ -87,6 +90,9 @@ func parseNotice(data []byte, loc *time.Location) (*crier.Announcement, error) {
 		Severity:  fm.Severity,
 		Certainty: fm.Certainty,
 		Mode:      crier.Mode(fm.Mode),
+
+		SpoilerText: strings.TrimSpace(fm.SpoilerText),
+		Sensitive:   fm.Sensitive,
 	}
 	if fm.Expires != "" {
 		t, err := parseTime(fm.Expires, loc)
