@@ -171,6 +171,9 @@ type ChannelConfig struct {
 	// "Stadt Soest <presse@soest.example>". Required for email, not
 	// allowed for other types.
 	From string `yaml:"from"`
+	// Visibility of a Mastodon channel's posts: public (default), unlisted,
+	// private or direct. Not allowed for other types.
+	Visibility string `yaml:"visibility"`
 	// Endpoints are the ways to reach the channel, in order; at least one.
 	Endpoints []EndpointConfig `yaml:"endpoints"`
 }
@@ -182,7 +185,8 @@ type ChannelConfig struct {
 //   - webhook: url and secret, both required.
 //   - email: host (required), port, tls, username and password.
 //   - mastodon: server and token, both required.
-//   - slack: token and channel (a bot), or webhook_url (an incoming webhook).
+//   - slack: token and channel (a bot, optionally api_url), or webhook_url
+//     (an incoming webhook).
 type EndpointConfig struct {
 	// Name labels the endpoint in logs, metrics and delivery history.
 	// Default: the host it talks to, followed by " via NETWORK" when the
@@ -219,6 +223,9 @@ type EndpointConfig struct {
 	Channel string `yaml:"channel"`
 	// WebhookURL is a Slack incoming webhook, used instead of token and channel.
 	WebhookURL string `yaml:"webhook_url"`
+	// APIURL is the base of the Slack Web API for a bot token; default
+	// https://slack.com/api/.
+	APIURL string `yaml:"api_url"`
 }
 
 // TownConfig is a municipality crier publishes for.
@@ -267,7 +274,7 @@ var endpointFields = map[string][]string{
 	"webhook":  {"url", "secret"},
 	"email":    {"host", "port", "tls", "username", "password"},
 	"mastodon": {"server", "token"},
-	"slack":    {"token", "channel", "webhook_url"},
+	"slack":    {"token", "channel", "webhook_url", "api_url"},
 }
 
 var (
@@ -721,6 +728,9 @@ func (c *Config) setDefaults() {
 
 	for i := range c.Channels {
 		ch := &c.Channels[i]
+		if ch.Type == "mastodon" {
+			def(&ch.Visibility, "public")
+		}
 		names := map[string]bool{}
 		for j := range ch.Endpoints {
 			ep := &ch.Endpoints[j]
@@ -1051,6 +1061,11 @@ func (v *configCheck) checkChannels() {
 		} else if known && v.given(path+".from", ch.From) {
 			v.add(path+".from", "is not a field of %s channels (only email channels take it)", ch.Type)
 		}
+		if ch.Type == "mastodon" {
+			v.oneOf(path+".visibility", ch.Visibility, "public", "unlisted", "private", "direct")
+		} else if known && v.given(path+".visibility", ch.Visibility) {
+			v.add(path+".visibility", "is not a field of %s channels (only mastodon channels take it)", ch.Type)
+		}
 		if len(ch.Endpoints) == 0 {
 			v.add(path+".endpoints", "needs at least one endpoint")
 		}
@@ -1087,7 +1102,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	}
 	values := e.values()
 	set := func(name string) bool { return v.given(f(name), values[name]) }
-	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url"} {
+	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url", "api_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
 			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
 		}
@@ -1131,6 +1146,12 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 		case !bot:
 			v.add(path, "needs token and channel (a bot) or webhook_url (an incoming webhook)")
 		}
+		switch {
+		case set("api_url") && !bot:
+			v.add(f("api_url"), "goes with token and channel (a bot), not with webhook_url")
+		case set("api_url"):
+			v.httpURL(f("api_url"), e.APIURL)
+		}
 	}
 }
 
@@ -1173,7 +1194,7 @@ func (e *EndpointConfig) values() map[string]string {
 		"url": e.URL, "secret": e.Secret,
 		"host": e.Host, "port": port, "tls": e.TLS, "username": e.Username, "password": e.Password,
 		"server": e.Server, "token": e.Token,
-		"channel": e.Channel, "webhook_url": e.WebhookURL,
+		"channel": e.Channel, "webhook_url": e.WebhookURL, "api_url": e.APIURL,
 	}
 }
 

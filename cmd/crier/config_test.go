@@ -301,7 +301,7 @@ func TestConfigAllTypes(t *testing.T) {
 				{Name: "smtp.outside.example via lte", Network: "lte", Host: "smtp.outside.example", Port: 465, TLS: "implicit", Username: "krisen", Password: "smtp2-pw"},
 				{Name: "local postfix", Network: "usb", Host: "localhost", Port: 25, TLS: "none"},
 			}},
-			{ID: "mastodon-soest", Type: "mastodon", Endpoints: []EndpointConfig{
+			{ID: "mastodon-soest", Type: "mastodon", Visibility: "public", Endpoints: []EndpointConfig{
 				{Name: "social.example", Network: "default", Server: "https://social.example", Token: "mastodon-token"},
 				{Name: "backup.example via lte", Network: "lte", Server: "https://backup.example", Token: "backup-token"},
 			}},
@@ -390,6 +390,11 @@ groups:
 			"towns[1].id", "towns[all].id",
 			"groups.12", "groups.Hellweg", "groups.all",
 		}},
+		{"mastodon visibility", `
+channels:
+  - {id: masto, type: mastodon, visibility: everyone, endpoints: [{server: "https://social.example", token: t}]}
+  - {id: mail, type: email, from: "a@b.example", visibility: public, endpoints: [{host: m.example}]}
+`, []string{"channels[masto].visibility", "channels[mail].visibility"}},
 		{"unknown type and foreign fields", `
 channels:
   - {id: tg, type: telegram, endpoints: [{url: "https://t.example"}]}
@@ -630,7 +635,7 @@ towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
 			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, networks, channels, towns, groups)`,
-			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url)`,
+			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, api_url)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels)`,
 		}},
 		{"type mismatches", `
