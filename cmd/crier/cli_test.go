@@ -29,7 +29,7 @@ func TestPreview(t *testing.T) {
 	if strings.Contains(out, "=== werl") {
 		t.Errorf("--town soest printed another town")
 	}
-	if !strings.Contains(errOut, "28 Nachrichten für 14 Orte, keine Probleme.") {
+	if !strings.Contains(errOut, "30 Nachrichten für 14 Orte, keine Probleme.") {
 		t.Errorf("preview summary: %s", errOut)
 	}
 

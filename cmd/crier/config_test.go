@@ -115,7 +115,11 @@ func TestConfigExample(t *testing.T) {
 		t.Errorf("group kreis-soest (-want +got):\n%s", diff)
 	}
 	for _, tc := range c.Towns {
-		if diff := cmp.Diff([]string{"mail-" + tc.ID, "radio"}, tc.Channels); diff != "" {
+		want := []string{"mail-" + tc.ID, "radio"}
+		if tc.ID == "soest" {
+			want = append(want, "mastodon-soest", "krisenstab") // the county seat also posts to Mastodon and the crisis staff
+		}
+		if diff := cmp.Diff(want, tc.Channels); diff != "" {
 			t.Errorf("towns[%s].channels (-want +got):\n%s", tc.ID, diff)
 		}
 		for _, v := range []string{"phone", "office", "hours", "website", "hashtag"} {
@@ -138,7 +142,7 @@ func TestConfigExample(t *testing.T) {
 			types = append(types, ch.Type)
 		}
 	}
-	if diff := cmp.Diff([]string{"webhook", "email"}, types); diff != "" {
+	if diff := cmp.Diff([]string{"webhook", "email", "mastodon", "slack"}, types); diff != "" {
 		t.Errorf("channel types (-want +got):\n%s", diff)
 	}
 
@@ -158,6 +162,7 @@ func TestConfigExample(t *testing.T) {
 	for _, k := range kreisSoest[1:] {
 		vars = append(vars, smtpVar(k.id))
 	}
+	vars = append(vars, "SOEST_MASTODON_TOKEN", "SOEST_MASTODON_BACKUP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 	wantWarnings := []string{fmt.Sprintf("%d environment variable(s) not set: %s: fine in exercise mode, required in actual mode",
 		len(vars), strings.Join(vars, ", "))}
 	if diff := cmp.Diff(wantWarnings, c.Warnings()); diff != "" {
@@ -192,6 +197,11 @@ func TestConfigExampleActualWithoutSecrets(t *testing.T) {
 			"channels[mail-"+k.id+"].endpoints[0].password: environment variable "+smtpVar(k.id)+" is not set",
 			"channels[mail-"+k.id+"].endpoints[1].password: environment variable BACKUP_SMTP_PASSWORD is not set")
 	}
+	want = append(want,
+		"channels[mastodon-soest].endpoints[0].token: environment variable SOEST_MASTODON_TOKEN is not set",
+		"channels[mastodon-soest].endpoints[1].token: environment variable SOEST_MASTODON_BACKUP_TOKEN is not set",
+		"channels[krisenstab].endpoints[0].token: environment variable SLACK_BOT_TOKEN is not set",
+		"channels[krisenstab].endpoints[1].webhook_url: environment variable SLACK_WEBHOOK_URL is not set")
 	if diff := cmp.Diff(want, problemStrings(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -222,6 +232,10 @@ func TestConfigExampleActualWithSecrets(t *testing.T) {
 	path := writeConfig(t, exampleInMode(t, "actual"))
 	t.Setenv("RADIO_WEBHOOK_SECRET", validWebhookSecret)
 	t.Setenv("BACKUP_SMTP_PASSWORD", "backup-pw")
+	t.Setenv("SOEST_MASTODON_TOKEN", "masto-token")
+	t.Setenv("SOEST_MASTODON_BACKUP_TOKEN", "masto-backup-token")
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-bot-token")
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.example/services/T0/B0/secret")
 	for _, k := range kreisSoest {
 		t.Setenv(smtpVar(k.id), "pw-"+k.id)
 	}

@@ -24,8 +24,9 @@ func TestExerciseModeQuickstart(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("publish --wait: exit %d\n%s%s", code, out, errOut)
 	}
-	// 14 towns on the shared radio webhook, plus one mail to Soest's only subscriber.
-	if !strings.Contains(out, "15 Zustellungen") || !strings.Contains(out, "Alle 15 Zustellungen versandt.") {
+	// 14 towns on the shared radio webhook, one mail to Soest's only
+	// subscriber, Soest's Mastodon account and the crisis staff's Slack.
+	if !strings.Contains(out, "17 Zustellungen") || !strings.Contains(out, "Alle 17 Zustellungen versandt.") {
 		t.Errorf("publish output:\n%s", out)
 	}
 	id := strings.Fields(strings.TrimPrefix(out, "Veröffentlicht: "))[0]
@@ -34,8 +35,8 @@ func TestExerciseModeQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(caps) != 15 {
-		t.Fatalf("captured %d messages, want 15", len(caps))
+	if len(caps) != 17 {
+		t.Fatalf("captured %d messages, want 17", len(caps))
 	}
 	var mail int
 	for _, c := range caps {
@@ -56,13 +57,30 @@ func TestExerciseModeQuickstart(t *testing.T) {
 	if mail != 1 {
 		t.Errorf("captured %d mails, want 1", mail)
 	}
+	social := 0
+	for _, c := range caps {
+		if c.Type != "mastodon" && c.Type != "slack" {
+			continue
+		}
+		social++
+		if c.Town != "soest" || !strings.Contains(c.Text, "ÜBUNG") || !strings.Contains(c.Text, "Bürgerbüro geschlossen") ||
+			!strings.Contains(c.Text, "/soest/"+id) {
+			t.Errorf("%s post for %s lacks the exercise marker, the title or the link:\n%s", c.Type, c.Town, c.Text)
+		}
+		if c.Type == "mastodon" && !strings.Contains(c.Text, "#Soest") {
+			t.Errorf("Mastodon post without the town's hashtag:\n%s", c.Text)
+		}
+	}
+	if social != 2 {
+		t.Errorf("captured %d social posts, want 2 (Mastodon and Slack)", social)
+	}
 
 	code, out, errOut = cli("captures", id)
-	if code != 0 || strings.Count(out, "\n") != 15 || !strings.Contains(out, "anna@example.org") {
+	if code != 0 || strings.Count(out, "\n") != 17 || !strings.Contains(out, "anna@example.org") {
 		t.Errorf("captures: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = cli("status", id)
-	if code != 0 || !strings.Contains(out, "15: gesendet 15") {
+	if code != 0 || !strings.Contains(out, "17: gesendet 17") {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
 }
