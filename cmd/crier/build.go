@@ -18,6 +18,8 @@ import (
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/capture"
 	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/mastodon"
+	"github.com/crierhq/crier/channels/slack"
 	"github.com/crierhq/crier/channels/webhook"
 	"github.com/crierhq/crier/store/sqlite"
 	"github.com/crierhq/crier/templates"
@@ -231,6 +233,30 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 			Clock:       a.clock,
 			Logger:      a.log.With("channel", cc.ID),
 			Name:        ep.Name,
+		})
+	case "mastodon":
+		info.Deduplicates = true // Idempotency-Key, kept by the server for an hour
+		info.Channel, err = mastodon.New(mastodon.Options{
+			Server:     ep.Server,
+			Token:      ep.Token,
+			Visibility: cc.Visibility,
+			Client:     &http.Client{},
+			Timeout:    a.cfg.Delivery.SendTimeout.Duration,
+			Clock:      a.clock,
+			Logger:     a.log.With("channel", cc.ID),
+			Name:       ep.Name,
+		})
+	case "slack":
+		info.Channel, err = slack.New(slack.Options{
+			Token:      ep.Token,
+			Channel:    ep.Channel,
+			WebhookURL: ep.WebhookURL,
+			APIURL:     ep.APIURL,
+			Client:     &http.Client{},
+			Timeout:    a.cfg.Delivery.SendTimeout.Duration,
+			Clock:      a.clock,
+			Logger:     a.log.With("channel", cc.ID),
+			Name:       ep.Name,
 		})
 	default:
 		err = fmt.Errorf("channel type %q is not supported by this version", cc.Type)
