@@ -54,7 +54,11 @@ type Delivery struct {
 	URL          string    `json:"url,omitempty"`
 	Endpoint     string    `json:"endpoint,omitempty"`
 	Capture      bool      `json:"capture,omitempty"`
-	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	// Ambiguous is set once any attempt ended with an unknown outcome: an
+	// earlier try may have arrived, so a repeat is safe only while the
+	// receiver still remembers the key.
+	Ambiguous bool      `json:"ambiguous,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Attempt records one try of a delivery.

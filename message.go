@@ -58,6 +58,11 @@ type Message struct {
 	UnsubscribeURL string    `json:"unsubscribe_url,omitempty"`
 	Attempt        int       `json:"attempt,omitempty"`
 	FirstAttempt   time.Time `json:"first_attempt,omitzero"`
+	// Ambiguous says that an earlier attempt of this delivery ended with an
+	// unknown outcome and may have arrived. A channel whose receiver forgets
+	// keys after a while (Mastodon: one hour) must not repeat the send once
+	// that time is near.
+	Ambiguous bool `json:"ambiguous,omitempty"`
 }
 
 // DeliveryKey returns the deterministic idempotency key of a delivery:

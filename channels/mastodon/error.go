@@ -81,7 +81,9 @@ func (ch *Channel) classify(op string, c *call, err error, retryable bool) error
 
 // mayRepeat reports whether a status post of m whose outcome is unknown
 // may be repeated: only while the instance still knows its Idempotency-Key.
-// A message without a first attempt's time may not.
+// A message without a first attempt's time may not. The same rule decides
+// whether a delivery with an earlier unknown outcome (m.Ambiguous) may be
+// sent at all.
 func (ch *Channel) mayRepeat(m *crier.Message) bool {
 	return !m.FirstAttempt.IsZero() && ch.clock.Now().Sub(m.FirstAttempt) < keyWindow
 }

@@ -250,6 +250,11 @@ func (ch *Channel) post(ctx context.Context, op, replyTo string, m *crier.Messag
 	if err := ch.refuse(op, m); err != nil {
 		return nil, err
 	}
+	if m.Ambiguous && !ch.mayRepeat(m) {
+		// An earlier try may have posted the status, and the instance no
+		// longer remembers its key: a repeat could post it twice.
+		return nil, crier.Unknown(fmt.Errorf("%s: an earlier attempt may have posted it, and %s no longer remembers its Idempotency-Key", op, ch.name), false)
+	}
 	release, err := ch.reserve(op, status)
 	if err != nil {
 		return nil, err

@@ -234,6 +234,30 @@ func TestKeyWindow(t *testing.T) {
 	}
 }
 
+// TestAmbiguousDelivery: a delivery with an earlier unknown outcome is
+// sent again only while the instance still knows its key; after that it is
+// an unknown outcome without a request, never a second status.
+func TestAmbiguousDelivery(t *testing.T) {
+	c, s, clock := setup(t, mastodontest.Options{})
+	m := message()
+	m.Ambiguous = true
+	m.FirstAttempt = clock.Now().Add(-54 * time.Minute)
+	if _, err := c.Send(t.Context(), m); err != nil {
+		t.Fatalf("54 minutes after the first attempt: %v", err)
+	}
+	m = message()
+	m.Key = "k7q2m4x9p3z8w6v1.1.werl.mastodon-werl"
+	m.Ambiguous = true
+	m.FirstAttempt = clock.Now().Add(-56 * time.Minute)
+	_, err := c.Send(t.Context(), m)
+	if e := channeltest.WantCode(t, err, crier.EUNKNOWN); e != nil && e.Retryable {
+		t.Error("an ambiguous delivery past the key window is retryable")
+	}
+	if n := len(statusRequests(s)); n != 1 {
+		t.Errorf("%d status requests, want 1: none past the key window", n)
+	}
+}
+
 // TestRateLimited checks a 429 with X-RateLimit-Reset: one request, no
 // retry by go-mastodon, and no request until the reset.
 func TestRateLimited(t *testing.T) {

@@ -48,6 +48,7 @@ func testCompleteStates(t *testing.T, b Backend) {
 		d.State, d.Attempts, d.NextAt, d.UpdatedAt = state, attempts, nextAt, done
 		if a != nil {
 			d.ErrorCode, d.Error, d.RemoteID, d.URL, d.Endpoint = a.ErrorCode, a.Error, a.RemoteID, a.URL, a.Endpoint
+			d.Ambiguous = a.ErrorCode == crier.EUNKNOWN // and it stays so, see testAmbiguous
 		}
 		return &d
 	}
@@ -318,4 +319,39 @@ func testExchange(t *testing.T, b Backend) {
 		t.Fatalf("record-only exchange: %d jobs, %d stale, %v", len(more), stale, err)
 	}
 	diff(t, "counts", []crier.Count{{Town: "werl", Channel: "mail-werl", State: crier.StateSent, N: 10}}, mustCounts(t, b, "ann-1"))
+}
+
+// testAmbiguous checks that a delivery stays marked ambiguous once an
+// attempt ended with an unknown outcome, through later attempts of other
+// kinds, that claimed messages carry the mark, and that a person's retry
+// clears it.
+func testAmbiguous(t *testing.T, b Backend) {
+	mustCreate(t, b, newPlan("ann-1", []string{"soest"}, radio), "", t0)
+	j := mustClaim(t, b, nil, 1, t0, lease)[0]
+	if j.Message.Ambiguous {
+		t.Fatal("a fresh delivery is marked ambiguous")
+	}
+	fail := func(j *crier.Job, code string, now time.Time) {
+		mustComplete(t, b, []*crier.Outcome{{Delivery: j.Delivery.ID, Lease: j.Lease, State: crier.StateQueued, NextAt: now,
+			Attempt: &crier.Attempt{Delivery: j.Delivery.ID, Started: now, Finished: now, ErrorCode: code, Error: code}}}, now)
+	}
+	fail(j, crier.EUNKNOWN, t0.Add(time.Second))
+	j = mustClaim(t, b, nil, 1, t0.Add(time.Second), lease)[0]
+	if !j.Message.Ambiguous || !j.Delivery.Ambiguous {
+		t.Fatal("after an unknown outcome the claimed message is not marked ambiguous")
+	}
+	fail(j, crier.ETRANSIENT, t0.Add(2*time.Second))
+	j = mustClaim(t, b, nil, 1, t0.Add(2*time.Second), lease)[0]
+	if !j.Message.Ambiguous {
+		t.Fatal("a transient failure after an unknown outcome cleared the mark")
+	}
+	mustComplete(t, b, []*crier.Outcome{{Delivery: j.Delivery.ID, Lease: j.Lease, State: crier.StateUnknown,
+		Attempt: &crier.Attempt{Delivery: j.Delivery.ID, ErrorCode: crier.EUNKNOWN}}}, t0.Add(3*time.Second))
+	if _, err := b.Retry(context.Background(), "ann-1", []crier.State{crier.StateUnknown}, t0.Add(4*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	j = mustClaim(t, b, nil, 1, t0.Add(4*time.Second), lease)[0]
+	if j.Message.Ambiguous || !j.Message.FirstAttempt.Equal(t0.Add(4*time.Second)) {
+		t.Errorf("after a person's retry: ambiguous %v, first attempt %v; want a fresh start", j.Message.Ambiguous, j.Message.FirstAttempt)
+	}
 }

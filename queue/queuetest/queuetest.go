@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Complete/Batch", testCompleteBatch},
 		{"Complete/Invalid", testCompleteInvalid},
 		{"Exchange", testExchange},
+		{"Ambiguous", testAmbiguous},
 		{"Release", testRelease},
 		{"Recover", testRecover},
 		{"Retry", testRetry},

@@ -261,7 +261,7 @@ func forDelivery(m *crier.Message, d *crier.Delivery) *crier.Message {
 	c := *m
 	c.Payload = bytes.Clone(m.Payload)
 	c.Key, c.Recipient = d.Key, d.Recipient
-	c.Attempt, c.FirstAttempt = d.Attempts+1, d.FirstAttempt
+	c.Attempt, c.FirstAttempt, c.Ambiguous = d.Attempts+1, d.FirstAttempt, d.Ambiguous
 	return &c
 }
 

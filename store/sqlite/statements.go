@@ -30,6 +30,7 @@ const messagesSQL = `SELECT m.id, m.content, a.expires FROM messages m
 const completeSQL = `UPDATE deliveries SET state = ?1, next_at = iif(?1 = 'queued', ?2, next_at),
 		attempts = attempts + ?3, error_code = iif(?3, ?4, error_code), error = iif(?3, ?5, error),
 		remote_id = iif(?3, ?6, remote_id), url = iif(?3, ?7, url), endpoint = iif(?3, ?8, endpoint),
+		ambiguous = ambiguous OR (?3 AND ?4 = 'unknown_outcome'),
 		lease = NULL, lease_until = 0, updated_at = ?9
 	WHERE id = ?10 AND lease = ?11 AND state = 'sending'`
 

@@ -71,6 +71,7 @@ CREATE TABLE deliveries (
 	url           TEXT    NOT NULL DEFAULT '',
 	endpoint      TEXT    NOT NULL DEFAULT '',
 	capture       INTEGER NOT NULL DEFAULT 0,
+	ambiguous     INTEGER NOT NULL DEFAULT 0, -- some attempt ended with an unknown outcome
 	created_at    INTEGER NOT NULL,
 	updated_at    INTEGER NOT NULL
 ) STRICT;
