@@ -283,6 +283,9 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 		o.State = StateUnknown
 		return o, 0
 	}
+	if j.Reclaimed {
+		m.Ambiguous = true // the lost worker may have sent it; the receiver decides by the key
+	}
 	w.personalize(m)
 	sctx, cancel := context.WithTimeout(ctx, w.sendTimeout())
 	r, err := ch.Send(sctx, m)

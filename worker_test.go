@@ -15,10 +15,11 @@ import (
 // blocking is a remote that holds every send until the test releases it,
 // and records what it received.
 type blocking struct {
-	mu       sync.Mutex
-	started  chan string
-	release  chan struct{}
-	received []string
+	mu        sync.Mutex
+	started   chan string
+	release   chan struct{}
+	received  []string
+	ambiguous []bool
 }
 
 func newBlocking() *blocking {
@@ -35,6 +36,7 @@ func (b *blocking) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.received = append(b.received, m.Key)
+	b.ambiguous = append(b.ambiguous, m.Ambiguous)
 	return &crier.Receipt{RemoteID: m.Key}, nil
 }
 
@@ -204,6 +206,9 @@ func TestWorkersReclaim(t *testing.T) {
 			}
 			if sent := len(remote.keys()); (sent == 1) != tc.dedup {
 				t.Errorf("remote received %d sends; want a resend only when the receiver deduplicates", sent)
+			}
+			if tc.dedup && !remote.ambiguous[0] {
+				t.Error("a resent reclaimed job is not marked ambiguous")
 			}
 		})
 	}
