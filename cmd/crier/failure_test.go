@@ -28,12 +28,23 @@ type rig struct {
 
 func newRig(t *testing.T, delivery string) *rig {
 	t.Helper()
-	clock := channeltest.NewClock(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC))
-	r := &rig{t: t, clock: clock, smtp: smtptest.NewServer(t, smtptest.Options{})}
+	r := &rig{t: t, clock: rigClock(), smtp: smtptest.NewServer(t, smtptest.Options{})}
 	secret := webhooktest.NewSecret(t)
-	r.hooks = webhooktest.NewReceiver(t, secret, clock)
+	r.hooks = webhooktest.NewReceiver(t, secret, r.clock)
 	path := actualConfig(t, r.hooks.URL(), r.smtp.Port(), delivery)
-	m, _, _ := testMain(map[string]string{"RADIO_SECRET": secret})
+	r.app = buildApp(t, r.clock, path, map[string]string{"RADIO_SECRET": secret})
+	return r
+}
+
+func rigClock() *channeltest.Clock {
+	return channeltest.NewClock(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC))
+}
+
+// buildApp builds crier from a configuration file with the given clock,
+// in a fresh data dir, without jitter in its retry times.
+func buildApp(t *testing.T, clock crier.Clock, path string, env map[string]string) *app {
+	t.Helper()
+	m, _, _ := testMain(env)
 	m.Clock = clock
 	cfg, err := m.loadConfig(path, nil)
 	if err != nil {
@@ -46,8 +57,7 @@ func newRig(t *testing.T, delivery string) *rig {
 	}
 	t.Cleanup(func() { a.Close() })
 	a.workers.Backoff.Rand = func() float64 { return 0.5 } // no jitter: exact retry times
-	r.app = a
-	return r
+	return a
 }
 
 // publish publishes a notice for soest to one channel; email goes to one subscriber.
