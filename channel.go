@@ -2,6 +2,7 @@ package crier
 
 import (
 	"context"
+	"errors"
 )
 
 // Channel sends one message to one destination: a social account, a Slack
@@ -62,6 +63,20 @@ type Deleter interface {
 type Replier interface {
 	Reply(ctx context.Context, remoteID string, m *Message) (*Receipt, error)
 }
+
+// Prober is implemented by channels that can check their endpoint without
+// sending a message: Mastodon's instance info, Slack's auth.test, an SMTP
+// greeting with EHLO and NOOP. Probe returns nil when the endpoint answers
+// as it should, and a classified error otherwise (Transient when it cannot
+// be reached, Permanent when it refuses, e.g. a revoked token).
+// ErrNoProbe says that this endpoint has nothing to probe.
+type Prober interface {
+	Probe(ctx context.Context) error
+}
+
+// ErrNoProbe is returned by Probe when an endpoint offers no way to check
+// it without sending (a webhook without a probe URL).
+var ErrNoProbe = errors.New("endpoint has no probe")
 
 // Closer is implemented by channels that hold connections.
 type Closer interface {
