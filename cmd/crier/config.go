@@ -112,6 +112,13 @@ type DeliveryConfig struct {
 	// ShutdownTimeout is how long a stopping process lets in-flight sends
 	// finish before canceling them. Default 20s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Breaker guards every endpoint: after Failures consecutive failures
+	// (transient errors and timeouts) the endpoint is skipped for
+	// CoolDown, then one send tries it again.
+	Breaker BreakerConfig `yaml:"breaker"`
+	// ProbeInterval is how often every endpoint is probed in the
+	// background, over its own network. Default 30s.
+	ProbeInterval Duration `yaml:"probe_interval"`
 	// Prefetch claims one batch of deliveries ahead of the sends, so that
 	// connections never wait while outcomes are recorded. Default true.
 	// After a crash, email deliveries that were claimed (being sent or
@@ -121,6 +128,14 @@ type DeliveryConfig struct {
 
 // prefetch reports whether prefetch is on (the default).
 func (d DeliveryConfig) prefetch() bool { return d.Prefetch == nil || *d.Prefetch }
+
+// BreakerConfig configures the circuit breaker of every endpoint.
+type BreakerConfig struct {
+	// Failures in a row that open the breaker. Default 3.
+	Failures int `yaml:"failures"`
+	// CoolDown is how long an open breaker skips its endpoint. Default 30s.
+	CoolDown Duration `yaml:"cool_down"`
+}
 
 // BackoffConfig spaces retries: exponential from Base, capped at Max.
 type BackoffConfig struct {
@@ -722,6 +737,11 @@ func (c *Config) setDefaults() {
 	dur(&d.Backoff.Max, 10*time.Minute)
 	dur(&d.Poll, crier.DefaultPoll)
 	dur(&d.ShutdownTimeout, crier.DefaultShutdownTimeout)
+	dur(&d.Breaker.CoolDown, 30*time.Second)
+	dur(&d.ProbeInterval, 30*time.Second)
+	if d.Breaker.Failures == 0 {
+		d.Breaker.Failures = 3
+	}
 	if d.MaxAttempts == 0 {
 		d.MaxAttempts = crier.DefaultMaxAttempts
 	}
@@ -1363,10 +1383,15 @@ func (v *configCheck) checkDelivery() {
 		{"delivery.backoff.max", d.Backoff.Max.Duration},
 		{"delivery.poll", d.Poll.Duration},
 		{"delivery.shutdown_timeout", d.ShutdownTimeout.Duration},
+		{"delivery.breaker.cool_down", d.Breaker.CoolDown.Duration},
+		{"delivery.probe_interval", d.ProbeInterval.Duration},
 	} {
 		if p.d <= 0 {
 			v.add(p.field, "must be positive")
 		}
+	}
+	if d.Breaker.Failures < 1 {
+		v.add("delivery.breaker.failures", "must be at least 1")
 	}
 	if d.SendTimeout.Duration > 0 && d.SendTimeout.Duration >= d.Lease.Duration {
 		v.add("delivery.send_timeout", "must be shorter than lease (%s): a send that outlives its lease may be repeated", d.Lease)

@@ -299,6 +299,8 @@ func TestConfigAllTypes(t *testing.T) {
 			Backoff:         BackoffConfig{Base: Duration{5 * time.Second}, Max: Duration{time.Hour}},
 			Poll:            Duration{time.Second},
 			ShutdownTimeout: Duration{20 * time.Second},
+			Breaker:         BreakerConfig{Failures: 3, CoolDown: Duration{30 * time.Second}},
+			ProbeInterval:   Duration{30 * time.Second},
 		},
 		Networks: map[string]NetworkConfig{
 			"default": {},
@@ -362,6 +364,8 @@ delivery:
 			Backoff:         BackoffConfig{Base: Duration{5 * time.Second}, Max: Duration{10 * time.Minute}},
 			Poll:            Duration{time.Second},
 			ShutdownTimeout: Duration{20 * time.Second},
+			Breaker:         BreakerConfig{Failures: 3, CoolDown: Duration{30 * time.Second}},
+			ProbeInterval:   Duration{30 * time.Second},
 		},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
@@ -670,7 +674,7 @@ delivery:
 		{"unknown key and type mismatch together", `
 delivery: {lease: 2, leese: 2m}
 `, []string{
-			`line 2: unknown key "leese" in delivery (known: concurrency, lease, send_timeout, max_attempts, backoff, poll, shutdown_timeout, prefetch)`,
+			`line 2: unknown key "leese" in delivery (known: concurrency, lease, send_timeout, max_attempts, backoff, poll, shutdown_timeout, breaker, probe_interval, prefetch)`,
 			"line 2: cannot read `2` as a duration such as 30s or 2m",
 		}},
 	}
@@ -954,7 +958,8 @@ func TestConfigValidateWithoutLoad(t *testing.T) {
 	want := []string{
 		"listen", "public_url", "data_dir", "mode", "log.format", "log.level",
 		"delivery.lease", "delivery.send_timeout", "delivery.backoff.base", "delivery.backoff.max",
-		"delivery.poll", "delivery.shutdown_timeout", "delivery.max_attempts",
+		"delivery.poll", "delivery.shutdown_timeout", "delivery.breaker.cool_down", "delivery.probe_interval",
+		"delivery.breaker.failures", "delivery.max_attempts",
 	}
 	if diff := cmp.Diff(want, problemFields(t, err)); diff != "" {
 		t.Errorf("problem fields (-want +got):\n%s", diff)
