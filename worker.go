@@ -300,13 +300,18 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 		o.State = StateSent
 		return o, took
 	}
-	w.classify(o, d.Attempts+1, err)
+	w.classify(o, d.Attempts+1, err, m.Expires)
 	w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "err", err)
 	return o, took
 }
 
 // classify sets the outcome of a failed attempt number n.
-func (w *Workers) classify(o *Outcome, n int, err error) {
+//
+// A notice with an expiry is retried until it expires: while every
+// endpoint is unreachable it waits with capped backoff, and the backlog
+// drains when one comes back. Without an expiry, MaxAttempts bounds the
+// tries.
+func (w *Workers) classify(o *Outcome, n int, err error, expires time.Time) {
 	a := o.Attempt
 	a.ErrorCode, a.Error = ErrorCode(err), err.Error()
 	var e *Error
@@ -330,7 +335,7 @@ func (w *Workers) classify(o *Outcome, n int, err error) {
 	if !retry {
 		return
 	}
-	if n >= w.maxAttempts() {
+	if n >= w.maxAttempts() && expires.IsZero() {
 		o.State = StateFailed
 		a.Error = fmt.Sprintf("%s (gave up after %d attempts)", a.Error, n)
 		return

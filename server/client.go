@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Client talks to a crier server's HTTP API.
@@ -222,6 +223,15 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 		return nil, err
 	}
 	return out.Channels, nil
+}
+
+// Endpoints returns the health of every channel endpoint.
+func (c *Client) Endpoints(ctx context.Context) ([]netpath.EndpointHealth, error) {
+	var out endpointList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/endpoints", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Endpoints, nil
 }
 
 // Health asks /readyz and returns nil when the server is ready, or an

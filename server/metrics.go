@@ -22,6 +22,9 @@ const scrapeTimeout = 10 * time.Second
 //	crier_queue_depth{type}                         gauge, queued and sending deliveries per channel type
 //	crier_attempts_total{type,outcome}              counter of delivery attempts
 //	crier_attempt_duration_seconds{type,outcome}    histogram of delivery attempts
+//	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open
+//	crier_breaker_changes_total{channel,endpoint,network,state} counter of breaker state changes
+//	crier_failovers_total{channel,from,to}          counter of sends that moved on to the next endpoint
 //
 // plus the Go runtime and process collectors. Outcome is sent, retry
 // (transient failure, queued again), failed or unknown.
@@ -29,6 +32,9 @@ type Metrics struct {
 	reg       *prometheus.Registry
 	attempts  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
+	up        *prometheus.GaugeVec
+	changes   *prometheus.CounterVec
+	failovers *prometheus.CounterVec
 }
 
 // NewMetrics registers crier's metrics on reg (a new registry when nil)
@@ -53,10 +59,25 @@ func NewMetrics(reg *prometheus.Registry, store crier.AnnouncementStore, queue c
 			// Sends take milliseconds to the send timeout (30s by default).
 			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, labels),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "crier_endpoint_up",
+			Help: "1 while the endpoint's circuit breaker admits traffic, 0 while it is open.",
+		}, []string{"channel", "endpoint", "network"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crier_breaker_changes_total",
+			Help: "Circuit breaker state changes by endpoint and new state.",
+		}, []string{"channel", "endpoint", "network", "state"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crier_failovers_total",
+			Help: "Sends that moved on from one endpoint to the next.",
+		}, []string{"channel", "from", "to"}),
 	}
 	reg.MustRegister(
 		m.attempts,
 		m.durations,
+		m.up,
+		m.changes,
+		m.failovers,
 		newStateCollector(store, queue),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -169,4 +190,27 @@ func (c *stateCollector) collectDepth(ctx context.Context, ch chan<- prometheus.
 	for typ, n := range depth {
 		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), typ)
 	}
+}
+
+// ObserveBreaker records a circuit breaker's change to state ("closed",
+// "half-open" or "open"). A nil *Metrics observes nothing.
+func (m *Metrics) ObserveBreaker(channel, endpoint, network, state string) {
+	if m == nil {
+		return
+	}
+	up := 1.0
+	if state == "open" {
+		up = 0
+	}
+	m.up.WithLabelValues(channel, endpoint, network).Set(up)
+	m.changes.WithLabelValues(channel, endpoint, network, state).Inc()
+}
+
+// ObserveFailover records a send that moved on from endpoint from to to.
+// A nil *Metrics observes nothing.
+func (m *Metrics) ObserveFailover(channel, from, to string) {
+	if m == nil {
+		return
+	}
+	m.failovers.WithLabelValues(channel, from, to).Inc()
 }

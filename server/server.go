@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Limits of request bodies and result pages.
@@ -61,6 +62,9 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Version is reported in the X-Crier-Version response header.
 	Version string
+	// Endpoints, when set, reports the health of every channel endpoint
+	// for GET /api/v1/endpoints.
+	Endpoints func() []netpath.EndpointHealth
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -72,6 +76,7 @@ type Server struct {
 	queue       crier.Queue
 	directory   *crier.Directory
 	channels    map[string]*crier.ChannelInfo
+	endpoints   func() []netpath.EndpointHealth
 	tokenHash   [sha256.Size]byte
 	clock       crier.Clock
 	log         *slog.Logger
@@ -123,6 +128,7 @@ func New(o Options) (*Server, error) {
 		queue:       o.Queue,
 		directory:   o.Directory,
 		channels:    o.Channels,
+		endpoints:   o.Endpoints,
 		tokenHash:   sha256.Sum256([]byte(o.Token)),
 		clock:       o.Clock,
 		log:         o.Logger,
@@ -168,6 +174,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/captures", s.listCaptures)
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)
+	api("GET /api/v1/endpoints", s.listEndpoints)
 	api("/api/v1/", s.noRoute)
 
 	mux.HandleFunc("GET /healthz", s.healthz)

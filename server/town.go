@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Channel describes a configured channel to API clients: what it is, never
@@ -66,4 +67,19 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, captureList{Captures: orEmpty(cs)})
+}
+
+// endpointList is the body of GET /api/v1/endpoints.
+type endpointList struct {
+	Endpoints []netpath.EndpointHealth `json:"endpoints"`
+}
+
+// listEndpoints answers the health of every channel endpoint: breaker
+// state, last error and probe latency. Nothing in it is secret.
+func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
+	out := []netpath.EndpointHealth{}
+	if s.endpoints != nil {
+		out = append(out, s.endpoints()...)
+	}
+	s.writeJSON(w, r, http.StatusOK, endpointList{Endpoints: out})
 }

@@ -27,6 +27,7 @@ var (
 	_ crier.Channel = (*Channel)(nil)
 	_ crier.Checker = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
+	_ crier.Prober  = (*Channel)(nil)
 )
 
 // errClosed is returned by Send after Close.

@@ -19,4 +19,7 @@
 // the connection was lost, or the time ran out, after the whole message had
 // been transmitted and before the relay's final reply. That case is an
 // unknown outcome that is never retried automatically.
+//
+// Probe checks the relay without sending: a new session, opened as Send
+// opens one, that says NOOP and QUIT and never enters the pool.
 package email

@@ -20,4 +20,8 @@
 //
 // Check counts a message as Mastodon does (see Length) against the
 // instance's own limit, read once from GET /api/v2/instance.
+//
+// Probe proves the instance reachable and the token valid with GET
+// /api/v1/accounts/verify_credentials, which posts nothing; it counts as
+// one request of the account's budget.
 package mastodon

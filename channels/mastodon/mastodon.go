@@ -80,6 +80,7 @@ var (
 	_ crier.Deleter = (*Channel)(nil)
 	_ crier.Replier = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
+	_ crier.Prober  = (*Channel)(nil)
 )
 
 // New returns a channel for the account described by o. It returns an

@@ -21,4 +21,8 @@
 // With a bot token, a Channel can also change (chat.update), withdraw
 // (chat.delete) and answer in a thread (chat.postMessage with thread_ts)
 // the messages it posted; an incoming webhook can only post.
+//
+// Probe checks a bot's token with auth.test, which posts nothing. An
+// incoming webhook cannot be checked without posting to it, so Probe
+// returns crier.ErrNoProbe for one.
 package slack

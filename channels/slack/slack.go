@@ -82,6 +82,7 @@ var (
 	_ crier.Deleter = (*Channel)(nil)
 	_ crier.Replier = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
+	_ crier.Prober  = (*Channel)(nil)
 )
 
 // errWebhook refuses what an incoming webhook cannot do.

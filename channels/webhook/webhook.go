@@ -7,6 +7,10 @@
 // Because receivers deduplicate on webhook-id, a send whose request was
 // written but never answered is an unknown outcome that may be retried.
 // Receivers verify requests with Verify.
+//
+// A webhook cannot be tested without posting to it. With Options.ProbeURL,
+// Probe asks that URL instead, without a signature, to show that the
+// receiver can be reached.
 package webhook
 
 import (
@@ -49,6 +53,11 @@ type Options struct {
 	// Secret is the shared signing secret, "whsec_" followed by the base64
 	// key. Required.
 	Secret string
+	// ProbeURL is an absolute http or https URL of the receiver that
+	// answers HEAD or GET, such as its health check, for Probe. Optional:
+	// without it Probe returns crier.ErrNoProbe. Like URL, it may carry a
+	// token and never appears in errors or logs.
+	ProbeURL string
 	// Client sends the requests; it carries the endpoint's network.
 	// Default: a client with connect and TLS handshake timeouts. Redirects
 	// are never followed, whatever the client says: a signed POST is not
@@ -69,49 +78,54 @@ type Options struct {
 // Channel sends messages to one webhook receiver. It is safe for
 // concurrent use.
 type Channel struct {
-	url     string
-	key     []byte
-	client  *http.Client
-	owned   bool // the client was built here and may be closed here
-	timeout time.Duration
-	clock   crier.Clock
-	log     *slog.Logger
-	name    string
-	gone    atomic.Bool
+	url      string
+	probeURL string
+	key      []byte
+	client   *http.Client
+	owned    bool // the client was built here and may be closed here
+	timeout  time.Duration
+	clock    crier.Clock
+	log      *slog.Logger
+	name     string
+	gone     atomic.Bool
 }
 
 var (
 	_ crier.Channel = (*Channel)(nil)
 	_ crier.Checker = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
+	_ crier.Prober  = (*Channel)(nil)
 )
 
 // New returns a channel for the receiver described by o. It returns an
-// error naming the problem when the URL is not an absolute http or https
-// URL or the secret is missing or malformed.
+// error naming the problem when the URL or a probe URL that is set is not
+// an absolute http or https URL, or the secret is missing or malformed.
+// The errors never contain the URLs.
 func New(o Options) (*Channel, error) {
-	u, err := url.Parse(o.URL)
-	switch {
-	case o.URL == "":
+	if o.URL == "" {
 		return nil, errors.New("webhook: url is missing")
-	case err != nil:
-		return nil, errors.New("webhook: url is malformed")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("webhook: url scheme is %q, want http or https", u.Scheme)
-	case u.Host == "":
-		return nil, errors.New("webhook: url has no host")
+	}
+	u, err := parseURL("url", o.URL)
+	if err != nil {
+		return nil, err
+	}
+	if o.ProbeURL != "" {
+		if _, err := parseURL("probe url", o.ProbeURL); err != nil {
+			return nil, err
+		}
 	}
 	key, err := parseSecret(o.Secret)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: %w", err)
 	}
 	c := &Channel{
-		url:     o.URL,
-		key:     key,
-		timeout: o.Timeout,
-		clock:   o.Clock,
-		log:     o.Logger,
-		name:    o.Name,
+		url:      o.URL,
+		probeURL: o.ProbeURL,
+		key:      key,
+		timeout:  o.Timeout,
+		clock:    o.Clock,
+		log:      o.Logger,
+		name:     o.Name,
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -133,6 +147,21 @@ func New(o Options) (*Channel, error) {
 	}
 	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c, nil
+}
+
+// parseURL checks that raw, the option named field, is an absolute http or
+// https URL.
+func parseURL(field, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("webhook: %s is malformed", field)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("webhook: %s scheme is %q, want http or https", field, u.Scheme)
+	case u.Host == "":
+		return nil, fmt.Errorf("webhook: %s has no host", field)
+	}
+	return u, nil
 }
 
 func defaultClient() *http.Client {

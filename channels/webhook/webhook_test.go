@@ -444,6 +444,11 @@ func TestNew(t *testing.T) {
 		{"no prefix", webhook.Options{URL: "https://radio.example/", Secret: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "whsec_"},
 		{"not base64", webhook.Options{URL: "https://radio.example/", Secret: "whsec_not base64!"}, "base64"},
 		{"empty key", webhook.Options{URL: "https://radio.example/", Secret: "whsec_"}, "empty"},
+		{"probe url", webhook.Options{URL: "https://radio.example/hooks", ProbeURL: "https://radio.example/health", Secret: testSecret}, ""},
+		{"relative probe url", webhook.Options{URL: "https://radio.example/", ProbeURL: "/health", Secret: testSecret}, "probe url scheme"},
+		{"ftp probe url", webhook.Options{URL: "https://radio.example/", ProbeURL: "ftp://radio.example/", Secret: testSecret}, "probe url scheme"},
+		{"probe url without host", webhook.Options{URL: "https://radio.example/", ProbeURL: "http:///health", Secret: testSecret}, "probe url has no host"},
+		{"bad probe url", webhook.Options{URL: "https://radio.example/", ProbeURL: "https://radio example/?token=not base64!", Secret: testSecret}, "probe url is malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

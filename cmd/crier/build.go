@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +20,8 @@ import (
 	"github.com/crierhq/crier/channels/mastodon"
 	"github.com/crierhq/crier/channels/slack"
 	"github.com/crierhq/crier/channels/webhook"
+	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/server"
 	"github.com/crierhq/crier/store/sqlite"
 	"github.com/crierhq/crier/templates"
 )
@@ -100,6 +101,9 @@ type app struct {
 	dir      *crier.Directory
 	channels map[string]*crier.ChannelInfo
 	capture  *capture.Channel
+	networks map[string]*netpath.Network
+	chains   []*netpath.Chain
+	metrics  *server.Metrics
 	engine   *crier.Engine
 	workers  *crier.Workers
 	tokens   crier.Tokens
@@ -119,11 +123,10 @@ func (m *Main) buildPreview(cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	a.channels = make(map[string]*crier.ChannelInfo)
-	var spare []string
+	if a.networks, err = buildNetworks(cfg); err != nil {
+		return nil, err
+	}
 	for _, cc := range cfg.Channels {
-		if len(cc.Endpoints) > 1 {
-			spare = append(spare, cc.ID)
-		}
 		info, err := a.buildChannel(cc)
 		if err != nil {
 			a.closeChannels()
@@ -131,10 +134,7 @@ func (m *Main) buildPreview(cfg *Config, log *slog.Logger) (*app, error) {
 		}
 		a.channels[cc.ID] = info
 	}
-	if len(spare) > 0 {
-		log.Info("the first endpoint of each channel carries its traffic; secondary endpoints are not used yet",
-			"channels_with_secondary_endpoints", len(spare))
-	}
+
 	a.engine = &crier.Engine{
 		Directory: a.dir,
 		Channels:  a.channels,
@@ -201,79 +201,117 @@ func (a *app) unsubscribeURL(town, recipient string) string {
 	return strings.TrimRight(a.cfg.PublicURL, "/") + "/unsubscribe/" + url.PathEscape(tok)
 }
 
-// buildChannel is the one place that turns a channel's configuration into
-// an adapter. Each endpoint list is ordered; until failover chains exist,
-// the first endpoint carries the traffic.
+// buildChannel turns a channel's configuration into a chain of its
+// endpoints, in order, each behind a circuit breaker and reached over its
+// own network.
 func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
-	info := &crier.ChannelInfo{ID: cc.ID, Type: cc.Type}
-	ep := cc.Endpoints[0]
-	var err error
+	info := &crier.ChannelInfo{
+		ID:            cc.ID,
+		Type:          cc.Type,
+		PerSubscriber: cc.Type == "email",
+		// Webhook receivers deduplicate on webhook-id, Mastodon on the
+		// Idempotency-Key (for an hour); SMTP and Slack cannot.
+		Deduplicates: cc.Type == "webhook" || cc.Type == "mastodon",
+	}
+	var endpoints []netpath.Endpoint
+	for i, ep := range cc.Endpoints {
+		ch, err := a.buildEndpoint(cc, ep, a.networks[ep.Network])
+		if err != nil {
+			err = fmt.Errorf("channel %s, endpoint %d (%s): %w", cc.ID, i, ep.Name, err)
+			if a.cfg.Mode == crier.ModeActual && !a.cfg.secretsOptional {
+				return nil, err
+			}
+			// In exercise and test mode everything goes to the capture
+			// sink, and a preview never sends: an endpoint that cannot be
+			// built (a secret not set here) must not stop a rehearsal.
+			if !a.cfg.secretsOptional {
+				a.log.Warn("endpoint not usable; fine in exercise mode, required for actual", "err", err)
+			}
+			ch = unusable{err}
+		}
+		endpoints = append(endpoints, netpath.Endpoint{Name: ep.Name, Network: ep.Network, Channel: ch})
+	}
+	chain, err := netpath.NewChain(netpath.ChainOptions{
+		Channel:   cc.ID,
+		Endpoints: endpoints,
+		Breaker: netpath.BreakerOptions{
+			Failures: a.cfg.Delivery.Breaker.Failures,
+			CoolDown: a.cfg.Delivery.Breaker.CoolDown.Duration,
+		},
+		Clock:      a.clock,
+		Logger:     a.log.With("channel", cc.ID),
+		OnChange:   a.onBreakerChange,
+		OnFailover: a.onFailover,
+		SharedKeys: sharedKeys(cc),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("channel %s: %w", cc.ID, err)
+	}
+	a.chains = append(a.chains, chain)
+	info.Channel = chain
+	return info, nil
+}
+
+// buildEndpoint is the one place that turns an endpoint's configuration
+// into an adapter: every connection it makes goes out on network n.
+func (a *app) buildEndpoint(cc ChannelConfig, ep EndpointConfig, n *netpath.Network) (crier.Channel, error) {
+	timeout := a.cfg.Delivery.SendTimeout.Duration
+	log := a.log.With("channel", cc.ID, "endpoint", ep.Name)
 	switch cc.Type {
 	case "webhook":
-		info.Deduplicates = true
-		info.Channel, err = webhook.New(webhook.Options{
-			URL:    ep.URL,
-			Secret: ep.Secret,
-			Client: &http.Client{Timeout: a.cfg.Delivery.SendTimeout.Duration},
-			Clock:  a.clock,
-			Logger: a.log.With("channel", cc.ID),
-			Name:   ep.Name,
+		return webhook.New(webhook.Options{
+			URL: ep.URL, Secret: ep.Secret, ProbeURL: ep.ProbeURL,
+			Client: n.HTTPClient(timeout), Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
 		})
 	case "email":
-		info.PerSubscriber = true
-		info.Channel, err = email.New(email.Options{
-			Host:        ep.Host,
-			Port:        ep.Port,
-			TLS:         ep.TLS,
-			Username:    ep.Username,
-			Password:    ep.Password,
-			From:        cc.From,
-			Connections: a.cfg.Delivery.Concurrency["email"],
-			Timeout:     a.cfg.Delivery.SendTimeout.Duration,
-			Clock:       a.clock,
-			Logger:      a.log.With("channel", cc.ID),
-			Name:        ep.Name,
+		return email.New(email.Options{
+			Host: ep.Host, Port: ep.Port, TLS: ep.TLS, Username: ep.Username, Password: ep.Password,
+			From: cc.From, Connections: a.cfg.Delivery.Concurrency["email"],
+			Dial: n.DialContext, Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
 		})
 	case "mastodon":
-		info.Deduplicates = true // Idempotency-Key, kept by the server for an hour
-		info.Channel, err = mastodon.New(mastodon.Options{
-			Server:     ep.Server,
-			Token:      ep.Token,
-			Visibility: cc.Visibility,
-			Client:     &http.Client{},
-			Timeout:    a.cfg.Delivery.SendTimeout.Duration,
-			Clock:      a.clock,
-			Logger:     a.log.With("channel", cc.ID),
-			Name:       ep.Name,
+		return mastodon.New(mastodon.Options{
+			Server: ep.Server, Token: ep.Token, Visibility: cc.Visibility,
+			Client: n.HTTPClient(timeout), Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
 		})
 	case "slack":
-		info.Channel, err = slack.New(slack.Options{
-			Token:      ep.Token,
-			Channel:    ep.Channel,
-			WebhookURL: ep.WebhookURL,
-			APIURL:     ep.APIURL,
-			Client:     &http.Client{},
-			Timeout:    a.cfg.Delivery.SendTimeout.Duration,
-			Clock:      a.clock,
-			Logger:     a.log.With("channel", cc.ID),
-			Name:       ep.Name,
+		return slack.New(slack.Options{
+			Token: ep.Token, Channel: ep.Channel, WebhookURL: ep.WebhookURL, APIURL: ep.APIURL,
+			Client: n.HTTPClient(timeout), Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
 		})
-	default:
-		err = fmt.Errorf("channel type %q is not supported by this version", cc.Type)
 	}
-	if err != nil {
-		if a.cfg.Mode == crier.ModeActual && !a.cfg.secretsOptional {
-			return nil, fmt.Errorf("channel %s: %w", cc.ID, err)
+	return nil, fmt.Errorf("channel type %q is not supported by this version", cc.Type)
+}
+
+// buildNetworks turns the configured networks into netpath networks;
+// "default" is always the system route.
+func buildNetworks(cfg *Config) (map[string]*netpath.Network, error) {
+	nets := map[string]*netpath.Network{"default": netpath.DefaultNetwork()}
+	for name, nc := range cfg.Networks {
+		if name == "default" {
+			continue
 		}
-		// In exercise and test mode everything goes to the capture sink, and
-		// a preview never sends: a channel that cannot be built (a secret
-		// not set here) must not stop a rehearsal or a preview.
-		if !a.cfg.secretsOptional {
-			a.log.Warn("channel not usable; fine in exercise mode, required for actual", "channel", cc.ID, "err", err)
+		n, err := netpath.NewNetwork(netpath.NetworkOptions{
+			Name: name, Source: nc.Source, Interface: nc.Interface, DNS: nc.DNS, Proxy: nc.Proxy,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %w", name, err)
 		}
-		info.Channel = unusable{fmt.Errorf("channel %s is not usable: %w", cc.ID, err)}
+		nets[name] = n
 	}
-	return info, nil
+	return nets, nil
+}
+
+func (a *app) onBreakerChange(channel, endpoint, network string, from, to netpath.State) {
+	if a.metrics != nil {
+		a.metrics.ObserveBreaker(channel, endpoint, network, string(to))
+	}
+}
+
+func (a *app) onFailover(channel, from, to string) {
+	if a.metrics != nil {
+		a.metrics.ObserveFailover(channel, from, to)
+	}
 }
 
 // unusable stands for a channel that could not be built.
@@ -282,6 +320,9 @@ type unusable struct{ err error }
 func (u unusable) Send(context.Context, *crier.Message) (*crier.Receipt, error) {
 	return nil, crier.Permanent(u.err)
 }
+
+// Probe reports why the endpoint cannot be used.
+func (u unusable) Probe(context.Context) error { return crier.Permanent(u.err) }
 
 func (a *app) closeChannels() {
 	for _, c := range a.channels {
@@ -346,4 +387,34 @@ func (c *Config) override(dataDir, listen string) {
 	if listen != "" {
 		c.Listen = listen
 	}
+}
+
+// health returns the health of every endpoint of every channel.
+func (a *app) health() []netpath.EndpointHealth {
+	var out []netpath.EndpointHealth
+	for _, c := range a.chains {
+		out = append(out, c.Health()...)
+	}
+	return out
+}
+
+// sharedKeys reports whether all endpoints of a channel reach receivers
+// that share their memory of delivery keys, so that a delivery that may
+// have arrived can still fail over without a duplicate: a webhook
+// channel's endpoints are the same receiver reached over different
+// networks (receivers deduplicate on webhook-id), and Mastodon endpoints
+// share keys only when they are the same account on the same instance.
+func sharedKeys(cc ChannelConfig) bool {
+	switch cc.Type {
+	case "webhook":
+		return true
+	case "mastodon":
+		for _, ep := range cc.Endpoints[1:] {
+			if ep.Server != cc.Endpoints[0].Server || ep.Token != cc.Endpoints[0].Token {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -197,7 +197,7 @@ type ChannelConfig struct {
 // and the network to go out on. Which fields it takes depends on the
 // channel's type; a field of another type is a problem.
 //
-//   - webhook: url and secret, both required.
+//   - webhook: url and secret, both required; probe_url optional.
 //   - email: host (required), port, tls, username and password.
 //   - mastodon: server and token, both required.
 //   - slack: token and channel (a bot, optionally api_url), or webhook_url
@@ -238,6 +238,9 @@ type EndpointConfig struct {
 	Channel string `yaml:"channel"`
 	// WebhookURL is a Slack incoming webhook, used instead of token and channel.
 	WebhookURL string `yaml:"webhook_url"`
+	// ProbeURL is an optional URL of a webhook receiver that health probes
+	// may request (HEAD, unsigned) to see that it is reachable.
+	ProbeURL string `yaml:"probe_url"`
 	// APIURL is the base of the Slack Web API for a bot token; default
 	// https://slack.com/api/.
 	APIURL string `yaml:"api_url"`
@@ -286,7 +289,7 @@ var channelTypes = []string{"email", "mastodon", "slack", "webhook"}
 // endpointFields lists, per channel type, the endpoint fields besides name
 // and network that it takes.
 var endpointFields = map[string][]string{
-	"webhook":  {"url", "secret"},
+	"webhook":  {"url", "secret", "probe_url"},
 	"email":    {"host", "port", "tls", "username", "password"},
 	"mastodon": {"server", "token"},
 	"slack":    {"token", "channel", "webhook_url", "api_url"},
@@ -1122,7 +1125,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	}
 	values := e.values()
 	set := func(name string) bool { return v.given(f(name), values[name]) }
-	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url", "api_url"} {
+	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
 			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
 		}
@@ -1137,6 +1140,9 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 		required("url")
 		if e.URL != "" {
 			v.httpURL(f("url"), e.URL)
+		}
+		if set("probe_url") {
+			v.httpURL(f("probe_url"), e.ProbeURL)
 		}
 		required("secret")
 		if e.Secret != "" && !v.unset(f("secret")) {
@@ -1214,7 +1220,7 @@ func (e *EndpointConfig) values() map[string]string {
 		"url": e.URL, "secret": e.Secret,
 		"host": e.Host, "port": port, "tls": e.TLS, "username": e.Username, "password": e.Password,
 		"server": e.Server, "token": e.Token,
-		"channel": e.Channel, "webhook_url": e.WebhookURL, "api_url": e.APIURL,
+		"channel": e.Channel, "webhook_url": e.WebhookURL, "api_url": e.APIURL, "probe_url": e.ProbeURL,
 	}
 }
 

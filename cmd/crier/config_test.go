@@ -589,7 +589,7 @@ func TestConfigProblemsAtOnce(t *testing.T) {
 		`networks.LTE.proxy: must be a socks5://, socks5h://, http:// or https:// URL`,
 		`networks.default: the default network is the system route and cannot be redefined`,
 		`channels[0].id: "Radio" is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit`,
-		`channels[0].endpoints[0].host: is not a field of webhook endpoints (they take url, secret)`,
+		`channels[0].endpoints[0].host: is not a field of webhook endpoints (they take url, secret, probe_url)`,
 		`channels[0].endpoints[0].url: must be an absolute http or https URL`,
 		`channels[0].endpoints[0].secret: must encode a key of at least 24 bytes after whsec_`,
 		`channels[1].from: is required for email channels, e.g. "Stadt Soest <presse@soest.example>"`,
@@ -653,7 +653,7 @@ towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
 			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, networks, channels, towns, groups)`,
-			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, api_url)`,
+			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, probe_url, api_url)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels)`,
 		}},
 		{"type mismatches", `

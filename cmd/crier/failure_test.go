@@ -233,6 +233,20 @@ func TestFailureClasses(t *testing.T) {
 		r.retryAt(10 * time.Second)
 		r.expect(id, crier.StateFailed, 3, 0, "gave up after 3 attempts")
 	})
+	t.Run("a notice with an expiry is retried past max_attempts until it expires", func(t *testing.T) {
+		r := newRig(t, "delivery: {max_attempts: 2}")
+		id := r.publish("radio", r.clock.Now().Add(time.Hour))
+		r.hooks.Respond(http.StatusServiceUnavailable, nil)
+		r.runOnce()
+		r.retryAt(5 * time.Second)
+		r.retryAt(10 * time.Second)
+		// The third failure in a row opened the endpoint's breaker: the next
+		// try waits for its cool-down (30s) rather than the backoff (20s).
+		r.expect(id, crier.StateQueued, 3, 30*time.Second, "503")
+		r.hooks.Accept()
+		r.retryAt(30 * time.Second)
+		r.expect(id, crier.StateSent, 4, 0, "")
+	})
 	t.Run("nothing is sent after expires", func(t *testing.T) {
 		r := newRig(t, "")
 		id := r.publish("radio", r.clock.Now().Add(30*time.Second))

@@ -62,6 +62,7 @@ var commands = []command{
 	{"serve", "[--config FILE]", "run the API, the delivery workers and the queue", (*Main).serve},
 	{"publish", "FILE [--wait]", "publish an announcement file (Markdown with YAML front matter)", (*Main).publish},
 	{"preview", "FILE [--town ID] [--channel ID]", "render every message and list every problem, without a server", (*Main).preview},
+	{"check", "[--config FILE] [--timeout D]", "probe every endpoint over its network, without a server", (*Main).check},
 	{"status", "ID [--watch]", "show delivery progress of an announcement", (*Main).status},
 	{"deliveries", "ID [--town ID] [--channel ID] [--state S]", "list deliveries of an announcement", (*Main).deliveries},
 	{"retry", "ID [--failed] [--unknown]", "queue failed or unknown deliveries again", (*Main).retry},

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/server"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -50,6 +51,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg, a.db, a.db)
+	a.metrics = metrics
 	a.workers.Observe = metrics.ObserveAttempt
 	srv, err := server.New(server.Options{
 		Engine:      a.engine,
@@ -64,6 +66,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Logger:      log,
 		Metrics:     metrics,
 		Version:     version,
+		Endpoints:   a.health,
 	})
 	if err != nil {
 		return err
@@ -83,10 +86,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		a.workers.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		prober := &netpath.Prober{Chains: a.chains, Interval: cfg.Delivery.ProbeInterval.Duration, Clock: m.Clock, Logger: log}
+		prober.Run(ctx)
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()

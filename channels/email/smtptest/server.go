@@ -1,9 +1,11 @@
 // Package smtptest runs a real SMTP server in the test process, on
 // loopback, whose answers a test controls: it can require STARTTLS or speak
-// implicit TLS, require AUTH PLAIN or LOGIN, refuse messages with any 4xx
-// or 5xx reply at MAIL, RCPT or after DATA, never answer, lose the
-// connection before its final reply, or answer slowly. It records every
-// message it accepts, decoded the way a mail reader sees it.
+// implicit TLS, require AUTH PLAIN or LOGIN, refuse connections with any
+// 4xx or 5xx greeting, refuse messages with any 4xx or 5xx reply at MAIL,
+// RCPT or after DATA, never answer, lose the connection before its final
+// reply, or answer slowly. It records every message it accepts, decoded
+// the way a mail reader sees it, and every session that sent none, such
+// as a health probe's.
 //
 // The channel tests of package email and the end-to-end tests of crier use
 // the same server, so that both test against one model of a relay.
@@ -27,15 +29,19 @@ import (
 	"github.com/emersion/go-smtp"
 )
 
-// Step is an SMTP command at which the server can refuse a message or
-// hang.
+// Step is a point of a session at which the server can refuse or hang:
+// its greeting, or an SMTP command of a mail transaction.
 type Step string
 
-// Steps of a mail transaction.
+// Steps of a session.
 const (
-	StepMail Step = "MAIL" // the envelope sender
-	StepRcpt Step = "RCPT" // each recipient
-	StepData Step = "DATA" // the final reply, after the whole message has been read
+	// StepGreeting is the server's first reply, before any command: a
+	// refusal there refuses the connection, as a relay does that is
+	// overloaded (421) or will not serve the client (554).
+	StepGreeting Step = "greeting"
+	StepMail     Step = "MAIL" // the envelope sender
+	StepRcpt     Step = "RCPT" // each recipient
+	StepData     Step = "DATA" // the final reply, after the whole message has been read
 )
 
 // Options describe a server. The zero value is a plain-text server without
@@ -79,13 +85,30 @@ type Server struct {
 	release chan struct{} // closed at shutdown: ends every hang and delay
 	waiting chan struct{} // receives when a session starts holding back a reply
 
+	refusing sync.WaitGroup // connections refused or held at StepGreeting
+
 	mu       sync.Mutex
 	answer   answer
 	closed   bool
 	inflight sync.WaitGroup // DATA commands being handled; Add under mu while !closed
 	conns    []*smtp.Conn   // every connection that greeted, in order
-	known    map[*smtp.Conn]bool
+	known    map[*smtp.Conn]*peer
 	messages []*Message
+}
+
+// peer is what the server knows of one connection that greeted it.
+type peer struct {
+	user string // authenticated as; empty without AUTH
+	tls  bool   // the connection was encrypted when it last greeted
+	mail bool   // it started a mail transaction
+}
+
+// Probe is a session that greeted the server and started no mail
+// transaction, as a health probe's does: EHLO, perhaps STARTTLS and AUTH,
+// NOOP, QUIT.
+type Probe struct {
+	User string // the user it authenticated as; empty without AUTH
+	TLS  bool   // whether it ran over TLS
 }
 
 // answer is how the server treats the following messages.
@@ -120,7 +143,7 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		opts:    opts,
 		release: make(chan struct{}),
 		waiting: make(chan struct{}, 1),
-		known:   map[*smtp.Conn]bool{},
+		known:   map[*smtp.Conn]*peer{},
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "smtptest.invalid"
@@ -148,6 +171,7 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		tb.Fatalf("smtptest: listen: %v", err)
 	}
 	s.addr = l.Addr().(*net.TCPAddr)
+	l = &listener{Listener: l, srv: s}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
@@ -162,6 +186,7 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		// Serve may not have registered l with srv yet.
 		_ = l.Close()
 		<-served
+		s.refusing.Wait()
 		s.inflight.Wait()
 	})
 	return s
@@ -177,9 +202,11 @@ func (s *Server) Host() string { return s.addr.IP.String() }
 func (s *Server) Port() int { return s.addr.Port }
 
 // Fail makes the server refuse every following message at step with the
-// reply code, a 4xx or 5xx, and text. A text that starts with an enhanced
-// status code such as "5.1.1 " is sent with that code, otherwise with
-// X.0.0. Fail(step, 0, "") goes back to accepting, like Accept. Fail
+// reply code, a 4xx or 5xx, and text; at StepGreeting it refuses every
+// following connection instead, answering with the reply in place of its
+// greeting and closing the connection. A text that starts with an
+// enhanced status code such as "5.1.1 " is sent with that code, otherwise
+// with X.0.0. Fail(step, 0, "") goes back to accepting, like Accept. Fail
 // panics on any other code.
 func (s *Server) Fail(step Step, code int, text string) {
 	if code == 0 {
@@ -198,7 +225,9 @@ func (s *Server) Hang() { s.HangAt(StepData) }
 
 // HangAt makes the server stop answering at step: it reads the command
 // (and at StepData the whole message) and sends no reply until it shuts
-// down.
+// down. At StepGreeting it accepts each following connection and never
+// greets; the connection ends when the client closes it or the server
+// shuts down.
 func (s *Server) HangAt(step Step) { s.set(answer{kind: hang, step: validStep(step)}) }
 
 // Drop makes the server read each following message and close the
@@ -275,6 +304,23 @@ func (s *Server) Sessions() int {
 	return len(s.conns)
 }
 
+// Probes returns the sessions so far that greeted the server with EHLO or
+// HELO and have not started a mail transaction (MAIL FROM), in the order
+// they greeted: health probes, and sessions that ended or failed before
+// their first message, such as one refused at AUTH. None of them is a
+// message; together with the sessions that sent mail they make Sessions.
+func (s *Server) Probes() []Probe {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Probe
+	for _, c := range s.conns {
+		if p := s.known[c]; !p.mail {
+			out = append(out, Probe{User: p.user, TLS: p.tls})
+		}
+	}
+	return out
+}
+
 func (s *Server) set(a answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -289,14 +335,20 @@ func (s *Server) answerAt(step Step) (answer, bool) {
 	return s.answer, s.answer.kind != accept && s.answer.step == step
 }
 
+// newSession runs on the connection's goroutine at its first EHLO or
+// HELO, and again at the first after STARTTLS.
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.known[c] {
-		s.known[c] = true
+	p := s.known[c]
+	if p == nil {
+		p = &peer{}
+		s.known[c] = p
 		s.conns = append(s.conns, c)
 	}
-	return &session{srv: s, conn: c}, nil
+	p.tls = isTLS
+	return &session{srv: s, conn: c, peer: p}, nil
 }
 
 // wait holds back a reply until d has passed (forever when d is 0) or the
@@ -355,6 +407,7 @@ var errAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode
 type session struct {
 	srv  *Server
 	conn *smtp.Conn
+	peer *peer // guarded by srv.mu
 	user string
 	from string
 	to   []string
@@ -374,6 +427,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 			return smtp.ErrAuthFailed
 		}
 		ss.user = username
+		ss.srv.mu.Lock()
+		ss.peer.user = username
+		ss.srv.mu.Unlock()
 		return nil
 	}
 	switch mech {
@@ -388,6 +444,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	ss.srv.mu.Lock()
+	ss.peer.mail = true
+	ss.srv.mu.Unlock()
 	if len(ss.srv.opts.Auth) > 0 && ss.user == "" {
 		return errAuthRequired
 	}
@@ -497,7 +556,7 @@ func replyError(code int, text string) *smtp.SMTPError {
 
 func validStep(step Step) Step {
 	switch step {
-	case StepMail, StepRcpt, StepData:
+	case StepGreeting, StepMail, StepRcpt, StepData:
 		return step
 	}
 	panic(fmt.Sprintf("smtptest: unknown step %q", step))

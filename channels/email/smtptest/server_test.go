@@ -470,3 +470,127 @@ func TestSet(t *testing.T) {
 		})
 	}
 }
+
+func TestGreetingRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		implicit bool
+		code     int
+		text     string
+		want     smtp.EnhancedCode
+	}{
+		{"busy", false, 421, "4.3.2 Too many connections, try later", smtp.EnhancedCode{4, 3, 2}},
+		{"refused", false, 554, "5.7.1 No SMTP service for you", smtp.EnhancedCode{5, 7, 1}},
+		{"busy over implicit TLS", true, 421, "", smtp.EnhancedCode{4, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := smtptest.NewServer(t, smtptest.Options{Implicit: tc.implicit})
+			s.Fail(smtptest.StepGreeting, tc.code, tc.text)
+			// greet connects and says EHLO; go-smtp reads the greeting
+			// then.
+			greet := func() error {
+				var c *smtp.Client
+				var err error
+				if tc.implicit {
+					c, err = smtp.DialTLS(s.Addr(), smtptest.ClientTLS(t))
+				} else {
+					c, err = smtp.Dial(s.Addr())
+				}
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				return c.Hello("client.test")
+			}
+			err := greet()
+			var se *smtp.SMTPError
+			if !errors.As(err, &se) || se.Code != tc.code || se.EnhancedCode != tc.want {
+				t.Fatalf("greeting: %v, want %d %v", err, tc.code, tc.want)
+			}
+			s.Accept()
+			if err := greet(); err != nil {
+				t.Fatalf("EHLO after Accept: %v", err)
+			}
+			if n := s.Sessions(); n != 1 {
+				t.Errorf("Sessions = %d, want 1: a refused connection never greets", n)
+			}
+		})
+	}
+}
+
+func TestGreetingHang(t *testing.T) {
+	done := make(chan error, 1)
+	t.Run("server", func(t *testing.T) {
+		s := smtptest.NewServer(t, smtptest.Options{})
+		s.HangAt(smtptest.StepGreeting)
+		go func() {
+			c, err := smtp.Dial(s.Addr())
+			if err == nil {
+				err = c.Hello("client.test")
+				c.Close()
+			}
+			done <- err
+		}()
+		<-s.Waiting()
+		select {
+		case err := <-done:
+			t.Fatalf("EHLO returned while the server hangs: %v", err)
+		default:
+		}
+	})
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("EHLO succeeded, want an error once the server shut down")
+		}
+	case <-time.After(released):
+		t.Fatalf("EHLO still waiting %v after the server shut down", released)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	users := map[string]string{"presse": "geheim"}
+	s := smtptest.NewServer(t, smtptest.Options{Auth: users, TLS: smtptest.ServerTLS(t)})
+
+	// A health probe: STARTTLS, AUTH, NOOP, QUIT.
+	c, err := smtp.DialStartTLS(s.Addr(), smtptest.ClientTLS(t))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "presse", "geheim")); err != nil {
+		t.Fatalf("AUTH: %v", err)
+	}
+	if err := c.Noop(); err != nil {
+		t.Fatalf("NOOP: %v", err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatalf("QUIT: %v", err)
+	}
+	// A session that sends a message.
+	c = dial(t, s)
+	if err := c.Auth(sasl.NewPlainClient("", "presse", "geheim")); err != nil {
+		t.Fatalf("AUTH: %v", err)
+	}
+	if step, err := send(c, simple("k1")); err != nil {
+		t.Fatalf("send failed at %s: %v", step, err)
+	}
+	// A session refused at AUTH.
+	if err := dial(t, s).Auth(sasl.NewPlainClient("", "presse", "falsch")); err == nil {
+		t.Fatal("AUTH with a wrong password succeeded")
+	}
+	// A session refused at MAIL is not a probe: it tried to send.
+	if step, err := send(dial(t, s), simple("k2")); step != smtptest.StepMail || err == nil {
+		t.Fatalf("send without AUTH: step %q, err %v; want a refusal at MAIL", step, err)
+	}
+
+	want := []smtptest.Probe{{User: "presse", TLS: true}, {}}
+	if diff := cmp.Diff(want, s.Probes()); diff != "" {
+		t.Errorf("Probes (-want +got):\n%s", diff)
+	}
+	if n := s.Sessions(); n != 4 {
+		t.Errorf("Sessions = %d, want 4", n)
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("got %d messages, want 1", n)
+	}
+}

@@ -3,7 +3,9 @@
 // crier uses, with Mastodon's own rules: bearer tokens, one account per
 // token; statuses created, replied to, edited and deleted; Idempotency-Key
 // deduplication per account for an hour; the character limit counted as
-// Mastodon counts it; GET /api/v2/instance; and X-RateLimit headers on
+// Mastodon counts it; GET /api/v2/instance; GET
+// /api/v1/accounts/verify_credentials; tokens revoked while the instance
+// runs; and X-RateLimit headers on
 // every answer, with 429 once an account's requests in a five-minute window
 // exceed the configured limit. Its answers can also be set by the test:
 // any status with any headers, never, or a connection lost mid-answer.
@@ -49,6 +51,7 @@ const (
 // Error texts of the instance, as Mastodon words them.
 const (
 	ErrInvalidToken  = "The access token is invalid"
+	ErrRevokedToken  = "The access token was revoked"
 	ErrOutsideScopes = "This action is outside the authorized scopes"
 	ErrNotFound      = "Record not found"
 	ErrReplyNotFound = "The post you are trying to reply to does not appear to exist."
@@ -68,6 +71,11 @@ type Options struct {
 	// ReadOnlyTokens are accepted for reading but lack write:statuses:
 	// posting, editing and deleting with one is refused with 403.
 	ReadOnlyTokens []string
+	// WriteOnlyTokens are accepted for posting but lack the read and
+	// profile scopes, as a token with write:statuses only does:
+	// GET /api/v1/accounts/verify_credentials with one is refused with 403
+	// ErrOutsideScopes.
+	WriteOnlyTokens []string
 	// Clock is the reference for idempotency keys and rate limits;
 	// default crier.SystemClock.
 	Clock crier.Clock
@@ -130,6 +138,7 @@ type Server struct {
 	byID     map[string]*Status
 	keys     map[string]*Status // account token + "\n" + Idempotency-Key
 	accounts map[string]int     // token → account number, from 1
+	revoked  map[string]bool
 	requests []*Request
 	counts   map[string]int // requests per rate-limit bucket and window
 	nextID   int64
@@ -174,13 +183,14 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		byID:     map[string]*Status{},
 		keys:     map[string]*Status{},
 		accounts: map[string]int{},
+		revoked:  map[string]bool{},
 		counts:   map[string]int{},
 		nextID:   110_000_000_000_000_000,
 	}
 	if s.clock == nil {
 		s.clock = crier.SystemClock{}
 	}
-	for _, t := range slices.Concat(opts.Tokens, opts.ReadOnlyTokens) {
+	for _, t := range slices.Concat(opts.Tokens, opts.ReadOnlyTokens, opts.WriteOnlyTokens) {
 		s.account(t)
 	}
 	s.srv = httptest.NewServer(s)
@@ -304,6 +314,15 @@ func (s *Server) Set(b channeltest.Behavior) {
 	default:
 		panic(fmt.Sprintf("mastodontest: unknown behavior %v", b.Kind))
 	}
+}
+
+// Revoke revokes token, as the account's owner does under Preferences,
+// Account, Authorized apps: every later request with it is answered 401
+// ErrRevokedToken.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked[token] = true
 }
 
 // Waiting returns a channel that receives a value when a request starts
@@ -456,26 +475,54 @@ func (s *Server) count(q *Request, now time.Time) (limit, remaining int, reset t
 	return limit, max(limit-n, 0), start.Add(RateWindow), s.opts.RateLimit > 0 && n > s.opts.RateLimit
 }
 
-// valid reports whether token is accepted for reading.
+// valid reports whether token is a token of the instance that has not been
+// revoked.
 func (s *Server) valid(token string) bool {
-	if token == "" {
+	if token == "" || s.revoked[token] {
 		return false
 	}
-	if len(s.opts.Tokens) == 0 && len(s.opts.ReadOnlyTokens) == 0 {
+	o := s.opts
+	if len(o.Tokens) == 0 && len(o.ReadOnlyTokens) == 0 && len(o.WriteOnlyTokens) == 0 {
 		return true
 	}
-	return slices.Contains(s.opts.Tokens, token) || slices.Contains(s.opts.ReadOnlyTokens, token)
+	return slices.Contains(o.Tokens, token) || slices.Contains(o.ReadOnlyTokens, token) ||
+		slices.Contains(o.WriteOnlyTokens, token)
+}
+
+// authenticate checks that q carries a valid token, as Doorkeeper does
+// before it looks at scopes.
+func (s *Server) authenticate(q *Request) (answer, bool) {
+	switch {
+	case s.revoked[q.Token]:
+		return errorAnswer(http.StatusUnauthorized, ErrRevokedToken), false
+	case !s.valid(q.Token):
+		return errorAnswer(http.StatusUnauthorized, ErrInvalidToken), false
+	}
+	return answer{}, true
 }
 
 // authorize checks that q may write statuses.
 func (s *Server) authorize(q *Request) (answer, bool) {
-	if !s.valid(q.Token) {
-		return errorAnswer(http.StatusUnauthorized, ErrInvalidToken), false
+	if a, ok := s.authenticate(q); !ok {
+		return a, false
 	}
 	if slices.Contains(s.opts.ReadOnlyTokens, q.Token) {
 		return errorAnswer(http.StatusForbidden, ErrOutsideScopes), false
 	}
 	return answer{}, true
+}
+
+// verifyCredentials returns the token's account, as
+// GET /api/v1/accounts/verify_credentials does for a token with the read,
+// read:accounts or profile scope.
+func (s *Server) verifyCredentials(q *Request) answer {
+	if a, ok := s.authenticate(q); !ok {
+		return a
+	}
+	if slices.Contains(s.opts.WriteOnlyTokens, q.Token) {
+		return errorAnswer(http.StatusForbidden, ErrOutsideScopes)
+	}
+	return answer{status: http.StatusOK, body: s.renderAccount(q.Token)}
 }
 
 // route carries out q.
@@ -485,6 +532,8 @@ func (s *Server) route(q *Request, now time.Time) (answer, *Status) {
 	switch {
 	case q.Method == http.MethodGet && q.Path == "/api/v2/instance":
 		return answer{status: http.StatusOK, body: s.instance()}, nil
+	case q.Method == http.MethodGet && q.Path == "/api/v1/accounts/verify_credentials":
+		return s.verifyCredentials(q), nil
 	case q.Method == http.MethodPost && q.Path == statuses:
 		return s.create(q, now)
 	case q.Method == http.MethodGet && hasID:
@@ -623,9 +672,21 @@ func (s *Server) visibleTo(st *Status, token string) bool {
 	return st.Token == token || st.Visibility == mastodon.Public || st.Visibility == mastodon.Unlisted
 }
 
+// renderAccount returns the account of token as Mastodon's Account entity.
+func (s *Server) renderAccount(token string) map[string]any {
+	n, user := s.account(token)
+	return map[string]any{
+		"id":           strconv.Itoa(n),
+		"username":     user,
+		"acct":         user,
+		"display_name": user,
+		"url":          s.URL() + "/@" + user,
+	}
+}
+
 // render returns st as Mastodon's Status entity.
 func (s *Server) render(st *Status, source bool) map[string]any {
-	n, user := s.account(st.Token)
+	_, user := s.account(st.Token)
 	var reply any
 	if st.InReplyToID != "" {
 		reply = st.InReplyToID
@@ -656,19 +717,13 @@ func (s *Server) render(st *Status, source bool) map[string]any {
 		"content":                "<p>" + strings.ReplaceAll(html.EscapeString(st.Text), "\n", "<br />") + "</p>",
 		"reblog":                 nil,
 		"application":            map[string]any{"name": "crier", "website": nil},
-		"account": map[string]any{
-			"id":           strconv.Itoa(n),
-			"username":     user,
-			"acct":         user,
-			"display_name": user,
-			"url":          s.URL() + "/@" + user,
-		},
-		"media_attachments": []any{},
-		"mentions":          []any{},
-		"tags":              []any{},
-		"emojis":            []any{},
-		"card":              nil,
-		"poll":              nil,
+		"account":                s.renderAccount(st.Token),
+		"media_attachments":      []any{},
+		"mentions":               []any{},
+		"tags":                   []any{},
+		"emojis":                 []any{},
+		"card":                   nil,
+		"poll":                   nil,
 	}
 	if source {
 		out["text"] = st.Text

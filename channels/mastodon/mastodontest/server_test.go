@@ -133,6 +133,64 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+func TestVerifyCredentials(t *testing.T) {
+	s, _, c := setup(t, mastodontest.Options{
+		ReadOnlyTokens:  []string{"reader"},
+		WriteOnlyTokens: []string{"poster"},
+	})
+	const path = "/api/v1/accounts/verify_credentials"
+	for _, tc := range []struct {
+		token  string
+		status int
+		error  string
+	}{
+		{soest, http.StatusOK, ""},
+		{"reader", http.StatusOK, ""},
+		{"poster", http.StatusForbidden, mastodontest.ErrOutsideScopes},
+		{"wrong", http.StatusUnauthorized, mastodontest.ErrInvalidToken},
+		{"", http.StatusUnauthorized, mastodontest.ErrInvalidToken},
+	} {
+		c.token = tc.token
+		r := c.do(http.MethodGet, path, nil, nil)
+		if r.status != tc.status || r.error() != tc.error {
+			t.Errorf("token %q: %d %q, want %d %q", tc.token, r.status, r.error(), tc.status, tc.error)
+		}
+	}
+	c.token = soest
+	var acct gomastodon.Account
+	if err := json.Unmarshal(c.do(http.MethodGet, path, nil, nil).body, &acct); err != nil {
+		t.Fatal(err)
+	}
+	if acct.ID != "1" || acct.Username != "account1" {
+		t.Errorf("account = %+v, want id 1, username account1", acct)
+	}
+	// A token with write:statuses only can post.
+	c.token = "poster"
+	if r := c.post("Rathaus geschlossen", ""); r.status != http.StatusOK {
+		t.Errorf("post with a write-only token: %d %s", r.status, r.body)
+	}
+	if n := len(s.Statuses()); n != 1 {
+		t.Errorf("%d statuses created, want 1", n)
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	s, _, c := setup(t, mastodontest.Options{})
+	s.Revoke(soest)
+	for _, r := range []result{
+		c.do(http.MethodGet, "/api/v1/accounts/verify_credentials", nil, nil),
+		c.post("Rathaus geschlossen", ""),
+	} {
+		if r.status != http.StatusUnauthorized || r.error() != mastodontest.ErrRevokedToken {
+			t.Errorf("revoked token: %d %q, want 401 %q", r.status, r.error(), mastodontest.ErrRevokedToken)
+		}
+	}
+	c.token = werl
+	if r := c.post("Rathaus geschlossen", ""); r.status != http.StatusOK {
+		t.Errorf("another account's token: %d %s", r.status, r.body)
+	}
+}
+
 func TestAnyToken(t *testing.T) {
 	s, _, c := setup(t, mastodontest.Options{Tokens: []string{}})
 	c.token = "whatever"

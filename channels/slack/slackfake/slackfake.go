@@ -6,8 +6,8 @@
 // and deleted, and answers as the test says: any status, a Slack error
 // code, never, or with a connection lost in the middle of the answer.
 //
-// It serves chat.postMessage, chat.update and chat.delete under URL() and
-// one incoming webhook at WebhookURL(). The channel tests of package slack
+// It serves auth.test, chat.postMessage, chat.update and chat.delete under
+// URL() and one incoming webhook at WebhookURL(). The channel tests of package slack
 // and crier's end-to-end tests use the same fake, so that both test
 // against one model of Slack.
 //
@@ -56,6 +56,14 @@ const (
 	webhookBot   = "B0CRIER00"
 	botID        = "B0CRIERBOT"
 	webhookLabel = "#incoming-webhook"
+)
+
+// The workspace and bot user auth.test names for every accepted token.
+const (
+	TeamID   = webhookTeam
+	TeamName = "Crier Test"
+	UserID   = "U0CRIERBOT"
+	UserName = "crier"
 )
 
 // Options configure a Server.
@@ -127,6 +135,7 @@ type Server struct {
 	ids      map[string]string // channel name → id
 	known    map[string]bool   // channel ids
 	strict   bool              // only the listed channels exist
+	revoked  map[string]bool   // tokens
 	hookChan string            // the webhook's channel id
 	seq      int
 	messages []*Message
@@ -168,6 +177,7 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		release: make(chan struct{}),
 		ids:     map[string]string{},
 		known:   map[string]bool{},
+		revoked: map[string]bool{},
 		strict:  len(opts.Channels) > 0,
 	}
 	if s.clock == nil {
@@ -306,6 +316,14 @@ func (s *Server) Set(b channeltest.Behavior) {
 	}
 }
 
+// Revoke revokes token: every later call with it is answered
+// {"ok":false,"error":"token_revoked"}, as when an admin removes the app.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoked[token] = true
+}
+
 func (s *Server) set(a answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,6 +383,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	switch api {
+	case "auth.test":
+		s.authTest(w, q)
 	case "chat.postMessage":
 		s.postMessage(w, q, p)
 	case "chat.update":
@@ -491,15 +511,33 @@ func (p params) raw(name string) json.RawMessage {
 
 // authorize checks the token and returns Slack's error code, or "".
 func (s *Server) authorize(token string) string {
+	s.mu.Lock()
+	revoked := s.revoked[token]
+	s.mu.Unlock()
 	switch {
 	case token == "":
 		return "not_authed"
+	case revoked:
+		return "token_revoked"
 	case len(s.tokens) == 0 && strings.HasPrefix(token, "xoxb-"):
 		return ""
 	case slices.Contains(s.tokens, token):
 		return ""
 	}
 	return "invalid_auth"
+}
+
+// authTest names the token's workspace and bot user, as auth.test does.
+func (s *Server) authTest(w http.ResponseWriter, q *Request) {
+	if code := s.authorize(q.Token); code != "" {
+		writeJSON(w, http.StatusOK, errorBody(code))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok": true, "url": "https://crier-test.slack.com/",
+		"team": TeamName, "user": UserName, "team_id": TeamID, "user_id": UserID,
+		"bot_id": botID, "is_enterprise_install": false,
+	})
 }
 
 func (s *Server) postMessage(w http.ResponseWriter, q *Request, p params) {

@@ -167,6 +167,43 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+func TestAuthTest(t *testing.T) {
+	s := newServer(t, slackfake.Options{Tokens: []string{token}})
+	api := slackapi.New(token, slackapi.OptionAPIURL(s.URL()))
+	got, err := api.AuthTestContext(t.Context())
+	if err != nil {
+		t.Fatalf("auth.test: %v", err)
+	}
+	got.Header = nil
+	want := &slackapi.AuthTestResponse{
+		URL: "https://crier-test.slack.com/", Team: slackfake.TeamName, User: slackfake.UserName,
+		TeamID: slackfake.TeamID, UserID: slackfake.UserID, BotID: "B0CRIERBOT",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("auth.test (-want +got):\n%s", diff)
+	}
+	var se slackapi.SlackErrorResponse
+	_, err = slackapi.New("xoxb-wrong", slackapi.OptionAPIURL(s.URL())).AuthTestContext(t.Context())
+	if !errors.As(err, &se) || se.Err != "invalid_auth" {
+		t.Errorf("wrong token: %v, want invalid_auth", err)
+	}
+	s.Revoke(token)
+	_, err = api.AuthTestContext(t.Context())
+	if !errors.As(err, &se) || se.Err != "token_revoked" {
+		t.Errorf("revoked token: %v, want token_revoked", err)
+	}
+	a := form(t, s, "chat.postMessage", url.Values{"token": {token}, "channel": {"#k"}, "text": {"x"}})
+	if a.Error != "token_revoked" {
+		t.Errorf("post with a revoked token: %+v, want token_revoked", a)
+	}
+	if n := len(s.Messages()); n != 0 {
+		t.Errorf("%d messages posted, want 0", n)
+	}
+	if n := len(s.Accepted()); n != 0 {
+		t.Errorf("%d messages accepted, want 0", n)
+	}
+}
+
 func TestChannels(t *testing.T) {
 	strict := newServer(t, slackfake.Options{Channels: []string{"#krisenstab", "C0KNOWN001"}})
 	for ch, want := range map[string]string{"#krisenstab": "", "krisenstab": "", "C0KNOWN001": "", "#presse": "channel_not_found", "C0OTHER001": "channel_not_found"} {

@@ -5,6 +5,10 @@
 // status with any headers, never, or with a connection lost in the middle
 // of the response.
 //
+// HEAD and GET requests are health probes, not webhooks: the receiver
+// answers them 200 OK on every path, or as RespondProbe says, and records
+// them apart (Probes), never in Requests or Accepted.
+//
 // The channel tests of package webhook and the end-to-end tests of crier
 // use the same receiver, so that both test against one model of it.
 package webhooktest
@@ -76,10 +80,21 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	answer   answer
+	probe    map[string]answer // by method; a missing one is 200 OK
 	onAccept func(*Request)
 	requests []*Request
+	probes   []*Probe
 	accepted []string
 	seen     map[string]bool
+}
+
+// Probe is one HEAD or GET request the receiver got.
+type Probe struct {
+	Method, Path string
+	Header       http.Header
+	// Answer is the status code of the answer, 0 when none was given
+	// (Hang, Drop).
+	Answer int
 }
 
 // answer is how the receiver treats the following requests.
@@ -119,6 +134,7 @@ func NewReceiver(tb testing.TB, secret string, clock crier.Clock) *Receiver {
 		release: make(chan struct{}),
 		waiting: make(chan struct{}, 1),
 		answer:  answer{status: http.StatusNoContent},
+		probe:   map[string]answer{},
 		seen:    map[string]bool{},
 	}
 	r.srv = httptest.NewUnstartedServer(r)
@@ -155,13 +171,44 @@ func (r *Receiver) RespondBody(status int, header http.Header, body string) {
 
 // Hang makes the receiver read each following request's body and never
 // answer: the request ends when the client gives up, or when the receiver
-// shuts down, which closes the connection without an answer.
+// shuts down, which closes the connection without an answer. Probes hang
+// as well.
 func (r *Receiver) Hang() { r.set(answer{kind: hang}) }
 
 // Drop makes the receiver read each following request's body, write the
 // start of a response (the status line and some headers) and close the
-// connection. The request is not accepted.
+// connection. The request is not accepted. Probes are dropped as well.
 func (r *Receiver) Drop() { r.set(answer{kind: drop}) }
+
+// RespondProbe makes the receiver answer the following probes with method
+// (http.MethodHead or http.MethodGet; "" for both) with status and header:
+// 503, 429 with Retry-After, 405 to HEAD with Allow: GET, and so on. A GET
+// is answered with the status text as its body. Status 0 goes back to 200
+// OK. RespondProbe panics on another method or a status outside 200–599.
+// Respond, Accept and Set leave probes alone; Hang and Drop do not.
+func (r *Receiver) RespondProbe(method string, status int, header http.Header) {
+	if status != 0 && (status < 200 || status > 599) {
+		panic(fmt.Sprintf("webhooktest: RespondProbe with status %d, want 0 or 200–599", status))
+	}
+	var methods []string
+	switch method {
+	case "":
+		methods = []string{http.MethodHead, http.MethodGet}
+	case http.MethodHead, http.MethodGet:
+		methods = []string{method}
+	default:
+		panic(fmt.Sprintf("webhooktest: RespondProbe with method %q, want HEAD, GET or \"\"", method))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range methods {
+		if status == 0 {
+			delete(r.probe, m)
+			continue
+		}
+		r.probe[m] = answer{kind: respond, status: status, header: header.Clone()}
+	}
+}
 
 // Accept makes the receiver acknowledge every following verified request
 // with 204 No Content. A webhook-id seen for the first time is accepted;
@@ -224,6 +271,18 @@ func (r *Receiver) Accepted() []string {
 	return append([]string(nil), r.accepted...)
 }
 
+// Probes returns every HEAD and GET request the receiver got, in order.
+func (r *Receiver) Probes() []*Probe {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Probe, len(r.probes))
+	for i, p := range r.probes {
+		c := *p
+		out[i] = &c
+	}
+	return out
+}
+
 // Conns returns how many TCP connections clients have opened to the
 // receiver.
 func (r *Receiver) Conns() int { return int(r.conns.Load()) }
@@ -234,8 +293,12 @@ func (r *Receiver) set(a answer) {
 	r.answer = a
 }
 
-// ServeHTTP handles one webhook request.
+// ServeHTTP handles one webhook request or probe.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method == http.MethodHead || req.Method == http.MethodGet {
+		r.serveProbe(w, req)
+		return
+	}
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return // the sender went away
@@ -261,16 +324,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	case a.kind == hang:
-		select {
-		case r.waiting <- struct{}{}:
-		default:
-		}
-		select {
-		case <-req.Context().Done():
-		case <-r.release:
-			// Returning would send an empty 200; no answer is the hang's end.
-			panic(http.ErrAbortHandler)
-		}
+		r.hang(req)
 		return
 	case a.kind == drop:
 		dropResponse(w)
@@ -284,6 +338,50 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(a.status)
 	_, _ = io.WriteString(w, a.body)
+}
+
+// serveProbe answers a HEAD or GET request.
+func (r *Receiver) serveProbe(w http.ResponseWriter, req *http.Request) {
+	p := &Probe{Method: req.Method, Path: req.URL.Path, Header: req.Header.Clone()}
+	r.mu.Lock()
+	a := r.answer
+	if a.kind == respond {
+		a = answer{kind: respond, status: http.StatusOK}
+		if pa, ok := r.probe[req.Method]; ok {
+			a = pa
+		}
+		p.Answer = a.status
+	}
+	r.probes = append(r.probes, p)
+	r.mu.Unlock()
+	switch a.kind {
+	case hang:
+		r.hang(req)
+		return
+	case drop:
+		dropResponse(w)
+		return
+	}
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.status)
+	_, _ = io.WriteString(w, http.StatusText(a.status)) // not sent for HEAD
+}
+
+// hang holds a request without an answer until the client gives up or the
+// receiver shuts down.
+func (r *Receiver) hang(req *http.Request) {
+	select {
+	case r.waiting <- struct{}{}:
+	default:
+	}
+	select {
+	case <-req.Context().Done():
+	case <-r.release:
+		// Returning would send an empty 200; no answer is the hang's end.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // record appends q to the requests, accepting it if the answer

@@ -312,3 +312,84 @@ func TestConns(t *testing.T) {
 		t.Errorf("Conns() = %d after three requests over one kept-alive connection, want 1", n)
 	}
 }
+
+func TestProbes(t *testing.T) {
+	secret := webhooktest.NewSecret(t)
+	r := webhooktest.NewReceiver(t, secret, channeltest.NewClock(epoch))
+	ask := func(method string) (int, http.Header, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, r.URL()+"/health", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, body := post(t, req)
+		return resp.StatusCode, resp.Header, body
+	}
+	if code, _, body := ask(http.MethodGet); code != http.StatusOK || body != "OK" {
+		t.Errorf("GET: %d %q, want 200 OK", code, body)
+	}
+	if code, _, _ := ask(http.MethodHead); code != http.StatusOK {
+		t.Errorf("HEAD: %d, want 200", code)
+	}
+	// Webhook answers leave probes alone.
+	r.Respond(http.StatusServiceUnavailable, nil)
+	if code, _, _ := ask(http.MethodHead); code != http.StatusOK {
+		t.Errorf("HEAD while webhooks are answered 503: %d, want 200", code)
+	}
+	r.RespondProbe(http.MethodHead, http.StatusMethodNotAllowed, http.Header{"Allow": {"GET"}})
+	if code, h, _ := ask(http.MethodHead); code != http.StatusMethodNotAllowed || h.Get("Allow") != "GET" {
+		t.Errorf("HEAD: %d, Allow %q, want 405, GET", code, h.Get("Allow"))
+	}
+	if code, _, _ := ask(http.MethodGet); code != http.StatusOK {
+		t.Errorf("GET while HEAD is refused: %d, want 200", code)
+	}
+	r.RespondProbe("", http.StatusTooManyRequests, http.Header{"Retry-After": {"9"}})
+	if code, h, _ := ask(http.MethodGet); code != http.StatusTooManyRequests || h.Get("Retry-After") != "9" {
+		t.Errorf("GET: %d, Retry-After %q, want 429, 9", code, h.Get("Retry-After"))
+	}
+	r.RespondProbe("", 0, nil)
+	if code, _, _ := ask(http.MethodHead); code != http.StatusOK {
+		t.Errorf("HEAD after RespondProbe 0: %d, want 200", code)
+	}
+
+	var got []string
+	for _, p := range r.Probes() {
+		got = append(got, p.Method+" "+p.Path+" "+strconv.Itoa(p.Answer))
+	}
+	want := []string{
+		"GET /health 200", "HEAD /health 200", "HEAD /health 200", "HEAD /health 405",
+		"GET /health 200", "GET /health 429", "HEAD /health 200",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("probes (-want +got):\n%s", diff)
+	}
+	if n := len(r.Requests()); n != 0 {
+		t.Errorf("Requests has %d entries, want 0: probes are not webhooks", n)
+	}
+	if n := len(r.Accepted()); n != 0 {
+		t.Errorf("Accepted has %d entries, want 0", n)
+	}
+}
+
+func TestProbeHang(t *testing.T) {
+	r := webhooktest.NewReceiver(t, webhooktest.NewSecret(t), channeltest.NewClock(epoch))
+	r.Hang()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, r.URL(), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-r.Waiting()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("HEAD to a hanging receiver: %v, want context.Canceled", err)
+	}
+	if ps := r.Probes(); len(ps) != 1 || ps[0].Answer != 0 {
+		t.Errorf("probes = %+v, want one without an answer", ps)
+	}
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/webhook/webhooktest"
+)
+
+// deadAddr returns an address on which nothing listens: connections to it
+// are refused.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// switchable is an endpoint that can be blackholed: while black it accepts
+// connections and never answers (a host whose uplink died behind a router
+// that still accepts); otherwise it forwards them to target.
+type switchable struct {
+	ln       net.Listener
+	target   string
+	mu       sync.Mutex
+	black    bool
+	accepted int
+	held     []net.Conn
+}
+
+func newSwitchable(t *testing.T, target string) *switchable {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &switchable{ln: ln, target: target, black: true}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.accepted++
+			black := s.black
+			s.held = append(s.held, c)
+			s.mu.Unlock()
+			if !black {
+				go forward(c, s.target)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, c := range s.held {
+			c.Close()
+		}
+	})
+	return s
+}
+
+func (s *switchable) setBlack(black bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.black = black
+}
+
+func (s *switchable) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+func (s *switchable) URL() string { return "http://" + s.ln.Addr().String() }
+
+func forward(c net.Conn, target string) {
+	defer c.Close()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go io.Copy(up, c)
+	io.Copy(c, up)
+}
+
+// failoverConfig writes a configuration whose radio webhook has a primary
+// endpoint at primaryURL over the default route and a secondary endpoint
+// at secondaryURL over the network "lte", bound to 127.0.0.2.
+func failoverConfig(t *testing.T, primaryURL, secondaryURL, extra string) string {
+	t.Helper()
+	text := fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
+%s
+networks:
+  lte: {source: 127.0.0.2}
+channels:
+  - id: radio
+    type: webhook
+    endpoints:
+      - {name: primary, url: %q, secret: "${RADIO_SECRET}"}
+      - {name: lte-backup, url: %q, secret: "${RADIO_SECRET}", network: lte}
+towns:
+  - {id: soest, name: Stadt Soest, ags: "05974040", vars: {phone: "02921 103-0", office: "Am Vreithof 8", hours: "Mo–Fr 8–12 Uhr"}, channels: [radio]}
+  - {id: werl, name: Stadt Werl, ags: "05974052", vars: {phone: "02922 800-0", office: "Hedwig-Dransfeld-Straße 23", hours: "Mo–Fr 8–12 Uhr"}, channels: [radio]}
+`, extra, primaryURL, secondaryURL)
+	path := filepath.Join(t.TempDir(), "crier.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// failoverRig builds crier with the failover configuration on an injected clock.
+func failoverRig(t *testing.T, primaryURL, extra string) (*rig, *webhooktest.Receiver) {
+	t.Helper()
+	r := &rig{t: t, clock: rigClock()}
+	secret := webhooktest.NewSecret(t)
+	backup := webhooktest.NewReceiver(t, secret, r.clock)
+	r.app = buildApp(t, r.clock, failoverConfig(t, primaryURL, backup.URL(), extra), map[string]string{"RADIO_SECRET": secret})
+	return r, backup
+}
+
+// publishTo publishes the notice for the given towns on radio and returns its id.
+func (r *rig) publishTo(towns ...string) string {
+	r.t.Helper()
+	a := e2eNotice()
+	a.Towns, a.Channels = towns, []string{"radio"}
+	a.Body = "Das Bürgerbüro der {{.Town.Name}} bleibt geschlossen. Telefon: {{.Vars.phone}}"
+	res, err := r.app.engine.Publish(context.Background(), a, "")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return res.Announcement.ID
+}
+
+func (r *rig) deliveries(id string) []*crier.Delivery {
+	r.t.Helper()
+	ds, err := r.app.db.Deliveries(context.Background(), crier.DeliveryFilter{Announcement: id})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return ds
+}
+
+// TestFailoverRefusedPrimary: the primary refuses connections, so the
+// same attempt goes on to the secondary over the LTE network.
+func TestFailoverRefusedPrimary(t *testing.T) {
+	r, backup := failoverRig(t, "http://"+deadAddr(t)+"/hook", "")
+	id := r.publishTo("soest", "werl")
+	if n := r.runOnce(); n != 2 {
+		t.Fatalf("worked on %d jobs, want 2", n)
+	}
+	for _, d := range r.deliveries(id) {
+		if d.State != crier.StateSent || d.Attempts != 1 || d.Endpoint != "lte-backup" {
+			t.Errorf("%s: %s after %d attempts via %q; want sent in one attempt via lte-backup", d.Key, d.State, d.Attempts, d.Endpoint)
+		}
+		as, err := r.app.db.Attempts(context.Background(), d.ID)
+		if err != nil || len(as) != 1 || as[0].Network != "lte" {
+			t.Errorf("%s: attempts %+v, %v; want one, over the network lte", d.Key, as, err)
+		}
+	}
+	if got := len(backup.Accepted()); got != 2 {
+		t.Errorf("secondary accepted %d webhooks, want 2", got)
+	}
+}
+
+// TestFailoverBlackholedPrimary: a primary that accepts and never answers
+// times out; the request may have arrived, so there is no failover within
+// that attempt (and no duplicate), but after three timeouts its breaker
+// opens and later deliveries skip it at once. After the cool-down one send
+// probes it; once it answers again it carries the traffic again.
+func TestFailoverBlackholedPrimary(t *testing.T) {
+	secret := webhooktest.NewSecret(t)
+	clock := rigClock()
+	primaryReceiver := webhooktest.NewReceiver(t, secret, clock)
+	primary := newSwitchable(t, strings.TrimPrefix(primaryReceiver.URL(), "http://"))
+	backup := webhooktest.NewReceiver(t, secret, clock)
+	r := &rig{t: t, clock: clock}
+	path := failoverConfig(t, primary.URL()+"/hook", backup.URL(),
+		"delivery: {send_timeout: 300ms, breaker: {failures: 3, cool_down: 30s}}")
+	r.app = buildApp(t, clock, path, map[string]string{"RADIO_SECRET": secret})
+
+	id := r.publishTo("soest", "werl")
+	r.runOnce()
+	for _, d := range r.deliveries(id) {
+		// Written, never answered: retried later with the same id, not failed over now.
+		if d.State != crier.StateQueued || d.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts; want queued for a retry", d.Key, d.State, d.Attempts)
+		}
+	}
+	if n := len(backup.Requests()); n != 0 {
+		t.Fatalf("the secondary got %d requests after an ambiguous failure, want none", n)
+	}
+	id2 := r.publishTo("soest")
+	r.runOnce()
+	if st := r.chainState("radio", "primary"); st != "open" {
+		t.Fatalf("primary breaker %s after 3 timeouts, want open", st)
+	}
+
+	// Retries and new deliveries now skip the primary at once.
+	before := primary.connections()
+	r.clock.Advance(10 * time.Second)
+	id3 := r.publishTo("werl")
+	r.runOnce()
+	for _, ann := range []string{id, id2, id3} {
+		for _, d := range r.deliveries(ann) {
+			if d.State != crier.StateSent || d.Endpoint != "lte-backup" {
+				t.Errorf("%s: %s via %q; want sent via lte-backup", d.Key, d.State, d.Endpoint)
+			}
+		}
+	}
+	if primary.connections() != before {
+		t.Error("the open breaker let a send through to the blackholed primary")
+	}
+	if got := len(backup.Accepted()); got != 4 {
+		t.Errorf("secondary accepted %d distinct webhooks, want 4 (no duplicates)", got)
+	}
+
+	// The primary comes back; after the cool-down one send probes it, and
+	// from then on it carries the traffic.
+	primary.setBlack(false)
+	r.clock.Advance(31 * time.Second)
+	id4 := r.publishTo("soest")
+	r.runOnce()
+	if st := r.chainState("radio", "primary"); st != "closed" {
+		t.Errorf("after a successful probe the breaker is %s, want closed", st)
+	}
+	id5 := r.publishTo("werl")
+	r.runOnce()
+	for _, ann := range []string{id4, id5} {
+		for _, d := range r.deliveries(ann) {
+			if d.State != crier.StateSent || d.Endpoint != "primary" {
+				t.Errorf("%s: %s via %q; want sent via primary", d.Key, d.State, d.Endpoint)
+			}
+		}
+	}
+	if got := len(primaryReceiver.Accepted()); got != 2 {
+		t.Errorf("primary accepted %d webhooks after it came back, want 2", got)
+	}
+}
+
+// chainState returns the breaker state of one endpoint of a channel.
+func (r *rig) chainState(channel, endpoint string) string {
+	r.t.Helper()
+	for _, h := range r.app.health() {
+		if h.Channel == channel && h.Endpoint == endpoint {
+			return string(h.State)
+		}
+	}
+	r.t.Fatalf("no endpoint %s of channel %s", endpoint, channel)
+	return ""
+}
