@@ -193,10 +193,11 @@ func (n *Network) parseProxy(raw string) (*proxyConfig, error) {
 			auth = &proxy.Auth{User: p.user, Password: p.password}
 		}
 		d, err := proxy.SOCKS5("tcp", p.addr, auth, directDialer{n})
-		if err != nil {
+		cd, ok := d.(proxy.ContextDialer)
+		if err != nil || !ok {
 			return nil, errors.New("proxy: cannot build a SOCKS5 dialer")
 		}
-		p.socks = d.(proxy.ContextDialer)
+		p.socks = cd
 	}
 	return p, nil
 }

@@ -672,8 +672,9 @@ func silent(t *testing.T) string {
 	return srv.URL
 }
 
-// garbage returns the address of a server that answers everything with
-// bytes that are not TLS.
+// garbage returns the address of a server that answers what it is sent
+// with bytes that are not TLS, and keeps the connection until the client
+// closes it, so that the client reads the answer rather than a reset.
 func garbage(t *testing.T) string {
 	t.Helper()
 	l := listenTCP(t, "127.0.0.1:0")
@@ -683,8 +684,14 @@ func garbage(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			fmt.Fprint(c, "SSH-2.0-not-tls-at-all\r\n\r\n\r\n")
-			c.Close()
+			go func() {
+				defer c.Close()
+				if _, err := c.Read(make([]byte, 1)); err != nil {
+					return
+				}
+				fmt.Fprint(c, "SSH-2.0-not-tls-at-all\r\n\r\n\r\n")
+				io.Copy(io.Discard, c)
+			}()
 		}
 	}()
 	return l.Addr().String()
