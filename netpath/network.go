@@ -26,7 +26,7 @@ import (
 
 // DefaultDialTimeout bounds name resolution and connecting when
 // NetworkOptions.DialTimeout is zero.
-const DefaultDialTimeout = 5 * time.Second
+const DefaultDialTimeout = 3 * time.Second
 
 // NetworkOptions describes a way out of this machine.
 type NetworkOptions struct {
@@ -468,7 +468,7 @@ func (n *Network) HTTPClient(timeout time.Duration) *http.Client {
 	t := &http.Transport{
 		DialContext:           n.DialContext,
 		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   5 * time.Second,
+		TLSHandshakeTimeout:   DefaultDialTimeout,
 		ResponseHeaderTimeout: timeout,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,

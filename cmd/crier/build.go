@@ -293,6 +293,7 @@ func buildNetworks(cfg *Config) (map[string]*netpath.Network, error) {
 		}
 		n, err := netpath.NewNetwork(netpath.NetworkOptions{
 			Name: name, Source: nc.Source, Interface: nc.Interface, DNS: nc.DNS, Proxy: nc.Proxy,
+			DialTimeout: nc.DialTimeout.Duration,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("network %s: %w", name, err)

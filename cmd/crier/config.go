@@ -173,6 +173,10 @@ type NetworkConfig struct {
 	DNS []string `yaml:"dns"`
 	// Proxy is a socks5://, socks5h://, http:// or https:// proxy URL.
 	Proxy string `yaml:"proxy"`
+	// DialTimeout bounds resolving a name and connecting on this network;
+	// when it passes, a send moves on to the channel's next endpoint.
+	// Default 3s.
+	DialTimeout Duration `yaml:"dial_timeout"`
 }
 
 // ChannelConfig is a configured destination: its type and an ordered list
@@ -1024,6 +1028,9 @@ func (v *configCheck) checkNetworks() {
 		}
 		if n.Source != "" && n.Interface != "" {
 			v.add(path, "source and interface exclude each other: set one")
+		}
+		if n.DialTimeout.Duration < 0 {
+			v.add(path+".dial_timeout", "must be positive")
 		}
 		for i, s := range n.DNS {
 			f := fmt.Sprintf("%s.dns[%d]", path, i)

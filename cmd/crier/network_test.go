@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email/smtptest"
 	"github.com/crierhq/crier/channels/webhook/webhooktest"
+	"github.com/crierhq/crier/netpath/dnstest"
+	"github.com/crierhq/crier/netpath/proxytest"
 )
 
 // deadAddr returns an address on which nothing listens: connections to it
@@ -179,6 +184,11 @@ func TestFailoverRefusedPrimary(t *testing.T) {
 	if got := len(backup.Accepted()); got != 2 {
 		t.Errorf("secondary accepted %d webhooks, want 2", got)
 	}
+	for _, q := range backup.Requests() {
+		if q.RemoteIP != "127.0.0.2" {
+			t.Errorf("a request reached the secondary from %s, want 127.0.0.2 (the lte network's source)", q.RemoteIP)
+		}
+	}
 }
 
 // TestFailoverBlackholedPrimary: a primary that accepts and never answers
@@ -266,4 +276,195 @@ func (r *rig) chainState(channel, endpoint string) string {
 	}
 	r.t.Fatalf("no endpoint %s of channel %s", endpoint, channel)
 	return ""
+}
+
+// writeConfig writes text as a configuration file and returns its path.
+func writeTestConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crier.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestNetworksCarryTheirTraffic: every endpoint's connections leave from
+// its own network's source address, for HTTP and SMTP alike.
+func TestNetworksCarryTheirTraffic(t *testing.T) {
+	r := &rig{t: t, clock: rigClock(), smtp: smtptest.NewServer(t, smtptest.Options{})}
+	secret := webhooktest.NewSecret(t)
+	viaA := webhooktest.NewReceiver(t, secret, r.clock)
+	viaB := webhooktest.NewReceiver(t, secret, r.clock)
+	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+networks:
+  net-a: {source: 127.0.0.2}
+  net-b: {source: 127.0.0.3}
+channels:
+  - {id: radio, type: webhook, endpoints: [{url: %q, secret: "${S}", network: net-a}]}
+  - {id: leitstelle, type: webhook, endpoints: [{url: %q, secret: "${S}", network: net-b}]}
+  - {id: mail-soest, type: email, from: "Stadt Soest <presse@soest.example>", endpoints: [{host: 127.0.0.1, port: %d, tls: none, network: net-b}]}
+towns:
+  - {id: soest, name: Stadt Soest, vars: {phone: "02921 103-0", office: "Am Vreithof 8", hours: "Mo–Fr 8–12 Uhr"}, channels: [radio, leitstelle, mail-soest]}
+`, viaA.URL(), viaB.URL(), r.smtp.Port()))
+	r.app = buildApp(t, r.clock, path, map[string]string{"S": secret})
+	a := e2eNotice()
+	a.Towns = []string{"soest"}
+	if _, err := r.app.db.AddSubscribers(context.Background(), []*crier.Subscriber{{Town: "soest", Email: "anna@example.org", State: crier.SubscriberConfirmed}}, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.app.engine.Publish(context.Background(), a, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.runOnce(); n != 3 {
+		t.Fatalf("worked on %d jobs, want 3", n)
+	}
+	for name, got := range map[string][]*webhooktest.Request{"127.0.0.2": viaA.Requests(), "127.0.0.3": viaB.Requests()} {
+		if len(got) != 1 || got[0].RemoteIP != name {
+			t.Errorf("want one request from %s, got %d (first from %v)", name, len(got), firstIP(got))
+		}
+	}
+	if ms := r.smtp.Messages(); len(ms) != 1 || ms[0].RemoteIP != "127.0.0.3" {
+		t.Errorf("mail: %d messages, first from %v; want one from 127.0.0.3", len(ms), ms)
+	}
+}
+
+func firstIP(rs []*webhooktest.Request) string {
+	if len(rs) == 0 {
+		return "nowhere"
+	}
+	return rs[0].RemoteIP
+}
+
+// TestDNSFailover: each network resolves names through its own DNS
+// server; a dead resolver on the primary network is a failure that proves
+// nothing was sent, so the same attempt goes on over the secondary network.
+func TestDNSFailover(t *testing.T) {
+	deadDNS := dnstest.NewServer(t, "127.0.0.3:0")
+	deadDNS.Stop()
+	lteDNS := dnstest.NewServer(t, "127.0.0.2:0")
+	lteDNS.Set("radio.kreis-soest.test", "127.0.0.1")
+	secret := webhooktest.NewSecret(t)
+	r := &rig{t: t, clock: rigClock()}
+	receiver := webhooktest.NewReceiver(t, secret, r.clock)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(receiver.URL(), "http://"))
+	url := "http://radio.kreis-soest.test:" + port + "/hook"
+	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+networks:
+  wan: {source: 127.0.0.3, dns: [%q], dial_timeout: 300ms}
+  lte: {source: 127.0.0.2, dns: [%q]}
+channels:
+  - id: radio
+    type: webhook
+    endpoints:
+      - {name: primary, url: %q, secret: "${S}", network: wan}
+      - {name: lte-backup, url: %q, secret: "${S}", network: lte}
+towns:
+  - {id: soest, name: Stadt Soest, vars: {phone: "02921 103-0", office: "Am Vreithof 8", hours: "Mo–Fr 8–12 Uhr"}, channels: [radio]}
+`, deadDNS.Addr(), lteDNS.Addr(), url, url))
+	r.app = buildApp(t, r.clock, path, map[string]string{"S": secret})
+	id := r.publishTo("soest")
+	r.runOnce()
+	ds := r.deliveries(id)
+	if len(ds) != 1 || ds[0].State != crier.StateSent || ds[0].Attempts != 1 || ds[0].Endpoint != "lte-backup" {
+		t.Fatalf("delivery: %+v; want sent in one attempt via lte-backup", ds[0])
+	}
+	if !slices.Contains(lteDNS.Sources(), "127.0.0.2") {
+		t.Errorf("the lte resolver was asked from %v, want 127.0.0.2", lteDNS.Sources())
+	}
+	if q := receiver.Requests(); len(q) != 1 || q[0].RemoteIP != "127.0.0.2" {
+		t.Errorf("receiver requests %d, first from %s; want one from 127.0.0.2", len(q), firstIP(q))
+	}
+}
+
+// TestProxyNetwork: a network through a SOCKS5 proxy carries HTTP and SMTP.
+func TestProxyNetwork(t *testing.T) {
+	proxy := proxytest.NewSOCKS5(t, proxytest.SOCKS5Options{User: "krisenstab", Password: "geheim"})
+	r := &rig{t: t, clock: rigClock(), smtp: smtptest.NewServer(t, smtptest.Options{})}
+	secret := webhooktest.NewSecret(t)
+	receiver := webhooktest.NewReceiver(t, secret, r.clock)
+	proxyURL := strings.Replace(proxy.URL(), "socks5://", "socks5://krisenstab:${PROXY_PASSWORD}@", 1)
+	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+networks:
+  tunnel: {proxy: %q}
+channels:
+  - {id: radio, type: webhook, endpoints: [{url: %q, secret: "${S}", network: tunnel}]}
+  - {id: mail-soest, type: email, from: "Stadt Soest <presse@soest.example>", endpoints: [{host: 127.0.0.1, port: %d, tls: none, network: tunnel}]}
+towns:
+  - {id: soest, name: Stadt Soest, vars: {phone: "02921 103-0", office: "Am Vreithof 8", hours: "Mo–Fr 8–12 Uhr"}, channels: [radio, mail-soest]}
+`, proxyURL, receiver.URL(), r.smtp.Port()))
+	r.app = buildApp(t, r.clock, path, map[string]string{"S": secret, "PROXY_PASSWORD": "geheim"})
+	if _, err := r.app.db.AddSubscribers(context.Background(), []*crier.Subscriber{{Town: "soest", Email: "anna@example.org", State: crier.SubscriberConfirmed}}, r.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a := e2eNotice()
+	a.Towns = []string{"soest"}
+	res, err := r.app.engine.Publish(context.Background(), a, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.runOnce()
+	for _, d := range r.deliveries(res.Announcement.ID) {
+		if d.State != crier.StateSent {
+			t.Errorf("%s: %s (%s)", d.Key, d.State, d.Error)
+		}
+	}
+	targets := proxy.Targets()
+	for _, want := range []string{strings.TrimPrefix(receiver.URL(), "http://"), fmt.Sprintf("127.0.0.1:%d", r.smtp.Port())} {
+		if !slices.Contains(targets, want) {
+			t.Errorf("the proxy was not asked for %s; targets %v", want, targets)
+		}
+	}
+	if len(receiver.Accepted()) != 1 || len(r.smtp.Messages()) != 1 {
+		t.Errorf("%d webhooks and %d mails arrived, want 1 and 1", len(receiver.Accepted()), len(r.smtp.Messages()))
+	}
+}
+
+// TestBacklogDrains: while every endpoint is down, deliveries wait and
+// are retried; when the secondary comes back, the backlog drains and none
+// is lost or sent twice.
+func TestBacklogDrains(t *testing.T) {
+	r, backup := failoverRig(t, "http://"+deadAddr(t)+"/hook", "")
+	backup.Respond(http.StatusServiceUnavailable, nil)
+	var ids []string
+	for range 10 {
+		ids = append(ids, r.publishTo("soest", "werl"))
+		r.runOnce()
+	}
+	for round := 0; round < 5; round++ { // down for a while: rounds of retries
+		r.clock.Advance(time.Minute)
+		r.runOnce()
+	}
+	queued := 0
+	for _, id := range ids {
+		for _, d := range r.deliveries(id) {
+			if d.State == crier.StateQueued {
+				queued++
+			}
+		}
+	}
+	if queued != 20 {
+		t.Fatalf("%d of 20 deliveries wait while everything is down, want all", queued)
+	}
+	// The secondary comes back. Retries are due within the capped backoff
+	// (10 minutes), and the backlog drains.
+	backup.Accept()
+	for round := 0; round < 11; round++ {
+		r.clock.Advance(time.Minute)
+		r.runOnce()
+	}
+	for _, id := range ids {
+		for _, d := range r.deliveries(id) {
+			if d.State != crier.StateSent || d.Endpoint != "lte-backup" {
+				t.Errorf("%s: %s via %q; want sent via lte-backup", d.Key, d.State, d.Endpoint)
+			}
+		}
+	}
+	if got := len(backup.Accepted()); got != 20 {
+		t.Errorf("secondary accepted %d distinct webhooks, want 20", got)
+	}
+	for _, q := range backup.Requests() {
+		if q.Duplicate {
+			t.Errorf("webhook %s arrived twice", q.ID)
+		}
+	}
 }

@@ -22,7 +22,10 @@ type Message struct {
 	To   []string // envelope recipients (RCPT TO), in order
 	User string   // the authenticated user; empty without AUTH
 	TLS  bool     // whether the message came over TLS
-	Data []byte   // the message as transmitted, CRLF line endings
+	// RemoteIP is the address the session came from: it shows which
+	// network carried the message.
+	RemoteIP string
+	Data     []byte // the message as transmitted, CRLF line endings
 
 	Header    mail.Header // the parsed header, values still encoded
 	MessageID string      // the Message-ID without angle brackets

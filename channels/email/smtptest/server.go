@@ -485,12 +485,17 @@ func (ss *session) Data(r io.Reader) error {
 		return errShutdown
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
+	remote := ss.conn.Conn().RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		remote = host
+	}
 	ss.srv.accept(&Message{
-		From: ss.from,
-		To:   append([]string(nil), ss.to...),
-		User: ss.user,
-		TLS:  isTLS,
-		Data: data,
+		From:     ss.from,
+		To:       append([]string(nil), ss.to...),
+		User:     ss.user,
+		TLS:      isTLS,
+		Data:     data,
+		RemoteIP: remote,
 	})
 	return nil
 }

@@ -66,6 +66,9 @@ type Request struct {
 	// Duplicate is set on a request acknowledged with a webhook-id that had
 	// been accepted before; it is not accepted again.
 	Duplicate bool
+	// RemoteIP is the address the request came from: it shows which
+	// network carried it.
+	RemoteIP string
 }
 
 // Receiver is a webhook receiver on an httptest server. Its methods are
@@ -304,6 +307,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return // the sender went away
 	}
 	q := &Request{
+		RemoteIP:  remoteIP(req.RemoteAddr),
 		Method:    req.Method,
 		Path:      req.URL.Path,
 		Header:    req.Header.Clone(),
@@ -414,4 +418,13 @@ func dropResponse(w http.ResponseWriter) {
 	defer conn.Close()
 	_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n")
 	_ = buf.Flush()
+}
+
+// remoteIP returns the IP of a "host:port" address.
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
 }
