@@ -111,6 +111,7 @@ Content-Transfer-Encoding: base64
 	want := []*smtptest.Message{{
 		From:      "presse@soest.example",
 		To:        []string{"anna@example.org", "bernd@example.org"},
+		RemoteIP:  "127.0.0.1",
 		Data:      []byte(data),
 		MessageID: "a1.1.soest.mail-soest.7@soest.example",
 		Key:       "a1.1.soest.mail-soest.7",
