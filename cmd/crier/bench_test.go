@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -473,4 +474,118 @@ func benchRawMail(m *crier.Message, key, rcpt string) (*mail.Msg, error) {
 	msg.SetBodyString(mail.TypeTextPlain, strings.ReplaceAll(m.Text, crier.UnsubscribePlaceholder, unsub))
 	msg.AddAlternativeString(mail.TypeTextHTML, strings.ReplaceAll(m.HTML, crier.UnsubscribePlaceholder, unsub))
 	return msg, nil
+}
+
+// benchWebhookConfig is crier for n towns sharing one radio webhook whose
+// endpoints are given as YAML, with default delivery settings.
+func benchWebhookConfig(n int, networks, endpoints string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "mode: actual\n%s\nchannels:\n  - id: radio\n    type: webhook\n    endpoints:\n%s\ntowns:\n", networks, endpoints)
+	for i := range n {
+		fmt.Fprintf(&b, "  - {id: town-%03d, name: Gemeinde %03d, vars: {phone: \"02921 103-0\"}, channels: [radio]}\n", i, i)
+	}
+	return b.String()
+}
+
+// benchDrain publishes one announcement for every town of a and returns
+// the times until the first and the last webhook arrived at rcv.
+func benchDrain(b *testing.B, a *app, rcv *webhooktest.Receiver, towns int) (first, last time.Duration) {
+	b.Helper()
+	var n atomic.Int64
+	var firstAt atomic.Int64
+	done := make(chan struct{})
+	start := time.Now()
+	rcv.OnAccept(func(*webhooktest.Request) {
+		firstAt.CompareAndSwap(0, int64(time.Since(start)))
+		if n.Add(1) == int64(towns) {
+			close(done)
+		}
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- a.workers.Run(ctx) }()
+	notice := benchNotice("all")
+	notice.Body = "Das Bürgerbüro der {{.Town.Name}} bleibt geschlossen. Telefon: {{.Vars.phone}}"
+	if _, err := a.engine.Publish(context.Background(), notice, ""); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		b.Fatalf("%d of %d webhooks after 2 minutes", n.Load(), towns)
+	}
+	last = time.Since(start)
+	stop()
+	<-ran
+	return time.Duration(firstAt.Load()), last
+}
+
+// BenchmarkFailover measures, with default settings, how long a backlog
+// waits when the primary endpoint is blackholed: it accepts connections
+// and never answers (a TLS endpoint whose handshake never completes), so
+// the first sends fail over to the secondary over another network once
+// the handshake times out, and the breaker then sends the rest straight
+// there. Reported: seconds until the first and the last of 200 webhooks
+// arrived through the secondary.
+func BenchmarkFailover(b *testing.B) {
+	const towns = 200
+	var first, last time.Duration
+	for range b.N {
+		hole, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var held []net.Conn
+		go func() {
+			for {
+				c, err := hole.Accept()
+				if err != nil {
+					return
+				}
+				held = append(held, c)
+			}
+		}()
+		secret := webhooktest.NewSecret(b)
+		rcv := webhooktest.NewReceiver(b, secret, crier.SystemClock{})
+		a := benchApp(b, benchWebhookConfig(towns, "networks:\n  lte: {source: 127.0.0.2}",
+			fmt.Sprintf("      - {name: primary, url: \"https://%s/hook\", secret: \"${S}\"}\n      - {name: lte, url: %q, secret: \"${S}\", network: lte}",
+				hole.Addr(), rcv.URL()+"/hook")), map[string]string{"S": secret})
+		f, l := benchDrain(b, a, rcv, towns)
+		first, last = first+f, last+l
+		hole.Close()
+		for _, c := range held {
+			c.Close()
+		}
+	}
+	b.ReportMetric(first.Seconds()/float64(b.N), "first-s")
+	b.ReportMetric(last.Seconds()/float64(b.N), "all-s")
+}
+
+// BenchmarkNetworkOverhead compares webhook throughput on a healthy
+// primary over the default route with the same over a network bound to a
+// source address (127.0.0.2), in the same run.
+func BenchmarkNetworkOverhead(b *testing.B) {
+	const towns = 2000
+	var plain, bound time.Duration
+	for range b.N {
+		for _, bind := range []bool{false, true} {
+			secret := webhooktest.NewSecret(b)
+			rcv := webhooktest.NewReceiver(b, secret, crier.SystemClock{})
+			networks, network := "", ""
+			if bind {
+				networks, network = "networks:\n  lte: {source: 127.0.0.2}", ", network: lte"
+			}
+			a := benchApp(b, benchWebhookConfig(towns, networks,
+				fmt.Sprintf("      - {url: %q, secret: \"${S}\"%s}", rcv.URL()+"/hook", network)), map[string]string{"S": secret})
+			_, took := benchDrain(b, a, rcv, towns)
+			if bind {
+				bound += took
+			} else {
+				plain += took
+			}
+		}
+	}
+	b.ReportMetric(float64(towns*b.N)/plain.Seconds(), "default-webhooks/s")
+	b.ReportMetric(float64(towns*b.N)/bound.Seconds(), "bound-webhooks/s")
+	b.ReportMetric(bound.Seconds()/plain.Seconds(), "bound/default-time")
 }

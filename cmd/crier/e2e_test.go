@@ -100,6 +100,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("status: %v, want all %d sent", st.Totals, want)
 	}
 
+	// Every endpoint is healthy, and the API says so.
+	eps, err := srv.Client.Endpoints(ctx)
+	if err != nil || len(eps) != 1+len(e2eTowns) {
+		t.Fatalf("endpoints: %d, %v; want %d", len(eps), err, 1+len(e2eTowns))
+	}
+	for _, ep := range eps {
+		if ep.State != "closed" || ep.Network != "default" {
+			t.Errorf("endpoint %s of %s: %s on %q, want closed on default", ep.Endpoint, ep.Channel, ep.State, ep.Network)
+		}
+	}
+
 	// Webhooks: one per town, signed, with the town's own text, keyed by delivery.
 	got := map[string]*webhooktest.Request{}
 	for _, r := range hooks.Requests() {
