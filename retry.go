@@ -2,6 +2,8 @@ package crier
 
 import (
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -44,4 +46,40 @@ func (b Backoff) Delay(attempt int, retryAfter time.Duration) time.Duration {
 		d = retryAfter
 	}
 	return d
+}
+
+// MaxRetryAfter caps a wait a remote side asks for: a broken or hostile
+// server must not park a delivery for longer than a day.
+const MaxRetryAfter = 24 * time.Hour
+
+// httpDateLayouts are the date forms HTTP allows (RFC 9110, 5.6.7).
+var httpDateLayouts = []string{
+	"Mon, 02 Jan 2006 15:04:05 GMT",  // IMF-fixdate
+	"Monday, 02-Jan-06 15:04:05 GMT", // RFC 850
+	"Mon Jan _2 15:04:05 2006",       // asctime
+}
+
+// ParseRetryAfter reads an HTTP Retry-After value, delay-seconds or an
+// HTTP date relative to now, and returns the wait it asks for: zero when v
+// is empty, malformed or in the past, at most MaxRetryAfter.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
+		d = time.Duration(secs) * time.Second
+	} else {
+		for _, layout := range httpDateLayouts {
+			if t, err := time.Parse(layout, v); err == nil {
+				d = t.Sub(now)
+				break
+			}
+		}
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }

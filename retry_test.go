@@ -106,3 +106,24 @@ func TestNormalizeEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"":                                 0,
+		"120":                              2 * time.Minute,
+		" 7 ":                              7 * time.Second,
+		"-5":                               0,
+		"nonsense":                         0,
+		"999999999":                        crier.MaxRetryAfter,
+		"Thu, 26 Nov 2026 09:01:30 GMT":    90 * time.Second,
+		"Thursday, 26-Nov-26 09:00:10 GMT": 10 * time.Second,
+		"Thu Nov 26 09:00:05 2026":         5 * time.Second,
+		"Thu, 26 Nov 2026 08:00:00 GMT":    0, // in the past
+		"Sat, 26 Dec 2026 09:00:00 GMT":    crier.MaxRetryAfter,
+	} {
+		if got := crier.ParseRetryAfter(in, now); got != want {
+			t.Errorf("ParseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crierhq/crier"
 )
 
 // Mastodon's default limits for one account. An instance may set its own;
@@ -24,7 +26,7 @@ const (
 	deleteWindow = 30 * time.Minute
 
 	// maxWait caps a wait asked for by the instance.
-	maxWait = 24 * time.Hour
+	maxWait = crier.MaxRetryAfter
 )
 
 // kind is what a request counts against.
@@ -232,22 +234,5 @@ func rateLimitWait(h http.Header, now time.Time) time.Duration {
 	return min(max(reset.Sub(now), 0), maxWait)
 }
 
-// retryAfter parses a Retry-After header, in seconds or as an HTTP date
-// relative to now. It returns zero when the header is absent, malformed or
-// in the past, and caps absurd delays.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(maxWait/time.Second) {
-			return maxWait
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxWait)
-}
+// retryAfter reads a Retry-After header value; see crier.ParseRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration { return crier.ParseRetryAfter(v, now) }

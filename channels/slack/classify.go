@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +16,7 @@ import (
 )
 
 // maxRetryAfter caps the delay Slack can ask for.
-const maxRetryAfter = 24 * time.Hour
+const maxRetryAfter = crier.MaxRetryAfter
 
 // call records what became of one HTTP request: whether it was written,
 // and the answer's status and header. slack-go keeps neither.
@@ -159,25 +157,8 @@ func paceError(what string, err error) error {
 	return crier.Transient(fmt.Errorf("%s: wait for the channel's pace: %w", what, err), 0)
 }
 
-// retryAfter parses a Retry-After header, in seconds or as an HTTP date
-// relative to now. It returns zero when the header is absent, malformed or
-// in the past, and caps absurd delays.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
-}
+// retryAfter reads a Retry-After header value; see crier.ParseRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration { return crier.ParseRetryAfter(v, now) }
 
 // stripURL drops the URL that net/http puts into its errors: a webhook's
 // URL is a secret, and error texts end up in the delivery history shown

@@ -42,8 +42,6 @@ const (
 	// drainSize bounds how much of a response body is read so that the
 	// connection can be reused; a longer body closes the connection instead.
 	drainSize = 64 << 10
-	// maxRetryAfter caps the delay a receiver can ask for.
-	maxRetryAfter = 24 * time.Hour
 )
 
 // Options configure a Channel.
@@ -294,28 +292,8 @@ func excerpt(b []byte) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// retryAfter parses a Retry-After header, in seconds or as an HTTP date
-// relative to now. It returns zero when the header is absent, malformed or
-// in the past, and caps absurd delays.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
-}
+// retryAfter reads a Retry-After header value; see crier.ParseRetryAfter.
+func retryAfter(v string, now time.Time) time.Duration { return crier.ParseRetryAfter(v, now) }
 
 // validKey checks that an idempotency key can travel in a header.
 func validKey(k string) error {
