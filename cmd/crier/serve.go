@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,6 +94,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}()
 	go func() {
 		defer wg.Done()
+		if cfg.Mode != crier.ModeActual {
+			// In exercise and test mode nothing leaves the machine, probes
+			// included; "crier check" probes on request.
+			return
+		}
 		prober := &netpath.Prober{Chains: a.chains, Interval: cfg.Delivery.ProbeInterval.Duration, Clock: m.Clock, Logger: log}
 		prober.Run(ctx)
 	}()
