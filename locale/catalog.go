@@ -56,6 +56,7 @@ var catalog = []entry{
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},
 	{"cli.removed", "%s von der Liste %s abgemeldet.", "%s unsubscribed from list %s."},
 	{"cli.town", "Ort", "Town"},
+	{"cli.unsubscribe_link", "<persönlicher Abmeldelink>", "<personal unsubscribe link>"},
 	{"check.endpoint", "Endpunkt", "Endpoint"},
 	{"check.network", "Netz", "Network"},
 	{"check.latency", "Dauer", "Latency"},

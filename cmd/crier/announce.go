@@ -167,6 +167,8 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 		if (*town != "" && msg.Town != *town) || (*channel != "" && msg.Channel != *channel) {
 			continue
 		}
+		// Each recipient gets their own unsubscribe link; show where it goes.
+		msg.Text = strings.ReplaceAll(msg.Text, crier.UnsubscribePlaceholder, m.t("cli.unsubscribe_link"))
 		printMessage(m.Stdout, msg)
 	}
 	if len(plan.Problems) > 0 {

@@ -21,7 +21,7 @@ func TestPreview(t *testing.T) {
 		t.Fatalf("preview: exit %d\n%s", code, errOut)
 	}
 	for _, want := range []string{"=== soest × radio (webhook)", "=== soest × mail-soest (email)",
-		"Subject: [ÜBUNG] Bürgerbüro geschlossen wegen IT-Ausfall", "02921 103-0"} {
+		"Subject: [ÜBUNG] Bürgerbüro geschlossen wegen IT-Ausfall", "02921 103-0", "Abmelden: <persönlicher Abmeldelink>"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("preview output lacks %q:\n%s", want, out)
 		}
