@@ -130,7 +130,7 @@ func headline(m *crier.Message) string {
 // ends with (or, failing that, a link after it) made clickable under a
 // short label.
 func section(m *crier.Message) string {
-	s := strings.TrimSpace(escape(m.Text))
+	s := strings.TrimSpace(escape(withoutHeadline(m)))
 	if m.Link == "" {
 		return s
 	}
@@ -142,6 +142,22 @@ func section(m *crier.Message) string {
 		return link
 	}
 	return s + "\n\n" + link
+}
+
+// withoutHeadline returns m's text without the leading paragraphs that the
+// header and context blocks already show: the mode's banner and the
+// subject (the shared social text starts with both).
+func withoutHeadline(m *crier.Message) string {
+	paras := strings.Split(strings.TrimSpace(m.Text), "\n\n")
+	banner, subject := modeText(m, "banner"), strings.TrimSpace(m.Subject)
+	for len(paras) > 1 {
+		p := strings.TrimSpace(paras[0])
+		if (banner == "" || p != banner) && (subject == "" || p != subject) {
+			break
+		}
+		paras = paras[1:]
+	}
+	return strings.Join(paras, "\n\n")
 }
 
 // fallback returns the top-level text Slack shows in notifications and

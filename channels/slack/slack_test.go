@@ -230,6 +230,33 @@ func TestContent(t *testing.T) {
 	}
 }
 
+// TestSectionWithoutHeadline: the shared social text starts with the mode
+// banner and the title, which the header and context blocks already show;
+// the section leaves them out, the fallback text keeps them.
+func TestSectionWithoutHeadline(t *testing.T) {
+	e := newEnv(t)
+	m := message()
+	m.Mode = crier.ModeExercise
+	m.Subject = "Bürgerbüro geschlossen"
+	m.Text = "ÜBUNG – keine echte Meldung\n\nBürgerbüro geschlossen\n\nHeute keine Sprechstunde.\n\nhttps://krisen.example/soest/k7q2m4x9p3z8w6v1"
+	if _, err := e.bot(t, slack.Options{}).Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := e.fake.Messages()[0]
+	var section string
+	for _, b := range blocks(t, got) {
+		if b.Type == "section" {
+			section = b.Text.Text
+		}
+	}
+	if want := "Heute keine Sprechstunde.\n\n<https://krisen.example/soest/k7q2m4x9p3z8w6v1|Mehr Informationen>"; section != want {
+		t.Errorf("section = %q, want %q", section, want)
+	}
+	if !strings.Contains(got.Text, "Bürgerbüro geschlossen") {
+		t.Errorf("fallback text lost the headline: %q", got.Text)
+	}
+}
+
 func TestMetadata(t *testing.T) {
 	e := newEnv(t)
 	m := message()
