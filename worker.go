@@ -155,6 +155,11 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				n = idle
 			}
 			jobs, err := w.exchange(ctx, pending, typ, n)
+			if err != nil && ctx.Err() != nil && n > 0 {
+				// Stopping while a claim was under way: the outcomes stay
+				// pending and are recorded by the next, claim-free exchange.
+				continue
+			}
 			if err != nil {
 				log.Error("record outcomes and claim deliveries", "err", err, "outcomes", len(pending))
 				wanted = false // try again at the next poll; outcomes stay pending

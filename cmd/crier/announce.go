@@ -24,14 +24,14 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	key := fs.String("idempotency-key", "", "key that makes a repeated publish return the first result (default: a fresh key, reused for this command's own retries)")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("publish takes one announcement file")
 	}
 	a, err := readNotice(pos[0], berlin)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	c, err := m.client(r)
 	if err != nil {
@@ -140,14 +140,14 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	channel := fs.String("channel", "", "show only this channel")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("preview takes one announcement file")
 	}
 	a, err := readNotice(pos[0], berlin)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	log := m.newLogger(nil, false)
 	cfg, err := m.loadClientConfig(m.configPath(*configFlag))
@@ -203,7 +203,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	watch := fs.Bool("watch", false, "follow progress until every delivery is final")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("status takes an announcement id")
@@ -240,7 +240,7 @@ func (m *Main) deliveries(ctx context.Context, args []string) error {
 	state := fs.String("state", "", "only this state: "+joinStates(crier.States))
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("deliveries takes an announcement id")
@@ -283,7 +283,7 @@ func (m *Main) retry(ctx context.Context, args []string) error {
 	expired := fs.Bool("expired", false, "retry expired deliveries")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("retry takes an announcement id")
@@ -319,7 +319,7 @@ func (m *Main) list(ctx context.Context, args []string) error {
 	r := m.remoteFlags(fs)
 	limit := fs.Int("n", 20, "how many")
 	if _, err := parse(fs, args); err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	c, err := m.client(r)
 	if err != nil {
@@ -345,7 +345,7 @@ func (m *Main) captures(ctx context.Context, args []string) error {
 	full := fs.Bool("full", false, "print each captured text in full")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	c, err := m.client(r)
 	if err != nil {

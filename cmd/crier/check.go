@@ -21,7 +21,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	configFlag := fs.String("config", "", "configuration file (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for each endpoint")
 	if _, err := parse(fs, args); err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	cfg, err := m.loadConfig(m.configPath(*configFlag), nil)
 	if err != nil {

@@ -101,6 +101,9 @@ func TestUsage(t *testing.T) {
 	if code, _, errOut := run(t, nil, "frobnicate"); code != exitInvalid || !strings.Contains(errOut, `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d\n%s", code, errOut)
 	}
+	if code, _, errOut := run(t, nil, "publish", "-h"); code != exitOK || !strings.Contains(errOut, "-wait") {
+		t.Errorf("publish -h: exit %d\n%s", code, errOut)
+	}
 	if code, out, _ := run(t, nil, "version"); code != exitOK || !strings.HasPrefix(out, "crier ") {
 		t.Errorf("version: exit %d\n%s", code, out)
 	}

@@ -69,6 +69,7 @@ var commands = []command{
 	{"list", "", "list recent announcements", (*Main).list},
 	{"captures", "[ID]", "show what the exercise sink received", (*Main).captures},
 	{"subscribers", "import|export|add|remove …", "manage a town's email list", (*Main).subscribers},
+	{"bench", "[--smoke] [--row NAMES] [--json FILE]", "measure crier here against loopback sinks: one table, pass/fail per target", (*Main).bench},
 	{"version", "", "print the version", (*Main).printVersion},
 }
 
@@ -117,6 +118,15 @@ func (m *Main) exit(err error) int {
 	}
 	fmt.Fprintf(m.Stderr, "crier: %v\n", err)
 	return exitFailure
+}
+
+// flagError turns a command-line error into a usage error, except a
+// request for help, which has been answered already.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError(err.Error())
 }
 
 // usageError is a wrong command line.

@@ -25,7 +25,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir in the configuration)")
 	listen := fs.String("listen", "", "listen address (overrides listen in the configuration)")
 	if _, err := parse(fs, args); err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	boot := m.newLogger(nil, *logJSON)
 	cfg, err := m.loadConfig(m.configPath(*configFlag), boot)

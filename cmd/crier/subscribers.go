@@ -78,7 +78,7 @@ func (m *Main) subscribersImport(ctx context.Context, args []string) error {
 	c := m.consentFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("subscribers import takes one CSV file")
@@ -161,7 +161,7 @@ func (m *Main) subscribersExport(ctx context.Context, args []string) error {
 	town := fs.String("town", "", "the town (required)")
 	state := fs.String("state", "", "only this state: pending, confirmed, unsubscribed")
 	if _, err := parse(fs, args); err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if *town == "" {
 		return usageError("--town is required")
@@ -194,7 +194,7 @@ func (m *Main) subscribersAdd(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "the subscriber's name")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 {
 		return usageError("subscribers add takes one address")
@@ -204,7 +204,7 @@ func (m *Main) subscribersAdd(ctx context.Context, args []string) error {
 	}
 	email, err := crier.NormalizeEmail(pos[0])
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	cl, err := m.client(r)
 	if err != nil {
@@ -225,7 +225,7 @@ func (m *Main) subscribersRemove(ctx context.Context, args []string) error {
 	town := fs.String("town", "", "the town (required)")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(err.Error())
+		return flagError(err)
 	}
 	if len(pos) != 1 || *town == "" {
 		return usageError("usage: crier subscribers remove --town ID ADDRESS")
