@@ -242,8 +242,8 @@ func TestWorkersPrefetch(t *testing.T) {
 		t.Fatalf("a third send (%s) started while two were running", k)
 	default:
 	}
+	cancel() // stop claiming first, then let the sends go
 	close(remote.release)
-	cancel()
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
