@@ -52,6 +52,7 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	capture := e.Mode != ModeActual || a.Mode != ModeActual
 	for _, id := range towns {
 		t := e.Directory.Town(id)
+		shared := make(map[string]any, 2)
 		for _, chID := range t.Channels {
 			if len(a.Channels) > 0 && !slices.Contains(a.Channels, chID) {
 				continue
@@ -61,7 +62,7 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 				continue // config validation makes this impossible
 			}
 			m, err := e.Renderer.Render(&RenderRequest{
-				Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID),
+				Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID), Shared: shared,
 			})
 			if err != nil {
 				p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)

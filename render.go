@@ -8,6 +8,11 @@ type RenderRequest struct {
 	Type         string // channel type: email, webhook, mastodon, slack...
 	// Link is the public URL of the announcement's page for this town.
 	Link string
+	// Shared is scratch space common to every request for the same
+	// announcement and town within one rendering of it: a renderer may keep
+	// there what does not depend on the channel (the rendered body), so that
+	// it is done once per town. Nil means nothing is shared.
+	Shared map[string]any
 }
 
 // Renderer turns an announcement into the message for one town and channel.

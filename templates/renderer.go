@@ -198,6 +198,42 @@ func (x *run) err() error {
 // d.Body and d.BodyText.
 func (x *run) body(d *Data) {
 	const name = "body"
+	// The body depends on the town, not the channel, unless it names the
+	// channel: render it once per town when the engine shares a scratch map.
+	key := "templates.body"
+	if body := x.req.Announcement.Body; strings.Contains(body, ".Channel") || strings.Contains(body, ".Type") {
+		key += "\x00" + x.req.Channel + "\x00" + x.req.Type
+	}
+	if b, ok := x.req.Shared[key].(renderedBody); ok {
+		if b.problem != "" {
+			x.problem(name, "%s", b.problem)
+			return
+		}
+		d.Body, d.BodyText = b.html, b.text
+		return
+	}
+	before := len(x.problems)
+	x.renderBody(d)
+	if x.req.Shared != nil {
+		b := renderedBody{html: d.Body, text: d.BodyText}
+		if len(x.problems) > before {
+			b.problem = x.problems[before].Message
+		}
+		x.req.Shared[key] = b
+	}
+}
+
+// renderedBody is a town's rendered body, or the problem rendering it had.
+type renderedBody struct {
+	html    htmltemplate.HTML
+	text    string
+	problem string
+}
+
+// renderBody executes the body as a template over the town's data and
+// renders the Markdown result.
+func (x *run) renderBody(d *Data) {
+	const name = "body"
 	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.fm).Parse(x.req.Announcement.Body)
 	if err != nil {
 		x.problem(name, "%s", describe(name, err))
