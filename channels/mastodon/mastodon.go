@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/mattn/go-mastodon"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // DefaultTimeout bounds one API call unless Options say otherwise.
@@ -138,7 +138,7 @@ func New(o Options) (*Channel, error) {
 	if o.Client != nil {
 		hc = *o.Client
 	} else {
-		hc, ch.owned = *defaultClient(), true
+		hc, ch.owned = *netpath.DefaultNetwork().HTTPClient(ch.timeout), true
 	}
 	base := hc.Transport
 	if base == nil {
@@ -155,14 +155,6 @@ func New(o Options) (*Channel, error) {
 	}
 	ch.http = &ch.api.Client
 	return ch, nil
-}
-
-func defaultClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.MaxIdleConnsPerHost = 4
-	return &http.Client{Transport: t}
 }
 
 // Close releases idle connections of the default client.

@@ -14,6 +14,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Defaults.
@@ -132,7 +133,7 @@ func New(o Options) (*Channel, error) {
 		cl := *o.Client
 		c.client = &cl
 	} else {
-		c.client, c.owned = defaultClient(), true
+		c.client, c.owned = netpath.DefaultNetwork().HTTPClient(c.timeout), true
 	}
 	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
@@ -187,15 +188,6 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func defaultClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 0 // bounded by the call's context
-	t.MaxIdleConnsPerHost = 4
-	return &http.Client{Transport: t}
 }
 
 // Close releases idle connections of the default client.

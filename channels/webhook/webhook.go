@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -32,6 +31,7 @@ import (
 	"unicode"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Defaults.
@@ -141,7 +141,7 @@ func New(o Options) (*Channel, error) {
 		cl := *o.Client
 		c.client = &cl
 	} else {
-		c.client, c.owned = defaultClient(), true
+		c.client, c.owned = netpath.DefaultNetwork().HTTPClient(c.timeout), true
 	}
 	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return c, nil
@@ -160,15 +160,6 @@ func parseURL(field, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("webhook: %s has no host", field)
 	}
 	return u, nil
-}
-
-func defaultClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 0 // bounded by the send's context
-	t.MaxIdleConnsPerHost = 4
-	return &http.Client{Transport: t}
 }
 
 // Gone reports whether the receiver answered 410 Gone. From then on every
