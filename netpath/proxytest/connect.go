@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"testing"
+
+	"github.com/crierhq/crier/internal/loopbackcert"
 )
 
 // HTTPOptions configure an HTTP CONNECT proxy.
@@ -41,7 +43,7 @@ func NewHTTP(tb testing.TB, opts HTTPOptions) *Proxy {
 	var cfg *tls.Config
 	var roots *x509.CertPool
 	if opts.TLS {
-		cert, err := testCert()
+		cert, err := loopbackcert.Get()
 		if err != nil {
 			tb.Fatalf("proxytest: certificate: %v", err)
 		}
