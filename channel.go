@@ -93,5 +93,10 @@ type ChannelInfo struct {
 	// send interrupted by a crash may be repeated safely. When false, a send
 	// whose worker was lost becomes an unknown outcome for a person to check.
 	Deduplicates bool
+	// Personalizes says that the channel itself replaces
+	// UnsubscribePlaceholder in Text and HTML with Message.UnsubscribeURL
+	// (HTML-escaped in HTML), so that it can prepare the body once for all
+	// recipients. Otherwise the workers replace it before Send.
+	Personalizes bool
 	Channel      Channel
 }

@@ -80,6 +80,8 @@ type CaptureStore interface {
 
 // Job is a claimed delivery together with its rendered message.
 type Job struct {
+	// Delivery is the claimed delivery, in state sending. The error and
+	// remote references of its last attempt may be left out.
 	Delivery *Delivery
 	Message  *Message
 	// Lease identifies this claim; completing a job whose lease was taken

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,8 +25,9 @@ const (
 // Workers deliver queued messages. One dispatcher per channel type owns
 // that type's slots: it claims as many jobs as it has free slots, each job
 // is sent by its own goroutine once one of the type's Concurrency sends is
-// free, and when half the slots are done it records their outcomes and
-// claims replacements in one transaction. There are Concurrency slots, plus
+// free, and when half the slots are done and no claimed job is still
+// waiting for a send, it records their outcomes and claims replacements in
+// one transaction. There are Concurrency slots, plus
 // as many again when Prefetch is on, so that a batch of jobs is ready while
 // the previous batch is being recorded and connections never wait for the
 // database. A slot is free only once its outcome is recorded, so at most
@@ -135,7 +137,8 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		limit *= 2
 	}
 	results := make(chan *Outcome, limit)
-	running := 0
+	running := 0             // jobs claimed whose outcome has not been taken from results
+	var waiting atomic.Int32 // running jobs that wait for a send
 	var pending []*Outcome
 	log := w.logger().With("type", typ)
 	done := ctx.Done()
@@ -144,9 +147,23 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	failures := 0
 	wanted := true // a claim is worth trying: woken, polled, or the last claim was full
 	for {
+		// Take every outcome that is ready, so that one commit records as
+		// many as possible.
+		for ready := true; ready; {
+			select {
+			case o := <-results:
+				running--
+				pending = append(pending, o)
+			default:
+				ready = false
+			}
+		}
 		stopping := ctx.Err() != nil
 		idle := limit - running // slots whose job is done (pending) or that are empty
-		half := 2*idle >= limit || running == 0
+		// Half the slots are done: record them and claim replacements,
+		// unless claimed jobs still wait for a send: the sends stay busy
+		// meanwhile, and the commit records more outcomes at once.
+		half := (2*idle >= limit && waiting.Load() == 0) || running == 0
 		commit := len(pending) > 0 && (half || stopping)
 		claim := !stopping && idle > 0 && half && (wanted || commit)
 		if commit || claim {
@@ -173,8 +190,10 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				pending = pending[:0]
 				for _, j := range jobs {
 					running++
+					waiting.Add(1)
 					go func() {
 						sends <- struct{}{}
+						waiting.Add(-1)
 						o, took := w.work(sendCtx, j)
 						<-sends
 						if w.Observe != nil {
@@ -291,7 +310,7 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 	if j.Reclaimed {
 		m.Ambiguous = true // the lost worker may have sent it; the receiver decides by the key
 	}
-	w.personalize(m)
+	w.personalize(m, !m.Capture && info.Personalizes)
 	sctx, cancel := context.WithTimeout(ctx, w.sendTimeout())
 	r, err := ch.Send(sctx, m)
 	cancel()
@@ -361,12 +380,17 @@ func (w *Workers) channel(info *ChannelInfo, m *Message) (Channel, bool) {
 	return info.Channel, info.Deduplicates
 }
 
-func (w *Workers) personalize(m *Message) {
+// personalize sets m's unsubscribe URL and, unless the channel does it
+// itself, puts it in place of UnsubscribePlaceholder.
+func (w *Workers) personalize(m *Message, byChannel bool) {
 	if m.Recipient == "" || w.Unsubscribe == nil {
 		return
 	}
 	u := w.Unsubscribe(m.Town, m.Recipient)
 	m.UnsubscribeURL = u
+	if byChannel {
+		return
+	}
 	m.Text = strings.ReplaceAll(m.Text, UnsubscribePlaceholder, u)
 	m.HTML = strings.ReplaceAll(m.HTML, UnsubscribePlaceholder, html.EscapeString(u))
 }

@@ -73,6 +73,10 @@ type Options struct {
 	Dir string
 	// Progress, when set, gets a line as each row starts and ends.
 	Progress io.Writer
+	// CPUProfile, when set, is passed to the measured processes as
+	// "--cpuprofile CPUProfile-ROW", so that their profiles are written
+	// next to the caller's own.
+	CPUProfile string
 }
 
 // row is one line of the table.

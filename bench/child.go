@@ -96,7 +96,11 @@ func (r *runner) child(ctx context.Context, name string, sink *mailSink, n int) 
 	}
 	count := sink.expect(n)
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, r.opts.Executable, "bench", "--row", name, "--child", dir)
+	args := []string{"bench", "--row", name, "--child", dir}
+	if r.opts.CPUProfile != "" {
+		args = append(args, "--cpuprofile", r.opts.CPUProfile+"-"+name)
+	}
+	cmd := exec.CommandContext(ctx, r.opts.Executable, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, nil, fmt.Errorf("crier bench --child: %w: %s", err, lastLines(stderr.String(), 5))

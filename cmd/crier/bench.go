@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 
@@ -41,6 +42,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	jsonFile := fs.String("json", "", "also write the results as JSON to `FILE`; - writes them to stdout and the table to stderr")
 	only := fs.String("row", "", "run only these rows, comma-separated: "+strings.Join(bench.RowNames(), ", "))
 	child := fs.String("child", "", "internal: be the measured process of the --row in `DIR`, which bench prepared")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to `FILE` (for go tool pprof); the "+
+		"rows that run crier in a process of its own write theirs to FILE-ROW")
 	s, def := bench.DefaultSizes(), bench.DefaultSizes()
 	for _, f := range benchSizes {
 		fs.IntVar(f.field(&s), f.name, *f.field(&def), f.usage)
@@ -51,6 +54,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usageError("bench takes flags only")
+	}
+	if *profile != "" {
+		stop, err := startCPUProfile(*profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if *child != "" {
 		return bench.RunChild(ctx, m.benchBuild, *child, m.Stdout)
@@ -85,6 +95,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	rep, err := bench.Run(ctx, bench.Options{
 		Build: m.benchBuild, Executable: exe, Sizes: s, Smoke: *smoke, Rows: rows, Progress: m.Stderr,
+		CPUProfile: *profile,
 	})
 	if err != nil {
 		return err
@@ -101,6 +112,22 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return &failure{code: exitFailure}
 	}
 	return nil
+}
+
+// startCPUProfile profiles this process into file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // benchOutput prints the table, and the JSON when asked for.

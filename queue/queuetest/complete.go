@@ -104,6 +104,12 @@ func testCompleteBatch(t *testing.T, b Backend) {
 	var jobs []*crier.Job
 	for range 3 {
 		jobs = append(jobs, mustClaim(t, b, []string{"email"}, 100, t0, lease)...)
+		if len(jobs) == 100 {
+			diff(t, "counts while claimed", []crier.Count{
+				{Town: "lippstadt", Channel: "mail-lippstadt", State: crier.StateQueued, N: 200},
+				{Town: "lippstadt", Channel: "mail-lippstadt", State: crier.StateSending, N: 100},
+			}, mustCounts(t, b, "ann-1"))
+		}
 	}
 	if len(jobs) != 300 {
 		t.Fatalf("claimed %d jobs, want 300", len(jobs))

@@ -143,3 +143,41 @@ func claimComplete(ctx context.Context, db *sqlite.DB, n int) (int, error) {
 	}
 	return len(jobs), nil
 }
+
+// BenchmarkExchange measures the workers' steady state: each transaction
+// records the outcomes of the previous batch and claims the next one.
+func BenchmarkExchange(b *testing.B) {
+	for _, batch := range []int{8, 16, 64} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			db := MustOpenDB(b)
+			ctx := context.Background()
+			MustSubscribe(b, db, []string{"soest"}, (b.N+1)*batch)
+			p := &crier.Plan{
+				Announcement: &crier.Announcement{ID: "ann-1", Revision: 1, Towns: []string{"soest"}, Mode: crier.ModeActual},
+				Messages: []*crier.Message{{Town: "soest", Channel: "mail-soest", Type: "email", PerSubscriber: true,
+					Subject: "Rathaus geschlossen", Text: "Das Rathaus ist geschlossen."}},
+			}
+			if _, err := db.CreateAnnouncement(ctx, p, "", t0); err != nil {
+				b.Fatal(err)
+			}
+			types := []string{"email"}
+			jobs, err := db.Claim(ctx, types, batch, t0, time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				outcomes := make([]*crier.Outcome, len(jobs))
+				for i, j := range jobs {
+					outcomes[i] = &crier.Outcome{Delivery: j.Delivery.ID, Lease: j.Lease, State: crier.StateSent,
+						Attempt: &crier.Attempt{Started: t0, Finished: t0, Endpoint: "relay", RemoteID: j.Delivery.Key}}
+				}
+				var stale int
+				if jobs, stale, err = db.Exchange(ctx, outcomes, types, batch, t0, time.Minute); err != nil || stale != 0 {
+					b.Fatalf("exchange: %d stale, %v", stale, err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "jobs/s")
+		})
+	}
+}

@@ -64,8 +64,13 @@ func (db *DB) Deliveries(ctx context.Context, f crier.DeliveryFilter) ([]*crier.
 // Counts returns the number of the announcement's deliveries per town,
 // channel and state, ordered by town, channel and state.
 func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT town, channel, state, COUNT(*) FROM deliveries
-		WHERE announcement = ? GROUP BY town, channel, state ORDER BY town, channel, state`, announcement)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT town, channel, state, COUNT(*) FROM deliveries
+		WHERE announcement = ?1 AND state != 'sending' GROUP BY town, channel, state
+		UNION ALL
+		SELECT town, channel, state, COUNT(*) FROM deliveries INDEXED BY deliveries_sending
+		WHERE state = 'sending' AND announcement = ?1 GROUP BY town, channel
+		ORDER BY 1, 2, 3`, announcement)
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}

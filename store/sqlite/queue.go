@@ -32,7 +32,8 @@ type claimed struct {
 // due first. Every job carries its own copy of the rendered message with
 // Key, Recipient, Attempt, FirstAttempt and Expires filled in; Reclaimed is
 // set on jobs whose earlier lease expired. A non-positive lease is invalid;
-// n <= 0 claims nothing.
+// n <= 0 claims nothing. A claim by type reads about n index entries; one
+// across all types, meant for tests and tools, reads every queued one.
 func (db *DB) Claim(ctx context.Context, types []string, n int, now time.Time, lease time.Duration) ([]*crier.Job, error) {
 	if lease <= 0 {
 		return nil, crier.Errorf(crier.EINVALID, "lease %s is not positive", lease)
@@ -140,7 +141,8 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 	}
 	got, err := collect(rows, func(s scanner) (claimed, error) {
 		var c claimed
-		d, err := scanDelivery(s, &c.message)
+		d, err := scanClaimed(s, &c.message)
+		d.UpdatedAt = now
 		c.job = &crier.Job{Delivery: d, Lease: token}
 		return c, err
 	})
@@ -161,6 +163,28 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 		out[i] = l
 	}
 	return out, nil
+}
+
+// claimedColumns are the columns of a delivery that sending needs: the
+// last attempt's error and remote references are not read for a claim.
+const claimedColumns = `id, key, announcement, revision, town, channel, type, recipient, attempts, next_at,
+	first_attempt, capture, ambiguous`
+
+// scanClaimed reads claimedColumns and extra into a delivery in state
+// sending.
+func scanClaimed(s scanner, extra ...any) (*crier.Delivery, error) {
+	var (
+		d               crier.Delivery
+		nextAt, firstAt int64
+	)
+	dest := append([]any{&d.ID, &d.Key, &d.Announcement, &d.Revision, &d.Town, &d.Channel, &d.Type,
+		&d.Recipient, &d.Attempts, &nextAt, &firstAt, &d.Capture, &d.Ambiguous}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.State = crier.StateSending
+	d.NextAt, d.FirstAttempt = fromNanos(nextAt), fromNanos(firstAt)
+	return &d, nil
 }
 
 // attachMessages gives every job its own copy of its rendered message with
@@ -296,50 +320,90 @@ func validOutcomes(outcomes []*crier.Outcome) error {
 }
 
 // complete records outcomes within tx and returns how many were stale.
+// Outcomes are written in batches of up to maxBatchRows with one
+// statement for the deliveries and one for their attempts. Of two
+// outcomes for one delivery, the second is stale.
 func (db *DB) complete(ctx context.Context, tx *sql.Tx, outcomes []*crier.Outcome, now time.Time) (int, error) {
-	if len(outcomes) == 0 {
-		return 0, nil
-	}
-	stale := 0
-	update := tx.StmtContext(ctx, db.stmts.complete)
-	record := tx.StmtContext(ctx, db.stmts.addAttempt)
-	for _, o := range outcomes {
-		ok, err := completeOne(ctx, update, record, o, now)
+	applied := 0
+	for batch := range slices.Chunk(outcomes, maxBatchRows) {
+		n, err := db.completeBatch(ctx, tx, batch, now)
 		if err != nil {
-			return 0, fmt.Errorf("delivery %d: %w", o.Delivery, err)
+			return 0, err
 		}
-		if !ok {
-			stale++
-		}
+		applied += n
 	}
-	return stale, nil
+	return len(outcomes) - applied, nil
 }
 
-// completeOne applies o and reports whether its lease was still held.
-func completeOne(ctx context.Context, update, record *sql.Stmt, o *crier.Outcome, now time.Time) (bool, error) {
+// completeBatch records up to maxBatchRows outcomes and returns how many
+// were applied.
+func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.Outcome, now time.Time) (int, error) {
+	size := batchSize(len(outcomes))
+	stmt := db.stmts.batch(completeSQL, size)
+	args := make([]any, 0, size*outcomeColumns+1)
+	byID := make(map[int64]*crier.Outcome, len(outcomes))
+	for _, o := range outcomes {
+		if _, dup := byID[o.Delivery]; dup {
+			args = append(args, 0, nil, nil, nil, 0, nil, nil, nil, nil, nil)
+			continue
+		}
+		byID[o.Delivery] = o
+		args = appendOutcome(args, o, now)
+	}
+	for range size - len(outcomes) {
+		args = append(args, 0, nil, nil, nil, 0, nil, nil, nil, nil, nil)
+	}
+	args = append(args, nanos(now))
+	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	if err != nil {
+		return 0, fmt.Errorf("record outcomes: %w", err)
+	}
+	applied, err := collect(rows, func(s scanner) (int64, error) {
+		var id int64
+		return id, s.Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record outcomes: %w", err)
+	}
+	var tried []*crier.Outcome
+	for _, id := range applied {
+		if o := byID[id]; o.Attempt != nil {
+			tried = append(tried, o)
+		}
+	}
+	if len(tried) == 0 {
+		return len(applied), nil
+	}
+	size = batchSize(len(tried))
+	stmt = db.stmts.batch(addAttemptsSQL, size)
+	args = args[:0]
+	for _, o := range tried {
+		a := o.Attempt
+		args = append(args, o.Delivery, nanos(a.Started), nanos(a.Finished), a.Endpoint, a.Network, a.ErrorCode,
+			a.Error, a.RemoteID, a.URL)
+	}
+	for range size - len(tried) {
+		args = append(args, 0, 0, 0, "", "", "", "", "", "")
+	}
+	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
+		return 0, fmt.Errorf("record attempts: %w", err)
+	}
+	return len(applied), nil
+}
+
+// appendOutcome appends o's row of completeSQL: id, lease, state,
+// next_at, tried, error_code, error, remote_id, url, endpoint.
+func appendOutcome(args []any, o *crier.Outcome, now time.Time) []any {
 	nextAt := o.NextAt
 	if nextAt.IsZero() {
 		nextAt = now
 	}
-	a := o.Attempt
-	tried := a != nil
-	if !tried {
-		a = new(crier.Attempt)
+	a, tried := o.Attempt, 1
+	if a == nil {
+		a, tried = new(crier.Attempt), 0
 	}
-	r, err := update.ExecContext(ctx, string(o.State), nanos(nextAt), tried, a.ErrorCode, a.Error,
-		a.RemoteID, a.URL, a.Endpoint, nanos(now), o.Delivery, o.Lease)
-	if err != nil {
-		return false, err
-	}
-	if n, err := r.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	if !tried {
-		return true, nil
-	}
-	_, err = record.ExecContext(ctx, o.Delivery, nanos(a.Started), nanos(a.Finished), a.Endpoint, a.Network,
-		a.ErrorCode, a.Error, a.RemoteID, a.URL)
-	return err == nil, err
+	return append(args, o.Delivery, o.Lease, string(o.State), nanos(nextAt), tried, a.ErrorCode, a.Error,
+		a.RemoteID, a.URL, a.Endpoint)
 }
 
 // Release puts claimed jobs back to queued, due as before, without counting

@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The due queries read expired leases and queued rows as two arms, each in
-// index order, that SQLite merges: a claim reads about n index entries
-// however long the backlog is.
+// index order, that SQLite merges: a claim by type reads about n index
+// entries however long the backlog is.
 const dueSQL = `
 	SELECT id, state, next_at FROM deliveries WHERE state = 'sending' AND lease_until <= ?1 %[1]s
 	UNION ALL
@@ -19,23 +20,46 @@ const dueSQL = `
 const leaseSQL = `UPDATE deliveries SET state = 'sending', lease = ?1, lease_until = ?2,
 		first_attempt = iif(first_attempt = 0, ?3, first_attempt), updated_at = ?3
 	WHERE id IN (SELECT value FROM json_each(?4))
-	RETURNING ` + deliveryColumns + `, message_id`
+	RETURNING ` + claimedColumns + `, message_id`
 
 const messagesSQL = `SELECT m.id, m.content, a.expires FROM messages m
 	JOIN announcements a ON a.id = m.announcement AND a.revision = m.revision
 	WHERE m.id IN (SELECT value FROM json_each(?1))`
 
-// Without an attempt (?3 = 0) a delivery keeps the error and the remote
-// references of its last attempt.
-const completeSQL = `UPDATE deliveries SET state = ?1, next_at = iif(?1 = 'queued', ?2, next_at),
-		attempts = attempts + ?3, error_code = iif(?3, ?4, error_code), error = iif(?3, ?5, error),
-		remote_id = iif(?3, ?6, remote_id), url = iif(?3, ?7, url), endpoint = iif(?3, ?8, endpoint),
-		ambiguous = ambiguous OR (?3 AND ?4 = 'unknown_outcome'),
-		lease = NULL, lease_until = 0, updated_at = ?9
-	WHERE id = ?10 AND lease = ?11 AND state = 'sending'`
+// Batch statements take anonymous parameters: the driver looks up every
+// parameter's name when binding, which costs time linear in the number of
+// numbered ones.
 
-const addAttemptSQL = `INSERT INTO attempts (delivery, started, finished, endpoint, network, error_code,
-	error, remote_id, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// completeSQL records a batch of outcomes, given as rows of outcomeColumns
+// in place of %[1]s, at the last parameter and returns the deliveries whose lease was still
+// held. Rows with id 0 fill a batch up to its prepared size and match no
+// delivery. Without an attempt (tried = 0) a delivery keeps the error and
+// the remote references of its last attempt.
+const completeSQL = `WITH o (id, lease, state, next_at, tried, error_code, error, remote_id, url, endpoint)
+		AS (VALUES %[1]s)
+	UPDATE deliveries SET state = o.state,
+		next_at = iif(o.state = 'queued', o.next_at, deliveries.next_at),
+		attempts = deliveries.attempts + o.tried,
+		error_code = iif(o.tried, o.error_code, deliveries.error_code),
+		error = iif(o.tried, o.error, deliveries.error),
+		remote_id = iif(o.tried, o.remote_id, deliveries.remote_id),
+		url = iif(o.tried, o.url, deliveries.url),
+		endpoint = iif(o.tried, o.endpoint, deliveries.endpoint),
+		ambiguous = deliveries.ambiguous OR (o.tried AND o.error_code = 'unknown_outcome'),
+		lease = NULL, lease_until = 0, updated_at = ?
+	FROM o
+	WHERE deliveries.id = o.id AND deliveries.lease = o.lease AND deliveries.state = 'sending'
+	RETURNING deliveries.id`
+
+const outcomeColumns = 10
+
+// addAttemptsSQL records a batch of attempts, given as rows of
+// attemptColumns in place of %[1]s; rows with delivery 0 are padding.
+const addAttemptsSQL = `INSERT INTO attempts (delivery, started, finished, endpoint, network, error_code,
+		error, remote_id, url)
+	SELECT * FROM (VALUES %[1]s) WHERE column1 != 0`
+
+const attemptColumns = 9
 
 const releaseSQL = `UPDATE deliveries SET state = 'queued', lease = NULL, lease_until = 0,
 		first_attempt = iif(attempts = 0, 0, first_attempt)
@@ -60,12 +84,69 @@ const queueSingleSQL = `INSERT INTO deliveries (key, announcement, revision, tow
 // prepared once on the writer connection and bound to each transaction
 // with Tx.StmtContext.
 type statements struct {
-	dueAll, dueType, lease, messages, complete, addAttempt, release *sql.Stmt
-	insertMessage, queueSubscribers, queueSingle                    *sql.Stmt
+	dueAll, dueType, lease, messages, release    *sql.Stmt
+	insertMessage, queueSubscribers, queueSingle *sql.Stmt
+
+	// Batch statements by template and number of rows, one for every
+	// power of two up to maxBatchRows.
+	batches map[batchKey]*sql.Stmt
+}
+
+type batchKey struct {
+	template string
+	rows     int
+}
+
+// maxBatchRows bounds the rows of one batch statement; larger batches are
+// split.
+const maxBatchRows = 128
+
+// batchSize is the prepared size for n rows: the next power of two, so that
+// a handful of statements serve every batch.
+func batchSize(n int) int {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return size
+}
+
+// batchTemplates are the batch statements and their columns per row.
+var batchTemplates = []struct {
+	template string
+	columns  int
+}{
+	{completeSQL, outcomeColumns},
+	{addAttemptsSQL, attemptColumns},
+}
+
+// batchSQL is template with rows rows of columns parameters each.
+func batchSQL(template string, columns, rows int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range columns {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	return fmt.Sprintf(template, b.String())
+}
+
+// batch returns the statement of template for n rows, which must be a
+// batchSize of at most maxBatchRows.
+func (s *statements) batch(template string, n int) *sql.Stmt {
+	return s.batches[batchKey{template, n}]
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
-	s := new(statements)
+	s := &statements{batches: make(map[batchKey]*sql.Stmt)}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -74,8 +155,6 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.dueType, fmt.Sprintf(dueSQL, "AND type = ?3")},
 		{&s.lease, leaseSQL},
 		{&s.messages, messagesSQL},
-		{&s.complete, completeSQL},
-		{&s.addAttempt, addAttemptSQL},
 		{&s.release, releaseSQL},
 		{&s.insertMessage, insertMessageSQL},
 		{&s.queueSubscribers, queueSubscribersSQL},
@@ -87,12 +166,24 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		}
 		*p.stmt = stmt
 	}
+	for _, t := range batchTemplates {
+		for n := 1; n <= maxBatchRows; n *= 2 {
+			stmt, err := db.PrepareContext(ctx, batchSQL(t.template, t.columns, n))
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("prepare statement: %w", err), s.close())
+			}
+			s.batches[batchKey{t.template, n}] = stmt
+		}
+	}
 	return s, nil
 }
 
 func (s *statements) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{s.dueAll, s.dueType, s.lease, s.messages, s.complete, s.addAttempt, s.release,
+	for _, stmt := range s.batches {
+		errs = append(errs, stmt.Close())
+	}
+	for _, stmt := range []*sql.Stmt{s.dueAll, s.dueType, s.lease, s.messages, s.release,
 		s.insertMessage, s.queueSubscribers, s.queueSingle} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
