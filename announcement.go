@@ -55,6 +55,11 @@ type Announcement struct {
 	Sensitive   bool   `json:"sensitive,omitempty"`
 
 	Mode Mode `json:"mode"`
+	// Event says what this revision does: EventPublished for the first,
+	// EventUpdated for a correction, EventCanceled for a withdrawal.
+	Event string `json:"event,omitempty"`
+	// Reason explains a cancellation or an update to the people it reaches.
+	Reason string `json:"reason,omitempty"`
 	// Expires is when the notice becomes stale; deliveries not sent by then
 	// are expired, never sent late. Zero means it does not expire.
 	Expires   time.Time `json:"expires,omitzero"`
@@ -80,6 +85,9 @@ func (a *Announcement) SetDefaults(mode Mode) {
 	if a.Revision == 0 {
 		a.Revision = 1
 	}
+	if a.Event == "" {
+		a.Event = EventPublished
+	}
 }
 
 // Validate checks the announcement's own fields against now and returns
@@ -102,8 +110,16 @@ func (a *Announcement) Validate(now time.Time) []Problem {
 	} else if n := len([]rune(a.SpoilerText)); n > 200 {
 		add("spoiler_text", "is %d characters long, at most 200 are allowed", n)
 	}
-	if strings.TrimSpace(a.Body) == "" {
+	if strings.TrimSpace(a.Body) == "" && a.Event != EventCanceled {
 		add("body", "must not be empty")
+	}
+	switch a.Event {
+	case EventPublished, EventUpdated, EventCanceled, "":
+	default:
+		add("event", "%q is not one of %s, %s, %s", a.Event, EventPublished, EventUpdated, EventCanceled)
+	}
+	if n := len([]rune(a.Reason)); n > 1000 {
+		add("reason", "is %d characters long, at most 1000 are allowed", n)
 	}
 	if len(a.Towns) == 0 {
 		add("towns", "must name at least one town, group, or \"all\"")

@@ -78,6 +78,33 @@ type Prober interface {
 // it without sending (a webhook without a probe URL).
 var ErrNoProbe = errors.New("endpoint has no probe")
 
+// How a channel treats its earlier post when a revision arrives.
+const (
+	RevisionsEdit  = "edit"
+	RevisionsReply = "reply"
+)
+
+// Revision actions on an earlier post.
+const (
+	ActionEdit   = "edit"
+	ActionReply  = "reply"
+	ActionDelete = "delete"
+)
+
+// Reviser is implemented by channels made of several endpoints
+// (netpath.Chain). Revise edits, answers or deletes the earlier post that
+// m.Previous describes, through an endpoint that can: the one that made it,
+// or any of them when they all reach the same account. It returns
+// ErrCannotRevise when no endpoint offers the action; the caller then sends
+// m as a message of its own. Errors are classified as for Send.
+type Reviser interface {
+	Revise(ctx context.Context, action string, m *Message) (*Receipt, error)
+}
+
+// ErrCannotRevise says that a channel cannot edit, answer or delete its
+// earlier posts (an incoming webhook, email).
+var ErrCannotRevise = errors.New("channel cannot change an earlier post")
+
 // Closer is implemented by channels that hold connections.
 type Closer interface {
 	Close() error
@@ -93,6 +120,10 @@ type ChannelInfo struct {
 	// send interrupted by a crash may be repeated safely. When false, a send
 	// whose worker was lost becomes an unknown outcome for a person to check.
 	Deduplicates bool
+	// Revisions says how updates and cancels treat an earlier post where
+	// the channel can change it: RevisionsEdit (default) edits an update
+	// into the post and deletes it on cancel; RevisionsReply answers it.
+	Revisions string
 	// Personalizes says that the channel itself replaces
 	// UnsubscribePlaceholder in Text and HTML with Message.UnsubscribeURL
 	// (HTML-escaped in HTML), so that it can prepare the body once for all

@@ -5,23 +5,27 @@ import "time"
 // State is the state of a delivery.
 type State string
 
-// Delivery states. Queued and Sending are the only states that change by
-// themselves; the others are final until a person retries.
+// Delivery states. Queued, Waiting and Sending are the only states that
+// change by themselves; the others are final until a person retries.
 const (
-	StateQueued   State = "queued"
+	StateQueued State = "queued"
+	// StateWaiting is a revision's delivery that waits until the previous
+	// revision's delivery on the same town × channel (× recipient) is
+	// final, so that an update never overtakes what it corrects.
+	StateWaiting  State = "waiting"
 	StateSending  State = "sending"
 	StateSent     State = "sent"
-	StateFailed   State = "failed"  // permanent failure or attempts exhausted
-	StateUnknown  State = "unknown" // may or may not have arrived; waits for a person
-	StateCanceled State = "canceled"
-	StateExpired  State = "expired" // not sent before the announcement expired
+	StateFailed   State = "failed"   // permanent failure or attempts exhausted
+	StateUnknown  State = "unknown"  // may or may not have arrived; waits for a person
+	StateCanceled State = "canceled" // withdrawn or replaced by a later revision before it was sent
+	StateExpired  State = "expired"  // not sent before the announcement expired
 )
 
 // States lists every state in display order.
-var States = []State{StateQueued, StateSending, StateSent, StateFailed, StateUnknown, StateCanceled, StateExpired}
+var States = []State{StateQueued, StateWaiting, StateSending, StateSent, StateFailed, StateUnknown, StateCanceled, StateExpired}
 
 // Final reports whether s will not change without a person.
-func (s State) Final() bool { return s != StateQueued && s != StateSending }
+func (s State) Final() bool { return s != StateQueued && s != StateWaiting && s != StateSending }
 
 // Valid reports whether s is a known state.
 func (s State) Valid() bool {

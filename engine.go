@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Engine validates, renders and commits announcements. It never sends:
@@ -105,6 +106,57 @@ func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey st
 		e.Notify()
 	}
 	return res, nil
+}
+
+// Update publishes a as the next revision of the announcement id, which
+// corrects it: every channel edits or answers its earlier post where it
+// can, or sends the update as a message of its own (email "Aktualisierung:",
+// a webhook's announcement.updated). The mode must stay the announcement's.
+// A canceled announcement cannot be updated (conflict).
+func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	prev, err := e.revisable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Mode == "" {
+		a.Mode = prev.Mode
+	}
+	if a.Mode != prev.Mode {
+		return nil, Invalid("update rejected, nothing was queued", []Problem{{Field: "mode",
+			Message: fmt.Sprintf("must stay %s, the mode of the announcement it updates", prev.Mode)}})
+	}
+	a.ID, a.Revision, a.Event, a.CreatedAt = id, prev.Revision+1, EventUpdated, time.Time{}
+	return e.Publish(ctx, a, idempotencyKey)
+}
+
+// Cancel withdraws the announcement id with a new revision: every channel
+// deletes or answers its earlier post where it can, or sends the
+// cancellation as a message of its own (email "Aufgehoben:", a webhook's
+// announcement.canceled) with reason as its text; deliveries not sent yet
+// are canceled and never sent. A cancel does not expire. Canceling twice
+// is a conflict.
+func (e *Engine) Cancel(ctx context.Context, id, reason, idempotencyKey string) (*PublishResult, error) {
+	prev, err := e.revisable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	a := *prev
+	a.Revision, a.Event, a.Reason = prev.Revision+1, EventCanceled, reason
+	a.Expires, a.CreatedAt = time.Time{}, time.Time{}
+	return e.Publish(ctx, &a, idempotencyKey)
+}
+
+// revisable returns the latest revision of id, or a conflict error when it
+// was canceled.
+func (e *Engine) revisable(ctx context.Context, id string) (*Announcement, error) {
+	prev, err := e.Store.Announcement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if prev.Event == EventCanceled {
+		return nil, Errorf(ECONFLICT, "announcement %s was canceled in revision %d", id, prev.Revision)
+	}
+	return prev, nil
 }
 
 // checkSelection reports selected channels that are unknown or that no

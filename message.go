@@ -9,6 +9,8 @@ import (
 // Events carried by messages; webhooks send them as the payload's "type".
 const (
 	EventPublished = "announcement.published"
+	EventUpdated   = "announcement.updated"  // a later revision corrects the announcement
+	EventCanceled  = "announcement.canceled" // a later revision withdraws it
 )
 
 // UnsubscribePlaceholder stands in rendered email text and HTML where the
@@ -58,6 +60,10 @@ type Message struct {
 	UnsubscribeURL string    `json:"unsubscribe_url,omitempty"`
 	Attempt        int       `json:"attempt,omitempty"`
 	FirstAttempt   time.Time `json:"first_attempt,omitzero"`
+	// Previous is the receipt of the previous revision's delivery on the
+	// same town × channel (× recipient) when it was sent: the post an
+	// update edits or answers and a cancel deletes. Nil otherwise.
+	Previous *Receipt `json:"previous,omitempty"`
 	// Ambiguous says that an earlier attempt of this delivery ended with an
 	// unknown outcome and may have arrived. A channel whose receiver forgets
 	// keys after a while (Mastodon: one hour) must not repeat the send once

@@ -30,6 +30,14 @@ type AnnouncementStore interface {
 	// PerSubscriber messages, one per confirmed subscriber of the message's
 	// town at this moment. A non-empty idempotencyKey that was used before
 	// returns the earlier result with Existing set and writes nothing.
+	//
+	// A revision after the first (an update or a cancel) must follow the
+	// latest one (conflict otherwise). Each of its deliveries is linked to
+	// the previous revision's delivery on the same town × channel (×
+	// subscriber): one still queued is canceled, since the revision
+	// replaces or withdraws it before it was sent; one being sent makes
+	// the new delivery wait until it is final. A cancel with nothing sent
+	// before it to withdraw is canceled at once.
 	CreateAnnouncement(ctx context.Context, p *Plan, idempotencyKey string, now time.Time) (*PublishResult, error)
 	// Announcement returns the latest revision of an announcement, or a
 	// not_found error.
@@ -90,6 +98,10 @@ type Job struct {
 	// Reclaimed is true when the job was claimed before by a worker whose
 	// lease expired: that worker may have sent it.
 	Reclaimed bool
+	// Previous is the previous revision's delivery on the same town ×
+	// channel (× recipient), final by now; nil for a first revision or
+	// where the previous one had none.
+	Previous *Delivery
 }
 
 // Outcome is the result of working on a claimed job.

@@ -311,8 +311,14 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 		m.Ambiguous = true // the lost worker may have sent it; the receiver decides by the key
 	}
 	w.personalize(m, !m.Capture && info.Personalizes)
+	action, withdrawn := revision(info, j, m)
+	if withdrawn {
+		// A cancel whose notice never went out here has nothing to withdraw.
+		o.State, o.Attempt = StateCanceled, nil
+		return o, 0
+	}
 	sctx, cancel := context.WithTimeout(ctx, w.sendTimeout())
-	r, err := ch.Send(sctx, m)
+	r, err := send(sctx, ch, action, m)
 	cancel()
 	attempt.Finished = w.Clock.Now()
 	took := attempt.Finished.Sub(now)
@@ -327,6 +333,65 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 	w.classify(o, d.Attempts+1, err, m.Expires)
 	w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "err", err)
 	return o, took
+}
+
+// revision returns what an update or a cancel does on its channel: the
+// action on the earlier post, when there is one the channel may change
+// (none: send m as a message of its own), and whether a cancel finds
+// nothing to withdraw because the previous revision never went out here.
+// It sets m.Previous to the earlier post's receipt.
+func revision(info *ChannelInfo, j *Job, m *Message) (action string, withdrawn bool) {
+	if m.Event != EventUpdated && m.Event != EventCanceled {
+		return "", false
+	}
+	prev := j.Previous
+	if m.Event == EventCanceled && (prev == nil || prev.State != StateSent && prev.State != StateUnknown) {
+		return "", true
+	}
+	if prev == nil || prev.State != StateSent || prev.RemoteID == "" || m.Capture {
+		return "", false
+	}
+	m.Previous = &Receipt{RemoteID: prev.RemoteID, URL: prev.URL, Endpoint: prev.Endpoint}
+	reply := info != nil && info.Revisions == RevisionsReply
+	switch {
+	case reply:
+		return ActionReply, false
+	case m.Event == EventUpdated:
+		return ActionEdit, false
+	default:
+		return ActionDelete, false
+	}
+}
+
+// send carries out action on ch, or sends m when there is none or ch
+// cannot change its earlier posts.
+func send(ctx context.Context, ch Channel, action string, m *Message) (*Receipt, error) {
+	if action == "" {
+		return ch.Send(ctx, m)
+	}
+	var (
+		r   *Receipt
+		err = ErrCannotRevise
+	)
+	remoteID := m.Previous.RemoteID
+	switch c := ch.(type) {
+	case Reviser:
+		r, err = c.Revise(ctx, action, m)
+	case Editor:
+		if action == ActionEdit {
+			r, err = c.Edit(ctx, remoteID, m)
+		}
+	}
+	if errors.Is(err, ErrCannotRevise) {
+		if d, ok := ch.(Deleter); ok && action == ActionDelete {
+			return &Receipt{RemoteID: remoteID, URL: m.Previous.URL}, d.Delete(ctx, remoteID)
+		}
+		if rp, ok := ch.(Replier); ok && action == ActionReply {
+			return rp.Reply(ctx, remoteID, m)
+		}
+		return ch.Send(ctx, m)
+	}
+	return r, err
 }
 
 // classify sets the outcome of a failed attempt number n.

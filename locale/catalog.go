@@ -15,6 +15,11 @@ var catalog = []entry{
 	{"mode.test.banner", "TEST – keine echte Meldung", "TEST – not a real notice"},
 	{"mode.test.tag", "TEST", "TEST"},
 
+	// Revisions: an update or a cancel says so in its title.
+	{"revision.updated.prefix", "Aktualisierung: ", "Update: "},
+	{"revision.canceled.prefix", "Aufgehoben: ", "Canceled: "},
+	{"revision.canceled.body", "Diese Meldung wurde aufgehoben.", "This notice has been canceled."},
+
 	// Parts of every rendered notice.
 	{"notice.more_info", "Mehr Informationen", "More information"},
 	{"notice.valid_until", "Gültig bis", "Valid until"},
@@ -44,6 +49,8 @@ var catalog = []entry{
 
 	// Command line.
 	{"cli.published", "Veröffentlicht: %s – %s", "Published: %s – %s"},
+	{"cli.updated", "Aktualisiert: %s, Revision %d – %s", "Updated: %s, revision %d – %s"},
+	{"cli.canceled", "Aufgehoben: %s, Revision %d – %s", "Canceled: %s, revision %d – %s"},
 	{"cli.deliveries", "%d Zustellungen", "%d deliveries"},
 	{"cli.deliveries.one", "%d Zustellung", "%d delivery"},
 	{"cli.failed", "%d fehlgeschlagen", "%d failed"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +93,7 @@ var (
 	_ crier.Channel = (*Chain)(nil)
 	_ crier.Checker = (*Chain)(nil)
 	_ crier.Closer  = (*Chain)(nil)
+	_ crier.Reviser = (*Chain)(nil)
 )
 
 // NewChain returns a chain over o.Endpoints, every breaker closed. It
@@ -190,10 +192,130 @@ func (c *Chain) Endpoints() []Endpoint {
 //
 // A canceled ctx is not held against any endpoint.
 func (c *Chain) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, crier.Transient(fmt.Errorf("send to %s: %w", c.id, err), 0)
-	}
 	eps, failover := c.candidates(m)
+	return c.run(ctx, &job{
+		what: "send to " + c.id, done: "delivered",
+		eps: eps, failover: failover, key: m.Key, pins: true,
+		do: func(ctx context.Context, ep *endpoint) (*crier.Receipt, error) { return ep.Channel.Send(ctx, m) },
+	})
+}
+
+// Revise carries out action (crier.ActionEdit, ActionReply or
+// ActionDelete) on the earlier post that m.Previous describes, through
+// the endpoints whose adapters offer it (crier.Editor, Replier, Deleter).
+// When the endpoints share their keys (SharedKeys: the same account
+// over several networks), every such endpoint is a candidate, in order;
+// otherwise only the endpoint named by m.Previous.Endpoint, which made
+// the post: another account cannot change it.
+//
+// Among the candidates, Revise behaves as Send: breakers, failover on
+// Transient errors only, OnFailover, errors naming every endpoint with
+// its reason, and a receipt with Endpoint and Network filled in. An edit
+// or reply whose outcome is unknown pins m.Key to its endpoint as a send
+// does; a delete, which repeats safely, does not. A delete returns a
+// receipt with the earlier post's RemoteID and URL.
+//
+// Revise fails permanently for an unknown action, a message without an
+// earlier post (m.Previous or its RemoteID missing), and an earlier post
+// made through an endpoint the chain no longer has. It returns an error
+// that wraps crier.ErrCannotRevise, classified as permanent, when no
+// candidate offers the action.
+func (c *Chain) Revise(ctx context.Context, action string, m *crier.Message) (*crier.Receipt, error) {
+	verb, ok := revisionVerbs[action]
+	if !ok {
+		return nil, crier.Permanent(fmt.Errorf("revise a post on %s: unknown action %q (want %s, %s or %s)",
+			c.id, action, crier.ActionEdit, crier.ActionReply, crier.ActionDelete))
+	}
+	what := verb + " the earlier post on " + c.id
+	if m.Previous == nil || m.Previous.RemoteID == "" {
+		return nil, crier.Permanent(fmt.Errorf("%s: the message names no earlier post", what))
+	}
+	var able []*endpoint
+	for _, ep := range c.eps {
+		if bind(action, ep.Channel, m) != nil {
+			able = append(able, ep)
+		}
+	}
+	if len(able) == 0 {
+		return nil, crier.Permanent(fmt.Errorf("%s: no endpoint can: %w", what, crier.ErrCannotRevise))
+	}
+	if !c.shared {
+		i := slices.IndexFunc(c.eps, func(ep *endpoint) bool { return ep.Name == m.Previous.Endpoint })
+		switch {
+		case i < 0:
+			return nil, crier.Permanent(fmt.Errorf("%s: it was made through endpoint %q, which the channel no longer has",
+				what, m.Previous.Endpoint))
+		case !slices.Contains(able, c.eps[i]):
+			return nil, crier.Permanent(fmt.Errorf("%s: endpoint %s, which made it, cannot: %w",
+				what, c.eps[i].Name, crier.ErrCannotRevise))
+		}
+		able = c.eps[i : i+1]
+	}
+	return c.run(ctx, &job{
+		what: what, done: "could " + verb + " the earlier post",
+		eps: able, failover: true, key: m.Key, pins: action != crier.ActionDelete,
+		do: func(ctx context.Context, ep *endpoint) (*crier.Receipt, error) {
+			return bind(action, ep.Channel, m)(ctx)
+		},
+	})
+}
+
+// revisionVerbs words the revision actions for errors.
+var revisionVerbs = map[string]string{
+	crier.ActionEdit:   "edit",
+	crier.ActionReply:  "reply to",
+	crier.ActionDelete: "delete",
+}
+
+// bind returns action on the post m.Previous describes, carried out by
+// the adapter ch, or nil when ch does not offer action.
+func bind(action string, ch crier.Channel, m *crier.Message) func(context.Context) (*crier.Receipt, error) {
+	prev := m.Previous
+	switch action {
+	case crier.ActionEdit:
+		if e, ok := ch.(crier.Editor); ok {
+			return func(ctx context.Context) (*crier.Receipt, error) { return e.Edit(ctx, prev.RemoteID, m) }
+		}
+	case crier.ActionReply:
+		if r, ok := ch.(crier.Replier); ok {
+			return func(ctx context.Context) (*crier.Receipt, error) { return r.Reply(ctx, prev.RemoteID, m) }
+		}
+	case crier.ActionDelete:
+		if d, ok := ch.(crier.Deleter); ok {
+			return func(ctx context.Context) (*crier.Receipt, error) {
+				if err := d.Delete(ctx, prev.RemoteID); err != nil {
+					return nil, err
+				}
+				return &crier.Receipt{RemoteID: prev.RemoteID, URL: prev.URL}, nil
+			}
+		}
+	}
+	return nil
+}
+
+// job is one operation of a chain, a send or a revision, with the
+// endpoints it may use.
+type job struct {
+	what string // the operation, for errors: "send to radio"
+	done string // what no endpoint did, for errors: "delivered"
+	eps  []*endpoint
+	// failover says whether a Transient failure moves on to the next
+	// endpoint of eps.
+	failover bool
+	// key is the message's key; when pins is set, an unknown outcome pins
+	// it to its endpoint and a success forgets the pin.
+	key  string
+	pins bool
+	do   func(ctx context.Context, ep *endpoint) (*crier.Receipt, error)
+}
+
+// run carries out j through the first endpoint of j.eps whose breaker
+// admits it, failing over as Send describes.
+func (c *Chain) run(ctx context.Context, j *job) (*crier.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, crier.Transient(fmt.Errorf("%s: %w", j.what, err), 0)
+	}
+	eps := j.eps
 	var reasons []reason
 	var last *endpoint // the last endpoint that failed
 	moved := false     // the send failed over at least once
@@ -213,7 +335,7 @@ func (c *Chain) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, err
 				c.onFailover(c.id, last.Name, ep.Name)
 			}
 		}
-		r, err := c.try(ctx, ep, tk, m)
+		r, err := c.try(ctx, ep, tk, j)
 		if err == nil {
 			if moved {
 				c.log.Info("delivered after failover", "endpoint", ep.Name, "network", ep.Network,
@@ -226,12 +348,12 @@ func (c *Chain) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, err
 		}
 		reasons = append(reasons, reason{ep: ep, err: err})
 		last = ep
-		if !failover {
+		if !j.failover {
 			reasons = notTried(reasons, eps[i+1:], "not tried: an earlier attempt of this message may have arrived elsewhere")
 			break
 		}
 	}
-	return nil, c.exhausted(eps, moved, reasons)
+	return nil, c.exhausted(j, moved, reasons)
 }
 
 // candidates returns the endpoints m may go to, in order, and whether a
@@ -246,18 +368,19 @@ func (c *Chain) candidates(m *crier.Message) ([]*endpoint, bool) {
 	return c.eps, false
 }
 
-// try sends m through ep and feeds the outcome into ep's breaker.
-func (c *Chain) try(ctx context.Context, ep *endpoint, tk ticket, m *crier.Message) (*crier.Receipt, error) {
+// try carries out j through ep and feeds the outcome into ep's breaker.
+func (c *Chain) try(ctx context.Context, ep *endpoint, tk ticket, j *job) (*crier.Receipt, error) {
 	start := c.clock.Now()
-	r, err := ep.Channel.Send(ctx, m)
+	r, err := j.do(ctx, ep)
 	res := result{ticket: tk, err: err, latency: c.clock.Now().Sub(start)}
 	code := crier.ErrorCode(err)
-	switch code {
-	case "":
-		c.unpin(m.Key)
-	case crier.ETRANSIENT, crier.EPERMANENT:
+	switch {
+	case !j.pins:
+	case code == "":
+		c.unpin(j.key)
+	case code == crier.ETRANSIENT, code == crier.EPERMANENT:
 	default: // unknown outcome, or unclassified, which counts as one
-		c.pinTo(m.Key, ep)
+		c.pinTo(j.key, ep)
 	}
 	var ce *crier.Error
 	switch {
@@ -290,16 +413,16 @@ func (c *Chain) stopped(ep *endpoint, moved bool, reasons []reason, err error) e
 	return fmt.Errorf("via %s, after [%s]: %w", ep.Name, describe(reasons), err)
 }
 
-// exhausted returns the Transient error of a send that no endpoint in eps
-// delivered.
-func (c *Chain) exhausted(eps []*endpoint, moved bool, reasons []reason) error {
+// exhausted returns the Transient error of a job that no endpoint in
+// j.eps carried out.
+func (c *Chain) exhausted(j *job, moved bool, reasons []reason) error {
 	wait := time.Duration(-1)
-	for _, ep := range eps {
+	for _, ep := range j.eps {
 		if w := ep.b.wait(); wait < 0 || w < wait {
 			wait = w
 		}
 	}
-	err := &chainError{channel: c.id, reasons: reasons}
+	err := &chainError{channel: c.id, done: j.done, reasons: reasons}
 	if moved {
 		c.log.Info("send failed over and no endpoint delivered", "err", err, "retry_after", wait)
 	}
@@ -352,15 +475,16 @@ func describe(reasons []reason) string {
 	return strings.Join(parts, "; ")
 }
 
-// chainError lists why each endpoint of a chain did not deliver. It
-// unwraps to the endpoints' errors.
+// chainError lists why each endpoint of a chain did not deliver (or
+// revise). It unwraps to the endpoints' errors.
 type chainError struct {
 	channel string
+	done    string // what no endpoint did: "delivered"
 	reasons []reason
 }
 
 func (e *chainError) Error() string {
-	return fmt.Sprintf("no endpoint of %s delivered: %s", e.channel, describe(e.reasons))
+	return fmt.Sprintf("no endpoint of %s %s: %s", e.channel, e.done, describe(e.reasons))
 }
 
 func (e *chainError) Unwrap() []error {

@@ -157,6 +157,9 @@ func newAnnouncementProblems(a *crier.Announcement) []crier.Problem {
 	if !a.CreatedAt.IsZero() {
 		ps = append(ps, crier.Problem{Field: "created_at", Message: "is set by the server; leave it out"})
 	}
+	if a.Event != "" && a.Event != crier.EventPublished {
+		ps = append(ps, crier.Problem{Field: "event", Message: "is set by update and cancel; leave it out"})
+	}
 	return ps
 }
 

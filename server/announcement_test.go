@@ -212,7 +212,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 	wantTotals := map[crier.State]int{
-		crier.StateQueued: 0, crier.StateSending: 0, crier.StateSent: 2, crier.StateFailed: 1,
+		crier.StateQueued: 0, crier.StateWaiting: 0, crier.StateSending: 0, crier.StateSent: 2, crier.StateFailed: 1,
 		crier.StateUnknown: 1, crier.StateCanceled: 0, crier.StateExpired: 0,
 	}
 	if diff := cmp.Diff(wantTotals, st.Totals); diff != "" {

@@ -166,6 +166,8 @@ func (s *Server) routes() {
 	api("GET /api/v1/announcements/{id}", s.announcementStatus)
 	api("GET /api/v1/announcements/{id}/deliveries", s.listDeliveries)
 	api("POST /api/v1/announcements/{id}/retry", s.retry)
+	api("POST /api/v1/announcements/{id}/update", s.updateAnnouncement)
+	api("POST /api/v1/announcements/{id}/cancel", s.cancelAnnouncement)
 	api("GET /api/v1/deliveries/{id}/attempts", s.listAttempts)
 	api("POST /api/v1/preview", s.preview)
 	api("GET /api/v1/subscribers", s.listSubscribers)

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	htmltemplate "html/template"
 	"maps"
 	"net/mail"
@@ -42,6 +43,8 @@ type Data struct {
 	// Event is what happened, e.g. crier.EventPublished
 	// ("announcement.published"); webhooks send it as their "type".
 	Event string
+	// Reason explains an update or a cancel; a cancel's body is made of it.
+	Reason string
 	// Link is the public page of the announcement for this town.
 	Link string
 	// UnsubscribeURL is crier.UnsubscribePlaceholder; the delivery worker
@@ -90,11 +93,17 @@ func newData(req *crier.RenderRequest, lang string, loc *time.Location, now time
 		Mode:      a.Mode,
 		Timestamp: now.In(loc),
 
-		Channel: req.Channel, Type: req.Type, Event: crier.EventPublished,
+		Channel: req.Channel, Type: req.Type, Event: cmp.Or(a.Event, crier.EventPublished), Reason: a.Reason,
 		Link:           req.Link,
 		UnsubscribeURL: crier.UnsubscribePlaceholder,
 	}
 	maps.Copy(d.Vars, t.Vars)
+	switch d.Event {
+	case crier.EventUpdated:
+		d.Title = locale.T(lang, "revision.updated.prefix") + d.Title
+	case crier.EventCanceled:
+		d.Title = locale.T(lang, "revision.canceled.prefix") + d.Title
+	}
 	if !a.CreatedAt.IsZero() {
 		d.Timestamp = a.CreatedAt.In(loc)
 	}

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -119,7 +120,7 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 
 	m := &crier.Message{
 		Announcement: a.ID, Revision: a.Revision, Town: town.ID, Channel: req.Channel, Type: req.Type,
-		Event: crier.EventPublished, Mode: a.Mode, Language: lang,
+		Event: d.Event, Mode: a.Mode, Language: lang,
 		Link: req.Link, Expires: a.Expires,
 	}
 	switch kind {
@@ -131,7 +132,7 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	case "social":
 		text, _ := x.exec(socialText, d)
 		m.Text = strings.TrimSpace(text)
-		m.Subject = a.Title // the headline, for channels that show one (Slack)
+		m.Subject = d.Title // the headline, for channels that show one (Slack)
 		m.SpoilerText, m.Sensitive = a.SpoilerText, a.Sensitive
 	case "webhook":
 		m.Payload = x.payload(d)
@@ -198,6 +199,18 @@ func (x *run) err() error {
 // d.Body and d.BodyText.
 func (x *run) body(d *Data) {
 	const name = "body"
+	if d.Event == crier.EventCanceled {
+		// A cancel says why, or that the notice no longer holds; the
+		// original body is not repeated.
+		reason := cmp.Or(strings.TrimSpace(d.Reason), locale.T(d.Town.Language, "revision.canceled.body"))
+		h, text, err := renderMarkdown(x.r.md, []byte(reason))
+		if err != nil {
+			x.problem("reason", "%v", err)
+			return
+		}
+		d.Body, d.BodyText = htmltemplate.HTML(h), text
+		return
+	}
 	// The body depends on the town, not the channel, unless it names the
 	// channel: render it once per town when the engine shares a scratch map.
 	key := "templates.body"

@@ -29,6 +29,16 @@ type payloadData struct {
 	Certainty string      `json:"certainty"`
 	Mode      string      `json:"mode"`
 	Expires   *string     `json:"expires"` // null when the announcement does not expire
+	// Reason explains an update or a cancel.
+	Reason string `json:"reason,omitempty"`
+	// References names the revision an update or a cancel follows.
+	References *payloadRef `json:"references,omitempty"`
+}
+
+// payloadRef names an earlier revision of the announcement.
+type payloadRef struct {
+	ID       string `json:"id"`
+	Revision int    `json:"revision"`
 }
 
 type payloadTown struct {
@@ -70,6 +80,10 @@ func (x *run) payload(d *Data) []byte {
 	if !d.Expires.IsZero() {
 		e := rfc3339(d.Expires)
 		p.Data.Expires = &e
+	}
+	if d.Revision > 1 {
+		p.Data.Reason = d.Reason
+		p.Data.References = &payloadRef{ID: d.ID, Revision: d.Revision - 1}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -212,6 +212,7 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 		// Webhook receivers deduplicate on webhook-id, Mastodon on the
 		// Idempotency-Key (for an hour); SMTP and Slack cannot.
 		Deduplicates: cc.Type == "webhook" || cc.Type == "mastodon",
+		Revisions:    cc.revisions(),
 	}
 	var endpoints []netpath.Endpoint
 	for i, ep := range cc.Endpoints {

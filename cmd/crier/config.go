@@ -193,8 +193,21 @@ type ChannelConfig struct {
 	// Visibility of a Mastodon channel's posts: public (default), unlisted,
 	// private or direct. Not allowed for other types.
 	Visibility string `yaml:"visibility"`
+	// Revisions is how a Mastodon or Slack channel treats its earlier post
+	// when the announcement is updated or canceled: edit (default: edit it,
+	// delete it on cancel) or reply (answer it). Not allowed for other
+	// types.
+	Revisions string `yaml:"revisions"`
 	// Endpoints are the ways to reach the channel, in order; at least one.
 	Endpoints []EndpointConfig `yaml:"endpoints"`
+}
+
+// revisions returns the channel's Revisions, crier.RevisionsEdit when unset.
+func (cc ChannelConfig) revisions() string {
+	if cc.Revisions == "" {
+		return crier.RevisionsEdit
+	}
+	return cc.Revisions
 }
 
 // EndpointConfig is one way to reach a channel: an address, credentials
@@ -1095,6 +1108,13 @@ func (v *configCheck) checkChannels() {
 			v.oneOf(path+".visibility", ch.Visibility, "public", "unlisted", "private", "direct")
 		} else if known && v.given(path+".visibility", ch.Visibility) {
 			v.add(path+".visibility", "is not a field of %s channels (only mastodon channels take it)", ch.Type)
+		}
+		if known && v.given(path+".revisions", ch.Revisions) {
+			if ch.Type == "mastodon" || ch.Type == "slack" {
+				v.oneOf(path+".revisions", ch.Revisions, crier.RevisionsEdit, crier.RevisionsReply)
+			} else {
+				v.add(path+".revisions", "is not a field of %s channels (only mastodon and slack channels take it)", ch.Type)
+			}
 		}
 		if len(ch.Endpoints) == 0 {
 			v.add(path+".endpoints", "needs at least one endpoint")

@@ -413,6 +413,12 @@ channels:
   - {id: masto, type: mastodon, visibility: everyone, endpoints: [{server: "https://social.example", token: t}]}
   - {id: mail, type: email, from: "a@b.example", visibility: public, endpoints: [{host: m.example}]}
 `, []string{"channels[masto].visibility", "channels[mail].visibility"}},
+		{"revisions", `
+channels:
+  - {id: masto, type: mastodon, revisions: undo, endpoints: [{server: "https://social.example", token: t}]}
+  - {id: slack, type: slack, revisions: reply, endpoints: [{token: xoxb-1, channel: "#krisenstab"}]}
+  - {id: mail, type: email, from: "a@b.example", revisions: edit, endpoints: [{host: m.example}]}
+`, []string{"channels[masto].revisions", "channels[mail].revisions"}},
 		{"unknown type and foreign fields", `
 channels:
   - {id: tg, type: telegram, endpoints: [{url: "https://t.example"}]}

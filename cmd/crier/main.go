@@ -63,6 +63,8 @@ var commands = []command{
 	{"publish", "FILE [--wait]", "publish an announcement file (Markdown with YAML front matter)", (*Main).publish},
 	{"preview", "FILE [--town ID] [--channel ID]", "render every message and list every problem, without a server", (*Main).preview},
 	{"check", "[--config FILE] [--timeout D]", "probe every endpoint over its network, without a server", (*Main).check},
+	{"update", "ID FILE [--wait]", "publish a correction: channels edit or answer their posts, email and webhooks send it", (*Main).update},
+	{"cancel", "ID [--reason TEXT] [--wait]", "withdraw an announcement: posts are deleted, unsent deliveries never go out", (*Main).cancel},
 	{"status", "ID [--watch]", "show delivery progress of an announcement", (*Main).status},
 	{"deliveries", "ID [--town ID] [--channel ID] [--state S]", "list deliveries of an announcement", (*Main).deliveries},
 	{"retry", "ID [--failed] [--unknown]", "queue failed or unknown deliveries again", (*Main).retry},

@@ -39,6 +39,7 @@ func newPlan(id string, towns []string, kinds ...string) *crier.Plan {
 		Towns:    towns,
 		Category: "Infra", Urgency: "Expected", Severity: "Minor", Certainty: "Observed",
 		Mode:    crier.ModeExercise,
+		Event:   crier.EventPublished,
 		Expires: t0.Add(48 * time.Hour),
 	}
 	p := &crier.Plan{Announcement: a, Towns: towns}

@@ -54,6 +54,9 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Retry", testRetry},
 		{"Depth", testDepth},
 		{"Concurrency", testConcurrency},
+		{"Revision/Queued", testRevisionQueued},
+		{"Revision/Order", testRevisionOrder},
+		{"Revision/Conflicts", testRevisionConflicts},
 	} {
 		t.Run(test.name, func(t *testing.T) { test.fn(t, open(t)) })
 	}

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/crierhq/crier"
 )
 
 const announcementColumns = `id, revision, title, body, towns, channels, category, urgency, severity,
-	certainty, mode, expires, created_at`
+	certainty, mode, expires, created_at, event, reason`
 
 // CreateAnnouncement commits the plan's announcement, its messages and all
 // their deliveries in one transaction, queued and due at now. A message
@@ -32,6 +33,9 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 	a := *p.Announcement
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = now
+	}
+	if a.Event == "" {
+		a.Event = crier.EventPublished
 	}
 	a.CreatedAt, a.Expires = fromNanos(nanos(a.CreatedAt)), fromNanos(nanos(a.Expires))
 	var res *crier.PublishResult
@@ -129,18 +133,86 @@ func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement,
 		}
 		res.Deliveries += n
 	}
+	if a.Revision > 1 {
+		if err := followRevision(ctx, tx, a, now); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
+// followRevision links the deliveries of revision a, just inserted, to
+// those of the revision before: each follows the previous delivery with its
+// key on the same town × channel (× subscriber). Previous deliveries not
+// yet attempted (queued or waiting, and no attempt may have arrived) are
+// canceled, since a replaces or withdraws them: a new delivery then follows
+// what its replaced one followed. A new delivery whose predecessor is not
+// final waits for it; a cancel with nothing sent before it is canceled.
+func followRevision(ctx context.Context, tx *sql.Tx, a *crier.Announcement, now time.Time) error {
+	prefix := a.ID + "." + strconv.Itoa(a.Revision)
+	previous := a.ID + "." + strconv.Itoa(a.Revision-1)
+	replaced := fmt.Sprintf("replaced by revision %d before it was sent", a.Revision)
+	if a.Event == crier.EventCanceled {
+		replaced = fmt.Sprintf("withdrawn by revision %d before it was sent", a.Revision)
+	}
+	steps := []struct {
+		what  string
+		query string
+		args  []any
+	}{
+		{"link deliveries to the previous revision", `UPDATE deliveries AS n
+			SET after = iif(p.state IN ('queued', 'waiting') AND NOT p.ambiguous, p.after, p.id)
+			FROM deliveries AS p
+			WHERE n.announcement = ?1 AND n.revision = ?2 AND p.key = ?3 || substr(n.key, ?4)`,
+			[]any{a.ID, a.Revision, previous, len(prefix) + 1}},
+		{"cancel the previous revision's unsent deliveries", `UPDATE deliveries
+			SET state = 'canceled', error_code = '', error = ?3, next_at = 0, updated_at = ?4
+			WHERE announcement = ?1 AND revision = ?2 AND state IN ('queued', 'waiting') AND NOT ambiguous`,
+			[]any{a.ID, a.Revision - 1, replaced, nanos(now)}},
+		{"hold deliveries whose predecessor is not final", `UPDATE deliveries AS n SET state = 'waiting'
+			WHERE n.announcement = ?1 AND n.revision = ?2 AND n.state = 'queued' AND n.after != 0
+				AND (SELECT p.state FROM deliveries p WHERE p.id = n.after) IN ('queued', 'waiting', 'sending')`,
+			[]any{a.ID, a.Revision}},
+	}
+	if a.Event == crier.EventCanceled {
+		steps = append(steps, struct {
+			what  string
+			query string
+			args  []any
+		}{"cancel deliveries with nothing to withdraw", `UPDATE deliveries AS n
+			SET state = 'canceled', error = 'nothing was sent here to withdraw', next_at = 0, updated_at = ?3
+			WHERE n.announcement = ?1 AND n.revision = ?2 AND n.state = 'queued' AND (n.after = 0 OR
+				(SELECT p.state FROM deliveries p WHERE p.id = n.after) IN ('failed', 'expired', 'canceled'))`,
+			[]any{a.ID, a.Revision, nanos(now)}})
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {
+			return fmt.Errorf("%s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
 func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) error {
-	var exists bool
-	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM announcements WHERE id = ? AND revision = ?)`,
-		a.ID, a.Revision).Scan(&exists)
-	if err != nil {
+	var (
+		latest int
+		event  string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT revision, event FROM announcements WHERE id = ?
+		ORDER BY revision DESC LIMIT 1`, a.ID).Scan(&latest, &event)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	if exists {
+	switch {
+	case latest >= a.Revision:
 		return crier.Errorf(crier.ECONFLICT, "announcement %s revision %d exists already", a.ID, a.Revision)
+	case latest == 0 && a.Revision > 1:
+		return crier.Errorf(crier.ENOTFOUND, "announcement %s not found", a.ID)
+	case latest < a.Revision-1:
+		return crier.Errorf(crier.ECONFLICT, "announcement %s is at revision %d; the next is %d, not %d",
+			a.ID, latest, latest+1, a.Revision)
+	case event == crier.EventCanceled:
+		return crier.Errorf(crier.ECONFLICT, "announcement %s was canceled in revision %d", a.ID, latest)
 	}
 	towns, err := json.Marshal(nonNil(a.Towns))
 	if err != nil {
@@ -151,9 +223,9 @@ func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) 
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO announcements (`+announcementColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Revision, a.Title, a.Body, string(towns), string(channels), a.Category, a.Urgency,
-		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt))
+		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt), a.Event, a.Reason)
 	if err != nil {
 		return fmt.Errorf("insert announcement: %w", err)
 	}
@@ -270,7 +342,7 @@ func scanAnnouncement(s scanner) (*crier.Announcement, error) {
 		mode             string
 	)
 	err := s.Scan(&a.ID, &a.Revision, &a.Title, &a.Body, &towns, &channels, &a.Category, &a.Urgency,
-		&a.Severity, &a.Certainty, &mode, &expires, &created)
+		&a.Severity, &a.Certainty, &mode, &expires, &created, &a.Event, &a.Reason)
 	if err != nil {
 		return nil, err
 	}

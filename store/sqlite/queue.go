@@ -25,6 +25,7 @@ type candidate struct {
 type claimed struct {
 	job     *crier.Job
 	message int64
+	after   int64 // the delivery this one follows, 0 for none
 }
 
 // Claim leases up to n due deliveries of the given channel types (all types
@@ -75,7 +76,10 @@ func (db *DB) Exchange(ctx context.Context, outcomes []*crier.Outcome, types []s
 		if cs, err = db.lease(ctx, tx, due, token, now.Add(lease), now); err != nil {
 			return err
 		}
-		return db.attachMessages(ctx, tx, cs)
+		if err := db.attachMessages(ctx, tx, cs); err != nil {
+			return err
+		}
+		return attachPrevious(ctx, tx, cs)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("exchange deliveries: %w", err)
@@ -141,7 +145,7 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 	}
 	got, err := collect(rows, func(s scanner) (claimed, error) {
 		var c claimed
-		d, err := scanClaimed(s, &c.message)
+		d, err := scanClaimed(s, &c.message, &c.after)
 		d.UpdatedAt = now
 		c.job = &crier.Job{Delivery: d, Lease: token}
 		return c, err
@@ -169,6 +173,8 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 // last attempt's error and remote references are not read for a claim.
 const claimedColumns = `id, key, announcement, revision, town, channel, type, recipient, attempts, next_at,
 	first_attempt, capture, ambiguous`
+
+// A claim's RETURNING adds message_id and after to claimedColumns.
 
 // scanClaimed reads claimedColumns and extra into a delivery in state
 // sending.
@@ -215,6 +221,39 @@ func (db *DB) attachMessages(ctx context.Context, tx *sql.Tx, cs []claimed) erro
 			return fmt.Errorf("read messages: message %d not found", c.message)
 		}
 		c.job.Message = forDelivery(base, c.job.Delivery)
+	}
+	return nil
+}
+
+// attachPrevious gives the jobs that follow a delivery of an earlier
+// revision that delivery, as it stands now.
+func attachPrevious(ctx context.Context, tx *sql.Tx, cs []claimed) error {
+	var ids []int64
+	for _, c := range cs {
+		if c.after != 0 {
+			ids = append(ids, c.after)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
+		WHERE id IN (SELECT value FROM json_each(?))`, jsonInts(ids))
+	if err != nil {
+		return fmt.Errorf("read previous deliveries: %w", err)
+	}
+	ds, err := collect(rows, func(s scanner) (*crier.Delivery, error) { return scanDelivery(s) })
+	if err != nil {
+		return fmt.Errorf("read previous deliveries: %w", err)
+	}
+	byID := make(map[int64]*crier.Delivery, len(ds))
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	for _, c := range cs {
+		if c.after != 0 {
+			c.job.Previous = byID[c.after]
+		}
 	}
 	return nil
 }
@@ -365,10 +404,24 @@ func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.O
 	if err != nil {
 		return 0, fmt.Errorf("record outcomes: %w", err)
 	}
-	var tried []*crier.Outcome
+	var (
+		tried []*crier.Outcome
+		final []int64
+	)
 	for _, id := range applied {
-		if o := byID[id]; o.Attempt != nil {
+		o := byID[id]
+		if o.Attempt != nil {
 			tried = append(tried, o)
+		}
+		if o.State.Final() {
+			final = append(final, id)
+		}
+	}
+	if len(final) > 0 {
+		// Revisions that waited for these deliveries may go now.
+		_, err := tx.StmtContext(ctx, db.stmts.releaseWaiting).ExecContext(ctx, jsonInts(final), nanos(now))
+		if err != nil {
+			return 0, fmt.Errorf("release waiting deliveries: %w", err)
 		}
 	}
 	if len(tried) == 0 {

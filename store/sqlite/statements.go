@@ -20,7 +20,7 @@ const dueSQL = `
 const leaseSQL = `UPDATE deliveries SET state = 'sending', lease = ?1, lease_until = ?2,
 		first_attempt = iif(first_attempt = 0, ?3, first_attempt), updated_at = ?3
 	WHERE id IN (SELECT value FROM json_each(?4))
-	RETURNING ` + claimedColumns + `, message_id`
+	RETURNING ` + claimedColumns + `, message_id, after`
 
 const messagesSQL = `SELECT m.id, m.content, a.expires FROM messages m
 	JOIN announcements a ON a.id = m.announcement AND a.revision = m.revision
@@ -61,6 +61,11 @@ const addAttemptsSQL = `INSERT INTO attempts (delivery, started, finished, endpo
 
 const attemptColumns = 9
 
+// releaseWaitingSQL queues the deliveries that waited for the deliveries
+// in the JSON array ?1, which have become final, due at ?2.
+const releaseWaitingSQL = `UPDATE deliveries SET state = 'queued', next_at = ?2, updated_at = ?2
+	WHERE state = 'waiting' AND after IN (SELECT value FROM json_each(?1))`
+
 const releaseSQL = `UPDATE deliveries SET state = 'queued', lease = NULL, lease_until = 0,
 		first_attempt = iif(attempts = 0, 0, first_attempt)
 	WHERE id = ?1 AND lease = ?2 AND state = 'sending'`
@@ -84,8 +89,8 @@ const queueSingleSQL = `INSERT INTO deliveries (key, announcement, revision, tow
 // prepared once on the writer connection and bound to each transaction
 // with Tx.StmtContext.
 type statements struct {
-	dueAll, dueType, lease, messages, release    *sql.Stmt
-	insertMessage, queueSubscribers, queueSingle *sql.Stmt
+	dueAll, dueType, lease, messages, release, releaseWaiting *sql.Stmt
+	insertMessage, queueSubscribers, queueSingle              *sql.Stmt
 
 	// Batch statements by template and number of rows, one for every
 	// power of two up to maxBatchRows.
@@ -156,6 +161,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&s.lease, leaseSQL},
 		{&s.messages, messagesSQL},
 		{&s.release, releaseSQL},
+		{&s.releaseWaiting, releaseWaitingSQL},
 		{&s.insertMessage, insertMessageSQL},
 		{&s.queueSubscribers, queueSubscribersSQL},
 		{&s.queueSingle, queueSingleSQL},
@@ -183,7 +189,7 @@ func (s *statements) close() error {
 	for _, stmt := range s.batches {
 		errs = append(errs, stmt.Close())
 	}
-	for _, stmt := range []*sql.Stmt{s.dueAll, s.dueType, s.lease, s.messages, s.release,
+	for _, stmt := range []*sql.Stmt{s.dueAll, s.dueType, s.lease, s.messages, s.release, s.releaseWaiting,
 		s.insertMessage, s.queueSubscribers, s.queueSingle} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+)
+
+// update publishes an announcement file as the next revision of an
+// announcement: channels edit or answer their earlier posts, email and
+// webhooks send the update.
+func (m *Main) update(ctx context.Context, args []string) error {
+	fs := m.flags("update")
+	r := m.remoteFlags(fs)
+	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
+	key := fs.String("idempotency-key", "", "key that makes a repeated update return the first result (default: a fresh key, reused for this command's own retries)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 2 {
+		return usageError("update takes an announcement id and an announcement file")
+	}
+	a, err := readNotice(pos[1], berlin)
+	if err != nil {
+		return flagError(err)
+	}
+	return m.revise(ctx, r, *key, *wait, "cli.updated", func(c revisionClient, key string) (*crier.PublishResult, error) {
+		return c.Update(ctx, pos[0], a, key)
+	})
+}
+
+// cancel withdraws an announcement on every channel with a new revision.
+func (m *Main) cancel(ctx context.Context, args []string) error {
+	fs := m.flags("cancel")
+	r := m.remoteFlags(fs)
+	reason := fs.String("reason", "", "why the notice no longer holds; people get this text (default: a sentence saying it was canceled)")
+	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
+	key := fs.String("idempotency-key", "", "key that makes a repeated cancel return the first result (default: a fresh key, reused for this command's own retries)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 1 {
+		return usageError("cancel takes an announcement id")
+	}
+	return m.revise(ctx, r, *key, *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
+		return c.Cancel(ctx, pos[0], *reason, key)
+	})
+}
+
+// revisionClient is what update and cancel need of the API client.
+type revisionClient interface {
+	Update(ctx context.Context, id string, a *crier.Announcement, key string) (*crier.PublishResult, error)
+	Cancel(ctx context.Context, id, reason, key string) (*crier.PublishResult, error)
+}
+
+// revise sends a revision with the command's own retries and prints the
+// result under the catalog key done.
+func (m *Main) revise(ctx context.Context, r *remote, key string, wait bool, done string,
+	call func(c revisionClient, key string) (*crier.PublishResult, error)) error {
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		key = randomKey()
+	}
+	var res *crier.PublishResult
+	err = retryTransport(ctx, func() (err error) {
+		res, err = call(c, key)
+		return err
+	})
+	if crier.ErrorCode(err) == crier.EINVALID {
+		m.printProblems(err)
+		return &failure{exitInvalid}
+	}
+	if err != nil {
+		return err
+	}
+	a := res.Announcement
+	fmt.Fprintln(m.Stdout, m.t(done, a.ID, a.Revision, locale.N(m.lang(), "cli.deliveries", res.Deliveries)))
+	if !wait {
+		return nil
+	}
+	return m.watch(ctx, c, a.ID)
+}
