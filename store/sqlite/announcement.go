@@ -134,6 +134,9 @@ func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement,
 		res.Deliveries += n
 	}
 	if a.Revision > 1 {
+		// Set before the commit: a delivery this revision holds may be
+		// released by the next outcome recorded.
+		db.mayWait.Store(true)
 		if err := followRevision(ctx, tx, a, now); err != nil {
 			return nil, err
 		}

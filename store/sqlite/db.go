@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -37,6 +38,10 @@ type DB struct {
 	stmts *statements
 	// messages caches decoded rendered messages, which never change.
 	messages messageCache
+	// mayWait is set once a delivery may be waiting for another: recording
+	// outcomes then also releases the deliveries that waited for them. The
+	// lock on the file makes this process the only writer.
+	mayWait atomic.Bool
 }
 
 // Open opens or creates the database at path, takes the exclusive lock
@@ -72,6 +77,12 @@ func (db *DB) open(ctx context.Context) error {
 	if db.stmts, err = prepare(ctx, db.write); err != nil {
 		return err
 	}
+	var waiting bool
+	if err := db.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE state = 'waiting')`).
+		Scan(&waiting); err != nil {
+		return fmt.Errorf("look for waiting deliveries: %w", err)
+	}
+	db.mayWait.Store(waiting)
 	return nil
 }
 

@@ -417,7 +417,7 @@ func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.O
 			final = append(final, id)
 		}
 	}
-	if len(final) > 0 {
+	if len(final) > 0 && db.mayWait.Load() {
 		// Revisions that waited for these deliveries may go now.
 		_, err := tx.StmtContext(ctx, db.stmts.releaseWaiting).ExecContext(ctx, jsonInts(final), nanos(now))
 		if err != nil {
