@@ -49,6 +49,33 @@ func BenchmarkSend(b *testing.B) {
 	taken.report(b)
 }
 
+// BenchmarkSendPersonalized sends the mails of BenchmarkSend as the
+// workers hand them to the channel: one rendered message with
+// crier.UnsubscribePlaceholder, personalised by the channel.
+func BenchmarkSendPersonalized(b *testing.B) {
+	var taken benchCount
+	_, o := newRelay(b, email.TLSNone, taken.options())
+	o.Connections = benchWorkers
+	ch := newChannel(b, o)
+	rendered := benchMessage(0)
+	text := strings.ReplaceAll(rendered.Text, rendered.UnsubscribeURL, crier.UnsubscribePlaceholder)
+	html := strings.ReplaceAll(rendered.HTML, rendered.UnsubscribeURL, crier.UnsubscribePlaceholder)
+
+	var next atomic.Int64
+	b.ResetTimer()
+	runWorkers(func() {
+		for i := int(next.Add(1)) - 1; i < b.N; i = int(next.Add(1)) - 1 {
+			m := benchMessage(i)
+			m.Text, m.HTML = text, html
+			if _, err := ch.Send(context.Background(), m); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	taken.report(b)
+}
+
 // BenchmarkRawGoMail is the floor BenchmarkSend is compared with: go-mail
 // alone, one client per goroutine, each dialed once and reused.
 func BenchmarkRawGoMail(b *testing.B) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	netmail "net/mail"
 	"sync"
 	"time"
 
@@ -17,6 +19,8 @@ type Channel struct {
 	cfg        *config
 	clientOpts []mail.Option
 	slots      chan struct{} // one per session that may be open
+	sender     string        // the envelope sender, in angle brackets
+	templates  templates
 
 	mu     sync.Mutex
 	idle   []*conn // most recently used last
@@ -74,6 +78,8 @@ func New(o Options) (*Channel, error) {
 		cfg:        cfg,
 		clientOpts: opts,
 		slots:      make(chan struct{}, cfg.Connections),
+		// As go-mail gave it, without the display name.
+		sender: (&netmail.Address{Address: cfg.from.Address}).String(),
 	}, nil
 }
 
@@ -86,6 +92,10 @@ func (c *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 
 // Send mails m to m.Recipient with Message-ID <m.Key@Domain> and returns
 // that Message-ID as the receipt's RemoteID once the relay has accepted it.
+// Every crier.UnsubscribePlaceholder in m.Text and m.HTML becomes
+// m.UnsubscribeURL, HTML-escaped in the HTML; without a URL it stays. The
+// part of the mail that is the same for all recipients is prepared once
+// per distinct message.
 //
 // Errors are *crier.Error values:
 //   - transient when nothing can have been delivered: the relay could not be
@@ -98,10 +108,11 @@ func (c *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 //   - unknown, not retryable, when the whole message was transmitted but
 //     the relay's final reply never came (connection lost, timeout).
 func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
-	msg, id, err := c.compose(m)
+	o, err := c.compose(m)
 	if err != nil {
 		return nil, crier.Permanent(err)
 	}
+	defer o.release()
 	if err := ctx.Err(); err != nil {
 		return nil, crier.Transient(fmt.Errorf("send canceled: %w", err), 0)
 	}
@@ -119,16 +130,18 @@ func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, e
 			return nil, crier.Transient(withContext(ctx, fmt.Errorf("connect to %s: %w", c.cfg.Name, err)), 0)
 		}
 		reused := cn.used
-		healthy, err := cn.send(ctx, msg)
+		reply, healthy, err := cn.send(ctx, o)
 		if healthy {
 			c.put(cn)
 		} else {
 			cn.nc.close()
 		}
 		switch {
-		case err == nil || msg.IsDelivered():
-			c.cfg.Logger.Debug("mail accepted", "endpoint", c.cfg.Name, "key", m.Key, "reply", msg.ServerResponse())
-			return &crier.Receipt{RemoteID: id, Endpoint: c.cfg.Name}, nil
+		case err == nil:
+			if c.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+				c.cfg.Logger.Debug("mail accepted", "endpoint", c.cfg.Name, "key", m.Key, "reply", reply)
+			}
+			return &crier.Receipt{RemoteID: o.id, Endpoint: c.cfg.Name}, nil
 		case reused && stale(err) && contextErr(ctx) == nil:
 			// Bounded: each stale session is dropped, a new one is not reused.
 			c.cfg.Logger.Debug("smtp session went stale, redialing", "endpoint", c.cfg.Name, "err", err)

@@ -27,6 +27,11 @@ type conn struct {
 	client *mail.Client // options; one per session for its dial function
 	smtp   *smtp.Client // the session
 	nc     *deadlineConn
+	// pipelining says that the relay offers PIPELINING (RFC 2920).
+	pipelining bool
+	// mailFrom is the MAIL FROM command line, with the parameters go-mail
+	// adds for what the relay offers.
+	mailFrom string
 	// used is set once the session has carried a message, after which it
 	// may have gone stale while idle.
 	used      bool
@@ -57,8 +62,24 @@ func (c *Channel) dial(ctx context.Context) (*conn, error) {
 		cn.nc.close()
 		return nil, err
 	}
-	c.cfg.Logger.Debug("smtp session opened", "endpoint", c.cfg.Name)
+	cn.features(c.sender)
+	c.cfg.Logger.Debug("smtp session opened", "endpoint", c.cfg.Name, "pipelining", cn.pipelining)
 	return cn, nil
+}
+
+// features notes what the relay offers that a mail transaction uses, and
+// builds the MAIL FROM command for sender as go-mail's Mail does:
+// BODY=8BITMIME and SMTPUTF8 when the relay offers them.
+func (cn *conn) features(sender string) {
+	cn.pipelining, _ = cn.smtp.Extension("PIPELINING")
+	cmd := "MAIL FROM:" + sender
+	if ok, _ := cn.smtp.Extension("8BITMIME"); ok {
+		cmd += " BODY=8BITMIME"
+	}
+	if ok, _ := cn.smtp.Extension("SMTPUTF8"); ok {
+		cmd += " SMTPUTF8"
+	}
+	cn.mailFrom = cmd + "\r\n"
 }
 
 // connect is go-mail's dial function. go-mail only wraps implicit TLS
@@ -84,21 +105,22 @@ func (c *Channel) connect(ctx context.Context, nc *deadlineConn, network, _ stri
 	return tc, nil
 }
 
-// send sends msg over the session within ctx. healthy reports whether the
-// session may carry another message: after success, or after a refusal
-// that a following RSET shows has left the session intact.
-func (cn *conn) send(ctx context.Context, msg *mail.Msg) (healthy bool, err error) {
+// send sends o over the session within ctx and returns the relay's final
+// reply. healthy reports whether the session may carry another message:
+// after success, or after a refusal that a following RSET shows has left
+// the session intact.
+func (cn *conn) send(ctx context.Context, o *outgoing) (reply string, healthy bool, err error) {
 	cn.used = true
 	cn.nc.setLimit(deadline(ctx))
 	stop := context.AfterFunc(ctx, cn.nc.abort)
-	err = cn.client.SendWithSMTPClient(cn.smtp, msg)
+	reply, err = cn.transact(o)
 	healthy = err == nil
 	if answered(err) {
 		healthy = cn.smtp.Reset() == nil
 	}
 	// If an abort has started, it may still cut the connection under the
 	// next user.
-	return stop() && healthy, err
+	return reply, stop() && healthy, err
 }
 
 // quit ends the session politely, and closes the connection in any case.

@@ -13,6 +13,13 @@
 // names are RFC 2047 encoded, bodies quoted-printable, so umlauts survive
 // any relay.
 //
+// A broadcast sends the same rendered message to every subscriber, so the
+// channel encodes it once: the header lines shared by all recipients and
+// the quoted-printable, dot-stuffed body are kept per distinct message,
+// and a mail only adds its recipient's header lines and unsubscribe link.
+// With a relay that offers PIPELINING (RFC 2920), MAIL FROM, RCPT TO and
+// DATA go out in one write.
+//
 // SMTP has no deduplication. Send therefore tells apart failures after
 // which nothing can have been delivered (transient or permanent) from the
 // one case where the relay may have accepted the message without saying so:

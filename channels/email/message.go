@@ -1,18 +1,16 @@
 package email
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/crierhq/crier"
-	"github.com/wneessen/go-mail"
-)
-
-// Headers go-mail has no constant for.
-const (
-	headerAutoSubmitted mail.Header = "Auto-Submitted" // RFC 3834
 )
 
 // problems lists what is wrong with the parts of m that are the same for
@@ -35,57 +33,99 @@ func problems(m *crier.Message) []crier.Problem {
 	return ps
 }
 
-// compose builds the mail for m's recipient and returns it with its
-// Message-ID. An error means no retry can send m.
-func (c *Channel) compose(m *crier.Message) (*mail.Msg, string, error) {
-	if ps := problems(m); len(ps) > 0 {
-		return nil, "", fmt.Errorf("message: %s", ps[0])
+// outgoing is one mail ready for a mail transaction.
+type outgoing struct {
+	rcpt string // the envelope recipient, in angle brackets
+	id   string // the Message-ID, in angle brackets
+	// data is the mail, dot-stuffed for SMTP DATA and ended with the "."
+	// line; it is from mailBuffers until release.
+	data *[]byte
+}
+
+// mailBuffers holds the buffers that mails are assembled in.
+var mailBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer is the largest buffer kept for another mail.
+const maxPooledBuffer = 1 << 20
+
+// release returns o's buffer to mailBuffers.
+func (o *outgoing) release() {
+	if cap(*o.data) <= maxPooledBuffer {
+		*o.data = (*o.data)[:0]
+		mailBuffers.Put(o.data)
+	}
+	o.data = nil
+}
+
+// compose builds the mail for m's recipient from m's template. An error
+// means no retry can send m.
+func (c *Channel) compose(m *crier.Message) (*outgoing, error) {
+	t, err := c.template(m)
+	if err != nil {
+		return nil, err
 	}
 	rcpt, err := crier.NormalizeEmail(m.Recipient)
 	if err != nil {
-		return nil, "", fmt.Errorf("recipient: %w", err)
+		return nil, fmt.Errorf("recipient: %w", err)
 	}
 	if !isDotAtom(m.Key) {
-		return nil, "", fmt.Errorf("key %q cannot be a Message-ID", m.Key)
+		return nil, fmt.Errorf("key %q cannot be a Message-ID", m.Key)
 	}
-	id := m.Key + "@" + c.cfg.Domain
-
-	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
-	msg.FromMailAddress(c.cfg.from)
-	if err := msg.To(rcpt); err != nil {
-		return nil, "", fmt.Errorf("recipient: %w", err)
-	}
-	msg.Subject(m.Subject)
-	msg.SetDateWithValue(c.cfg.Clock.Now())
-	msg.SetMessageIDWithValue(id)
-	msg.SetGenHeader(headerAutoSubmitted, "auto-generated")
-	if m.Language != "" {
-		msg.SetGenHeader(mail.HeaderContentLang, m.Language)
-	}
+	var unsub *url.URL
 	if m.UnsubscribeURL != "" {
-		u, err := unsubscribeURL(m.UnsubscribeURL)
-		if err != nil {
-			return nil, "", err
-		}
-		msg.SetListUnsubscribe(u.String())
-		// RFC 8058 one-click needs an HTTPS URI; a plain HTTP link (a test
-		// setup) is offered for manual unsubscribing only.
-		if u.Scheme == "https" {
-			msg.SetListUnsubscribePost()
+		if unsub, err = unsubscribeURL(m.UnsubscribeURL); err != nil {
+			return nil, err
 		}
 	}
-	msg.SetBodyString(mail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	o := &outgoing{
+		// The address as go-mail wrote it, quoted where net/mail quotes it.
+		rcpt: (&mail.Address{Address: rcpt}).String(),
+		id:   "<" + m.Key + "@" + c.cfg.Domain + ">",
+		data: mailBuffers.Get().(*[]byte),
 	}
-	return msg, "<" + id + ">", nil
+	b := c.appendRecipientHeader((*o.data)[:0], o, unsub)
+	link := m.UnsubscribeURL
+	if link == "" {
+		// Without an unsubscribe link the placeholder stays, as it did
+		// when the workers replaced it.
+		link = crier.UnsubscribePlaceholder
+	}
+	b = t.appendLinked(b, link)
+	if !bytes.HasSuffix(b, crlf) {
+		b = append(b, crlf...)
+	}
+	*o.data = append(b, ".\r\n"...)
+	return o, nil
+}
+
+// appendRecipientHeader appends the header lines of o that differ from
+// recipient to recipient: Date, Message-ID, To and, with an unsubscribe
+// link, List-Unsubscribe.
+func (c *Channel) appendRecipientHeader(b []byte, o *outgoing, unsub *url.URL) []byte {
+	b = append(b, "Date: "...)
+	b = c.cfg.Clock.Now().AppendFormat(b, time.RFC1123Z)
+	b = append(b, crlf...)
+	b = appendHeader(b, "Message-ID", o.id)
+	b = appendHeader(b, "To", o.rcpt)
+	if unsub == nil {
+		return b
+	}
+	b = append(b, "List-Unsubscribe: <"...)
+	b = append(b, unsub.String()...)
+	b = append(b, ">\r\n"...)
+	// RFC 8058 one-click needs an HTTPS URI; a plain HTTP link (a test
+	// setup) is offered for manual unsubscribing only.
+	if unsub.Scheme == "https" {
+		b = append(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"...)
+	}
+	return b
 }
 
 // unsubscribeURL checks that s is an absolute HTTP(S) URL that can stand
 // between angle brackets in a header without escaping.
 func unsubscribeURL(s string) (*url.URL, error) {
 	for i := 0; i < len(s); i++ {
-		if b := s[i]; b <= ' ' || b >= 0x7f || strings.IndexByte(`<>",`, b) >= 0 {
+		if b := s[i]; b <= ' ' || b >= 0x7f || b == '<' || b == '>' || b == '"' || b == ',' {
 			return nil, fmt.Errorf("unsubscribe url %q contains %q", s, b)
 		}
 	}

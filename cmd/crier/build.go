@@ -209,6 +209,7 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 		ID:            cc.ID,
 		Type:          cc.Type,
 		PerSubscriber: cc.Type == "email",
+		Personalizes:  cc.Type == "email",
 		// Webhook receivers deduplicate on webhook-id, Mastodon on the
 		// Idempotency-Key (for an hour); SMTP and Slack cannot.
 		Deduplicates: cc.Type == "webhook" || cc.Type == "mastodon",
