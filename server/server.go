@@ -13,6 +13,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/schedule"
 )
 
 // Limits of request bodies and result pages.
@@ -65,6 +66,8 @@ type Options struct {
 	// Endpoints, when set, reports the health of every channel endpoint
 	// for GET /api/v1/endpoints.
 	Endpoints func() []netpath.EndpointHealth
+	// Schedules, when set, serves /api/v1/schedules and publish_at.
+	Schedules *schedule.Scheduler
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -77,6 +80,7 @@ type Server struct {
 	directory   *crier.Directory
 	channels    map[string]*crier.ChannelInfo
 	endpoints   func() []netpath.EndpointHealth
+	schedules   *schedule.Scheduler
 	tokenHash   [sha256.Size]byte
 	clock       crier.Clock
 	log         *slog.Logger
@@ -129,6 +133,7 @@ func New(o Options) (*Server, error) {
 		directory:   o.Directory,
 		channels:    o.Channels,
 		endpoints:   o.Endpoints,
+		schedules:   o.Schedules,
 		tokenHash:   sha256.Sum256([]byte(o.Token)),
 		clock:       o.Clock,
 		log:         o.Logger,
@@ -161,7 +166,7 @@ func (s *Server) routes() {
 	mux := http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authenticate(h)) }
 
-	api("POST /api/v1/announcements", s.createAnnouncement)
+	api("POST /api/v1/announcements", s.publishAt(s.createAnnouncement))
 	api("GET /api/v1/announcements", s.listAnnouncements)
 	api("GET /api/v1/announcements/{id}", s.announcementStatus)
 	api("GET /api/v1/announcements/{id}/deliveries", s.listDeliveries)
@@ -177,6 +182,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)
 	api("GET /api/v1/endpoints", s.listEndpoints)
+	s.scheduleRoutes(api)
 	api("/api/v1/", s.noRoute)
 
 	mux.HandleFunc("GET /healthz", s.healthz)

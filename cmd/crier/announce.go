@@ -29,7 +29,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("publish takes one announcement file")
 	}
-	a, err := readNotice(pos[0], berlin)
+	a, publishAt, err := readNoticeAt(pos[0], berlin)
 	if err != nil {
 		return flagError(err)
 	}
@@ -39,6 +39,9 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	}
 	if *key == "" {
 		*key = randomKey()
+	}
+	if !publishAt.IsZero() {
+		return m.publishAt(ctx, c, a, publishAt, *key, *wait)
 	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {

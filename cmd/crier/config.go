@@ -25,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/schedule"
 )
 
 // Config is crier's configuration, read from one YAML file by LoadConfig.
@@ -67,6 +68,8 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Delivery tunes the delivery workers.
 	Delivery DeliveryConfig `yaml:"delivery"`
+	// Schedule tunes the scheduler of publish_at and recurring schedules.
+	Schedule ScheduleConfig `yaml:"schedule"`
 	// Networks are the ways out of this machine besides the system route,
 	// by name. The network "default" is the system route; it is always
 	// there and may be listed only empty.
@@ -759,6 +762,7 @@ func (c *Config) setDefaults() {
 	dur(&d.ShutdownTimeout, crier.DefaultShutdownTimeout)
 	dur(&d.Breaker.CoolDown, 30*time.Second)
 	dur(&d.ProbeInterval, 30*time.Second)
+	dur(&c.Schedule.Grace, schedule.DefaultGrace)
 	if d.Breaker.Failures == 0 {
 		d.Breaker.Failures = 3
 	}
@@ -912,6 +916,7 @@ func (c *Config) Validate() error {
 	v.checkTowns()
 	v.checkGroups()
 	v.checkDelivery()
+	v.checkSchedule()
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {

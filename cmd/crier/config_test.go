@@ -302,6 +302,7 @@ func TestConfigAllTypes(t *testing.T) {
 			Breaker:         BreakerConfig{Failures: 3, CoolDown: Duration{30 * time.Second}},
 			ProbeInterval:   Duration{30 * time.Second},
 		},
+		Schedule: ScheduleConfig{Grace: Duration{10 * time.Minute}},
 		Networks: map[string]NetworkConfig{
 			"default": {},
 			"lte":     {Source: "192.168.8.10", DNS: []string{"192.168.8.1:53", "[2001:db8::1]:53"}},
@@ -367,6 +368,7 @@ delivery:
 			Breaker:         BreakerConfig{Failures: 3, CoolDown: Duration{30 * time.Second}},
 			ProbeInterval:   Duration{30 * time.Second},
 		},
+		Schedule: ScheduleConfig{Grace: Duration{15 * time.Minute}},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -658,7 +660,7 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, networks, channels, towns, groups)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, schedule, networks, channels, towns, groups)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, probe_url, api_url)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels)`,
 		}},
@@ -965,7 +967,7 @@ func TestConfigValidateWithoutLoad(t *testing.T) {
 		"listen", "public_url", "data_dir", "mode", "log.format", "log.level",
 		"delivery.lease", "delivery.send_timeout", "delivery.backoff.base", "delivery.backoff.max",
 		"delivery.poll", "delivery.shutdown_timeout", "delivery.breaker.cool_down", "delivery.probe_interval",
-		"delivery.breaker.failures", "delivery.max_attempts",
+		"delivery.breaker.failures", "delivery.max_attempts", "schedule.grace",
 	}
 	if diff := cmp.Diff(want, problemFields(t, err)); diff != "" {
 		t.Errorf("problem fields (-want +got):\n%s", diff)

@@ -26,6 +26,8 @@ type frontMatter struct {
 	// SpoilerText is a content warning for social posts; Sensitive marks them.
 	SpoilerText string `yaml:"spoiler_text"`
 	Sensitive   bool   `yaml:"sensitive"`
+	// PublishAt schedules the announcement instead of publishing it now.
+	PublishAt string `yaml:"publish_at"`
 }
 
 // stringOrSeq accepts `towns: all`, `towns: soest` and `towns: [soest, werl]`.
@@ -58,12 +60,33 @@ func readNotice(path string, loc *time.Location) (*crier.Announcement, error) {
 	return a, nil
 }
 
+// readNoticeAt reads an announcement file as readNotice does, and also
+// returns its publish_at, zero when it has none.
+func readNoticeAt(path string, loc *time.Location) (*crier.Announcement, time.Time, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	a, at, err := parseNoticeAt(data, loc)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return a, at, nil
+}
+
 func parseNotice(data []byte, loc *time.Location) (*crier.Announcement, error) {
+	a, _, err := parseNoticeAt(data, loc)
+	return a, err
+}
+
+// parseNoticeAt parses an announcement file and its publish_at. Local
+// times are read in loc.
+func parseNoticeAt(data []byte, loc *time.Location) (*crier.Announcement, time.Time, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	rest, ok := bytes.CutPrefix(data, []byte("---\n"))
 	if !ok {
-		return nil, errors.New("missing front matter: the file must start with a line \"---\"")
+		return nil, time.Time{}, errors.New("missing front matter: the file must start with a line \"---\"")
 	}
 	head, body, ok := bytes.Cut(rest, []byte("\n---\n"))
 	if !ok {
@@ -72,13 +95,13 @@ func parseNotice(data []byte, loc *time.Location) (*crier.Announcement, error) {
 		}
 	}
 	if !ok {
-		return nil, errors.New("front matter is not closed by a line \"---\"")
+		return nil, time.Time{}, errors.New("front matter is not closed by a line \"---\"")
 	}
 	var fm frontMatter
 	dec := yaml.NewDecoder(bytes.NewReader(head))
 	dec.KnownFields(true)
 	if err := dec.Decode(&fm); err != nil {
-		return nil, fmt.Errorf("front matter: %w", err)
+		return nil, time.Time{}, fmt.Errorf("front matter: %w", err)
 	}
 	a := &crier.Announcement{
 		Title:     strings.TrimSpace(fm.Title),
@@ -97,11 +120,18 @@ func parseNotice(data []byte, loc *time.Location) (*crier.Announcement, error) {
 	if fm.Expires != "" {
 		t, err := parseTime(fm.Expires, loc)
 		if err != nil {
-			return nil, fmt.Errorf("front matter: expires: %w", err)
+			return nil, time.Time{}, fmt.Errorf("front matter: expires: %w", err)
 		}
 		a.Expires = t
 	}
-	return a, nil
+	if fm.PublishAt == "" {
+		return a, time.Time{}, nil
+	}
+	at, err := parseTime(fm.PublishAt, loc)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("front matter: publish_at: %w", err)
+	}
+	return a, at, nil
 }
 
 // parseTime accepts RFC 3339 or a local "2006-01-02 15:04" in loc.

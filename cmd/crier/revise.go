@@ -23,9 +23,12 @@ func (m *Main) update(ctx context.Context, args []string) error {
 	if len(pos) != 2 {
 		return usageError("update takes an announcement id and an announcement file")
 	}
-	a, err := readNotice(pos[1], berlin)
+	a, publishAt, err := readNoticeAt(pos[1], berlin)
 	if err != nil {
 		return flagError(err)
+	}
+	if !publishAt.IsZero() {
+		return usageError("an update goes out at once: remove publish_at from the file (to change a scheduled notice: crier schedule edit ID FILE)")
 	}
 	return m.revise(ctx, r, *key, *wait, "cli.updated", func(c revisionClient, key string) (*crier.PublishResult, error) {
 		return c.Update(ctx, pos[0], a, key)

@@ -50,6 +50,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 
+	sched := m.scheduler(a, cfg, log)
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg, a.db, a.db)
 	a.metrics = metrics
@@ -68,6 +69,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Metrics:     metrics,
 		Version:     version,
 		Endpoints:   a.health,
+		Schedules:   sched,
 	})
 	if err != nil {
 		return err
@@ -102,6 +104,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		prober := &netpath.Prober{Chains: a.chains, Interval: cfg.Delivery.ProbeInterval.Duration, Clock: m.Clock, Logger: log}
 		prober.Run(ctx)
 	}()
+	if sched != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sched.Run(ctx)
+		}()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("crier is serving", "url", base, "mode", cfg.Mode, "towns", len(cfg.Towns),

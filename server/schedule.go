@@ -1,0 +1,293 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/schedule"
+)
+
+// Bodies of the schedule routes, shared with the Client.
+type (
+	scheduleList struct {
+		Schedules []*crier.Schedule `json:"schedules"`
+	}
+	// ScheduleDetail is a schedule with its latest runs, newest first.
+	ScheduleDetail struct {
+		Schedule *crier.Schedule      `json:"schedule"`
+		Runs     []*crier.ScheduleRun `json:"runs"`
+	}
+	// ScheduledResult answers a publish with a publish_at in the future:
+	// the announcement with the id it will have, no deliveries yet, and
+	// the one-off schedule that will publish it.
+	ScheduledResult struct {
+		Announcement *crier.Announcement `json:"announcement"`
+		Deliveries   int                 `json:"deliveries"`
+		Schedule     *crier.Schedule     `json:"schedule"`
+	}
+	// publishAtRequest is an announcement with the time to publish it.
+	publishAtRequest struct {
+		crier.Announcement
+		PublishAt time.Time `json:"publish_at"`
+	}
+)
+
+// runsShown is how many runs GET /api/v1/schedules/{id} lists.
+const runsShown = 50
+
+// scheduleRoutes registers the schedule routes with api when the server
+// has a scheduler:
+//
+//	POST   /api/v1/schedules               create (Idempotency-Key honoured); 201
+//	GET    /api/v1/schedules?state=        oldest first
+//	GET    /api/v1/schedules/{id}          the schedule and its latest runs
+//	PATCH  /api/v1/schedules/{id}          a schedule.Patch, checked like a new one
+//	DELETE /api/v1/schedules/{id}          cancel: it never fires again
+//	POST   /api/v1/schedules/{id}/pause
+//	POST   /api/v1/schedules/{id}/resume
+//
+// POST /api/v1/announcements takes "publish_at" as well (see publishAt).
+func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
+	if s.schedules == nil {
+		return
+	}
+	api("POST /api/v1/schedules", s.createSchedule)
+	api("GET /api/v1/schedules", s.listSchedules)
+	api("GET /api/v1/schedules/{id}", s.getSchedule)
+	api("PATCH /api/v1/schedules/{id}", s.updateSchedule)
+	api("DELETE /api/v1/schedules/{id}", s.cancelSchedule)
+	api("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
+	api("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
+}
+
+// publishAt wraps the route that publishes announcements: a body with a
+// publish_at in the future is validated and rendered now and stored as a
+// one-off schedule (202, a ScheduledResult); one at most
+// schedule.PublishAtTolerance in the past publishes at once; an older one
+// is refused as in the past. A body without publish_at goes to next as it
+// came.
+func (s *Server) publishAt(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			s.error(w, r, bodyError(err, MaxBody))
+			return
+		}
+		var req publishAtRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&req) != nil || req.PublishAt.IsZero() {
+			// Not ours: next reads the body again and explains what is wrong with it.
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next(w, r)
+			return
+		}
+		now := s.clock.Now()
+		if late := now.Sub(req.PublishAt); late >= 0 && late <= schedule.PublishAtTolerance {
+			body, err := json.Marshal(&req.Announcement)
+			if err != nil {
+				s.error(w, r, fmt.Errorf("encode announcement: %w", err))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			next(w, r)
+			return
+		}
+		s.scheduleAnnouncement(w, r, &req, now)
+	}
+}
+
+// scheduleAnnouncement stores the announcement of req as a one-off
+// schedule, or refuses it with every problem.
+func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, req *publishAtRequest, now time.Time) {
+	key := r.Header.Get("Idempotency-Key")
+	problems := newAnnouncementProblems(&req.Announcement)
+	problems = append(problems, idempotencyKeyProblems(key)...)
+	switch {
+	case s.schedules == nil:
+		problems = append(problems, crier.Problem{Field: "publish_at", Message: "this server does not schedule announcements"})
+	case !req.PublishAt.After(now):
+		problems = append(problems, crier.Problem{Field: "publish_at",
+			Message: fmt.Sprintf("%s is in the past", req.PublishAt.Format(time.RFC3339))})
+	}
+	if len(problems) > 0 {
+		p, err := s.engine.Preview(r.Context(), &req.Announcement)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		problems = append(problems, p.Problems...)
+		s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
+		return
+	}
+	sc, existing, err := s.schedules.Create(r.Context(), &crier.Schedule{At: req.PublishAt, Announcement: &req.Announcement}, key)
+	if err != nil {
+		// The time is the request's publish_at, not a schedule's at.
+		var e *crier.Error
+		if errors.As(err, &e) {
+			for i := range e.Details {
+				if e.Details[i].Field == "at" {
+					e.Details[i].Field = "publish_at"
+				}
+			}
+		}
+		s.error(w, r, err)
+		return
+	}
+	status := http.StatusAccepted
+	if existing {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(sc.ID))
+	s.writeJSON(w, r, status, ScheduledResult{Announcement: schedule.Announcement(sc, sc.At), Schedule: sc})
+}
+
+// createSchedule stores the schedule in the body: 201 with it, 200 when
+// the Idempotency-Key was seen before, 422 listing every problem.
+func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
+	var sc crier.Schedule
+	if err := decodeJSON(w, r, &sc, MaxBody, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	problems := newScheduleProblems(&sc)
+	problems = append(problems, idempotencyKeyProblems(key)...)
+	if len(problems) > 0 {
+		s.error(w, r, crier.Invalid(fmt.Sprintf("schedule rejected: %d problem(s), nothing was scheduled", len(problems)), problems))
+		return
+	}
+	stored, existing, err := s.schedules.Create(r.Context(), &sc, key)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if existing {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(stored.ID))
+	s.writeJSON(w, r, status, stored)
+}
+
+// newScheduleProblems reports fields the server assigns to a new schedule
+// and its template.
+func newScheduleProblems(sc *crier.Schedule) []crier.Problem {
+	var ps []crier.Problem
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"id", sc.ID != ""}, {"state", sc.State != ""}, {"next_run", !sc.NextRun.IsZero()},
+		{"last_run", !sc.LastRun.IsZero()}, {"created_at", !sc.CreatedAt.IsZero()}, {"updated_at", !sc.UpdatedAt.IsZero()},
+	} {
+		if f.set {
+			ps = append(ps, crier.Problem{Field: f.name, Message: "is set by the server; leave it out"})
+		}
+	}
+	if sc.Announcement != nil {
+		for _, p := range newAnnouncementProblems(sc.Announcement) {
+			p.Field = "announcement." + p.Field
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// listSchedules answers the schedules, oldest first; ?state= selects one
+// state.
+func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
+	q := query{r: r}
+	var states []crier.ScheduleState
+	if st := crier.ScheduleState(q.str("state")); st != "" {
+		if !st.Valid() {
+			q.problem("state", "%q is not one of active, paused, done, canceled", st)
+		}
+		states = append(states, st)
+	}
+	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ss, err := s.schedules.Store.Schedules(r.Context(), states...)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, scheduleList{Schedules: orEmpty(ss)})
+}
+
+// getSchedule answers one schedule with its latest runs, or 404.
+func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sc, err := s.schedules.Store.Schedule(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	runs, err := s.schedules.Store.Runs(r.Context(), id, runsShown)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, ScheduleDetail{Schedule: sc, Runs: orEmpty(runs)})
+}
+
+// updateSchedule changes a schedule with the schedule.Patch in the body,
+// checked and rendered like a new one: 200, 422, 404, or 409 when it is
+// done or canceled.
+func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
+	var p schedule.Patch
+	if err := decodeJSON(w, r, &p, MaxBody, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if p.Announcement != nil {
+		var problems []crier.Problem
+		for _, pr := range newAnnouncementProblems(p.Announcement) {
+			pr.Field = "announcement." + pr.Field
+			problems = append(problems, pr)
+		}
+		if err := crier.Invalid("schedule not changed", problems); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	sc, err := s.schedules.Update(r.Context(), r.PathValue("id"), &p)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, sc)
+}
+
+// cancelSchedule removes a schedule: 200 with it, canceled; 409 when it is
+// done already.
+func (s *Server) cancelSchedule(w http.ResponseWriter, r *http.Request) {
+	s.changeState(w, r, s.schedules.Cancel)
+}
+
+func (s *Server) pauseSchedule(w http.ResponseWriter, r *http.Request) {
+	s.changeState(w, r, s.schedules.Pause)
+}
+
+func (s *Server) resumeSchedule(w http.ResponseWriter, r *http.Request) {
+	s.changeState(w, r, s.schedules.Resume)
+}
+
+func (s *Server) changeState(w http.ResponseWriter, r *http.Request, op func(context.Context, string) (*crier.Schedule, error)) {
+	sc, err := op(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, sc)
+}

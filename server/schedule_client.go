@@ -1,0 +1,101 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/schedule"
+)
+
+// PublishAt asks the server to publish a at publishAt. A time in the
+// future is checked and rendered now, and stored as a one-off schedule
+// whose id is the announcement's; a time at most a minute ago publishes at
+// once, and the result then has no Schedule; an older one is refused. A
+// non-empty idempotencyKey makes a repeated call return the first result.
+func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt time.Time, idempotencyKey string) (*ScheduledResult, error) {
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/announcements", nil, publishAtRequest{Announcement: *a, PublishAt: publishAt})
+	if err != nil {
+		return nil, err
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	var res ScheduledResult
+	if err := c.send(req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// CreateSchedule stores a schedule (Spec or At, Until, ExpiresAfter and
+// the Announcement; the server sets the rest) and returns it. Every
+// problem is listed in one EINVALID error. A non-empty idempotencyKey
+// makes a repeated call return the first schedule.
+func (c *Client) CreateSchedule(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (*crier.Schedule, error) {
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/schedules", nil, sc)
+	if err != nil {
+		return nil, err
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	var out crier.Schedule
+	if err := c.send(req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Schedules returns the schedules, oldest first, optionally only those in
+// state.
+func (c *Client) Schedules(ctx context.Context, state crier.ScheduleState) ([]*crier.Schedule, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", string(state))
+	}
+	var out scheduleList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/schedules", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Schedules, nil
+}
+
+// Schedule returns a schedule with its latest runs, or a not_found error.
+func (c *Client) Schedule(ctx context.Context, id string) (*ScheduleDetail, error) {
+	var out ScheduleDetail
+	if err := c.call(ctx, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(id), nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateSchedule changes a schedule; see schedule.Patch.
+func (c *Client) UpdateSchedule(ctx context.Context, id string, p *schedule.Patch) (*crier.Schedule, error) {
+	return c.scheduleCall(ctx, http.MethodPatch, "/api/v1/schedules/"+url.PathEscape(id), p)
+}
+
+// PauseSchedule keeps a schedule from firing until it is resumed.
+func (c *Client) PauseSchedule(ctx context.Context, id string) (*crier.Schedule, error) {
+	return c.scheduleCall(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/pause", nil)
+}
+
+// ResumeSchedule lets a paused schedule fire again from its next time.
+func (c *Client) ResumeSchedule(ctx context.Context, id string) (*crier.Schedule, error) {
+	return c.scheduleCall(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/resume", nil)
+}
+
+// CancelSchedule removes a schedule so that it never fires again.
+func (c *Client) CancelSchedule(ctx context.Context, id string) (*crier.Schedule, error) {
+	return c.scheduleCall(ctx, http.MethodDelete, "/api/v1/schedules/"+url.PathEscape(id), nil)
+}
+
+func (c *Client) scheduleCall(ctx context.Context, method, path string, in any) (*crier.Schedule, error) {
+	var out crier.Schedule
+	if err := c.call(ctx, method, path, nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
