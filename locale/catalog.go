@@ -51,6 +51,7 @@ var catalog = []entry{
 	{"cli.published", "Veröffentlicht: %s – %s", "Published: %s – %s"},
 	{"cli.updated", "Aktualisiert: %s, Revision %d – %s", "Updated: %s, revision %d – %s"},
 	{"cli.canceled", "Aufgehoben: %s, Revision %d – %s", "Canceled: %s, revision %d – %s"},
+	{"cli.canceled_scheduled", "Geplante Meldung %s gestrichen: sie wird nicht veröffentlicht.", "Scheduled notice %s withdrawn: it will not be published."},
 	{"cli.deliveries", "%d Zustellungen", "%d deliveries"},
 	{"cli.deliveries.one", "%d Zustellung", "%d delivery"},
 	{"cli.failed", "%d fehlgeschlagen", "%d failed"},

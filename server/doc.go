@@ -11,6 +11,15 @@
 //	GET    /api/v1/announcements/{id}             Status: counts per town × channel × state
 //	GET    /api/v1/announcements/{id}/deliveries  ?town= &channel= &state= &after= &limit=
 //	POST   /api/v1/announcements/{id}/retry       {"states":["failed","unknown"]}
+//	POST   /api/v1/announcements/{id}/update      the next revision: a correction
+//	POST   /api/v1/announcements/{id}/cancel      {"reason":"..."}: the last revision
+//	POST   /api/v1/schedules                      {"spec","until","expires_after","announcement"} or {"at","announcement"}
+//	GET    /api/v1/schedules?state=
+//	GET    /api/v1/schedules/{id}                 the schedule and its runs
+//	PATCH  /api/v1/schedules/{id}
+//	DELETE /api/v1/schedules/{id}                 it never fires again
+//	POST   /api/v1/schedules/{id}/pause
+//	POST   /api/v1/schedules/{id}/resume
 //	GET    /api/v1/deliveries/{id}/attempts
 //	POST   /api/v1/preview                        render and check; never commits
 //	GET    /api/v1/subscribers?town=&state=

@@ -41,6 +41,12 @@ func describe(name string, err error) string {
 	if strings.Contains(what, "ends in a non-text context") {
 		what = "an HTML tag, attribute or comment is left open: " + what
 	}
+	for _, token := range []string{"date", "time", "weekday"} {
+		if strings.Contains(what, `function "`+token+`" not defined`) {
+			what += fmt.Sprintf("; {{%s}} is filled in when a schedule publishes the notice (publish_at, crier schedule add): "+
+				"preview it with --at", token)
+		}
+	}
 	if e := execAt.FindStringSubmatch(what); e != nil {
 		expr, reason := e[1], e[2]
 		if k := missingKey.FindStringSubmatch(reason); k != nil && strings.HasPrefix(expr, ".Vars.") {

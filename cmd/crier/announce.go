@@ -10,6 +10,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/schedule"
 	"github.com/crierhq/crier/server"
 )
 
@@ -141,6 +142,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	configFlag := fs.String("config", "", "configuration file (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
 	town := fs.String("town", "", "show only this town")
 	channel := fs.String("channel", "", "show only this channel")
+	atFlag := fs.String("at", "", "write {{date}}, {{time}} and {{weekday}} as a schedule run at this local `TIME` would (default: the file's publish_at)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -148,9 +150,17 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("preview takes one announcement file")
 	}
-	a, err := readNotice(pos[0], berlin)
+	a, at, err := readNoticeAt(pos[0], berlin)
 	if err != nil {
 		return flagError(err)
+	}
+	if *atFlag != "" {
+		if at, err = parseTime(*atFlag, berlin); err != nil {
+			return usageError(fmt.Sprintf("--at: %v", err))
+		}
+	}
+	if !at.IsZero() {
+		a = schedule.Expand(a, at.In(berlin))
 	}
 	log := m.newLogger(nil, false)
 	cfg, err := m.loadClientConfig(m.configPath(*configFlag))

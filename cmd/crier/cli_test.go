@@ -41,6 +41,19 @@ func TestPreview(t *testing.T) {
 		t.Errorf("preview of a bad notice: exit %d\n%s", code, errOut)
 	}
 
+	// A schedule's template: its tokens need a time, and --at gives one.
+	tpl := filepath.Join(t.TempDir(), "stand.md")
+	os.WriteFile(tpl, []byte("---\ntitle: \"IT-Ausfall: Stand {{date}}\"\ntowns: [soest]\nchannels: [radio]\n---\n"+
+		"Stand {{weekday}}, {{time}} Uhr.\n"), 0o600)
+	code, _, errOut = run(t, map[string]string{"CRIER_LANG": "en"}, "preview", tpl, "--config", "../../config.example.yaml")
+	if code != exitInvalid || !strings.Contains(errOut, "preview it with --at") {
+		t.Errorf("preview of a schedule template without --at: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut = run(t, nil, "preview", tpl, "--config", "../../config.example.yaml", "--at", "2026-11-27 08:00")
+	if code != exitOK || !strings.Contains(out, "IT-Ausfall: Stand 27.11.2026") || !strings.Contains(out, "Stand Freitag, 08:00 Uhr.") {
+		t.Errorf("preview --at: exit %d\n%s%s", code, out, errOut)
+	}
+
 	code, _, errOut = run(t, nil, "preview", "--config", "../../config.example.yaml")
 	if code != exitInvalid || !strings.Contains(errOut, "one announcement file") {
 		t.Errorf("preview without a file: exit %d\n%s", code, errOut)

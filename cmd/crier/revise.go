@@ -49,9 +49,36 @@ func (m *Main) cancel(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("cancel takes an announcement id")
 	}
-	return m.revise(ctx, r, *key, *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
+	err = m.revise(ctx, r, *key, *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
 		return c.Cancel(ctx, pos[0], *reason, key)
 	})
+	if crier.ErrorCode(err) != crier.ENOTFOUND {
+		return err
+	}
+	// Not published yet: it may be waiting for its publish_at.
+	return m.cancelScheduled(ctx, r, pos[0], err)
+}
+
+// cancelScheduled removes the one-off schedule of an announcement that
+// has not been published yet; notFound is the error to report when there
+// is none.
+func (m *Main) cancelScheduled(ctx context.Context, r *remote, id string, notFound error) error {
+	c, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	d, err := c.Schedule(ctx, id)
+	if crier.ErrorCode(err) == crier.ENOTFOUND || err == nil && !d.Schedule.OneOff() {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := c.CancelSchedule(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.canceled_scheduled", id))
+	return nil
 }
 
 // revisionClient is what update and cancel need of the API client.

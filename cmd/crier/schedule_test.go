@@ -241,6 +241,18 @@ func TestScheduleCLI(t *testing.T) {
 	if code, _, errOut := cli("schedule", "remove", canceled); code != exitOK {
 		t.Errorf("remove: exit %d\n%s", code, errOut)
 	}
+	// crier cancel withdraws a notice that still waits for its publish_at.
+	code, out, errOut = cli("publish", write("withdrawn.md", berlinTime(at), "Wird zurückgezogen"))
+	if code != exitOK {
+		t.Fatalf("third publish with publish_at: exit %d\n%s%s", code, out, errOut)
+	}
+	withdrawn := scheduledID(t, out)
+	if code, out, errOut := cli("cancel", withdrawn); code != exitOK || out != "Scheduled notice "+withdrawn+" withdrawn: it will not be published.\n" {
+		t.Errorf("cancel of a scheduled notice: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli("cancel", "nosuchid"); code != exitFailure || !strings.Contains(errOut, "not found") {
+		t.Errorf("cancel of an unknown id: exit %d\n%s", code, errOut)
+	}
 
 	if code, _, errOut := cli("update", once, write("update.md", berlinTime(at), "Später")); code != exitInvalid ||
 		!strings.Contains(errOut, "an update goes out at once: remove publish_at") {
@@ -256,6 +268,9 @@ func TestScheduleCLI(t *testing.T) {
 	code, out, _ = cli("schedule", "show", once)
 	if code != exitOK || !strings.Contains(out, "done") || !strings.Contains(out, "published") || !strings.Contains(out, "2 deliveries") {
 		t.Errorf("schedule show after the run: exit %d\n%s", code, out)
+	}
+	if _, err := srv.Client.Status(context.Background(), withdrawn); crier.ErrorCode(err) != crier.ENOTFOUND {
+		t.Errorf("the withdrawn notice was published: %v", err)
 	}
 	if _, err := srv.Client.Status(context.Background(), canceled); crier.ErrorCode(err) != crier.ENOTFOUND {
 		t.Errorf("the removed one-off was published: %v", err)
