@@ -20,19 +20,23 @@ const (
 	DefaultMaxAttempts     = 12
 	DefaultPoll            = time.Second
 	DefaultShutdownTimeout = 20 * time.Second
+	// DefaultPrefetch is how many rounds of Concurrency jobs per type the
+	// configuration claims ahead of the sends unless told otherwise.
+	DefaultPrefetch = 3
 )
 
 // Workers deliver queued messages. One dispatcher per channel type owns
 // that type's slots: it claims as many jobs as it has free slots, each job
 // is sent by its own goroutine once one of the type's Concurrency sends is
-// free, and when half the slots are done and no claimed job is still
-// waiting for a send, it records their outcomes and claims replacements in
-// one transaction. There are Concurrency slots, plus
-// as many again when Prefetch is on, so that a batch of jobs is ready while
-// the previous batch is being recorded and connections never wait for the
-// database. A slot is free only once its outcome is recorded, so at most
-// the slots' worth of jobs is claimed but unrecorded: after a crash only
-// those few are repeated (where the receiver deduplicates) or named unknown.
+// free, and when half the slots are done it records their outcomes and
+// claims replacements in one transaction, as late as it can without
+// leaving the sends idle. There are Concurrency slots, plus Prefetch ×
+// Concurrency more, so that jobs are ready while earlier ones are being
+// recorded and connections never wait for the database, and so that one
+// commit records many outcomes. A slot is free only once its outcome is
+// recorded, so at most the slots' worth of jobs is claimed but unrecorded:
+// after a crash only those are repeated (where the receiver deduplicates)
+// or named unknown.
 type Workers struct {
 	Queue Queue
 	// Channels maps channel ids to their configuration.
@@ -44,10 +48,12 @@ type Workers struct {
 	// Concurrency is the number of parallel sends per channel type;
 	// DefaultConcurrency for types not listed.
 	Concurrency map[string]int
-	// Prefetch claims up to Concurrency more jobs per type ahead of the
-	// sends, which keeps connections busy while outcomes are recorded. The
-	// price: after a crash, jobs that were waiting count as in flight.
-	Prefetch        bool
+	// Prefetch is how many rounds of Concurrency jobs per type are claimed
+	// ahead of the sends; 0 claims only what the sends take. It keeps
+	// connections busy while outcomes are recorded and lets one commit
+	// record more of them. The price: after a crash, jobs that were
+	// waiting count as in flight.
+	Prefetch        int
 	Lease           time.Duration
 	SendTimeout     time.Duration
 	MaxAttempts     int
@@ -131,14 +137,34 @@ func (w *Workers) Run(ctx context.Context) error {
 // dispatch owns the slots of one channel type until ctx ends and every
 // outcome is recorded.
 func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan struct{}) {
-	sends := make(chan struct{}, w.concurrency(typ))
-	limit := cap(sends)
-	if w.Prefetch {
-		limit *= 2
+	senders := w.concurrency(typ)
+	limit := senders * (1 + max(w.Prefetch, 0))
+	// Half the slots done is the time to record them and claim more,
+	// unless enough claimed jobs still wait for a send to keep the sends
+	// busy for a while: a later commit records more outcomes at once.
+	hold := limit // no holding back without prefetch
+	if w.Prefetch > 0 {
+		hold = max(1, senders*(w.Prefetch-1)/2)
 	}
 	results := make(chan *Outcome, limit)
+	// One goroutine per send slot, for as long as the dispatcher runs:
+	// claimed jobs wait in queue until a sender takes them.
+	queue := make(chan *Job, limit)
+	defer close(queue)
 	running := 0             // jobs claimed whose outcome has not been taken from results
-	var waiting atomic.Int32 // running jobs that wait for a send
+	var waiting atomic.Int32 // jobs in queue, not taken by a sender yet
+	for range senders {
+		go func() {
+			for j := range queue {
+				waiting.Add(-1)
+				o, took := w.work(sendCtx, j)
+				if w.Observe != nil {
+					w.Observe(j, o, took)
+				}
+				results <- o
+			}
+		}()
+	}
 	var pending []*Outcome
 	log := w.logger().With("type", typ)
 	done := ctx.Done()
@@ -160,10 +186,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		}
 		stopping := ctx.Err() != nil
 		idle := limit - running // slots whose job is done (pending) or that are empty
-		// Half the slots are done: record them and claim replacements,
-		// unless claimed jobs still wait for a send: the sends stay busy
-		// meanwhile, and the commit records more outcomes at once.
-		half := (2*idle >= limit && waiting.Load() == 0) || running == 0
+		half := (2*idle >= limit && int(waiting.Load()) < hold) || running == 0
 		commit := len(pending) > 0 && (half || stopping)
 		claim := !stopping && idle > 0 && half && (wanted || commit)
 		if commit || claim {
@@ -191,16 +214,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				for _, j := range jobs {
 					running++
 					waiting.Add(1)
-					go func() {
-						sends <- struct{}{}
-						waiting.Add(-1)
-						o, took := w.work(sendCtx, j)
-						<-sends
-						if w.Observe != nil {
-							w.Observe(j, o, took)
-						}
-						results <- o
-					}()
+					queue <- j // never blocks: at most limit jobs run
 				}
 				wanted = n > 0 && len(jobs) == n // a full claim: there may be more
 				if wanted {

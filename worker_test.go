@@ -214,8 +214,8 @@ func TestWorkersReclaim(t *testing.T) {
 	}
 }
 
-// TestWorkersPrefetch: with prefetch, one batch is claimed ahead, but no
-// more than Concurrency sends run at once.
+// TestWorkersPrefetch: with prefetch, that many rounds of jobs are claimed
+// ahead, but no more than Concurrency sends run at once.
 func TestWorkersPrefetch(t *testing.T) {
 	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 	db := mustQueue(t, now, 20, "webhook")
@@ -225,7 +225,7 @@ func TestWorkersPrefetch(t *testing.T) {
 		Channels:    map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
 		Clock:       channeltest.NewClock(now),
 		Concurrency: map[string]int{"webhook": 2},
-		Prefetch:    true,
+		Prefetch:    3,
 		Poll:        time.Hour,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -233,9 +233,11 @@ func TestWorkersPrefetch(t *testing.T) {
 	go func() { ran <- w.Run(ctx) }()
 	<-remote.started
 	<-remote.started
-	// Two sends run; two more jobs are claimed and wait for a send slot.
-	if got := countStates(t, db); got[crier.StateSending] != 4 || got[crier.StateQueued] != 16 {
-		t.Errorf("with two sends running: %v; want 4 claimed (2 sending, 2 prefetched) and 16 queued", got)
+	// Two sends run; more jobs are claimed and wait for a send slot.
+	claimed := 2 * (1 + 3)
+	if got := countStates(t, db); got[crier.StateSending] != claimed || got[crier.StateQueued] != 20-claimed {
+		t.Errorf("with two sends running: %v; want %d claimed (2 sending, the rest prefetched) and %d queued",
+			got, claimed, 20-claimed)
 	}
 	select {
 	case k := <-remote.started:
@@ -247,7 +249,7 @@ func TestWorkersPrefetch(t *testing.T) {
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
-	if got := countStates(t, db); got[crier.StateSent] != 4 || got[crier.StateQueued] != 16 {
-		t.Errorf("after shutdown: %v; want the 4 claimed sent, 16 queued", got)
+	if got := countStates(t, db); got[crier.StateSent] != claimed || got[crier.StateQueued] != 20-claimed {
+		t.Errorf("after shutdown: %v; want the %d claimed sent, %d queued", got, claimed, 20-claimed)
 	}
 }

@@ -73,6 +73,9 @@ type Options struct {
 	Dir string
 	// Progress, when set, gets a line as each row starts and ends.
 	Progress io.Writer
+	// Prefetch, when set, is the delivery.prefetch of the crier the email
+	// and queue rows build; nil keeps the configuration's default.
+	Prefetch *int
 	// CPUProfile, when set, is passed to the measured processes as
 	// "--cpuprofile CPUProfile-ROW", so that their profiles are written
 	// next to the caller's own.

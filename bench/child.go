@@ -128,7 +128,7 @@ func (r *runner) prefill(ctx context.Context, dir string, port, n int, publish b
 	if err := writeMailTemplates(tmpl); err != nil {
 		return err
 	}
-	app, err := r.build(ctx, dir, mailConfig(port, r.opts.Sizes.Connections, tmpl))
+	app, err := r.build(ctx, dir, mailConfig(port, r.opts.Sizes.Connections, tmpl, r.opts.Prefetch))
 	if err != nil {
 		return err
 	}

@@ -127,9 +127,13 @@ var mailTemplates = map[string]string{
 // mailConfig is crier for Soest alone, whose list goes to the relay at
 // 127.0.0.1:port over conns SMTP sessions, with the compact HTML template
 // in templates.
-func mailConfig(port, conns int, templates string) string {
+func mailConfig(port, conns int, templates string, prefetch *int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mode: actual\npublic_url: %s\ntemplates: %q\ndelivery: {concurrency: {email: %d}}\n", publicURL, templates, conns)
+	fmt.Fprintf(&b, "mode: actual\npublic_url: %s\ntemplates: %q\ndelivery: {concurrency: {email: %d}", publicURL, templates, conns)
+	if prefetch != nil {
+		fmt.Fprintf(&b, ", prefetch: %d", *prefetch)
+	}
+	b.WriteString("}\n")
 	fmt.Fprintf(&b, "channels:\n  - id: mail-soest\n    type: email\n    from: %q\n", mailFrom)
 	fmt.Fprintf(&b, "    endpoints: [{host: 127.0.0.1, port: %d, tls: none}]\ntowns:\n", port)
 	soest().yaml(&b, "mail-soest")

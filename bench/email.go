@@ -89,7 +89,7 @@ func runEmailRate(ctx context.Context, r *runner, res *Result) error {
 	if err := writeMailTemplates(tmpl); err != nil {
 		return err
 	}
-	app, err := r.build(ctx, r.dir, mailConfig(sink.Port(), s.Connections, tmpl))
+	app, err := r.build(ctx, r.dir, mailConfig(sink.Port(), s.Connections, tmpl, r.opts.Prefetch))
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	jsonFile := fs.String("json", "", "also write the results as JSON to `FILE`; - writes them to stdout and the table to stderr")
 	only := fs.String("row", "", "run only these rows, comma-separated: "+strings.Join(bench.RowNames(), ", "))
 	child := fs.String("child", "", "internal: be the measured process of the --row in `DIR`, which bench prepared")
+	prefetch := fs.Int("prefetch", -1, "email and queue rows: delivery.prefetch of the measured crier, rounds of "+
+		"deliveries claimed ahead of the sends (default: the configuration's default)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of this process to `FILE` (for go tool pprof); the "+
 		"rows that run crier in a process of its own write theirs to FILE-ROW")
 	s, def := bench.DefaultSizes(), bench.DefaultSizes()
@@ -95,7 +97,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	rep, err := bench.Run(ctx, bench.Options{
 		Build: m.benchBuild, Executable: exe, Sizes: s, Smoke: *smoke, Rows: rows, Progress: m.Stderr,
-		CPUProfile: *profile,
+		CPUProfile: *profile, Prefetch: prefetchOption(*prefetch),
 	})
 	if err != nil {
 		return err
@@ -112,6 +114,15 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return &failure{code: exitFailure}
 	}
 	return nil
+}
+
+// prefetchOption is the --prefetch flag for bench.Options: nil when not
+// given.
+func prefetchOption(n int) *int {
+	if n < 0 {
+		return nil
+	}
+	return &n
 }
 
 // startCPUProfile profiles this process into file until stop is called.

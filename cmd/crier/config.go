@@ -122,15 +122,50 @@ type DeliveryConfig struct {
 	// ProbeInterval is how often every endpoint is probed in the
 	// background, over its own network. Default 30s.
 	ProbeInterval Duration `yaml:"probe_interval"`
-	// Prefetch claims one batch of deliveries ahead of the sends, so that
-	// connections never wait while outcomes are recorded. Default true.
-	// After a crash, email deliveries that were claimed (being sent or
-	// waiting) become unknown; without prefetch, only those being sent.
-	Prefetch *bool `yaml:"prefetch"`
+	// Prefetch is how many rounds of concurrency deliveries per channel
+	// type are claimed ahead of the sends, 0 to 8, default
+	// crier.DefaultPrefetch; true means the default and false 0. It keeps
+	// connections busy while outcomes are recorded and lets one commit
+	// record more of them. After a crash, email deliveries that were
+	// claimed (being sent or waiting) become unknown: (1 + prefetch) ×
+	// concurrency per type at most.
+	Prefetch *Prefetch `yaml:"prefetch"`
 }
 
-// prefetch reports whether prefetch is on (the default).
-func (d DeliveryConfig) prefetch() bool { return d.Prefetch == nil || *d.Prefetch }
+// prefetch returns the configured prefetch, or the default.
+func (d DeliveryConfig) prefetch() int {
+	if d.Prefetch == nil {
+		return crier.DefaultPrefetch
+	}
+	return int(*d.Prefetch)
+}
+
+// maxPrefetch bounds delivery.prefetch: more rounds only widen what a
+// crash leaves unknown.
+const maxPrefetch = 8
+
+// Prefetch is delivery.prefetch: a number of rounds, or true (the default)
+// or false (none), as earlier configurations wrote it.
+type Prefetch int
+
+// UnmarshalYAML reads a number from 0 to maxPrefetch, true or false.
+func (p *Prefetch) UnmarshalYAML(n *yaml.Node) error {
+	var b bool
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" && n.Decode(&b) == nil {
+		*p = 0
+		if b {
+			*p = crier.DefaultPrefetch
+		}
+		return nil
+	}
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || v < 0 || v > maxPrefetch {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot read `%s` as a prefetch: a number "+
+			"of rounds from 0 to %d, or true or false", n.Line, n.Value, maxPrefetch)}}
+	}
+	*p = Prefetch(v)
+	return nil
+}
 
 // BreakerConfig configures the circuit breaker of every endpoint.
 type BreakerConfig struct {

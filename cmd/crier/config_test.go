@@ -673,11 +673,13 @@ towns: {soest: {}}
 delivery:
   lease: 30
   poll: 1 second
+  prefetch: 9
 `, []string{
 			"line 5: cannot unmarshal !!str `abc` into int",
 			"line 6: cannot unmarshal !!map into []main.TownConfig",
 			"line 8: cannot read `30` as a duration such as 30s or 2m",
 			"line 9: cannot read `1 second` as a duration such as 30s or 2m",
+			"line 10: cannot read `9` as a prefetch: a number of rounds from 0 to 8, or true or false",
 		}},
 		{"unknown key and type mismatch together", `
 delivery: {lease: 2, leese: 2m}
@@ -986,5 +988,33 @@ towns:
 	}
 	if diff := cmp.Diff([]string{"channel spare is not used by any town"}, c.Warnings()); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestConfigPrefetch: delivery.prefetch is a number of rounds; true and
+// false, as earlier configurations wrote it, mean the default and none.
+func TestConfigPrefetch(t *testing.T) {
+	for _, tt := range []struct {
+		yaml string
+		want int
+	}{
+		{"delivery: {poll: 1s}", crier.DefaultPrefetch},
+		{"delivery: {prefetch: true}", crier.DefaultPrefetch},
+		{"delivery: {prefetch: false}", 0},
+		{"delivery: {prefetch: 0}", 0},
+		{"delivery: {prefetch: 5}", 5},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, tt.yaml), noEnv)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.yaml, err)
+		}
+		if got := cfg.Delivery.prefetch(); got != tt.want {
+			t.Errorf("%q: prefetch %d, want %d", tt.yaml, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"delivery: {prefetch: -1}", "delivery: {prefetch: yes please}", "delivery: {prefetch: 2.5}"} {
+		if _, err := LoadConfig(writeConfig(t, bad), noEnv); err == nil || !strings.Contains(err.Error(), "as a prefetch") {
+			t.Errorf("%q: %v, want a prefetch error", bad, err)
+		}
 	}
 }

@@ -184,8 +184,8 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	// Only jobs claimed but not yet recorded at a kill may be unknown: at
-	// most the email concurrency (8) and as many prefetched per kill.
-	if limit := kills * 2 * 8; unknown > limit {
+	// most the email concurrency (8) and the prefetched rounds per kill.
+	if limit := kills * (1 + crier.DefaultPrefetch) * 8; unknown > limit {
 		t.Errorf("%d unknown mails after %d kills; only in-flight ones (at most %d) may be", unknown, kills, limit)
 	}
 	// Webhooks: every town arrived, and every request, repeats included,
