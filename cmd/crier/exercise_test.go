@@ -83,4 +83,32 @@ func TestExerciseModeQuickstart(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "17: gesendet 17") {
 		t.Errorf("status: exit %d\n%s", code, out)
 	}
+
+	// A correction and a cancellation are captured like the notice.
+	if code, out, errOut := cli("update", id, "../../examples/buergerbuero-geschlossen.md", "--wait"); code != 0 {
+		t.Fatalf("update --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := cli("cancel", id, "--reason", "Das Bürgerbüro ist wieder geöffnet.", "--wait"); code != 0 {
+		t.Fatalf("cancel --wait: exit %d\n%s%s", code, out, errOut)
+	}
+	caps, err = srv.Client.Captures(context.Background(), id, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRevision := map[int]int{}
+	for _, c := range caps {
+		perRevision[c.Revision]++
+		if c.Recipient == "" {
+			continue
+		}
+		switch want := map[int]string{2: "Aktualisierung: ", 3: "Aufgehoben: "}[c.Revision]; {
+		case want != "" && !strings.Contains(c.Subject, want):
+			t.Errorf("revision %d mail subject %q, want %q in it", c.Revision, c.Subject, want)
+		case c.Revision == 3 && !strings.Contains(c.Text, "Das Bürgerbüro ist wieder geöffnet."):
+			t.Errorf("cancel mail without the reason:\n%s", c.Text)
+		}
+	}
+	if perRevision[1] != 17 || perRevision[2] != 17 || perRevision[3] != 17 {
+		t.Errorf("captures per revision: %v, want 17 each", perRevision)
+	}
 }
