@@ -21,8 +21,8 @@ var berlin = mustLoadLocation("Europe/Berlin")
 func (m *Main) publish(ctx context.Context, args []string) error {
 	fs := m.flags("publish")
 	r := m.remoteFlags(fs)
-	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
-	key := fs.String("idempotency-key", "", "key that makes a repeated publish return the first result (default: a fresh key, reused for this command's own retries)")
+	wait := waitFlag(fs)
+	key := keyFlag(fs, "publish")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -38,22 +38,15 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *key == "" {
-		*key = randomKey()
-	}
 	if !publishAt.IsZero() {
-		return m.publishAt(ctx, c, a, publishAt, *key, *wait)
+		return m.publishAt(ctx, c, a, publishAt, key(), *wait)
 	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {
-		res, err = c.Publish(ctx, a, *key)
+		res, err = c.Publish(ctx, a, key())
 		return err
 	})
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.published", res.Announcement.ID, locale.N(m.lang(), "cli.deliveries", res.Deliveries)))

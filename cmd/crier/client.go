@@ -125,6 +125,35 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// invalid lists every problem of an invalid-input error and turns it into
+// exit code 2; any other error, and nil, pass through.
+func (m *Main) invalid(err error) error {
+	if crier.ErrorCode(err) != crier.EINVALID {
+		return err
+	}
+	m.printProblems(err)
+	return &failure{exitInvalid}
+}
+
+// keyFlag registers --idempotency-key on fs for a command that creates
+// what; the returned function gives the key, a fresh one when none was
+// given, the same on every call so that the command's own retries reuse it.
+func keyFlag(fs *flag.FlagSet, what string) func() string {
+	key := fs.String("idempotency-key", "", "key that makes a repeated "+what+" return the first result "+
+		"(default: a fresh key, reused for this command's own retries)")
+	return func() string {
+		if *key == "" {
+			*key = randomKey()
+		}
+		return *key
+	}
+}
+
+// waitFlag registers --wait on fs.
+func waitFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
+}
+
 // printProblems lists every problem of an invalid-input error.
 func (m *Main) printProblems(err error) {
 	fmt.Fprintf(m.Stderr, "crier: %s\n", crier.ErrorMessage(err))

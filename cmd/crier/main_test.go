@@ -67,8 +67,15 @@ type served struct {
 // when the test ends.
 func mustServe(t *testing.T, config string, env map[string]string, extra ...string) *served {
 	t.Helper()
-	dataDir := t.TempDir()
 	m, _, stderr := testMain(env)
+	return serveWith(t, m, stderr, config, extra...)
+}
+
+// serveWith is mustServe with a Main the caller prepared, e.g. with a clock
+// of its own; stderr is the Main's standard error.
+func serveWith(t *testing.T, m *Main, stderr *syncBuffer, config string, extra ...string) *served {
+	t.Helper()
+	dataDir := t.TempDir()
 	listening := make(chan string, 1)
 	m.OnListen = func(url string) { listening <- url }
 	ctx, cancel := context.WithCancel(context.Background())

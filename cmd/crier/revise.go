@@ -14,8 +14,8 @@ import (
 func (m *Main) update(ctx context.Context, args []string) error {
 	fs := m.flags("update")
 	r := m.remoteFlags(fs)
-	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
-	key := fs.String("idempotency-key", "", "key that makes a repeated update return the first result (default: a fresh key, reused for this command's own retries)")
+	wait := waitFlag(fs)
+	key := keyFlag(fs, "update")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -30,7 +30,7 @@ func (m *Main) update(ctx context.Context, args []string) error {
 	if !publishAt.IsZero() {
 		return usageError("an update goes out at once: remove publish_at from the file (to change a scheduled notice: crier schedule edit ID FILE)")
 	}
-	return m.revise(ctx, r, *key, *wait, "cli.updated", func(c revisionClient, key string) (*crier.PublishResult, error) {
+	return m.revise(ctx, r, key(), *wait, "cli.updated", func(c revisionClient, key string) (*crier.PublishResult, error) {
 		return c.Update(ctx, pos[0], a, key)
 	})
 }
@@ -40,8 +40,8 @@ func (m *Main) cancel(ctx context.Context, args []string) error {
 	fs := m.flags("cancel")
 	r := m.remoteFlags(fs)
 	reason := fs.String("reason", "", "why the notice no longer holds; people get this text (default: a sentence saying it was canceled)")
-	wait := fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
-	key := fs.String("idempotency-key", "", "key that makes a repeated cancel return the first result (default: a fresh key, reused for this command's own retries)")
+	wait := waitFlag(fs)
+	key := keyFlag(fs, "cancel")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -49,7 +49,7 @@ func (m *Main) cancel(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("cancel takes an announcement id")
 	}
-	err = m.revise(ctx, r, *key, *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
+	err = m.revise(ctx, r, key(), *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
 		return c.Cancel(ctx, pos[0], *reason, key)
 	})
 	if crier.ErrorCode(err) != crier.ENOTFOUND {
@@ -95,19 +95,12 @@ func (m *Main) revise(ctx context.Context, r *remote, key string, wait bool, don
 	if err != nil {
 		return err
 	}
-	if key == "" {
-		key = randomKey()
-	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {
 		res, err = call(c, key)
 		return err
 	})
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	a := res.Announcement

@@ -48,11 +48,7 @@ func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announc
 		res, err = c.PublishAt(ctx, a, at, key)
 		return err
 	})
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	id := res.Announcement.ID
@@ -130,7 +126,7 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	r := m.remoteFlags(fs)
 	var tf timeFlags
 	tf.register(fs)
-	key := fs.String("idempotency-key", "", "key that makes a repeated add return the first schedule (default: a fresh key, reused for this command's own retries)")
+	key := keyFlag(fs, "schedule add")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -166,19 +162,12 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *key == "" {
-		*key = randomKey()
-	}
 	var stored *crier.Schedule
 	err = retryTransport(ctx, func() (err error) {
-		stored, err = c.CreateSchedule(ctx, sc, *key)
+		stored, err = c.CreateSchedule(ctx, sc, key())
 		return err
 	})
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.schedule_created", stored.ID, m.sentenceTime(stored.NextRun)))
@@ -246,11 +235,7 @@ func (m *Main) scheduleEdit(ctx context.Context, args []string) error {
 		return err
 	}
 	sc, err := c.UpdateSchedule(ctx, pos[0], p)
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.schedule_changed", sc.ID, m.sentenceTime(sc.NextRun)))
@@ -274,11 +259,7 @@ func (m *Main) scheduleState(ctx context.Context, name string, args []string,
 		return err
 	}
 	sc, err := op(c, ctx, pos[0])
-	if crier.ErrorCode(err) == crier.EINVALID {
-		m.printProblems(err)
-		return &failure{exitInvalid}
-	}
-	if err != nil {
+	if err := m.invalid(err); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, done(sc))

@@ -72,38 +72,9 @@ func (c *shiftClock) After(d time.Duration) <-chan time.Time {
 // mustServeClock is mustServe with the server's clock.
 func mustServeClock(t *testing.T, config string, clock crier.Clock) *served {
 	t.Helper()
-	dataDir := t.TempDir()
 	m, _, stderr := testMain(nil)
 	m.Clock = clock
-	listening := make(chan string, 1)
-	m.OnListen = func(url string) { listening <- url }
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() {
-		exited <- m.Run(ctx, []string{"serve", "--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:0"})
-	}()
-	var url string
-	select {
-	case url = <-listening:
-	case code := <-exited:
-		cancel()
-		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("serve did not listen within 30s:\n%s", stderr)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if code := <-exited; code != exitOK {
-			t.Errorf("serve exited with %d:\n%s", code, stderr)
-		}
-	})
-	token, err := os.ReadFile(filepath.Join(dataDir, tokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &served{URL: url, DataDir: dataDir, Stderr: stderr,
-		Client: &server.Client{URL: url, Token: strings.TrimSpace(string(token))}}
+	return serveWith(t, m, stderr, config)
 }
 
 // waitPublished polls the server until the announcement id exists. The
