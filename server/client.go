@@ -48,18 +48,24 @@ type DeliveryQuery struct {
 // An announcement with problems is rejected with an EINVALID error whose
 // details list every problem; nothing is queued then.
 func (c *Client) Publish(ctx context.Context, a *crier.Announcement, idempotencyKey string) (*crier.PublishResult, error) {
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/announcements", nil, a)
-	if err != nil {
-		return nil, err
-	}
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
-	}
 	var res crier.PublishResult
-	if err := c.send(req, &res); err != nil {
+	if err := c.create(ctx, "/api/v1/announcements", a, idempotencyKey, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
+}
+
+// create POSTs in to path with the Idempotency-Key header when key is not
+// empty, and decodes the answer into out.
+func (c *Client) create(ctx context.Context, path string, in any, key string, out any) error {
+	req, err := c.newRequest(ctx, http.MethodPost, path, nil, in)
+	if err != nil {
+		return err
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	return c.send(req, out)
 }
 
 // Preview renders and checks a for every targeted town × channel without

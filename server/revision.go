@@ -97,16 +97,9 @@ func (c *Client) Cancel(ctx context.Context, id, reason, idempotencyKey string) 
 }
 
 func (c *Client) revise(ctx context.Context, id, action string, body any, idempotencyKey string) (*crier.PublishResult, error) {
-	path := "/api/v1/announcements/" + url.PathEscape(id) + "/" + action
-	req, err := c.newRequest(ctx, http.MethodPost, path, nil, body)
-	if err != nil {
-		return nil, err
-	}
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
-	}
 	var res crier.PublishResult
-	if err := c.send(req, &res); err != nil {
+	path := "/api/v1/announcements/" + url.PathEscape(id) + "/" + action
+	if err := c.create(ctx, path, body, idempotencyKey, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil

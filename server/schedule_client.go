@@ -16,15 +16,9 @@ import (
 // once, and the result then has no Schedule; an older one is refused. A
 // non-empty idempotencyKey makes a repeated call return the first result.
 func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt time.Time, idempotencyKey string) (*ScheduledResult, error) {
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/announcements", nil, publishAtRequest{Announcement: *a, PublishAt: publishAt})
-	if err != nil {
-		return nil, err
-	}
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
-	}
 	var res ScheduledResult
-	if err := c.send(req, &res); err != nil {
+	in := publishAtRequest{Announcement: *a, PublishAt: publishAt}
+	if err := c.create(ctx, "/api/v1/announcements", in, idempotencyKey, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -35,15 +29,8 @@ func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt
 // problem is listed in one EINVALID error. A non-empty idempotencyKey
 // makes a repeated call return the first schedule.
 func (c *Client) CreateSchedule(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (*crier.Schedule, error) {
-	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/schedules", nil, sc)
-	if err != nil {
-		return nil, err
-	}
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
-	}
 	var out crier.Schedule
-	if err := c.send(req, &out); err != nil {
+	if err := c.create(ctx, "/api/v1/schedules", sc, idempotencyKey, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
