@@ -1,0 +1,129 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/crierhq/crier"
+)
+
+// Export writes the site as static files under dir, creating it: the same
+// pages, feeds and CAP documents the server answers, with links between
+// them relative and ending in file names (soest/index.html,
+// soest/ID.html), so that the copy works from any web space and from
+// file://. Feeds and CAP documents link absolutely under Options.BaseURL
+// when it is set, which for an outside host should be that host's address.
+//
+// Each file is written to a temporary name and renamed, so that a web
+// server never sends a half-written file, and gets the time its content
+// last changed as its modification time. Files of an earlier export that
+// are not written again (announcements no longer listed) are left alone.
+// Export returns the paths written, relative to dir, with slashes.
+func (s *Site) Export(ctx context.Context, dir string) ([]string, error) {
+	p := paths{files: true}
+	var written []string
+	write := func(path string, d *document, err error) error {
+		if err != nil {
+			return fmt.Errorf("render %s: %w", path, err)
+		}
+		if err := writeFile(filepath.Join(dir, filepath.FromSlash(path)), d); err != nil {
+			return err
+		}
+		written = append(written, path)
+		return ctx.Err()
+	}
+	d, err := s.indexPage(ctx, p)
+	if err := write(p.index(), d, err); err != nil {
+		return written, err
+	}
+	for _, kind := range []string{"atom", "rss"} {
+		d, err := s.feed(ctx, p, "", kind)
+		if err := write(p.feed("", kind), d, err); err != nil {
+			return written, err
+		}
+	}
+	towns, err := s.towns(ctx)
+	if err != nil {
+		return written, err
+	}
+	for _, t := range towns {
+		d, err := s.townPage(ctx, p, t.ID)
+		if err := write(p.town(t.ID), d, err); err != nil {
+			return written, err
+		}
+		for _, kind := range []string{"atom", "rss"} {
+			d, err := s.feed(ctx, p, t.ID, kind)
+			if err := write(p.feed(t.ID, kind), d, err); err != nil {
+				return written, err
+			}
+		}
+		ns, err := s.notices(ctx, t.ID)
+		if err != nil {
+			return written, err
+		}
+		for _, n := range ns {
+			id := n.ID()
+			for _, f := range []struct {
+				path   string
+				render func(context.Context, paths, string, string) (*document, error)
+			}{
+				{p.notice(t.ID, id), s.noticePage},
+				{p.capXML(t.ID, id), s.capXML},
+				{p.capJSON(t.ID, id), s.capJSON},
+			} {
+				d, err := f.render(ctx, p, t.ID, id)
+				if err := write(f.path, d, err); err != nil {
+					return written, err
+				}
+			}
+		}
+	}
+	return written, nil
+}
+
+// feed renders the Atom ("atom") or RSS ("rss") feed of a town, or of
+// every town for "".
+func (s *Site) feed(ctx context.Context, p paths, town, kind string) (*document, error) {
+	if kind == "rss" {
+		return s.rss(ctx, p, town)
+	}
+	return s.atom(ctx, p, town)
+}
+
+// writeFile writes d to path through a temporary file in the same
+// directory and sets its modification time to d.modified.
+func writeFile(path string, d *document) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".crier-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(d.body)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !d.modified.IsZero() {
+		err = os.Chtimes(tmp, d.modified, d.modified)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("export %s: %w", path, err)
+	}
+	return nil
+}
+
+// notFound returns the error for a path the site does not have.
+func notFound(path string) error {
+	return crier.Errorf(crier.ENOTFOUND, "no page %s", path)
+}
