@@ -32,8 +32,8 @@ type Engine struct {
 	Notify func()
 }
 
-// Preview validates and renders a for every targeted town × channel without
-// committing anything. The plan lists every problem; err is only for
+// Preview validates and renders a for every targeted town × channel, and
+// each targeted town's page (Plan.Pages), without committing anything. The plan lists every problem; err is only for
 // failures of crier itself.
 func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	a.SetDefaults(e.Mode)
@@ -79,11 +79,35 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 			}
 			p.Messages = append(p.Messages, m)
 		}
+		e.page(p, t, shared, capture)
 	}
 	if len(p.Messages) == 0 && len(p.Problems) == 0 {
 		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
 	}
 	return p, ctx.Err()
+}
+
+// page renders the town's page of the emergency website into p.Pages,
+// reusing the body the channels rendered through shared. A problem that a
+// channel of the town reported already (the same body error) is not listed
+// twice.
+func (e *Engine) page(p *Plan, t *Town, shared map[string]any, capture bool) {
+	m, err := e.Renderer.Render(&RenderRequest{
+		Announcement: p.Announcement, Town: t, Channel: PageType, Type: PageType,
+		Link: e.link(t.ID, p.Announcement.ID), Shared: shared,
+	})
+	if err != nil {
+		for _, pr := range renderProblems(err, t.ID, PageType) {
+			if !slices.ContainsFunc(p.Problems, func(q Problem) bool {
+				return q.Town == pr.Town && q.Field == pr.Field && q.Message == pr.Message
+			}) {
+				p.Problems = append(p.Problems, pr)
+			}
+		}
+		return
+	}
+	m.Capture = capture
+	p.Pages = append(p.Pages, m)
 }
 
 // Publish validates and renders a, then commits it with all its

@@ -10,9 +10,19 @@ import (
 type Plan struct {
 	Announcement *Announcement `json:"announcement"`
 	Towns        []string      `json:"towns"`
-	Messages     []*Message    `json:"messages"`
-	Problems     []Problem     `json:"problems,omitempty"`
+	// Messages become deliveries, one per message (or per subscriber).
+	Messages []*Message `json:"messages"`
+	// Pages are the rendered pages of the emergency website, one per
+	// targeted town (channel and type PageType): stored with the
+	// announcement like Messages, but never delivered. A page that cannot
+	// be rendered is a problem of the plan like any other.
+	Pages    []*Message `json:"pages,omitempty"`
+	Problems []Problem  `json:"problems,omitempty"`
 }
+
+// PageType is the channel id and type of the pages in Plan.Pages: the
+// town's rendered text as the emergency website shows it.
+const PageType = "site"
 
 // PublishResult is what committing a plan produced.
 type PublishResult struct {

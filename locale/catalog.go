@@ -60,6 +60,7 @@ var catalog = []entry{
 	{"cli.retry_hint", "Erneut versuchen: crier retry %s", "To try again: crier retry %s"},
 	{"cli.problems", "%d Problem(e), nichts wurde veröffentlicht:", "%d problem(s), nothing was published:"},
 	{"cli.preview_ok", "%d Nachrichten für %d Orte, keine Probleme.", "%d messages for %d towns, no problems."},
+	{"cli.site_exported", "%d Dateien der Notfall-Website nach %s geschrieben.", "Wrote %d files of the emergency website to %s."},
 	{"cli.requeued", "%d Zustellungen wieder eingereiht.", "%d deliveries queued again."},
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},
 	{"cli.removed", "%s von der Liste %s abgemeldet.", "%s unsubscribed from list %s."},

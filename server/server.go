@@ -68,6 +68,10 @@ type Options struct {
 	Endpoints func() []netpath.EndpointHealth
 	// Schedules, when set, serves /api/v1/schedules and publish_at.
 	Schedules *schedule.Scheduler
+	// Site, when set, answers every request outside /api/v1/, /healthz,
+	// /readyz and /metrics, without authentication: the public emergency
+	// website (site.Site), which only reads published pages.
+	Site http.Handler
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -85,6 +89,7 @@ type Server struct {
 	clock       crier.Clock
 	log         *slog.Logger
 	metrics     *Metrics
+	site        http.Handler
 	ready       func(ctx context.Context) error
 	version     string
 
@@ -138,6 +143,7 @@ func New(o Options) (*Server, error) {
 		clock:       o.Clock,
 		log:         o.Logger,
 		metrics:     o.Metrics,
+		site:        o.Site,
 		ready:       o.Ready,
 		version:     o.Version,
 	}
@@ -189,6 +195,9 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics.Handler(s.log))
+	}
+	if s.site != nil {
+		mux.Handle("/", s.site)
 	}
 	s.mux = mux
 	s.handler = s.logRequests(s.recoverPanics(mux))

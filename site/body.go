@@ -8,7 +8,9 @@ import (
 )
 
 // MessageType is the message type whose HTML and Text are a town's body
-// as the site shows it. No renderer produces it yet; see BodyFromMessages.
+// as the site shows it: the templates package renders one per town and
+// revision (crier.PageType), which the engine stores with the
+// announcement; see BodyFromMessages.
 const MessageType = "site"
 
 // BodyFromMessages finds the body of one revision for one town among the

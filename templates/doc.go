@@ -8,6 +8,8 @@
 //	email              email.subject, email.html, email.text
 //	mastodon, slack    social.text (a short post: banner, title, lead, hashtag, link)
 //	webhook            webhook.payload (built-in: a Standard Webhooks JSON payload)
+//	site               none: the rendered body (HTML and text) and the title,
+//	                   the town's page on the emergency website
 //
 // The built-in templates are embedded. A file named <name>.tmpl overrides
 // one, looked up in the override directory (Options.Dir) in this order,

@@ -125,6 +125,7 @@ var channels = []struct{ typ, id string }{
 	{"webhook", "radio"},
 	{"mastodon", "mastodon"},
 	{"slack", "krisenstab"},
+	{"site", "site"},
 }
 
 func link(t *crier.Town, a *crier.Announcement) string {

@@ -53,6 +53,10 @@ func TestGolden(t *testing.T) {
 				}
 				b.WriteByte('\n')
 				golden(t, c.name+".webhook.json", b.Bytes())
+			case "site":
+				golden(t, c.name+".site.subject.txt", []byte(m.Subject+"\n"))
+				golden(t, c.name+".site.html", []byte(m.HTML))
+				golden(t, c.name+".site.txt", []byte(m.Text))
 			default:
 				golden(t, c.name+"."+ch.typ+".txt", []byte(m.Text+"\n"))
 			}

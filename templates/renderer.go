@@ -89,9 +89,11 @@ func New(o Options) (*Renderer, error) {
 
 // Render renders req's announcement for its town and channel type. The
 // channel types are email (subject, HTML and text; one delivery per
-// subscriber), webhook (a JSON payload), and mastodon and slack (a short
-// text). Every problem, an unknown type, a missing town variable or a
-// broken template, comes back as an EINVALID *crier.Error whose Details name
+// subscriber), webhook (a JSON payload), mastodon and slack (a short
+// text), and site (the title as subject and the rendered body as HTML and
+// text: the town's text on the emergency website, stored with the
+// announcement and never delivered). Every problem, an unknown type, a
+// missing town variable or a broken template, comes back as an EINVALID *crier.Error whose Details name
 // the town, the channel, the template and the line.
 func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	if req == nil || req.Announcement == nil || req.Town == nil {
@@ -136,6 +138,11 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 		m.SpoilerText, m.Sensitive = a.SpoilerText, a.Sensitive
 	case "webhook":
 		m.Payload = x.payload(d)
+	case "site":
+		// The town's text as the emergency website shows it (site.Body):
+		// stored with the announcement, never delivered.
+		m.Subject = d.Title
+		m.HTML, m.Text = string(d.Body), d.BodyText
 	}
 	if x.problems != nil {
 		return nil, x.err()

@@ -319,7 +319,7 @@ func TestUnknownType(t *testing.T) {
 	_, err := r.Render(request(town(t, "soest"), kfz(crier.ModeActual), "telegram", "tg-soest"))
 	want := []crier.Problem{{
 		Town: "soest", Channel: "tg-soest", Field: "type",
-		Message: `unknown channel type "telegram"; crier renders email, mastodon, slack, webhook`,
+		Message: `unknown channel type "telegram"; crier renders email, mastodon, site, slack, webhook`,
 	}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

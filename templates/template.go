@@ -34,6 +34,7 @@ var kinds = map[string]string{
 	"webhook":  "webhook",
 	"mastodon": "social",
 	"slack":    "social",
+	"site":     "site",
 }
 
 //go:embed default/*.tmpl

@@ -26,6 +26,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/schedule"
+	"github.com/crierhq/crier/site"
 )
 
 // Config is crier's configuration, read from one YAML file by LoadConfig.
@@ -70,6 +71,9 @@ type Config struct {
 	Delivery DeliveryConfig `yaml:"delivery"`
 	// Schedule tunes the scheduler of publish_at and recurring schedules.
 	Schedule ScheduleConfig `yaml:"schedule"`
+	// Site configures the emergency website that serve answers outside the
+	// API and site export writes.
+	Site SiteConfig `yaml:"site"`
 	// Networks are the ways out of this machine besides the system route,
 	// by name. The network "default" is the system route; it is always
 	// there and may be listed only empty.
@@ -301,6 +305,29 @@ type EndpointConfig struct {
 	APIURL string `yaml:"api_url"`
 }
 
+// SiteConfig configures the emergency website.
+type SiteConfig struct {
+	// Title names the site; default "Notfall-Informationen".
+	Title string `yaml:"title"`
+	// ImprintURL and PrivacyURL are absolute http or https addresses of the
+	// operator's legal notice and privacy statement, linked from every
+	// page. Optional.
+	ImprintURL string `yaml:"imprint_url"`
+	PrivacyURL string `yaml:"privacy_url"`
+	// MaxAge is how long browsers and proxies may reuse a page; default 1m.
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// StatusConfig is one line of a town's service status on the website.
+type StatusConfig struct {
+	// Service names the service, e.g. "Bürgerbüro". Required.
+	Service string `yaml:"service"`
+	// Availability is up, limited or down; optional.
+	Availability string `yaml:"availability"`
+	// Text says what holds, e.g. "geschlossen". Optional.
+	Text string `yaml:"text"`
+}
+
 // TownConfig is a municipality crier publishes for.
 type TownConfig struct {
 	// ID is the town's slug, unique among towns and groups; "all" is reserved.
@@ -322,6 +349,9 @@ type TownConfig struct {
 	// Channels lists the ids of the channels the town publishes to; it may
 	// be empty.
 	Channels []string `yaml:"channels"`
+	// Status is the town's service status list on the website, in display
+	// order; optional.
+	Status []StatusConfig `yaml:"status"`
 }
 
 // Town returns the town as the engine sees it. It shares nothing with t.
@@ -952,6 +982,7 @@ func (c *Config) Validate() error {
 	v.checkGroups()
 	v.checkDelivery()
 	v.checkSchedule()
+	v.checkSite()
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
@@ -1119,6 +1150,9 @@ func (v *configCheck) checkChannels() {
 		ch := &v.c.Channels[i]
 		path := "channels[" + labels[i] + "]"
 		if v.slug(path+".id", ch.ID) {
+			if ch.ID == crier.PageType {
+				v.add(path+".id", "%q is reserved: the emergency website's pages are stored under it", crier.PageType)
+			}
 			if j, ok := first[ch.ID]; ok {
 				v.add(path+".id", "duplicate id %s (also channels[%d])", v.show(path+".id", ch.ID), j)
 			} else {
@@ -1393,6 +1427,42 @@ func (v *configCheck) checkTowns() {
 				v.add(cf, "channel %s is listed twice", v.show(cf, id))
 			}
 			seen[id] = true
+		}
+	}
+}
+
+// checkSite checks the website's settings and every town's status list.
+func (v *configCheck) checkSite() {
+	s := &v.c.Site
+	if strings.ContainsAny(s.Title, "\r\n") && !v.unset("site.title") {
+		v.add("site.title", "must be a single line")
+	}
+	for _, f := range []struct{ field, value string }{{"site.imprint_url", s.ImprintURL}, {"site.privacy_url", s.PrivacyURL}} {
+		if f.value != "" {
+			v.httpURL(f.field, f.value)
+		}
+	}
+	if s.MaxAge.Duration < 0 {
+		v.add("site.max_age", "must not be negative")
+	}
+	ids := make([]string, len(v.c.Towns))
+	for i, t := range v.c.Towns {
+		ids[i] = t.ID
+	}
+	labels := idLabels(ids)
+	for i, t := range v.c.Towns {
+		for j, st := range t.Status {
+			path := fmt.Sprintf("towns[%s].status[%d].", labels[i], j)
+			switch {
+			case !v.given(path+"service", st.Service):
+				v.add(path+"service", "is required")
+			case strings.ContainsAny(st.Service, "\r\n"):
+				v.add(path+"service", "must be a single line")
+			}
+			if st.Availability != "" {
+				v.oneOf(path+"availability", st.Availability,
+					string(site.Available), string(site.Limited), string(site.Unavailable))
+			}
 		}
 	}
 }

@@ -563,6 +563,29 @@ delivery:
 			"delivery.poll", "delivery.shutdown_timeout",
 			"delivery.send_timeout", "delivery.backoff.base", "delivery.max_attempts",
 		}},
+		{"site and status", goodChannel + `
+site:
+  title: "Notfall\nSoest"
+  imprint_url: "ftp://kreis-soest.example/impressum"
+  privacy_url: "/datenschutz"
+  max_age: -1m
+towns:
+  - id: soest
+    name: Stadt Soest
+    status:
+      - {service: Bürgerbüro, availability: down, text: geschlossen}
+      - {service: Telefon, availability: offline}
+      - {availability: up, text: "ohne Dienst"}
+  - {id: werl, name: Stadt Werl, status: [{service: "Kfz\nZulassung", availability: limited}]}
+`, []string{
+			"site.title", "site.imprint_url", "site.privacy_url", "site.max_age",
+			"towns[soest].status[1].availability", "towns[soest].status[2].service",
+			"towns[werl].status[0].service",
+		}},
+		{"reserved channel id", `
+channels:
+  - {id: site, type: webhook, endpoints: [{url: "https://r.example", secret: ` + validWebhookSecret + `}]}
+`, []string{"channels[site].id"}},
 		{"malformed variables", `
 secret: "${CRIER SECRET}"
 sender: "${SENDER"
@@ -660,9 +683,9 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, schedule, networks, channels, towns, groups)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, schedule, site, networks, channels, towns, groups)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, probe_url, api_url)`,
-			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels)`,
+			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
 		}},
 		{"type mismatches", `
 channels:

@@ -55,6 +55,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	metrics := server.NewMetrics(reg, a.db, a.db)
 	a.metrics = metrics
 	a.workers.Observe = metrics.ObserveAttempt
+	web, err := newSite(cfg, a.db, a.dir, m.Clock, log, cfg.PublicURL)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Engine:      a.engine,
 		Store:       a.db,
@@ -70,6 +74,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Version:     version,
 		Endpoints:   a.health,
 		Schedules:   sched,
+		Site:        web,
 	})
 	if err != nil {
 		return err

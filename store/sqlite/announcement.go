@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -16,7 +17,8 @@ const announcementColumns = `id, revision, title, body, towns, channels, categor
 	certainty, mode, expires, created_at, event, reason`
 
 // CreateAnnouncement commits the plan's announcement, its messages and all
-// their deliveries in one transaction, queued and due at now. A message
+// their deliveries in one transaction, queued and due at now, and its
+// pages (Plan.Pages) as messages without deliveries. A message
 // marked PerSubscriber gets one delivery per subscriber of its town who is
 // confirmed at this moment; any other message gets one delivery. The
 // announcement's CreatedAt defaults to now, and its Expires is copied into
@@ -46,7 +48,7 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 				return err
 			}
 		}
-		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, now); err != nil {
+		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
 			return err
 		}
 		if idempotencyKey == "" {
@@ -76,8 +78,12 @@ func checkPlan(p *crier.Plan) error {
 		ps = append(ps, crier.Problem{Field: "revision", Message: "must be at least 1"})
 	}
 	seen := make(map[[2]string]bool)
-	for i, m := range p.Messages {
+	all := append(slices.Clip(p.Messages), p.Pages...)
+	for i, m := range all {
 		field := fmt.Sprintf("messages[%d]", i)
+		if i >= len(p.Messages) {
+			field = fmt.Sprintf("pages[%d]", i-len(p.Messages))
+		}
 		switch {
 		case m == nil || m.Town == "" || m.Channel == "" || m.Type == "":
 			ps = append(ps, crier.Problem{Field: field, Message: "needs a town, a channel and a type"})
@@ -115,8 +121,9 @@ func earlierResult(ctx context.Context, tx *sql.Tx, key string) (*crier.PublishR
 	return &crier.PublishResult{Announcement: a, Deliveries: n, Existing: true}, nil
 }
 
-// insertPlan writes the announcement, its messages and their deliveries.
-func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement, msgs []*crier.Message, now time.Time) (*crier.PublishResult, error) {
+// insertPlan writes the announcement, its messages and their deliveries,
+// and its pages, which have none.
+func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement, msgs, pages []*crier.Message, now time.Time) (*crier.PublishResult, error) {
 	if err := insertAnnouncement(ctx, tx, a); err != nil {
 		return nil, err
 	}
@@ -132,6 +139,11 @@ func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement,
 			return nil, fmt.Errorf("town %s, channel %s: %w", m.Town, m.Channel, err)
 		}
 		res.Deliveries += n
+	}
+	for _, m := range pages {
+		if _, err := w.store(ctx, a, m); err != nil {
+			return nil, fmt.Errorf("town %s, page: %w", m.Town, err)
+		}
 	}
 	if a.Revision > 1 {
 		// Set before the commit: a delivery this revision holds may be
@@ -244,6 +256,26 @@ type planWriter struct {
 // insert stores the rendered message m of announcement a and queues its
 // deliveries; it returns how many.
 func (w *planWriter) insert(ctx context.Context, a *crier.Announcement, m *crier.Message, now time.Time) (int, error) {
+	id, err := w.store(ctx, a, m)
+	if err != nil {
+		return 0, err
+	}
+	key := crier.DeliveryKey(a.ID, a.Revision, m.Town, m.Channel, 0)
+	var r sql.Result
+	if m.PerSubscriber {
+		r, err = w.subscribers.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, nanos(now), m.Capture)
+	} else {
+		r, err = w.single.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, m.Recipient, nanos(now), m.Capture)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("queue deliveries: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// store stores the rendered message m of announcement a and returns its id.
+func (w *planWriter) store(ctx context.Context, a *crier.Announcement, m *crier.Message) (int64, error) {
 	stored := *m
 	stored.Announcement, stored.Revision, stored.Expires = a.ID, a.Revision, a.Expires
 	stored.Key, stored.Recipient, stored.UnsubscribeURL, stored.Attempt, stored.FirstAttempt = "", "", "", 0, time.Time{}
@@ -255,21 +287,7 @@ func (w *planWriter) insert(ctx context.Context, a *crier.Announcement, m *crier
 	if err != nil {
 		return 0, fmt.Errorf("insert message: %w", err)
 	}
-	id, err := r.LastInsertId()
-	if err != nil {
-		return 0, err
-	}
-	key := crier.DeliveryKey(a.ID, a.Revision, m.Town, m.Channel, 0)
-	if m.PerSubscriber {
-		r, err = w.subscribers.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, nanos(now), m.Capture)
-	} else {
-		r, err = w.single.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, m.Recipient, nanos(now), m.Capture)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("queue deliveries: %w", err)
-	}
-	n, err := r.RowsAffected()
-	return int(n), err
+	return r.LastInsertId()
 }
 
 // Announcement returns the latest revision of the announcement id, or a
@@ -386,4 +404,67 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+// Revisions returns every revision of the announcement id, oldest first,
+// or a not_found error.
+func (db *DB) Revisions(ctx context.Context, id string) ([]*crier.Announcement, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+announcementColumns+` FROM announcements
+		WHERE id = ? ORDER BY revision`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	as, err := collect(rows, scanAnnouncement)
+	if err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	if len(as) == 0 {
+		return nil, crier.Errorf(crier.ENOTFOUND, "announcement %s not found", id)
+	}
+	return as, nil
+}
+
+// Pages returns the pages (messages of type crier.PageType) of the town's
+// newest limit announcements (1000 when limit is 0), every revision of
+// each, by announcement and revision. Newest is by the latest revision
+// that has a page for the town. A town without pages has none.
+func (db *DB) Pages(ctx context.Context, town string, limit int) ([]*crier.Message, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT content FROM messages
+		WHERE town = ?1 AND type = ?2 AND announcement IN (
+			SELECT m.announcement FROM messages m
+			JOIN announcements a ON a.id = m.announcement AND a.revision = m.revision
+			WHERE m.town = ?1 AND m.type = ?2
+			GROUP BY m.announcement ORDER BY MAX(a.created_at) DESC, m.announcement DESC LIMIT ?3)
+		ORDER BY announcement, revision`, town, crier.PageType, limitOr(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list pages: %w", err)
+	}
+	return db.collectMessages(rows, "list pages")
+}
+
+// Page returns the pages of the announcement id for the town, every
+// revision, oldest first; none when the announcement does not concern the
+// town or does not exist.
+func (db *DB) Page(ctx context.Context, town, id string) ([]*crier.Message, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT content FROM messages
+		WHERE town = ? AND type = ? AND announcement = ? ORDER BY revision`, town, crier.PageType, id)
+	if err != nil {
+		return nil, fmt.Errorf("read page: %w", err)
+	}
+	return db.collectMessages(rows, "read page")
+}
+
+// collectMessages decodes the content column of every row.
+func (db *DB) collectMessages(rows *sql.Rows, what string) ([]*crier.Message, error) {
+	ms, err := collect(rows, func(s scanner) (*crier.Message, error) {
+		var content []byte
+		if err := s.Scan(&content); err != nil {
+			return nil, err
+		}
+		return decodeMessage(content)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return ms, nil
 }

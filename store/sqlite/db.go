@@ -63,6 +63,53 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// OpenReadOnly opens the existing database at path for reading only,
+// without its lock, so that it works next to a running crier serve: in WAL
+// mode readers in other processes see every committed transaction and
+// never block the writer. The reading methods work (Revisions, Pages, Page,
+// Announcement, Messages...); every write fails. It fails with a
+// not_found error when there is no database, and with a conflict error
+// when its schema is not the one this crier writes (a newer or older
+// crier migrated it, or none did yet): start crier serve once to migrate.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.Contains(path, "?") {
+		return nil, crier.Errorf(crier.EINVALID, "database path %q is empty or contains '?'", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, crier.Errorf(crier.ENOTFOUND, "no database at %s", path)
+		}
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db := &DB{path: path}
+	var err error
+	if db.read, err = openPool(ctx, path, readConns, "_query_only=1"); err != nil {
+		return nil, fmt.Errorf("open readers: %w", err)
+	}
+	// Writing methods fail on query-only connections instead of
+	// panicking on missing ones.
+	if db.write, err = openPool(ctx, path, 1, "_query_only=1"); err != nil {
+		return nil, errors.Join(fmt.Errorf("open database: %w", err), db.Close())
+	}
+	ms, err := listMigrations()
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	var current int
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return nil, errors.Join(fmt.Errorf("read schema version of %s: %w", path, err), db.Close())
+	}
+	if want := ms[len(ms)-1].version; current != want {
+		return nil, errors.Join(crier.Errorf(crier.ECONFLICT,
+			"database %s has schema version %d, this crier reads version %d: start crier serve once to migrate it",
+			path, current, want), db.Close())
+	}
+	if db.stmts, err = prepare(ctx, db.write); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
 func (db *DB) open(ctx context.Context) error {
 	var err error
 	if db.write, err = openPool(ctx, db.path, 1, "_txlock=immediate", "_journal_mode=WAL"); err != nil {
