@@ -65,6 +65,12 @@ var catalog = []entry{
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},
 	{"cli.removed", "%s von der Liste %s abgemeldet.", "%s unsubscribed from list %s."},
 	{"cli.town", "Ort", "Town"},
+	{"cli.services.none", "Keine Erreichbarkeit für %s angegeben.", "No service status for %s."},
+	{"cli.services.configured", "(aus der Konfiguration – gilt, bis eine Liste gesetzt wird)", "(from the configuration – holds until a list is set)"},
+	{"cli.services.set", "Erreichbarkeit für %s gesetzt: %s.", "Service status for %s set: %s."},
+	{"cli.services.removed", "%s aus der Erreichbarkeit für %s entfernt.", "%s removed from the service status for %s."},
+	{"cli.services.cleared", "Erreichbarkeit für %s zurückgesetzt: es gilt wieder die Liste aus der Konfiguration.", "Service status for %s reset: the list from the configuration holds again."},
+	{"cli.services.unknown", "%s steht nicht in der Erreichbarkeit für %s.", "%s is not in the service status for %s."},
 	{"cli.unsubscribe_link", "<persönlicher Abmeldelink>", "<personal unsubscribe link>"},
 	{"check.endpoint", "Endpunkt", "Endpoint"},
 	{"check.network", "Netz", "Network"},
@@ -169,4 +175,15 @@ var catalog = []entry{
 	{"site.cap.event.Infra", "Störung der Infrastruktur", "Infrastructure disruption"},
 	{"site.cap.event.CBRNE", "CBRNE-Gefahr", "CBRNE hazard"},
 	{"site.cap.event.Other", "Sonstige Information", "Other information"},
+
+	// The page behind every mail's unsubscribe link. %s is the town's name.
+	{"unsubscribe.title", "Vom Verteiler abmelden", "Unsubscribe"},
+	{"unsubscribe.ask", "Sie erhalten Meldungen der %s per E-Mail. Mit dem Knopf melden Sie sich ab.", "You receive notices of %s by email. The button unsubscribes you."},
+	{"unsubscribe.button", "Abmelden", "Unsubscribe"},
+	{"unsubscribe.done.title", "Abgemeldet", "Unsubscribed"},
+	{"unsubscribe.done.text", "Sie sind vom Verteiler der %s abgemeldet und erhalten keine Meldungen mehr per E-Mail.", "You are unsubscribed from the list of %s and will receive no more notices by email."},
+	{"unsubscribe.bad.title", "Link ungültig", "Invalid link"},
+	{"unsubscribe.bad.text", "Dieser Abmeldelink ist ungültig oder abgelaufen. Nutzen Sie den Link aus einer neueren E-Mail.", "This unsubscribe link is invalid or has expired. Please use the link in a more recent email."},
+	{"unsubscribe.failed.title", "Abmeldung nicht möglich", "Could not unsubscribe"},
+	{"unsubscribe.failed.text", "Die Abmeldung ist gerade nicht möglich. Bitte versuchen Sie es später noch einmal.", "Unsubscribing is not possible right now. Please try again later."},
 }

@@ -27,6 +27,8 @@
 //	DELETE /api/v1/subscribers/{town}/{email}
 //	GET    /api/v1/captures?announcement=&limit=  what the exercise sink received
 //	GET    /api/v1/towns
+//	GET    /api/v1/towns/{town}/status            the service status list the website shows
+//	PUT    /api/v1/towns/{town}/status            {"status":[...]} replaces it; [] restores the configured one
 //	GET    /api/v1/channels                       id and type only, never secrets
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
@@ -43,7 +45,8 @@
 // Anything else is 500 with code "internal" and the message "internal
 // error"; the real error goes only to the log.
 //
-// Two codes belong to HTTP alone. A request body that cannot be read as the
+// Three codes belong to HTTP alone. A server without a service status
+// store answers the status routes 501 with code "not_implemented". A request body that cannot be read as the
 // expected JSON (malformed, an unknown field, a value of the wrong type,
 // trailing data, or larger than the route's limit) is 400 with code
 // "bad_request": the request was not understood, so its content was never

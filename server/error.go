@@ -20,6 +20,9 @@ const (
 	CodeBadRequest = "bad_request"
 	// CodeMethodNotAllowed: the path exists, but not for this method (HTTP 405).
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeNotImplemented: this server does not offer the route, e.g. it
+	// keeps no service status lists (HTTP 501).
+	CodeNotImplemented = "not_implemented"
 )
 
 // errorResponse is the body of every API error.
@@ -50,6 +53,8 @@ func httpStatus(code string) int {
 		return http.StatusBadRequest
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
+	case CodeNotImplemented:
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }

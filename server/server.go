@@ -68,10 +68,21 @@ type Options struct {
 	Endpoints func() []netpath.EndpointHealth
 	// Schedules, when set, serves /api/v1/schedules and publish_at.
 	Schedules *schedule.Scheduler
+	// Tokens, when set, verifies the unsubscribe links of mails: GET and
+	// POST /unsubscribe/{token} (RFC 8058 one-click) without
+	// authentication, since the signed token is the authority.
+	Tokens *crier.Tokens
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
 	Site http.Handler
+	// Statuses, when set, keeps the towns' service status lists for
+	// GET and PUT /api/v1/towns/{town}/status; without it those routes
+	// answer 501.
+	Statuses crier.ServiceStatusStore
+	// DefaultStatus holds each town's configured status list, shown while
+	// no list is stored for the town.
+	DefaultStatus map[string][]crier.ServiceStatus
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -90,6 +101,9 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	site        http.Handler
+	tokens      *crier.Tokens
+	statuses    crier.ServiceStatusStore
+	defaults    map[string][]crier.ServiceStatus
 	ready       func(ctx context.Context) error
 	version     string
 
@@ -144,6 +158,9 @@ func New(o Options) (*Server, error) {
 		log:         o.Logger,
 		metrics:     o.Metrics,
 		site:        o.Site,
+		tokens:      o.Tokens,
+		statuses:    o.Statuses,
+		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
 		version:     o.Version,
 	}
@@ -188,6 +205,8 @@ func (s *Server) routes() {
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)
 	api("GET /api/v1/endpoints", s.listEndpoints)
+	api("GET /api/v1/towns/{town}/status", s.getServiceStatus)
+	api("PUT /api/v1/towns/{town}/status", s.putServiceStatus)
 	s.scheduleRoutes(api)
 	api("/api/v1/", s.noRoute)
 
@@ -196,6 +215,8 @@ func (s *Server) routes() {
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics.Handler(s.log))
 	}
+	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
+	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}

@@ -61,30 +61,22 @@ type Body struct {
 	Text string
 }
 
-// Availability is how well a town's service can be used.
-type Availability string
+// Availability is how well a town's service can be used; see
+// crier.Availability.
+type Availability = crier.Availability
 
 // Availabilities, shown as a word next to the service so that nothing
 // depends on colour.
 const (
-	Available   Availability = "up"      // working as usual
-	Limited     Availability = "limited" // working with restrictions
-	Unavailable Availability = "down"    // not working, closed
+	Available   = crier.ServiceUp      // working as usual
+	Limited     = crier.ServiceLimited // working with restrictions
+	Unavailable = crier.ServiceDown    // not working, closed
 )
 
 // ServiceStatus is one line of a town's status list, e.g. "Bürgerbüro:
-// geschlossen" or "Telefon: erreichbar unter 02921 103-0".
-type ServiceStatus struct {
-	// Service names the service: "Bürgerbüro", "Telefon", "Kfz-Zulassung".
-	Service string `json:"service"`
-	// Availability is optional; it adds a word ("nicht verfügbar") and a
-	// marker to the line.
-	Availability Availability `json:"availability,omitempty"`
-	// Text says what holds: "geschlossen", "erreichbar unter 02921 103-0".
-	Text string `json:"text"`
-	// Updated is when the line was last changed; zero when unknown.
-	Updated time.Time `json:"updated,omitzero"`
-}
+// geschlossen" or "Telefon: erreichbar unter 02921 103-0"; see
+// crier.ServiceStatus.
+type ServiceStatus = crier.ServiceStatus
 
 // ID returns the announcement's id, "" for a notice without revisions.
 func (n *Notice) ID() string {

@@ -350,7 +350,8 @@ type TownConfig struct {
 	// be empty.
 	Channels []string `yaml:"channels"`
 	// Status is the town's service status list on the website, in display
-	// order; optional.
+	// order; optional. It is the default: a list set through the API or
+	// "crier services" is stored and shows instead until it is cleared.
 	Status []StatusConfig `yaml:"status"`
 }
 

@@ -12,11 +12,13 @@ import (
 	"github.com/crierhq/crier/store/sqlite"
 )
 
-// pageStore is what the website reads from the database.
+// pageStore is what the website reads from the database: the pages of
+// announcements and the service status lists people set through the API.
 type pageStore interface {
 	Revisions(ctx context.Context, id string) ([]*crier.Announcement, error)
 	Pages(ctx context.Context, town string, limit int) ([]*crier.Message, error)
 	Page(ctx context.Context, town, id string) ([]*crier.Message, error)
+	ServiceStatus(ctx context.Context, town string) ([]crier.ServiceStatus, error)
 }
 
 var _ pageStore = (*sqlite.DB)(nil)
@@ -24,7 +26,8 @@ var _ pageStore = (*sqlite.DB)(nil)
 // siteSource is the website's view of the database and the configuration:
 // the towns in configuration order, each revision with the page stored for
 // the town when it was published (crier.PageType messages), and the towns'
-// status lists from the configuration.
+// status lists: the one stored through the API, or the configured one
+// while none is stored.
 type siteSource struct {
 	db     pageStore
 	dir    *crier.Directory
@@ -34,15 +37,21 @@ type siteSource struct {
 var _ site.Source = (*siteSource)(nil)
 
 func newSiteSource(db pageStore, dir *crier.Directory, cfg *Config) *siteSource {
-	s := &siteSource{db: db, dir: dir, status: map[string][]site.ServiceStatus{}}
+	return &siteSource{db: db, dir: dir, status: configuredStatus(cfg)}
+}
+
+// configuredStatus returns every town's status list from the
+// configuration, the default until a list is set through the API.
+func configuredStatus(cfg *Config) map[string][]crier.ServiceStatus {
+	out := map[string][]crier.ServiceStatus{}
 	for _, t := range cfg.Towns {
 		for _, st := range t.Status {
-			s.status[t.ID] = append(s.status[t.ID], site.ServiceStatus{
-				Service: st.Service, Availability: site.Availability(st.Availability), Text: st.Text,
+			out[t.ID] = append(out[t.ID], crier.ServiceStatus{
+				Service: st.Service, Availability: crier.Availability(st.Availability), Text: st.Text,
 			})
 		}
 	}
-	return s
+	return out
 }
 
 // Towns returns the configured towns in configuration order.
@@ -124,9 +133,17 @@ func (s *siteSource) notice(ctx context.Context, town, id string, pages []*crier
 	return n, nil
 }
 
-// Status returns the town's status list from the configuration.
-func (s *siteSource) Status(_ context.Context, town string) ([]site.ServiceStatus, error) {
-	return s.status[town], nil
+// Status returns the town's status list as stored through the API, or the
+// configured one while none is stored.
+func (s *siteSource) Status(ctx context.Context, town string) ([]site.ServiceStatus, error) {
+	lines, err := s.db.ServiceStatus(ctx, town)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) == 0 {
+		return s.status[town], nil
+	}
+	return lines, nil
 }
 
 // newSite returns the emergency website over db for the configuration;

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+)
+
+// unsubscribePage is the one page behind every mail's unsubscribe link:
+// a button, the answer after it, or the answer to a bad link. It needs no
+// JavaScript and loads nothing.
+var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Title}}</title>
+<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
+button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #0050b3;outline-offset:2px}</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+<p>{{.Text}}</p>
+{{if .Button}}<form method="post"><button type="submit">{{.Button}}</button></form>{{end}}
+</main>
+</body>
+</html>
+`))
+
+// unsubscribeData fills unsubscribePage.
+type unsubscribeData struct {
+	Lang, Title, Text, Button string
+}
+
+// unsubscribe answers GET and POST /unsubscribe/{token}. GET shows a
+// button, so that link scanners that follow every link in a mail
+// unsubscribe nobody; POST unsubscribes, and is also the RFC 8058
+// one-click request that mail clients send with the body
+// "List-Unsubscribe=One-Click". The answer is the same whether or not the
+// address was still on the list, and no page names the address. A bad or
+// expired link gets 400 and a page that says so.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
+	first, _, _ = strings.Cut(first, ";")
+	lang := locale.Match(first)
+	if s.tokens == nil {
+		http.NotFound(w, r)
+		return
+	}
+	town, email, err := s.tokens.Verify(r.PathValue("token"), crier.PurposeUnsubscribe, s.clock.Now())
+	if err != nil {
+		s.unsubscribeAnswer(w, http.StatusBadRequest, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "unsubscribe.bad.title"), Text: locale.T(lang, "unsubscribe.bad.text")})
+		return
+	}
+	name := town
+	if t := s.directory.Town(town); t != nil {
+		lang = locale.Match(t.Language)
+		if t.Name != "" {
+			name = t.Name
+		}
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.unsubscribeAnswer(w, http.StatusOK, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "unsubscribe.title"), Text: locale.T(lang, "unsubscribe.ask", name),
+			Button: locale.T(lang, "unsubscribe.button")})
+		return
+	}
+	err = s.subscribers.RemoveSubscriber(r.Context(), town, email, s.clock.Now())
+	if err != nil && crier.ErrorCode(err) != crier.ENOTFOUND {
+		s.log.Error("unsubscribe", "town", town, "err", err)
+		s.unsubscribeAnswer(w, http.StatusInternalServerError, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "unsubscribe.failed.title"), Text: locale.T(lang, "unsubscribe.failed.text")})
+		return
+	}
+	s.log.Info("unsubscribed through a mail link", "town", town)
+	s.unsubscribeAnswer(w, http.StatusOK, unsubscribeData{Lang: lang,
+		Title: locale.T(lang, "unsubscribe.done.title"), Text: locale.T(lang, "unsubscribe.done.text", name)})
+}
+
+func (s *Server) unsubscribeAnswer(w http.ResponseWriter, status int, d unsubscribeData) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	if err := unsubscribePage.Execute(w, d); err != nil {
+		s.log.Error("write unsubscribe page", "err", err)
+	}
+}
