@@ -16,7 +16,7 @@ import (
 )
 
 // The fixtures are the 14 municipalities of Kreis Soest with their official
-// codes (../shared/testdata/kreis-soest.yaml) and notices from the IT
+// codes and notices from the IT
 // outage of autumn 2023, reworded. Soest's and Lippstadt's contact details
 // are realistic; the other towns' are placeholders.
 

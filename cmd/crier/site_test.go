@@ -155,8 +155,8 @@ func TestSiteCommandUsage(t *testing.T) {
 }
 
 // validateCAP checks CAP documents against the OASIS CAP 1.2 schema in
-// ../shared/testdata/cap with xmllint. A missing xmllint or schema skips
-// the check, and fails it on CI (CI=true), as in the site package's tests.
+// site/testdata/cap with xmllint. A missing xmllint skips the check, and
+// fails it on CI (CI=true), as in the site package's tests.
 func validateCAP(t *testing.T, docs map[string]string) {
 	t.Helper()
 	t.Run("xmllint", func(t *testing.T) {
@@ -167,12 +167,12 @@ func validateCAP(t *testing.T, docs map[string]string) {
 			}
 			t.Skipf(format+" (CI=true makes this a failure)", args...)
 		}
-		xsd, err := filepath.Abs("../../../shared/testdata/cap/CAP-v1.2.xsd")
+		xsd, err := filepath.Abs("../../site/testdata/cap/CAP-v1.2.xsd")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(xsd); err != nil {
-			unavailable("the CAP 1.2 schema is missing: %v", err)
+			t.Fatalf("the CAP 1.2 schema: %v", err)
 		}
 		xmllint, err := exec.LookPath("xmllint")
 		if err != nil {
