@@ -11,6 +11,12 @@ const (
 	EventPublished = "announcement.published"
 	EventUpdated   = "announcement.updated"  // a later revision corrects the announcement
 	EventCanceled  = "announcement.canceled" // a later revision withdraws it
+	// EventSubscriptionConfirm is the double opt-in mail of the public
+	// subscribe form: a one-recipient announcement of its own, so that it
+	// goes through the town's email channel, the queue, retries and the
+	// delivery record like everything else. It has no pages, and lists of
+	// announcements for people leave it out.
+	EventSubscriptionConfirm = "subscription.confirm"
 )
 
 // UnsubscribePlaceholder stands in rendered email text and HTML where the

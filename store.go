@@ -52,7 +52,9 @@ type AnnouncementStore interface {
 	// Announcement returns the latest revision of an announcement, or a
 	// not_found error.
 	Announcement(ctx context.Context, id string) (*Announcement, error)
-	// Announcements returns the newest announcements first.
+	// Announcements returns the newest announcements first: those for
+	// people (events announcement.*), not the confirmation mails of the
+	// subscribe form (EventSubscriptionConfirm).
 	Announcements(ctx context.Context, limit int) ([]*Announcement, error)
 	// Messages returns the rendered messages of an announcement.
 	Messages(ctx context.Context, id string) ([]*Message, error)

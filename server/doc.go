@@ -33,6 +33,10 @@
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus
+//	GET    /unsubscribe/{token}                   no auth (with Options.Tokens): asks; POST unsubscribes
+//	GET    /{town}/subscribe                      no auth (with Options.Tokens): the subscribe form;
+//	                                              POST stores pending and queues a confirmation mail
+//	GET    /confirm/{token}                       no auth (with Options.Tokens): asks; POST confirms
 //
 // # Errors
 //

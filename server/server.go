@@ -70,7 +70,12 @@ type Options struct {
 	Schedules *schedule.Scheduler
 	// Tokens, when set, verifies the unsubscribe links of mails: GET and
 	// POST /unsubscribe/{token} (RFC 8058 one-click) without
-	// authentication, since the signed token is the authority.
+	// authentication, since the signed token is the authority. It also
+	// enables the public subscribe form of every town with an email
+	// channel, GET and POST /{town}/subscribe, and the link of its
+	// confirmation mail, GET and POST /confirm/{token} (double opt-in).
+	// The form's rate limit counts r.RemoteAddr: behind a reverse proxy,
+	// the proxy's address.
 	Tokens *crier.Tokens
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
@@ -102,6 +107,7 @@ type Server struct {
 	metrics     *Metrics
 	site        http.Handler
 	tokens      *crier.Tokens
+	limiter     *rateLimiter
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	ready       func(ctx context.Context) error
@@ -159,6 +165,7 @@ func New(o Options) (*Server, error) {
 		metrics:     o.Metrics,
 		site:        o.Site,
 		tokens:      o.Tokens,
+		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow),
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
@@ -217,6 +224,11 @@ func (s *Server) routes() {
 	}
 	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
 	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	mux.HandleFunc("GET /confirm/{token}", s.confirm)
+	mux.HandleFunc("POST /confirm/{token}", s.confirm)
+	// /{town}/subscribe, and the website's other /{town}/{page} paths.
+	mux.HandleFunc("GET /{town}/{page}", s.townPage)
+	mux.HandleFunc("POST /{town}/{page}", s.townPage)
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}

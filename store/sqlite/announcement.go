@@ -307,9 +307,13 @@ func (db *DB) Announcement(ctx context.Context, id string) (*crier.Announcement,
 
 // Announcements returns up to limit announcements (1000 when limit is 0),
 // each in its latest revision, the most recently created or revised first.
+// Only announcements for people (events announcement.*) are listed: the
+// confirmation mails of the subscribe form (crier.EventSubscriptionConfirm)
+// are left out, though Announcement and the delivery record still have them.
 func (db *DB) Announcements(ctx context.Context, limit int) ([]*crier.Announcement, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+announcementColumns+` FROM announcements a
 		WHERE revision = (SELECT MAX(revision) FROM announcements b WHERE b.id = a.id)
+			AND event LIKE 'announcement.%'
 		ORDER BY created_at DESC, id DESC LIMIT ?`, limitOr(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list announcements: %w", err)

@@ -148,6 +148,23 @@ func (db *DB) RemoveSubscriber(ctx context.Context, town, email string, now time
 	return nil
 }
 
+// Subscriber returns the town's subscriber with the address email, or a
+// not_found error.
+func (db *DB) Subscriber(ctx context.Context, town, email string) (*crier.Subscriber, error) {
+	if e, err := crier.NormalizeEmail(email); err == nil {
+		email = e
+	}
+	row := db.read.QueryRowContext(ctx, `SELECT `+subscriberColumns+` FROM subscribers WHERE town = ? AND email = ?`, town, email)
+	sub, err := scanSubscriber(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, town)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read subscriber: %w", err)
+	}
+	return sub, nil
+}
+
 // Subscribers returns the town's subscribers in the given state, or in any
 // state when state is empty, ordered by id. An unknown state is invalid.
 func (db *DB) Subscribers(ctx context.Context, town string, state crier.SubscriberState) ([]*crier.Subscriber, error) {

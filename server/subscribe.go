@@ -1,0 +1,451 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"html/template"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
+)
+
+// Double opt-in settings of the public subscribe form.
+const (
+	// confirmValidity is how long a confirmation link works; the
+	// confirmation mail expires with it.
+	confirmValidity = 7 * 24 * time.Hour
+	// SubscribeLimit form posts per client IP are accepted in every
+	// SubscribeWindow; the bucket refills evenly over the window.
+	SubscribeLimit  = 5
+	SubscribeWindow = 10 * time.Minute
+	// maxFormBody bounds the subscribe form's request body.
+	maxFormBody = 16 << 10
+	// maxName bounds the optional name, in characters.
+	maxName = 200
+)
+
+// subscribePage is the public form to subscribe to a town's email notices,
+// and the answers to it. It needs no JavaScript and loads nothing. The
+// field "website" is a honeypot: hidden from people (CSS, aria-hidden,
+// not reachable by tab), filled in by form-filling bots.
+var subscribePage = template.Must(template.New("subscribe").Parse(`<!doctype html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Title}}</title>
+<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
+label{display:block;font-weight:600}
+input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:2px solid #1a1a1a;border-radius:.3rem}
+input:focus,button:focus{outline:3px solid #0050b3;outline-offset:2px}
+.error{color:#a30000;font-weight:600}
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
+button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}</style>
+</head>
+<body>
+<main>
+<h1>{{.Title}}</h1>
+{{if .Error}}<p class="error" id="error" role="alert">{{.Error}}</p>
+{{end}}<p>{{.Text}}</p>
+{{if .Form}}<form method="post">
+<p><label for="email">{{.EmailLabel}}</label>
+<input id="email" name="email" type="email" required autocomplete="email" value="{{.Email}}"{{if .Error}} aria-invalid="true" aria-describedby="error"{{end}}></p>
+<p><label for="name">{{.NameLabel}}</label>
+<input id="name" name="name" type="text" autocomplete="name" maxlength="200" value="{{.Name}}"></p>
+<div class="hp" aria-hidden="true"><label for="website">{{.WebsiteLabel}}</label>
+<input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
+<p><button type="submit">{{.Button}}</button></p>
+</form>
+{{end}}</main>
+</body>
+</html>
+`))
+
+// subscribeData fills subscribePage.
+type subscribeData struct {
+	Lang, Title, Text, Error            string
+	Form                                bool
+	EmailLabel, NameLabel, WebsiteLabel string
+	Email, Name, Button                 string
+}
+
+// subscriberLookup is implemented by stores that find one subscriber
+// without listing the town's list (store/sqlite).
+type subscriberLookup interface {
+	Subscriber(ctx context.Context, town, email string) (*crier.Subscriber, error)
+}
+
+// townPage answers GET and POST /{town}/{page}: the subscribe form when
+// page is "subscribe", the website (or 404) otherwise. The route is this
+// wide because /{town}/subscribe would conflict with /unsubscribe/{token}
+// and /confirm/{token} in the mux.
+func (s *Server) townPage(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("page") == "subscribe" {
+		s.subscribe(w, r)
+		return
+	}
+	if s.site != nil {
+		s.site.ServeHTTP(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// emailChannels returns the ids of the town's channels of type email.
+func (s *Server) emailChannels(t *crier.Town) []string {
+	var out []string
+	for _, id := range t.Channels {
+		if ch := s.channels[id]; ch != nil && ch.Type == "email" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// subscribe answers GET and POST /{town}/subscribe. GET shows the form.
+// POST answers every acceptable address the same way, whether it was new,
+// pending, confirmed or unsubscribed, so that the form tells nobody who is
+// on a list: a new, pending or unsubscribed address is stored pending and
+// sent a confirmation mail (at most one per address and hour); a
+// confirmed one is sent nothing. A filled-in honeypot gets the same answer
+// and nothing happens. An invalid address gets 422 and the form again; a
+// town without email notices 404; a client IP over the rate limit 429.
+// Behind a reverse proxy the limit counts the proxy's address.
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	t := s.directory.Town(r.PathValue("town"))
+	lang := locale.Match(firstLanguage(r))
+	if t == nil || s.tokens == nil || len(s.emailChannels(t)) == 0 {
+		s.subscribeAnswer(w, http.StatusNotFound, subscribeData{Lang: lang,
+			Title: locale.T(lang, "subscribe.unknown.title"), Text: locale.T(lang, "subscribe.unknown.text")})
+		return
+	}
+	lang = locale.Match(t.Language)
+	name := townName(t)
+	form := subscribeData{Lang: lang, Title: locale.T(lang, "subscribe.title"), Text: locale.T(lang, "subscribe.intro", name),
+		Form: true, EmailLabel: locale.T(lang, "subscribe.email"), NameLabel: locale.T(lang, "subscribe.name"),
+		WebsiteLabel: locale.T(lang, "subscribe.website"), Button: locale.T(lang, "subscribe.button")}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.subscribeAnswer(w, http.StatusOK, form)
+		return
+	}
+	now := s.clock.Now()
+	if wait, ok := s.limiter.allow(clientIP(r.RemoteAddr), now); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		s.subscribeAnswer(w, http.StatusTooManyRequests, subscribeData{Lang: lang,
+			Title: locale.T(lang, "subscribe.limited.title"), Text: locale.T(lang, "subscribe.limited.text")})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		form.Error = locale.T(lang, "subscribe.invalid")
+		s.subscribeAnswer(w, http.StatusBadRequest, form)
+		return
+	}
+	sent := subscribeData{Lang: lang, Title: locale.T(lang, "subscribe.sent.title"), Text: locale.T(lang, "subscribe.sent.text")}
+	if r.PostForm.Get("website") != "" {
+		s.log.Info("subscribe form: honeypot filled, ignored", "town", t.ID)
+		s.subscribeAnswer(w, http.StatusOK, sent)
+		return
+	}
+	email, err := crier.NormalizeEmail(r.PostForm.Get("email"))
+	if err != nil {
+		form.Error = locale.T(lang, "subscribe.invalid")
+		form.Email, form.Name = r.PostForm.Get("email"), r.PostForm.Get("name")
+		s.subscribeAnswer(w, http.StatusUnprocessableEntity, form)
+		return
+	}
+	if err := s.optIn(r.Context(), t, email, cleanName(r.PostForm.Get("name")), now); err != nil {
+		s.log.Error("subscribe form", "town", t.ID, "err", err)
+		s.subscribeAnswer(w, http.StatusInternalServerError, subscribeData{Lang: lang,
+			Title: locale.T(lang, "subscribe.failed.title"), Text: locale.T(lang, "subscribe.failed.text")})
+		return
+	}
+	s.subscribeAnswer(w, http.StatusOK, sent)
+}
+
+// optIn stores a new, pending or unsubscribed address as pending and
+// queues its confirmation mail; a confirmed address is left as it is.
+func (s *Server) optIn(ctx context.Context, t *crier.Town, email, name string, now time.Time) error {
+	cur, err := s.subscriber(ctx, t.ID, email)
+	if err != nil {
+		return err
+	}
+	if cur != nil && cur.State == crier.SubscriberConfirmed {
+		s.log.Info("subscribe form: address is confirmed already, nothing sent", "town", t.ID)
+		return nil
+	}
+	if cur == nil || cur.State != crier.SubscriberPending || name != "" {
+		if name == "" && cur != nil {
+			name = cur.Name
+		}
+		if _, err := s.subscribers.AddSubscribers(ctx, []*crier.Subscriber{{Town: t.ID, Email: email, Name: name,
+			State: crier.SubscriberPending, Source: "double opt-in, form"}}, now); err != nil {
+			return err
+		}
+	}
+	p, err := s.confirmationPlan(ctx, t, email, now)
+	if err != nil {
+		return err
+	}
+	key := "confirm:" + t.ID + ":" + email + ":" + now.UTC().Format("2006-01-02T15")
+	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
+	if err != nil {
+		return fmt.Errorf("queue confirmation: %w", err)
+	}
+	if res.Existing {
+		s.log.Info("subscribe form: confirmation sent within the hour already", "town", t.ID, "announcement", res.Announcement.ID)
+		return nil
+	}
+	s.log.Info("subscribe form: confirmation queued", "town", t.ID, "announcement", res.Announcement.ID)
+	if s.engine.Notify != nil {
+		s.engine.Notify()
+	}
+	return nil
+}
+
+// subscriber returns the town's subscriber with the address, or nil.
+func (s *Server) subscriber(ctx context.Context, town, email string) (*crier.Subscriber, error) {
+	if l, ok := s.subscribers.(subscriberLookup); ok {
+		sub, err := l.Subscriber(ctx, town, email)
+		if crier.ErrorCode(err) == crier.ENOTFOUND {
+			return nil, nil
+		}
+		return sub, err
+	}
+	subs, err := s.subscribers.Subscribers(ctx, town, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if sub.Email == email {
+			return sub, nil
+		}
+	}
+	return nil, nil
+}
+
+// confirmationPlan builds the confirmation mail to email as an
+// announcement of its own (crier.EventSubscriptionConfirm): one message
+// per email channel of the town, addressed to email alone, with the
+// confirmation link, in the instance mode and captured like every
+// message outside actual mode. It expires with the link. Its title and
+// body, which lists show, carry neither the address nor the link.
+func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email string, now time.Time) (*crier.Plan, error) {
+	expires := now.Add(confirmValidity)
+	token := s.tokens.Sign(crier.PurposeConfirm, t.ID, email, expires)
+	link := strings.TrimRight(s.engine.PublicURL, "/") + "/confirm/" + url.PathEscape(token)
+	lang := locale.Match(t.Language)
+	name := townName(t)
+	subject := locale.T(lang, "subscribe.mail.subject", name)
+	intro, ignore := locale.T(lang, "subscribe.mail.text", name), locale.T(lang, "subscribe.mail.ignore")
+	text := intro + "\n\n" + link + "\n\n" + ignore + "\n"
+	body := "<p>" + html.EscapeString(intro) + "</p>\n<p><a href=\"" + html.EscapeString(link) + "\">" +
+		html.EscapeString(link) + "</a></p>\n<p>" + html.EscapeString(ignore) + "</p>\n"
+	mode := s.engine.Mode
+	a := &crier.Announcement{ID: "confirm-" + crier.NewID(), Revision: 1, Title: subject, Body: intro,
+		Towns: []string{t.ID}, Channels: s.emailChannels(t), Mode: mode, Event: crier.EventSubscriptionConfirm,
+		Expires: expires, CreatedAt: now}
+	a.SetDefaults(mode)
+	p := &crier.Plan{Announcement: a, Towns: []string{t.ID}}
+	var problems []crier.Problem
+	for _, id := range a.Channels {
+		ch := s.channels[id]
+		m := &crier.Message{Announcement: a.ID, Revision: 1, Town: t.ID, Channel: id, Type: ch.Type,
+			Event: crier.EventSubscriptionConfirm, Mode: mode, Language: lang, Subject: subject, Text: text,
+			HTML: body, Expires: expires, Recipient: email, Capture: mode != crier.ModeActual}
+		if c, ok := ch.Channel.(crier.Checker); ok {
+			for _, pr := range c.Check(ctx, m) {
+				pr.Town, pr.Channel = t.ID, id
+				problems = append(problems, pr)
+			}
+		}
+		p.Messages = append(p.Messages, m)
+	}
+	if err := crier.Invalid("confirmation mail", problems); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// confirm answers GET and POST /confirm/{token}, the link in the
+// confirmation mail. GET shows a button, so that link scanners confirm
+// nobody; POST confirms the address. A bad or expired link gets 400.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	lang := locale.Match(firstLanguage(r))
+	if s.tokens == nil {
+		http.NotFound(w, r)
+		return
+	}
+	now := s.clock.Now()
+	town, email, err := s.tokens.Verify(r.PathValue("token"), crier.PurposeConfirm, now)
+	t := s.directory.Town(town)
+	if err != nil || t == nil {
+		s.unsubscribeAnswer(w, http.StatusBadRequest, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "confirm.bad.title"), Text: locale.T(lang, "confirm.bad.text")})
+		return
+	}
+	lang, name := locale.Match(t.Language), townName(t)
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.unsubscribeAnswer(w, http.StatusOK, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "confirm.title"), Text: locale.T(lang, "confirm.ask", name),
+			Button: locale.T(lang, "confirm.button")})
+		return
+	}
+	if err := s.confirmAddress(r.Context(), t.ID, email, now); err != nil {
+		s.log.Error("confirm subscription", "town", t.ID, "err", err)
+		s.unsubscribeAnswer(w, http.StatusInternalServerError, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "confirm.failed.title"), Text: locale.T(lang, "confirm.failed.text")})
+		return
+	}
+	s.unsubscribeAnswer(w, http.StatusOK, unsubscribeData{Lang: lang,
+		Title: locale.T(lang, "confirm.done.title"), Text: locale.T(lang, "confirm.done.text", name)})
+}
+
+// confirmAddress sets the address confirmed, keeping its name; an address
+// confirmed already is left as it is.
+func (s *Server) confirmAddress(ctx context.Context, town, email string, now time.Time) error {
+	cur, err := s.subscriber(ctx, town, email)
+	if err != nil {
+		return err
+	}
+	if cur != nil && cur.State == crier.SubscriberConfirmed {
+		return nil
+	}
+	sub := &crier.Subscriber{Town: town, Email: email, State: crier.SubscriberConfirmed,
+		Source: "double opt-in, confirmed " + now.UTC().Format(time.RFC3339)}
+	if cur != nil {
+		sub.Name = cur.Name
+	}
+	if _, err := s.subscribers.AddSubscribers(ctx, []*crier.Subscriber{sub}, now); err != nil {
+		return err
+	}
+	s.log.Info("subscription confirmed", "town", town)
+	return nil
+}
+
+func (s *Server) subscribeAnswer(w http.ResponseWriter, status int, d subscribeData) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	if err := subscribePage.Execute(w, d); err != nil {
+		s.log.Error("write subscribe page", "err", err)
+	}
+}
+
+// firstLanguage is the first tag of the request's Accept-Language.
+func firstLanguage(r *http.Request) string {
+	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
+	first, _, _ = strings.Cut(first, ";")
+	return first
+}
+
+func townName(t *crier.Town) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.ID
+}
+
+// cleanName folds white space and control characters of a name into
+// single spaces and cuts it to maxName characters.
+func cleanName(s string) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || r == ' ' || r == '\u00a0' }), " ")
+	if r := []rune(s); len(r) > maxName {
+		s = strings.TrimSpace(string(r[:maxName]))
+	}
+	return s
+}
+
+// clientIP is the key of the rate limit: the address of r.RemoteAddr, or
+// its /64 network for IPv6, where one connection has many addresses.
+func clientIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
+
+// maxBuckets bounds the rate limiter's memory; beyond it, buckets that
+// have filled up again are forgotten, and if that is not enough, all.
+const maxBuckets = 10000
+
+// rateLimiter is a token bucket per key, in memory: limit tokens that
+// refill evenly over window. Its zero value is not usable; see newRateLimiter.
+type rateLimiter struct {
+	limit  float64
+	window time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newRateLimiter(limit int, window time.Duration) *rateLimiter {
+	return &rateLimiter{limit: float64(limit), window: window, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token from key's bucket at now. When none is left it
+// returns false and how long until the next one.
+func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.prune(now)
+		}
+		b = &bucket{tokens: l.limit, at: now}
+		l.buckets[key] = b
+	}
+	perToken := l.window / time.Duration(l.limit)
+	if elapsed := now.Sub(b.at); elapsed > 0 {
+		b.tokens = min(l.limit, b.tokens+float64(elapsed)/float64(perToken))
+		b.at = now
+	}
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) * float64(perToken)), false
+	}
+	b.tokens--
+	return 0, true
+}
+
+// prune forgets the buckets that are full again at now, or all of them
+// when none is.
+func (l *rateLimiter) prune(now time.Time) {
+	for k, b := range l.buckets {
+		if now.Sub(b.at) >= l.window {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxBuckets {
+		clear(l.buckets)
+	}
+}
