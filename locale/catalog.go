@@ -143,6 +143,7 @@ var catalog = []entry{
 	{"site.canceled", "Aufgehoben: %s", "Canceled: %s"},
 	{"site.expired", "Abgelaufen: %s", "Expired: %s"},
 	{"site.details", "Einzelheiten und Verlauf", "Details and history"},
+	{"site.subscribe.email", "E-Mail-Benachrichtigung abonnieren", "Subscribe to email notifications"},
 	{"site.history", "Verlauf", "History"},
 	{"site.revision", "Fassung %d", "Revision %d"},
 	{"site.event.published", "veröffentlicht", "published"},

@@ -40,7 +40,7 @@ func TestExportCrawl(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			external := map[string]bool{imprintURL: true, privacyURL: true, "https://www.kreis-soest.de/it-ausfall": true}
+			external := map[string]bool{imprintURL: true, privacyURL: true, "https://www.kreis-soest.de/it-ausfall": true, formURL: true}
 			for _, tw := range src.towns {
 				external[tw.Vars["website"]] = true
 			}
@@ -218,6 +218,45 @@ func xmlLinks(t *testing.T, name string, b []byte) []link {
 			}
 			out = append(out, link{href: s})
 		}
+	}
+}
+
+// TestSubscribeLink checks the town page's link to the subscribe form:
+// served, relative to the form beside the page; exported, the form's
+// absolute address on the server (the static copy has none), marked
+// external; no link for a town without a form or without Subscribe.
+func TestSubscribeLink(t *testing.T) {
+	const text = "E-Mail-Benachrichtigung abonnieren"
+	o := options(kreisSoestSource(t))
+	o.BaseURL = "https://notfall.kreis-soest.example/" // the export's web space, not the server
+	s := mustSite(t, o)
+	if page := string(mustGet(t, s, "/soest/")); !strings.Contains(page, `<a href="subscribe">`+text+`</a>`) {
+		t.Errorf("served Soest page has no relative link to the form:\n%s", page)
+	}
+	if page := string(mustGet(t, s, "/lippstadt/")); strings.Contains(page, text) {
+		t.Errorf("Lippstadt has no email channel, but its page links to a form")
+	}
+	dir := t.TempDir()
+	if _, err := s.Export(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if page := read("soest/index.html"); !strings.Contains(page, `<a href="`+formURL+`" rel="external">`+text+`</a>`) {
+		t.Errorf("exported Soest page does not link to %s:\n%s", formURL, page)
+	}
+	if page := read("lippstadt/index.html"); strings.Contains(page, text) {
+		t.Errorf("exported Lippstadt page links to a form")
+	}
+
+	o.Subscribe = nil
+	if page := string(mustGet(t, mustSite(t, o), "/soest/")); strings.Contains(page, text) || strings.Contains(page, "subscribe") {
+		t.Errorf("without Subscribe the page links to a form")
 	}
 }
 

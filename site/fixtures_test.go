@@ -25,6 +25,8 @@ const (
 	sender     = "presse@kreis-soest.example"
 	imprintURL = "https://www.kreis-soest.de/impressum"
 	privacyURL = "https://www.kreis-soest.de/datenschutz"
+	// formURL is Soest's subscribe form on crier serve, for exports.
+	formURL = baseURL + "/soest/subscribe"
 )
 
 // now is the fixed time of every test: Thursday, 26 November 2026, 11:00
@@ -317,6 +319,12 @@ func options(src Source) Options {
 	return Options{
 		Source: src, BaseURL: baseURL, Sender: sender, ImprintURL: imprintURL, PrivacyURL: privacyURL,
 		Clock: fixedClock(now), Title: "Notfall-Informationen Kreis Soest",
+		Subscribe: func(town string) string {
+			if town != "soest" { // Lippstadt has no email channel
+				return ""
+			}
+			return formURL
+		},
 	}
 }
 

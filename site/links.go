@@ -20,6 +20,9 @@ import (
 //	/soest/ID.cap.xml                    CAP 1.2 of the latest revision
 //	/soest/ID.cap.json                   the same in CAP's shape as JSON
 //	/soest/feed.atom, /soest/feed.rss    the town's feeds
+//
+// crier serve answers /soest/subscribe, the town's subscribe form, beside
+// the site; an export links to it at the server's absolute address.
 type paths struct {
 	// files selects the export's file names.
 	files bool
@@ -47,6 +50,9 @@ func (p paths) notice(town, id string) string {
 	}
 	return seg(town) + "/" + seg(id)
 }
+
+// subscribe returns the path of a town's subscribe form on the server.
+func (p paths) subscribe(town string) string { return seg(town) + "/subscribe" }
 
 func (p paths) capXML(town, id string) string  { return seg(town) + "/" + seg(id) + ".cap.xml" }
 func (p paths) capJSON(town, id string) string { return seg(town) + "/" + seg(id) + ".cap.json" }

@@ -102,11 +102,15 @@ type townLink struct {
 }
 
 type townView struct {
-	Name     string
-	Current  []*summary
-	Recent   []*summary
-	Status   []statusView
-	Contacts []contact
+	Name string
+	// Subscribe links to the town's subscribe form; "" when it has none.
+	// External marks an export's absolute link to the server.
+	Subscribe         string
+	SubscribeExternal bool
+	Current           []*summary
+	Recent            []*summary
+	Status            []statusView
+	Contacts          []contact
 }
 
 // summary is a notice in a town's lists.
@@ -365,7 +369,8 @@ func (s *Site) townPage(ctx context.Context, p paths, id string) (*document, err
 	path := p.town(id)
 	d := s.page(p, lang, path, t.Name+" – "+s.title)
 	d.Feeds = s.feedLinks(lang, path, p, id)
-	v := &townView{Name: t.Name, Contacts: contacts(lang, t.Vars)}
+	v := &townView{Name: t.Name, Contacts: contacts(lang, t.Vars), Subscribe: s.subscribeLink(p, path, id)}
+	v.SubscribeExternal = p.files && v.Subscribe != ""
 	var modified time.Time
 	budget := bodyBudget
 	for _, n := range ns {
@@ -409,6 +414,20 @@ func (s *Site) townPage(ctx context.Context, p paths, id string) (*document, err
 		return nil, err
 	}
 	return htmlDoc(b, modified), nil
+}
+
+// subscribeLink returns the link from the town page at path to the town's
+// subscribe form: relative when served, the form's absolute address in an
+// export, "" when the town has no form.
+func (s *Site) subscribeLink(p paths, path, town string) string {
+	if s.subscribe == nil {
+		return ""
+	}
+	u := s.subscribe(town)
+	if u == "" || p.files {
+		return u
+	}
+	return rel(path, p.subscribe(town))
 }
 
 // noticePage renders one notice for a town with every revision, newest

@@ -62,28 +62,36 @@ type Options struct {
 	// Limit is how many announcements per town the pages and feeds show;
 	// default DefaultLimit.
 	Limit int
+	// Subscribe returns the absolute address of a town's public subscribe
+	// form (crier serve's /{town}/subscribe under its public URL), or ""
+	// when the town has none. The town's page then links to the form:
+	// served pages relatively, to "subscribe" beside the page, since the
+	// same server answers it; exported pages to the address returned, since
+	// the static copy has no form. Nil: no town has one.
+	Subscribe func(town string) string
 }
 
 // Site renders the emergency website, its feeds and CAP documents, serves
 // them (ServeHTTP) and writes them as static files (Export). It is safe for
 // concurrent use.
 type Site struct {
-	src      Source
-	base     *url.URL // nil without a BaseURL; Path ends in "/"
-	sender   string
-	capID    string // identifier prefix
-	title    string
-	imprint  string
-	privacy  string
-	lang     string
-	mode     crier.Mode
-	clock    crier.Clock
-	log      *slog.Logger
-	maxAge   time.Duration
-	limit    int
-	zonesMu  sync.Mutex
-	zones    map[string]*time.Location
-	fallback *time.Location
+	src       Source
+	base      *url.URL // nil without a BaseURL; Path ends in "/"
+	sender    string
+	capID     string // identifier prefix
+	title     string
+	imprint   string
+	privacy   string
+	lang      string
+	mode      crier.Mode
+	clock     crier.Clock
+	log       *slog.Logger
+	maxAge    time.Duration
+	limit     int
+	subscribe func(town string) string
+	zonesMu   sync.Mutex
+	zones     map[string]*time.Location
+	fallback  *time.Location
 }
 
 // New returns a Site for o, or an EINVALID *crier.Error listing every
@@ -102,7 +110,8 @@ func New(o Options) (*Site, error) {
 		mode:  cmp.Or(o.Mode, crier.ModeActual),
 		clock: o.Clock, log: o.Logger,
 		maxAge: cmp.Or(o.MaxAge, DefaultMaxAge), limit: cmp.Or(o.Limit, DefaultLimit),
-		zones: map[string]*time.Location{},
+		zones:     map[string]*time.Location{},
+		subscribe: o.Subscribe,
 	}
 	if o.BaseURL != "" {
 		u, err := url.Parse(o.BaseURL)

@@ -55,7 +55,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	metrics := server.NewMetrics(reg, a.db, a.db)
 	a.metrics = metrics
 	a.workers.Observe = metrics.ObserveAttempt
-	web, err := newSite(cfg, a.db, a.dir, m.Clock, log, cfg.PublicURL)
+	web, err := newSite(cfg, a.db, a.dir, m.Clock, log, cfg.PublicURL, false)
 	if err != nil {
 		return err
 	}

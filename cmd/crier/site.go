@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/site"
@@ -146,10 +149,48 @@ func (s *siteSource) Status(ctx context.Context, town string) ([]site.ServiceSta
 	return lines, nil
 }
 
+// subscribeForms returns site.Options.Subscribe: the address of the public
+// subscribe form, /{town}/subscribe under public_url, of every town with
+// an email channel, which crier serve answers. Served pages link to it
+// beside themselves. An export links to it under public_url, not under its
+// own --base-url, since the static copy has no form; when public_url is a
+// loopback address (the default, http:// + listen) nobody outside could
+// reach it, and an export leaves the link out.
+func subscribeForms(cfg *Config, dir *crier.Directory, export bool) func(town string) string {
+	email := map[string]bool{}
+	for _, ch := range cfg.Channels {
+		if ch.Type == "email" {
+			email[ch.ID] = true
+		}
+	}
+	base := strings.TrimRight(cfg.PublicURL, "/")
+	if u, err := url.Parse(base); err != nil || base == "" || export && loopbackHost(u.Hostname()) {
+		return nil
+	}
+	return func(town string) string {
+		t := dir.Town(town)
+		if t == nil || !slices.ContainsFunc(t.Channels, func(id string) bool { return email[id] }) {
+			return ""
+		}
+		return base + "/" + url.PathEscape(town) + "/subscribe"
+	}
+}
+
+// loopbackHost reports whether host names this machine only.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
 // newSite returns the emergency website over db for the configuration;
-// baseURL is the public address of its feeds and CAP documents.
-func newSite(cfg *Config, db pageStore, dir *crier.Directory, clock crier.Clock, log *slog.Logger, baseURL string) (*site.Site, error) {
+// baseURL is the public address of its feeds and CAP documents; export
+// says whether it is for crier site export rather than crier serve.
+func newSite(cfg *Config, db pageStore, dir *crier.Directory, clock crier.Clock, log *slog.Logger, baseURL string, export bool) (*site.Site, error) {
 	s, err := site.New(site.Options{
+		Subscribe:  subscribeForms(cfg, dir, export),
 		Source:     newSiteSource(db, dir, cfg),
 		BaseURL:    baseURL,
 		Sender:     cfg.Sender, // a plain address: config validation refuses "Name <addr>"
@@ -209,7 +250,7 @@ func (m *Main) siteExport(ctx context.Context, args []string) error {
 	if *baseURL != "" {
 		base = *baseURL
 	}
-	s, err := newSite(cfg, db, dir, m.Clock, nil, base)
+	s, err := newSite(cfg, db, dir, m.Clock, nil, base, true)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crierhq/crier"
 )
 
 // TestSite publishes, updates and cancels through the API of a real
@@ -62,6 +64,10 @@ func TestSite(t *testing.T) {
 	contains("Soest's page", town, "Notfall-Informationen Kreis Soest", "Bürgerbüro geschlossen – IT-Störung",
 		"Stadt Soest", "Telefonisch erreichen Sie uns unter 02921 103-0", "Bürgerbüro, Am Vreithof 8",
 		"erreichbar unter 02921 103-0", "ÜBUNG")
+	// Every town of the example has an email channel: its page links to
+	// the form beside it.
+	contains("Soest's page", town, `<a href="subscribe">E-Mail-Benachrichtigung abonnieren</a>`)
+	get("/soest/subscribe", http.StatusOK)
 	_, werl := get("/werl/", http.StatusOK)
 	contains("Werl's page", werl, "Telefonisch erreichen Sie uns unter 02922 800-0")
 	_, notice := get("/soest/"+id, http.StatusOK)
@@ -137,11 +143,61 @@ func TestSite(t *testing.T) {
 	contains("exported notice", read("soest/"+id+".html"), "Das Bürgerbüro ist wieder geöffnet.",
 		"öffnet am Montag wieder. Bis dahin: 02921 103-0")
 	contains("exported CAP", read("soest/"+id+".cap.xml"), "https://krisen.kreis-soest.example/soest/"+id)
+	// The example's public_url is the default http://127.0.0.1:8080, which
+	// nobody outside reaches: the export leaves the form's link out.
+	if page := read("soest/index.html"); strings.Contains(page, "abonnieren</a>") || strings.Contains(page, "/subscribe") {
+		t.Errorf("exported soest/index.html links to a form only this machine reaches:\n%s", page)
+	}
 
 	// Without a database there is nothing to export, and that is said.
 	code, out, errOut := run(t, nil, "site", "export", t.TempDir(), "--config", "../../config.example.yaml", "--data-dir", t.TempDir())
 	if code == exitOK || !strings.Contains(errOut, "no database at") {
 		t.Errorf("site export without a database: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestSubscribeForms: the town page's link to the subscribe form is the
+// form under public_url for a town with an email channel, for crier serve
+// and for an export; an export leaves it out when public_url is a loopback
+// address, and so does every page of a town without an email channel.
+func TestSubscribeForms(t *testing.T) {
+	cfg := &Config{
+		PublicURL: "https://krisen.kreis-soest.example/",
+		Channels:  []ChannelConfig{{ID: "mail-soest", Type: "email"}, {ID: "radio", Type: "webhook"}},
+		Towns: []TownConfig{
+			{ID: "soest", Name: "Stadt Soest", Channels: []string{"radio", "mail-soest"}},
+			{ID: "ense", Name: "Gemeinde Ense", Channels: []string{"radio"}},
+		},
+	}
+	dir := func() *crier.Directory {
+		var towns []*crier.Town
+		for _, tc := range cfg.Towns {
+			towns = append(towns, tc.Town())
+		}
+		return crier.NewDirectory(towns, nil)
+	}
+	for _, export := range []bool{false, true} {
+		forms := subscribeForms(cfg, dir(), export)
+		if forms == nil {
+			t.Fatalf("export=%v: no forms", export)
+		}
+		if got, want := forms("soest"), "https://krisen.kreis-soest.example/soest/subscribe"; got != want {
+			t.Errorf("export=%v: soest %q, want %q", export, got, want)
+		}
+		for _, town := range []string{"ense", "nirgendwo"} {
+			if got := forms(town); got != "" {
+				t.Errorf("export=%v: %s %q, want none", export, town, got)
+			}
+		}
+	}
+	for _, public := range []string{"http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:8080", "http://0.0.0.0:8080"} {
+		cfg.PublicURL = public
+		if subscribeForms(cfg, dir(), true) != nil {
+			t.Errorf("public_url %s: an export links to the form", public)
+		}
+		if forms := subscribeForms(cfg, dir(), false); forms == nil || !strings.HasPrefix(forms("soest"), public) {
+			t.Errorf("public_url %s: crier serve's pages do not link to the form", public)
+		}
 	}
 }
 
