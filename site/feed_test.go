@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmcdole/gofeed"
+
 	"github.com/crierhq/crier"
 )
 
@@ -147,6 +149,24 @@ func rssFeedOf(t *testing.T, s *Site, path string) *rssDoc {
 	return &f
 }
 
+// readerSees parses the feed at path with gofeed, the parser many feed
+// readers are built on, and checks that it finds exactly one item with the
+// title and the link.
+func readerSees(t *testing.T, step string, s *Site, path, title, link string) {
+	t.Helper()
+	f, err := gofeed.NewParser().ParseString(string(mustGet(t, s, path)))
+	if err != nil {
+		t.Fatalf("%s: gofeed cannot parse %s: %v", step, path, err)
+	}
+	if len(f.Items) != 1 || f.Items[0].Title != title || f.Items[0].Link != link {
+		var got []string
+		for _, it := range f.Items {
+			got = append(got, it.Title+" <"+it.Link+">")
+		}
+		t.Errorf("%s: gofeed reads %s as %q, want one item %q <%s>", step, path, got, title, link)
+	}
+}
+
 // TestFeedsFollowRevisions publishes, updates and cancels a notice and
 // reads the Atom and RSS feeds after each step: one entry per notice whose
 // Atom id stays while its title, content and updated time change, whose
@@ -221,6 +241,9 @@ func TestFeedsFollowRevisions(t *testing.T) {
 		if !strings.Contains(page, `href="`+id+`"`) {
 			t.Errorf("%s: the town page does not list the notice at all", w.name)
 		}
+
+		readerSees(t, w.name, s, "/soest/feed.atom", w.title, baseURL+"/soest/"+id)
+		readerSees(t, w.name, s, "/soest/feed.rss", w.title, baseURL+"/soest/"+id)
 
 		all := atomFeedOf(t, s, "/feed.atom")
 		if len(all.Entries) != 2 {
