@@ -44,13 +44,12 @@ var subscribePage = template.Must(template.New("subscribe").Parse(`<!doctype htm
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}}</title>
-<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
+<style>` + publicStyle + `
 label{display:block;font-weight:600}
 input{font:inherit;width:100%;box-sizing:border-box;padding:.4rem;border:2px solid #1a1a1a;border-radius:.3rem}
-input:focus,button:focus{outline:3px solid #0050b3;outline-offset:2px}
+input:focus{outline:3px solid #0050b3;outline-offset:2px}
 .error{color:#a30000;font-weight:600}
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
-button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}</style>
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}</style>
 </head>
 <body>
 <main>

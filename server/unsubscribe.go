@@ -19,9 +19,7 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}}</title>
-<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
-button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}
-button:focus{outline:3px solid #0050b3;outline-offset:2px}</style>
+<style>` + publicStyle + `</style>
 </head>
 <body>
 <main>
@@ -32,6 +30,14 @@ button:focus{outline:3px solid #0050b3;outline-offset:2px}</style>
 </body>
 </html>
 `))
+
+// publicStyle is the stylesheet of the subscriber pages: readable from a
+// 320 px wide phone up, long German words broken rather than scrolled.
+const publicStyle = `body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;` +
+	`color:#1a1a1a;background:#fff;overflow-wrap:break-word}
+h1{font-size:1.6rem;line-height:1.25;hyphens:auto}
+button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #0050b3;outline-offset:2px}`
 
 // unsubscribeData fills unsubscribePage.
 type unsubscribeData struct {

@@ -181,6 +181,18 @@ func TestBrowserSubscribe(t *testing.T) {
 	}
 
 	do("town page", chromedp.Navigate(srv.URL+"/soest/"), shows("Stadt Soest"))
+	// On a 320 px wide phone the page fits: nothing scrolls sideways.
+	do("town page at 320 px", chromedp.EmulateViewport(320, 640), chromedp.Reload(), shows("Stadt Soest"))
+	for path, text := range map[string]string{"/": "Stadt Soest", "/soest/": "Stadt Soest", "/soest/subscribe": "E-Mail"} {
+		do("page at 320 px: "+path, chromedp.Navigate(srv.URL+path), shows(text))
+		widthCtx, cancelWidth := context.WithTimeout(browser, browserStep)
+		width, err := chromedp.Run(widthCtx, chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
+		cancelWidth()
+		if err != nil || width > 320 {
+			t.Errorf("%s at 320 px: scroll width %d (%v), want at most 320", path, width, err)
+		}
+	}
+	do("back to a desktop window", chromedp.EmulateViewport(1024, 768), chromedp.Navigate(srv.URL+"/soest/"), shows("Stadt Soest"))
 	do("subscribe link",
 		chromedp.Click(chromedp.Search(`//a[normalize-space()="E-Mail-Benachrichtigung abonnieren"]`)),
 		chromedp.WaitVisible(chromedp.ID("email")))
