@@ -132,13 +132,13 @@ func TestProbeAnswers(t *testing.T) {
 }
 
 func TestProbeConnectionRefused(t *testing.T) {
+	e := newEnv(t) // before the port is freed, which its server could be given
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	e := newEnv(t)
 	err = e.bot(t, slack.Options{APIURL: "http://" + addr + "/api/"}).Probe(t.Context())
 	channeltest.WantCode(t, err, crier.ETRANSIENT)
 }

@@ -679,13 +679,15 @@ func TestAmbiguous(t *testing.T) {
 }
 
 func TestConnectionRefused(t *testing.T) {
+	// The fake starts first: a server started after the port is freed
+	// could be given that very port.
+	e := newEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	e := newEnv(t)
 	for _, c := range []*slack.Channel{
 		e.bot(t, slack.Options{APIURL: "http://" + addr + "/api/"}),
 		e.webhook(t, slack.Options{WebhookURL: "http://" + addr + "/services/T0/B0/hunter2"}),
