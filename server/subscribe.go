@@ -333,15 +333,7 @@ func (s *Server) confirmAddress(ctx context.Context, town, email string, now tim
 }
 
 func (s *Server) subscribeAnswer(w http.ResponseWriter, status int, d subscribeData) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	if err := subscribePage.Execute(w, d); err != nil {
-		s.log.Error("write subscribe page", "err", err)
-	}
+	s.writePublicPage(w, status, subscribePage, d)
 }
 
 // firstLanguage is the first tag of the request's Accept-Language.

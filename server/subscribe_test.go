@@ -7,37 +7,19 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/channeltest"
 )
-
-// movingClock is a clock the test moves.
-type movingClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *movingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *movingClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 var subscribeTokens = &crier.Tokens{Secret: []byte("0123456789abcdef0123456789abcdef")}
 
 // subscribeEnv is a server with tokens and a clock the test moves.
-func subscribeEnv(t *testing.T) (*env, *movingClock) {
+func subscribeEnv(t *testing.T) (*env, *channeltest.Clock) {
 	t.Helper()
-	clock := &movingClock{t: testNow}
+	clock := channeltest.NewClock(testNow)
 	e := newEnv(t, func(o *Options) { o.Tokens, o.Clock = subscribeTokens, clock })
 	return e, clock
 }
@@ -210,7 +192,7 @@ func TestSubscribeSameAnswer(t *testing.T) {
 	var first string
 	post := func(email string) {
 		t.Helper()
-		clock.add(3 * time.Minute) // stay within the rate limit
+		clock.Advance(3 * time.Minute) // stay within the rate limit
 		code, _, body := page(t, http.MethodPost, e.url+"/soest/subscribe", url.Values{"email": {email}, "name": {""}, "website": {""}})
 		if code != http.StatusOK {
 			t.Errorf("%s: %d", email, code)
@@ -247,7 +229,7 @@ func TestSubscribeSameAnswer(t *testing.T) {
 		}
 	}
 	// An hour later, a pending address may get another mail.
-	clock.add(time.Hour)
+	clock.Advance(time.Hour)
 	post("pending@example.org")
 	if n := len(e.store.confirmations()); n != 4 {
 		t.Errorf("%d confirmations after an hour, want 4", n)
@@ -302,7 +284,7 @@ func TestSubscribeRateLimit(t *testing.T) {
 	if code, _, _ := page(t, http.MethodGet, e.url+"/soest/subscribe", nil); code != http.StatusOK {
 		t.Errorf("GET while limited: %d", code)
 	}
-	clock.add(SubscribeWindow)
+	clock.Advance(SubscribeWindow)
 	for i := range SubscribeLimit {
 		if code, _, _ := page(t, http.MethodPost, e.url+"/soest/subscribe", form); code != http.StatusOK {
 			t.Errorf("after the window, post %d: %d", i+1, code)

@@ -3,7 +3,6 @@ package server
 import (
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
@@ -52,9 +51,7 @@ type unsubscribeData struct {
 // address was still on the list, and no page names the address. A bad or
 // expired link gets 400 and a page that says so.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
-	first, _, _ = strings.Cut(first, ";")
-	lang := locale.Match(first)
+	lang := locale.Match(firstLanguage(r))
 	if s.tokens == nil {
 		http.NotFound(w, r)
 		return
@@ -91,13 +88,20 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unsubscribeAnswer(w http.ResponseWriter, status int, d unsubscribeData) {
+	s.writePublicPage(w, status, unsubscribePage, d)
+}
+
+// writePublicPage writes one of the subscriber pages: never cached, loading
+// nothing, posting only to this server, telling no other site where it
+// came from.
+func (s *Server) writePublicPage(w http.ResponseWriter, status int, page *template.Template, data any) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	if err := unsubscribePage.Execute(w, d); err != nil {
-		s.log.Error("write unsubscribe page", "err", err)
+	if err := page.Execute(w, data); err != nil {
+		s.log.Error("write page", "page", page.Name(), "err", err)
 	}
 }
