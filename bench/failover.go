@@ -3,11 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/crierhq/crier/channels/channeltest"
 	"github.com/crierhq/crier/channels/webhook/webhooktest"
 )
 
@@ -22,43 +21,6 @@ func failoverRow() row {
 		targets: []Target{{Metric: "first", Op: "<=", Limit: 5, Unit: "s", Label: "≤ 5 s"}},
 		run:     runFailover,
 	}
-}
-
-// blackhole accepts connections on loopback and never answers them.
-type blackhole struct {
-	net.Listener
-	mu   sync.Mutex
-	held []net.Conn
-}
-
-// startBlackhole starts a blackhole that closes, with every connection it
-// holds, when f closes.
-func startBlackhole(f *fixture) *blackhole {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		f.Fatalf("blackhole: %v", err)
-	}
-	h := &blackhole{Listener: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			h.mu.Lock()
-			h.held = append(h.held, c)
-			h.mu.Unlock()
-		}
-	}()
-	f.Cleanup(func() {
-		ln.Close()
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, c := range h.held {
-			c.Close()
-		}
-	})
-	return h
 }
 
 // webhookConfig is crier for n towns that share one radio webhook with
@@ -77,13 +39,13 @@ func webhookConfig(n int, networks, endpoints string) string {
 // the secondary.
 func runFailover(ctx context.Context, r *runner, res *Result) error {
 	n := r.opts.Sizes.Webhooks
-	hole := startBlackhole(r.fakes)
+	hole := channeltest.Blackhole(r.fakes)
 	secret := webhooktest.NewSecret(r.fakes)
 	rcv := webhooktest.NewReceiver(r.fakes, secret, nil)
 	count := newCounter(n)
 	rcv.OnAccept(func(q *webhooktest.Request) { count.add(len(q.Body)) })
 	endpoints := fmt.Sprintf("      - {name: primary, url: \"https://%s/hook\", secret: %q}\n"+
-		"      - {name: lte, url: \"%s/hook\", secret: %q, network: lte}", hole.Addr(), secret, rcv.URL(), secret)
+		"      - {name: lte, url: \"%s/hook\", secret: %q, network: lte}", hole, secret, rcv.URL(), secret)
 	app, err := r.build(ctx, r.dir, webhookConfig(n, "networks:\n  lte: {source: 127.0.0.2}", endpoints))
 	if err != nil {
 		return err

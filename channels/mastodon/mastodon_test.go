@@ -705,34 +705,11 @@ func TestConnectionRefused(t *testing.T) {
 
 // TestTLSHandshakeHangs checks a timeout before the request was written.
 func TestTLSHandshakeHangs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, conn)
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	c := mustNew(t, mastodon.Options{Server: "https://" + ln.Addr().String(), Clock: channeltest.NewClock(epoch)})
+	addr := channeltest.Blackhole(t)
+	c := mustNew(t, mastodon.Options{Server: "https://" + addr, Clock: channeltest.NewClock(epoch)})
 	ctx, cancel := context.WithTimeout(t.Context(), 150*time.Millisecond)
 	defer cancel()
-	_, err = c.Send(ctx, message())
+	_, err := c.Send(ctx, message())
 	channeltest.WantCode(t, err, crier.ETRANSIENT)
 }
 

@@ -360,34 +360,11 @@ func TestConnectionRefused(t *testing.T) {
 // TestTLSHandshakeHangs checks a timeout before the request was written:
 // the server accepts connections but never completes a TLS handshake.
 func TestTLSHandshakeHangs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, conn)
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	c := mustNew(t, webhook.Options{URL: "https://" + ln.Addr().String()})
+	addr := channeltest.Blackhole(t)
+	c := mustNew(t, webhook.Options{URL: "https://" + addr})
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, err = c.Send(ctx, message())
+	_, err := c.Send(ctx, message())
 	channeltest.WantCode(t, err, crier.ETRANSIENT)
 }
 
