@@ -142,7 +142,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	// Half the slots done is the time to record them and claim more,
 	// unless enough claimed jobs still wait for a send to keep the sends
 	// busy for a while: a later commit records more outcomes at once.
-	hold := limit // no holding back without prefetch
+	hold := limit + 1 // without prefetch, never
 	if w.Prefetch > 0 {
 		hold = max(1, senders*(w.Prefetch-1)/2)
 	}

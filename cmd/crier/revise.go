@@ -6,6 +6,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/server"
 )
 
 // update publishes an announcement file as the next revision of an
@@ -30,7 +31,7 @@ func (m *Main) update(ctx context.Context, args []string) error {
 	if !publishAt.IsZero() {
 		return usageError("an update goes out at once: remove publish_at from the file (to change a scheduled notice: crier schedule edit ID FILE)")
 	}
-	return m.revise(ctx, r, key(), *wait, "cli.updated", func(c revisionClient, key string) (*crier.PublishResult, error) {
+	return m.revise(ctx, r, key(), *wait, "cli.updated", func(c *server.Client, key string) (*crier.PublishResult, error) {
 		return c.Update(ctx, pos[0], a, key)
 	})
 }
@@ -49,7 +50,7 @@ func (m *Main) cancel(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("cancel takes an announcement id")
 	}
-	err = m.revise(ctx, r, key(), *wait, "cli.canceled", func(c revisionClient, key string) (*crier.PublishResult, error) {
+	err = m.revise(ctx, r, key(), *wait, "cli.canceled", func(c *server.Client, key string) (*crier.PublishResult, error) {
 		return c.Cancel(ctx, pos[0], *reason, key)
 	})
 	if crier.ErrorCode(err) != crier.ENOTFOUND {
@@ -81,16 +82,10 @@ func (m *Main) cancelScheduled(ctx context.Context, r *remote, id string, notFou
 	return nil
 }
 
-// revisionClient is what update and cancel need of the API client.
-type revisionClient interface {
-	Update(ctx context.Context, id string, a *crier.Announcement, key string) (*crier.PublishResult, error)
-	Cancel(ctx context.Context, id, reason, key string) (*crier.PublishResult, error)
-}
-
 // revise sends a revision with the command's own retries and prints the
 // result under the catalog key done.
 func (m *Main) revise(ctx context.Context, r *remote, key string, wait bool, done string,
-	call func(c revisionClient, key string) (*crier.PublishResult, error)) error {
+	call func(c *server.Client, key string) (*crier.PublishResult, error)) error {
 	c, err := m.client(r)
 	if err != nil {
 		return err
