@@ -52,6 +52,8 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Release", testRelease},
 		{"Recover", testRecover},
 		{"Retry", testRetry},
+		{"Attempts/History", testAttemptHistory},
+		{"Attempts/WithoutTimes", testAttemptWithoutTimes},
 		{"Depth", testDepth},
 		{"Concurrency", testConcurrency},
 		{"Revision/Queued", testRevisionQueued},

@@ -129,6 +129,7 @@ func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement,
 	}
 	w := &planWriter{
 		message:     tx.StmtContext(ctx, db.stmts.insertMessage),
+		count:       tx.StmtContext(ctx, db.stmts.setMessageDeliveries),
 		subscribers: tx.StmtContext(ctx, db.stmts.queueSubscribers),
 		single:      tx.StmtContext(ctx, db.stmts.queueSingle),
 	}
@@ -141,7 +142,7 @@ func (db *DB) insertPlan(ctx context.Context, tx *sql.Tx, a *crier.Announcement,
 		res.Deliveries += n
 	}
 	for _, m := range pages {
-		if _, err := w.store(ctx, a, m); err != nil {
+		if _, err := w.store(ctx, a, m, 0); err != nil {
 			return nil, fmt.Errorf("town %s, page: %w", m.Town, err)
 		}
 	}
@@ -181,7 +182,8 @@ func followRevision(ctx context.Context, tx *sql.Tx, a *crier.Announcement, now 
 			WHERE n.announcement = ?1 AND n.revision = ?2 AND p.key = ?3 || substr(n.key, ?4)`,
 			[]any{a.ID, a.Revision, previous, len(prefix) + 1}},
 		{"cancel the previous revision's unsent deliveries", `UPDATE deliveries
-			SET state = 'canceled', error_code = '', error = ?3, next_at = 0, updated_at = ?4
+			SET state = 'canceled', error_code = '', error = ?3, started = 0, finished = 0, network = '', next_at = 0,
+				updated_at = ?4
 			WHERE announcement = ?1 AND revision = ?2 AND state IN ('queued', 'waiting') AND NOT ambiguous`,
 			[]any{a.ID, a.Revision - 1, replaced, nanos(now)}},
 		{"hold deliveries whose predecessor is not final", `UPDATE deliveries AS n SET state = 'waiting'
@@ -250,32 +252,47 @@ func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) 
 // planWriter holds the statements that store messages and queue their
 // deliveries, bound to one transaction.
 type planWriter struct {
-	message, subscribers, single *sql.Stmt
+	message, count, subscribers, single *sql.Stmt
 }
 
 // insert stores the rendered message m of announcement a and queues its
 // deliveries; it returns how many.
 func (w *planWriter) insert(ctx context.Context, a *crier.Announcement, m *crier.Message, now time.Time) (int, error) {
-	id, err := w.store(ctx, a, m)
+	key := crier.DeliveryKey(a.ID, a.Revision, m.Town, m.Channel, 0)
+	if !m.PerSubscriber {
+		id, err := w.store(ctx, a, m, 1)
+		if err != nil {
+			return 0, err
+		}
+		_, err = w.single.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, m.Recipient, nanos(now), m.Capture)
+		if err != nil {
+			return 0, fmt.Errorf("queue deliveries: %w", err)
+		}
+		return 1, nil
+	}
+	id, err := w.store(ctx, a, m, 0)
 	if err != nil {
 		return 0, err
 	}
-	key := crier.DeliveryKey(a.ID, a.Revision, m.Town, m.Channel, 0)
-	var r sql.Result
-	if m.PerSubscriber {
-		r, err = w.subscribers.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, nanos(now), m.Capture)
-	} else {
-		r, err = w.single.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, m.Recipient, nanos(now), m.Capture)
-	}
+	r, err := w.subscribers.ExecContext(ctx, key, a.ID, a.Revision, m.Town, m.Channel, m.Type, id, nanos(now), m.Capture)
 	if err != nil {
 		return 0, fmt.Errorf("queue deliveries: %w", err)
 	}
 	n, err := r.RowsAffected()
-	return int(n), err
+	if err != nil {
+		return 0, fmt.Errorf("queue deliveries: %w", err)
+	}
+	if n > 0 {
+		if _, err := w.count.ExecContext(ctx, id, n); err != nil {
+			return 0, fmt.Errorf("count deliveries: %w", err)
+		}
+	}
+	return int(n), nil
 }
 
-// store stores the rendered message m of announcement a and returns its id.
-func (w *planWriter) store(ctx context.Context, a *crier.Announcement, m *crier.Message) (int64, error) {
+// store stores the rendered message m of announcement a, which makes
+// deliveries deliveries, and returns its id.
+func (w *planWriter) store(ctx context.Context, a *crier.Announcement, m *crier.Message, deliveries int) (int64, error) {
 	stored := *m
 	stored.Announcement, stored.Revision, stored.Expires = a.ID, a.Revision, a.Expires
 	stored.Key, stored.Recipient, stored.UnsubscribeURL, stored.Attempt, stored.FirstAttempt = "", "", "", 0, time.Time{}
@@ -283,7 +300,7 @@ func (w *planWriter) store(ctx context.Context, a *crier.Announcement, m *crier.
 	if err != nil {
 		return 0, fmt.Errorf("encode message: %w", err)
 	}
-	r, err := w.message.ExecContext(ctx, a.ID, a.Revision, m.Town, m.Channel, m.Type, string(content))
+	r, err := w.message.ExecContext(ctx, a.ID, a.Revision, m.Town, m.Channel, m.Type, string(content), deliveries)
 	if err != nil {
 		return 0, fmt.Errorf("insert message: %w", err)
 	}

@@ -61,16 +61,30 @@ func (db *DB) Deliveries(ctx context.Context, f crier.DeliveryFilter) ([]*crier.
 	return ds, nil
 }
 
-// Counts returns the number of the announcement's deliveries per town,
-// channel and state, ordered by town, channel and state.
-func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, error) {
-	rows, err := db.read.QueryContext(ctx, `
+// countsSQL counts the deliveries of announcement ?1 as Counts returns them.
+const countsSQL = `
+	WITH counted (town, channel, state, n) AS MATERIALIZED (
 		SELECT town, channel, state, COUNT(*) FROM deliveries
-		WHERE announcement = ?1 AND state != 'sending' GROUP BY town, channel, state
+		WHERE announcement = ?1 AND state NOT IN ('queued', 'sending') GROUP BY town, channel, state
 		UNION ALL
 		SELECT town, channel, state, COUNT(*) FROM deliveries INDEXED BY deliveries_sending
 		WHERE state = 'sending' AND announcement = ?1 GROUP BY town, channel
-		ORDER BY 1, 2, 3`, announcement)
+	), made (town, channel, n) AS (
+		SELECT town, channel, SUM(deliveries) FROM messages WHERE announcement = ?1 GROUP BY town, channel
+	)
+	SELECT town, channel, state, n FROM counted
+	UNION ALL
+	SELECT town, channel, 'queued', made.n - COALESCE((SELECT SUM(c.n) FROM counted c
+		WHERE c.town = made.town AND c.channel = made.channel), 0) AS queued
+	FROM made WHERE queued > 0
+	ORDER BY 1, 2, 3`
+
+// Counts returns the number of the announcement's deliveries per town,
+// channel and state, ordered by town, channel and state. Queued deliveries
+// have no entries in an index: they are those of the messages' deliveries
+// that are in no other state.
+func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, error) {
+	rows, err := db.read.QueryContext(ctx, countsSQL, announcement)
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries: %w", err)
 	}
@@ -85,10 +99,16 @@ func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, e
 	return cs, nil
 }
 
-// Attempts returns the attempts of one delivery, oldest first.
+// Attempts returns the attempts of one delivery, oldest first: the earlier
+// ones from the attempts table, the latest from the delivery's row.
 func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT delivery, started, finished, endpoint, network, error_code,
-		error, remote_id, url FROM attempts WHERE delivery = ? ORDER BY id`, delivery)
+	rows, err := db.read.QueryContext(ctx, `
+		SELECT delivery, started, finished, endpoint, network, error_code, error, remote_id, url, 0, id
+		FROM attempts WHERE delivery = ?1
+		UNION ALL
+		SELECT id, started, finished, endpoint, network, error_code, error, remote_id, url, 1, 0
+		FROM deliveries WHERE id = ?1 AND started != 0
+		ORDER BY 10, 11`, delivery)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
@@ -97,8 +117,9 @@ func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, e
 			a                 crier.Attempt
 			started, finished int64
 		)
+		var latest, id int64
 		err := s.Scan(&a.Delivery, &started, &finished, &a.Endpoint, &a.Network, &a.ErrorCode, &a.Error,
-			&a.RemoteID, &a.URL)
+			&a.RemoteID, &a.URL, &latest, &id)
 		a.Started, a.Finished = fromNanos(started), fromNanos(finished)
 		return &a, err
 	})
@@ -109,7 +130,8 @@ func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, e
 }
 
 // Retry puts the announcement's deliveries in the given states back in the
-// queue, due at now, with their attempts, first attempt and error cleared,
+// queue, due at now, with their attempts, first attempt and error cleared
+// (their latest attempt moves to the attempts table),
 // and returns how many. The states must be final; an empty or non-final
 // list is invalid, and an unknown announcement is not_found.
 func (db *DB) Retry(ctx context.Context, announcement string, states []crier.State, now time.Time) (int, error) {
@@ -128,7 +150,8 @@ func (db *DB) Retry(ctx context.Context, announcement string, states []crier.Sta
 			return crier.Errorf(crier.ENOTFOUND, "announcement %s not found", announcement)
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', next_at = ?1, attempts = 0,
-				first_attempt = 0, ambiguous = 0, error_code = '', error = '', lease = NULL, lease_until = 0, updated_at = ?1
+				first_attempt = 0, ambiguous = 0, error_code = '', error = '', started = 0, finished = 0, network = '',
+				lease = NULL, lease_until = 0, updated_at = ?1
 			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))`,
 			nanos(now), announcement, list)
 		if err != nil {

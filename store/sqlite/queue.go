@@ -97,10 +97,11 @@ func (db *DB) due(ctx context.Context, tx *sql.Tx, types []string, n int, now ti
 	if len(types) == 0 {
 		return readDue(ctx, tx.StmtContext(ctx, db.stmts.dueAll), nanos(now), n)
 	}
-	stmt := tx.StmtContext(ctx, db.stmts.dueType)
+	due, limit := db.stmts.due(n)
+	stmt := tx.StmtContext(ctx, due)
 	var all []candidate
 	for _, typ := range slices.Compact(slices.Sorted(slices.Values(types))) {
-		cs, err := readDue(ctx, stmt, nanos(now), n, typ)
+		cs, err := readDue(ctx, stmt, nanos(now), append([]any{typ}, limit...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -112,8 +113,9 @@ func (db *DB) due(ctx context.Context, tx *sql.Tx, types []string, n int, now ti
 	return all[:min(n, len(all))], nil
 }
 
-func readDue(ctx context.Context, stmt *sql.Stmt, now int64, n int, typ ...any) ([]candidate, error) {
-	rows, err := stmt.QueryContext(ctx, append([]any{now, n}, typ...)...)
+// readDue runs a due statement with the parameters now and args.
+func readDue(ctx context.Context, stmt *sql.Stmt, now int64, args ...any) ([]candidate, error) {
+	rows, err := stmt.QueryContext(ctx, append([]any{now}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("find due deliveries: %w", err)
 	}
@@ -332,8 +334,9 @@ func forDelivery(m *crier.Message, d *crier.Delivery) *crier.Message {
 // outcome whose lease is no longer held (the job was reclaimed, released or
 // completed) changes nothing and is counted in stale. An outcome in state
 // queued is due again at NextAt, or at now when NextAt is zero. An outcome
-// with an Attempt counts one attempt and records it; one without keeps the
-// delivery's attempts and last error. The state sending, or an unknown
+// with an Attempt counts one attempt and records it (zero times in it are
+// recorded as now); one without keeps the delivery's attempts and last
+// error. The state sending, or an unknown
 // state, is invalid and fails the whole batch.
 func (db *DB) Complete(ctx context.Context, outcomes []*crier.Outcome, now time.Time) (stale int, err error) {
 	if err := validOutcomes(outcomes); err != nil {
@@ -383,14 +386,14 @@ func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.O
 	byID := make(map[int64]*crier.Outcome, len(outcomes))
 	for _, o := range outcomes {
 		if _, dup := byID[o.Delivery]; dup {
-			args = append(args, 0, nil, nil, nil, 0, nil, nil, nil, nil, nil)
+			args = appendPadding(args)
 			continue
 		}
 		byID[o.Delivery] = o
 		args = appendOutcome(args, o, now)
 	}
 	for range size - len(outcomes) {
-		args = append(args, 0, nil, nil, nil, 0, nil, nil, nil, nil, nil)
+		args = appendPadding(args)
 	}
 	args = append(args, nanos(now))
 	rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
@@ -404,16 +407,9 @@ func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.O
 	if err != nil {
 		return 0, fmt.Errorf("record outcomes: %w", err)
 	}
-	var (
-		tried []*crier.Outcome
-		final []int64
-	)
+	var final []int64
 	for _, id := range applied {
-		o := byID[id]
-		if o.Attempt != nil {
-			tried = append(tried, o)
-		}
-		if o.State.Final() {
+		if byID[id].State.Final() {
 			final = append(final, id)
 		}
 	}
@@ -424,28 +420,13 @@ func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.O
 			return 0, fmt.Errorf("release waiting deliveries: %w", err)
 		}
 	}
-	if len(tried) == 0 {
-		return len(applied), nil
-	}
-	size = batchSize(len(tried))
-	stmt = db.stmts.batch(addAttemptsSQL, size)
-	args = args[:0]
-	for _, o := range tried {
-		a := o.Attempt
-		args = append(args, o.Delivery, nanos(a.Started), nanos(a.Finished), a.Endpoint, a.Network, a.ErrorCode,
-			a.Error, a.RemoteID, a.URL)
-	}
-	for range size - len(tried) {
-		args = append(args, 0, 0, 0, "", "", "", "", "", "")
-	}
-	if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-		return 0, fmt.Errorf("record attempts: %w", err)
-	}
 	return len(applied), nil
 }
 
-// appendOutcome appends o's row of completeSQL: id, lease, state,
-// next_at, tried, error_code, error, remote_id, url, endpoint.
+// appendOutcome appends o's row of completeSQL: id, lease, state, next_at,
+// tried, started, finished, endpoint, network, error_code, error,
+// remote_id, url. An attempt's missing times are now: a row holds an
+// attempt when its started is set.
 func appendOutcome(args []any, o *crier.Outcome, now time.Time) []any {
 	nextAt := o.NextAt
 	if nextAt.IsZero() {
@@ -455,8 +436,14 @@ func appendOutcome(args []any, o *crier.Outcome, now time.Time) []any {
 	if a == nil {
 		a, tried = new(crier.Attempt), 0
 	}
-	return append(args, o.Delivery, o.Lease, string(o.State), nanos(nextAt), tried, a.ErrorCode, a.Error,
-		a.RemoteID, a.URL, a.Endpoint)
+	started, finished := cmp.Or(nanos(a.Started), nanos(now)), cmp.Or(nanos(a.Finished), nanos(now))
+	return append(args, o.Delivery, o.Lease, string(o.State), nanos(nextAt), tried, started, finished,
+		a.Endpoint, a.Network, a.ErrorCode, a.Error, a.RemoteID, a.URL)
+}
+
+// appendPadding appends a row of completeSQL that matches no delivery.
+func appendPadding(args []any) []any {
+	return append(args, 0, nil, nil, nil, 0, nil, nil, nil, nil, nil, nil, nil, nil)
 }
 
 // Release puts claimed jobs back to queued, due as before, without counting

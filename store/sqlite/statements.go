@@ -5,17 +5,23 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // The due queries read expired leases and queued rows as two arms, each in
 // index order, that SQLite merges: a claim by type reads about n index
 // entries however long the backlog is.
+//
+// SQLite plans a LIMIT with the value bound to it, and prepares the
+// statement again whenever that value changes: every claim of the workers,
+// whose sizes vary, would pay for it. The claims by type therefore use one
+// statement per batchSize with the limit written into it (%[2]s).
 const dueSQL = `
 	SELECT id, state, next_at FROM deliveries WHERE state = 'sending' AND lease_until <= ?1 %[1]s
 	UNION ALL
 	SELECT id, state, next_at FROM deliveries WHERE state = 'queued' AND next_at <= ?1 %[1]s
-	ORDER BY 3, 1 LIMIT ?2`
+	ORDER BY 3, 1 LIMIT %[2]s`
 
 const leaseSQL = `UPDATE deliveries SET state = 'sending', lease = ?1, lease_until = ?2,
 		first_attempt = iif(first_attempt = 0, ?3, first_attempt), updated_at = ?3
@@ -31,35 +37,32 @@ const messagesSQL = `SELECT m.id, m.content, a.expires FROM messages m
 // numbered ones.
 
 // completeSQL records a batch of outcomes, given as rows of outcomeColumns
-// in place of %[1]s, at the last parameter and returns the deliveries whose lease was still
-// held. Rows with id 0 fill a batch up to its prepared size and match no
-// delivery. Without an attempt (tried = 0) a delivery keeps the error and
-// the remote references of its last attempt.
-const completeSQL = `WITH o (id, lease, state, next_at, tried, error_code, error, remote_id, url, endpoint)
-		AS (VALUES %[1]s)
+// in place of %[1]s, at the last parameter and returns the deliveries whose
+// lease was still held. Rows with id 0 fill a batch up to its prepared size
+// and match no delivery. An attempt (tried = 1) becomes the row's latest
+// attempt, and the trigger deliveries_attempt_history moves the one it
+// replaces into the attempts table. Without an attempt (tried = 0) a
+// delivery keeps its latest attempt.
+const completeSQL = `WITH o (id, lease, state, next_at, tried, started, finished, endpoint, network, error_code,
+		error, remote_id, url) AS (VALUES %[1]s)
 	UPDATE deliveries SET state = o.state,
 		next_at = iif(o.state = 'queued', o.next_at, deliveries.next_at),
 		attempts = deliveries.attempts + o.tried,
+		started = iif(o.tried, o.started, deliveries.started),
+		finished = iif(o.tried, o.finished, deliveries.finished),
+		endpoint = iif(o.tried, o.endpoint, deliveries.endpoint),
+		network = iif(o.tried, o.network, deliveries.network),
 		error_code = iif(o.tried, o.error_code, deliveries.error_code),
 		error = iif(o.tried, o.error, deliveries.error),
 		remote_id = iif(o.tried, o.remote_id, deliveries.remote_id),
 		url = iif(o.tried, o.url, deliveries.url),
-		endpoint = iif(o.tried, o.endpoint, deliveries.endpoint),
 		ambiguous = deliveries.ambiguous OR (o.tried AND o.error_code = 'unknown_outcome'),
 		lease = NULL, lease_until = 0, updated_at = ?
 	FROM o
 	WHERE deliveries.id = o.id AND deliveries.lease = o.lease AND deliveries.state = 'sending'
 	RETURNING deliveries.id`
 
-const outcomeColumns = 10
-
-// addAttemptsSQL records a batch of attempts, given as rows of
-// attemptColumns in place of %[1]s; rows with delivery 0 are padding.
-const addAttemptsSQL = `INSERT INTO attempts (delivery, started, finished, endpoint, network, error_code,
-		error, remote_id, url)
-	SELECT * FROM (VALUES %[1]s) WHERE column1 != 0`
-
-const attemptColumns = 9
+const outcomeColumns = 13
 
 // releaseWaitingSQL queues the deliveries that waited for the deliveries
 // in the JSON array ?1, which have become final, due at ?2.
@@ -70,8 +73,12 @@ const releaseSQL = `UPDATE deliveries SET state = 'queued', lease = NULL, lease_
 		first_attempt = iif(attempts = 0, 0, first_attempt)
 	WHERE id = ?1 AND lease = ?2 AND state = 'sending'`
 
-const insertMessageSQL = `INSERT INTO messages (announcement, revision, town, channel, type, content)
-	VALUES (?, ?, ?, ?, ?, ?)`
+// insertMessageSQL stores a message with the number of deliveries made
+// from it, which Counts relies on.
+const insertMessageSQL = `INSERT INTO messages (announcement, revision, town, channel, type, content, deliveries)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+const setMessageDeliveriesSQL = `UPDATE messages SET deliveries = ?2 WHERE id = ?1`
 
 // queueSubscribersSQL copies a town's confirmed subscribers into deliveries
 // in SQL: a list can be long, and it never passes through memory here. The
@@ -90,7 +97,13 @@ const queueSingleSQL = `INSERT INTO deliveries (key, announcement, revision, tow
 // with Tx.StmtContext.
 type statements struct {
 	dueAll, dueType, lease, messages, release, releaseWaiting *sql.Stmt
-	insertMessage, queueSubscribers, queueSingle              *sql.Stmt
+	insertMessage, setMessageDeliveries                       *sql.Stmt
+	queueSubscribers, queueSingle                             *sql.Stmt
+
+	// dueTypeLimit are the due statements by type for claims of up to n
+	// rows, one for every power of two up to maxBatchRows; dueType, with a
+	// bound limit, serves larger claims.
+	dueTypeLimit map[int]*sql.Stmt
 
 	// Batch statements by template and number of rows, one for every
 	// power of two up to maxBatchRows.
@@ -122,7 +135,6 @@ var batchTemplates = []struct {
 	columns  int
 }{
 	{completeSQL, outcomeColumns},
-	{addAttemptsSQL, attemptColumns},
 }
 
 // batchSQL is template with rows rows of columns parameters each.
@@ -150,19 +162,30 @@ func (s *statements) batch(template string, n int) *sql.Stmt {
 	return s.batches[batchKey{template, n}]
 }
 
+// due returns the due statement by type for a claim of n rows, and the
+// LIMIT to bind to it: none (nil) when the limit is part of the statement.
+// Such a statement may return up to batchSize(n) rows.
+func (s *statements) due(n int) (*sql.Stmt, []any) {
+	if stmt, ok := s.dueTypeLimit[batchSize(n)]; ok {
+		return stmt, nil
+	}
+	return s.dueType, []any{n}
+}
+
 func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
-	s := &statements{batches: make(map[batchKey]*sql.Stmt)}
+	s := &statements{batches: make(map[batchKey]*sql.Stmt), dueTypeLimit: make(map[int]*sql.Stmt)}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
 	}{
-		{&s.dueAll, fmt.Sprintf(dueSQL, "")},
-		{&s.dueType, fmt.Sprintf(dueSQL, "AND type = ?3")},
+		{&s.dueAll, fmt.Sprintf(dueSQL, "", "?2")},
+		{&s.dueType, fmt.Sprintf(dueSQL, "AND type = ?2", "?3")},
 		{&s.lease, leaseSQL},
 		{&s.messages, messagesSQL},
 		{&s.release, releaseSQL},
 		{&s.releaseWaiting, releaseWaitingSQL},
 		{&s.insertMessage, insertMessageSQL},
+		{&s.setMessageDeliveries, setMessageDeliveriesSQL},
 		{&s.queueSubscribers, queueSubscribersSQL},
 		{&s.queueSingle, queueSingleSQL},
 	} {
@@ -171,6 +194,13 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 			return nil, errors.Join(fmt.Errorf("prepare statement: %w", err), s.close())
 		}
 		*p.stmt = stmt
+	}
+	for n := 1; n <= maxBatchRows; n *= 2 {
+		stmt, err := db.PrepareContext(ctx, fmt.Sprintf(dueSQL, "AND type = ?2", strconv.Itoa(n)))
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare statement: %w", err), s.close())
+		}
+		s.dueTypeLimit[n] = stmt
 	}
 	for _, t := range batchTemplates {
 		for n := 1; n <= maxBatchRows; n *= 2 {
@@ -189,8 +219,11 @@ func (s *statements) close() error {
 	for _, stmt := range s.batches {
 		errs = append(errs, stmt.Close())
 	}
+	for _, stmt := range s.dueTypeLimit {
+		errs = append(errs, stmt.Close())
+	}
 	for _, stmt := range []*sql.Stmt{s.dueAll, s.dueType, s.lease, s.messages, s.release, s.releaseWaiting,
-		s.insertMessage, s.queueSubscribers, s.queueSingle} {
+		s.insertMessage, s.setMessageDeliveries, s.queueSubscribers, s.queueSingle} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
