@@ -192,6 +192,7 @@ func (c *Channel) get(ctx context.Context) (*conn, error) {
 		cn.nc.close()
 	}
 	if found != nil {
+		found.live = now.Sub(found.idleSince) < liveFor
 		return found, nil
 	}
 	return c.dial(ctx)

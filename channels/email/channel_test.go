@@ -163,15 +163,25 @@ func hangAt(step smtptest.Step) func(*smtptest.Server) {
 
 func stepName(step smtptest.Step) string { return strings.ToLower(string(step)) }
 
+// classifyCase is a relay's behaviour and the error a send then ends with.
+type classifyCase struct {
+	name    string
+	relay   func(*smtptest.Server) // nil: accept
+	timeout time.Duration          // of the caller's context; 0: none
+	code    string
+	text    string // in the error message
+	reply   string // the relay's text, also in the error message
+	// chunked and chunkedText replace code and text when the mail went
+	// out as a chunk; empty: the same.
+	chunked, chunkedText string
+}
+
+// TestSendClassification runs each case over a live session, where the
+// mail goes out as a BDAT chunk, and with NoChunking, where it goes out
+// with DATA. The two differ where the relay stops answering before the
+// final reply: after a chunk the mail may have been delivered.
 func TestSendClassification(t *testing.T) {
-	tests := []struct {
-		name    string
-		relay   func(*smtptest.Server) // nil: accept
-		timeout time.Duration          // of the caller's context; 0: none
-		code    string
-		text    string // in the error message
-		reply   string // the relay's text, also in the error message
-	}{
+	tests := []classifyCase{
 		{name: "accept"},
 		{name: "451 at RCPT", relay: unavailableAt(smtptest.StepRcpt), code: crier.ETRANSIENT, text: "451"},
 		{name: "451 after DATA", relay: unavailableAt(smtptest.StepData), code: crier.ETRANSIENT, text: "451"},
@@ -179,62 +189,92 @@ func TestSendClassification(t *testing.T) {
 		{name: "550 at MAIL", relay: rejectAt(smtptest.StepMail), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at mail"},
 		{name: "550 at RCPT", relay: rejectAt(smtptest.StepRcpt), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at rcpt"},
 		{name: "550 after DATA", relay: rejectAt(smtptest.StepData), code: crier.EPERMANENT, text: "550", reply: "5.1.1 mailbox unavailable at data"},
-		{name: "no answer to RCPT", relay: hangAt(smtptest.StepRcpt), timeout: 200 * time.Millisecond, code: crier.ETRANSIENT, text: "deadline exceeded"},
+		{name: "no answer to RCPT", relay: hangAt(smtptest.StepRcpt), timeout: 200 * time.Millisecond, code: crier.ETRANSIENT, text: "deadline exceeded",
+			chunked: crier.EUNKNOWN, chunkedText: "no final reply came"},
 		{name: "no answer after DATA", relay: hangAt(smtptest.StepData), timeout: 200 * time.Millisecond, code: crier.EUNKNOWN, text: "no final reply came"},
 		{name: "connection lost after DATA", relay: (*smtptest.Server).Drop, code: crier.EUNKNOWN, text: "no final reply came"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, o := newRelay(t, email.TLSNone, smtptest.Options{})
-			ch := newChannel(t, o)
-			// Warm up, so that the failing send runs over a reused session.
-			if _, err := ch.Send(t.Context(), testMessage("warm", "anna@example.org")); err != nil {
-				t.Fatalf("Send: %v", err)
+	for _, noChunking := range []bool{false, true} {
+		for _, tt := range tests {
+			name := tt.name
+			if noChunking {
+				name += ", NoChunking"
+			} else if tt.chunked != "" {
+				tt.code, tt.text = tt.chunked, tt.chunkedText
 			}
-			if tt.relay != nil {
-				tt.relay(s)
-			}
-			ctx := t.Context()
-			if tt.timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
-				defer cancel()
-			}
-			start := time.Now()
-			_, err := ch.Send(ctx, testMessage("k1", "anna@example.org"))
-			if tt.timeout > 0 && time.Since(start) > tt.timeout+2*time.Second {
-				t.Errorf("Send took %s with a %s deadline", time.Since(start), tt.timeout)
-			}
-			if got := crier.ErrorCode(err); got != tt.code {
-				t.Fatalf("error code = %q, want %q (err: %v)", got, tt.code, err)
-			}
-			if err == nil {
-				if diff := cmp.Diff([]string{"warm", "k1"}, keys(t, s)); diff != "" {
-					t.Errorf("accepted keys (-want +got):\n%s", diff)
-				}
-				return
-			}
-			for _, want := range []string{tt.text, tt.reply} {
-				if msg := crier.ErrorMessage(err); !strings.Contains(msg, want) {
-					t.Errorf("error message %q does not contain %q", msg, want)
-				}
-			}
-			var e *crier.Error
-			if errors.As(err, &e) && e.Retryable {
-				t.Errorf("error is Retryable; SMTP does not deduplicate")
-			}
-			if n := len(s.Messages()); n != 1 {
-				t.Errorf("relay took %d messages, want only the warm-up", n)
-			}
-		})
+			t.Run(name, func(t *testing.T) { testClassification(t, tt, noChunking) })
+		}
 	}
 }
 
+func testClassification(t *testing.T, tt classifyCase, noChunking bool) {
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	o.NoChunking = noChunking
+	ch := newChannel(t, o)
+	// Warm up, so that the failing send runs over a reused session.
+	if _, err := ch.Send(t.Context(), testMessage("warm", "anna@example.org")); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if tt.relay != nil {
+		tt.relay(s)
+	}
+	ctx := t.Context()
+	if tt.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	_, err := ch.Send(ctx, testMessage("k1", "anna@example.org"))
+	if tt.timeout > 0 && time.Since(start) > tt.timeout+2*time.Second {
+		t.Errorf("Send took %s with a %s deadline", time.Since(start), tt.timeout)
+	}
+	if got := crier.ErrorCode(err); got != tt.code {
+		t.Fatalf("error code = %q, want %q (err: %v)", got, tt.code, err)
+	}
+	if err == nil {
+		if diff := cmp.Diff([]string{"warm", "k1"}, keys(t, s)); diff != "" {
+			t.Errorf("accepted keys (-want +got):\n%s", diff)
+		}
+		return
+	}
+	for _, want := range []string{tt.text, tt.reply} {
+		if msg := crier.ErrorMessage(err); !strings.Contains(msg, want) {
+			t.Errorf("error message %q does not contain %q", msg, want)
+		}
+	}
+	var e *crier.Error
+	if errors.As(err, &e) && e.Retryable {
+		t.Errorf("error is Retryable; SMTP does not deduplicate")
+	}
+	if n := len(s.Messages()); n != 1 {
+		t.Errorf("relay took %d messages, want only the warm-up", n)
+	}
+}
+
+// TestSendCanceledWhileWaitingForRelay: a caller that gives up while the
+// relay has not answered ends the send at once. Over a new session the
+// mail goes out as a chunk with its commands, and may have been delivered
+// whichever reply is missing; with NoChunking only after DATA.
 func TestSendCanceledWhileWaitingForRelay(t *testing.T) {
-	for _, at := range []smtptest.Step{smtptest.StepRcpt, smtptest.StepData} {
-		t.Run(string(at), func(t *testing.T) {
+	for _, tt := range []struct {
+		at         smtptest.Step
+		noChunking bool
+		want       string
+	}{
+		{smtptest.StepRcpt, false, crier.EUNKNOWN},
+		{smtptest.StepData, false, crier.EUNKNOWN},
+		{smtptest.StepRcpt, true, crier.ETRANSIENT},
+		{smtptest.StepData, true, crier.EUNKNOWN},
+	} {
+		name := string(tt.at)
+		if tt.noChunking {
+			name += ", NoChunking"
+		}
+		t.Run(name, func(t *testing.T) {
 			s, o := newRelay(t, email.TLSNone, smtptest.Options{})
-			s.HangAt(at)
+			s.HangAt(tt.at)
+			o.NoChunking = tt.noChunking
 			ch := newChannel(t, o)
 			ctx, cancel := context.WithCancel(t.Context())
 			go func() {
@@ -242,12 +282,8 @@ func TestSendCanceledWhileWaitingForRelay(t *testing.T) {
 				cancel()
 			}()
 			_, err := ch.Send(ctx, testMessage("k1", "anna@example.org"))
-			want := crier.ETRANSIENT
-			if at == smtptest.StepData {
-				want = crier.EUNKNOWN
-			}
-			if got := crier.ErrorCode(err); got != want {
-				t.Fatalf("error code = %q, want %q (err: %v)", got, want, err)
+			if got := crier.ErrorCode(err); got != tt.want {
+				t.Fatalf("error code = %q, want %q (err: %v)", got, tt.want, err)
 			}
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("error %v is not context.Canceled", err)
@@ -542,12 +578,18 @@ func TestSendConcurrent(t *testing.T) {
 	}
 }
 
+// TestSendRedialsStaleConnection: a session that the relay dropped while
+// it was idle fails at MAIL FROM, before the mail goes out, and the mail
+// goes out over a new session at once.
 func TestSendRedialsStaleConnection(t *testing.T) {
 	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	clock := &stepClock{now: testTime}
+	o.Clock = clock
 	ch := newChannel(t, o)
 	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
 		t.Fatalf("Send 1: %v", err)
 	}
+	clock.add(10 * time.Second)
 	s.Disconnect() // the relay hangs up on the idle session
 	if _, err := ch.Send(t.Context(), testMessage("k2", "anna@example.org")); err != nil {
 		t.Fatalf("Send over a dropped session: %v", err)

@@ -22,6 +22,9 @@ const maxIdle = 30 * time.Second
 // quitTimeout bounds the polite QUIT when a session is closed.
 const quitTimeout = 5 * time.Second
 
+// liveFor is how long after its last reply a session counts as live.
+const liveFor = time.Second
+
 // conn is one SMTP session with the relay. One goroutine uses it at a time.
 type conn struct {
 	client *mail.Client // options; one per session for its dial function
@@ -29,6 +32,16 @@ type conn struct {
 	nc     *deadlineConn
 	// pipelining says that the relay offers PIPELINING (RFC 2920).
 	pipelining bool
+	// chunking says that a mail may go out as a BDAT chunk (RFC 3030)
+	// together with its commands: the relay offers CHUNKING and
+	// PIPELINING, and the channel allows it.
+	chunking bool
+	// live says that the relay answered on this session moments ago: it
+	// is new, or came back to the pool less than liveFor ago. Only then
+	// does a mail go out as a chunk, as a session idle for longer may
+	// have been dropped, which a reply to MAIL FROM shows before the mail
+	// is sent.
+	live bool
 	// mailFrom is the MAIL FROM command line, with the parameters go-mail
 	// adds for what the relay offers.
 	mailFrom string
@@ -63,7 +76,10 @@ func (c *Channel) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	cn.features(c.sender)
-	c.cfg.Logger.Debug("smtp session opened", "endpoint", c.cfg.Name, "pipelining", cn.pipelining)
+	cn.chunking = cn.chunking && !c.cfg.NoChunking
+	cn.live = true
+	c.cfg.Logger.Debug("smtp session opened", "endpoint", c.cfg.Name, "pipelining", cn.pipelining,
+		"chunking", cn.chunking)
 	return cn, nil
 }
 
@@ -72,6 +88,8 @@ func (c *Channel) dial(ctx context.Context) (*conn, error) {
 // BODY=8BITMIME and SMTPUTF8 when the relay offers them.
 func (cn *conn) features(sender string) {
 	cn.pipelining, _ = cn.smtp.Extension("PIPELINING")
+	chunking, _ := cn.smtp.Extension("CHUNKING")
+	cn.chunking = chunking && cn.pipelining
 	cmd := "MAIL FROM:" + sender
 	if ok, _ := cn.smtp.Extension("8BITMIME"); ok {
 		cmd += " BODY=8BITMIME"

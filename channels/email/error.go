@@ -17,7 +17,8 @@ var errNoReply = errors.New("message transmitted but no final reply came; it may
 //
 // Up to and including the message content, a failure without a reply
 // cannot have delivered anything: the relay only takes a message at the
-// final "." line. After it (stepEnd) only a reply tells.
+// final "." line. After it (stepEnd), or once a mail went out as a chunk
+// with its commands (transmitted), only a reply tells.
 func classify(endpoint string, err error) error {
 	var se *sendError
 	if !errors.As(err, &se) {
@@ -26,8 +27,11 @@ func classify(endpoint string, err error) error {
 	}
 	wrapped := fmt.Errorf("send via %s: %w", endpoint, err)
 	code := se.code
+	if se.transmitted && code == 0 {
+		return crier.Unknown(fmt.Errorf("send via %s: %w: %w", endpoint, errNoReply, err), false)
+	}
 	switch se.step {
-	case stepEnd:
+	case stepEnd, stepChunk:
 		switch {
 		case code >= 400 && code < 500:
 			return crier.Transient(wrapped, 0)
@@ -46,11 +50,12 @@ func classify(endpoint string, err error) error {
 
 // stale reports whether err is what a reused session that the relay has
 // dropped while idle produces on the next message: a failure at MAIL FROM
-// with no reply, or 421 (service closing). Nothing was sent, so the
-// message may go out over a new session at once.
+// with no reply before the mail went out, or 421 (service closing).
+// Nothing was delivered, so the message may go out over a new session at
+// once.
 func stale(err error) bool {
 	var se *sendError
-	return errors.As(err, &se) && se.step == stepMail && (se.code == 0 || se.code == 421)
+	return errors.As(err, &se) && se.step == stepMail && (se.code == 0 && !se.transmitted || se.code == 421)
 }
 
 // answered reports whether err is the relay's reply refusing one message,
@@ -62,7 +67,7 @@ func answered(err error) bool {
 		return false
 	}
 	switch se.step {
-	case stepMail, stepRcpt, stepData, stepEnd:
+	case stepMail, stepRcpt, stepData, stepEnd, stepChunk:
 		return se.code >= 400 && se.code < 600 && se.code != 421
 	}
 	return false

@@ -3,6 +3,7 @@ package email_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -16,17 +17,20 @@ import (
 )
 
 // lockstepRelay is a small SMTP server for what smtptest's server cannot
-// be: a relay without PIPELINING, which notes every command that arrives
-// before it has answered the one before, and a broken relay that answers
-// DATA with 354 after it has refused the only recipient.
+// be: a relay without PIPELINING or CHUNKING, which notes every command
+// that arrives before it has answered the one before, a broken relay that
+// answers DATA with 354 after it has refused the only recipient, and one
+// that hangs up after a chunk without a reply.
 type lockstepRelay struct {
 	l          net.Listener
 	pipelining bool // offer PIPELINING
 	dataAnyway bool // take DATA without a recipient, refuse the mail after it
+	chunking   bool // offer CHUNKING
 	wg         sync.WaitGroup
 
 	mu       sync.Mutex
 	rcpt     string   // the reply to RCPT TO; empty: 250
+	bdat     string   // the reply to BDAT with recipients; empty: 250, "hang up": none
 	commands []string // in order, of all sessions
 	early    []string // commands sent before the reply to the one before
 	mails    [][]byte // as received, dot-stuffing undone
@@ -34,14 +38,18 @@ type lockstepRelay struct {
 	conns    []net.Conn
 }
 
-// newLockstepRelay starts a relay that stops at the end of tb.
-func newLockstepRelay(tb testing.TB, pipelining, dataAnyway bool) *lockstepRelay {
+// newLockstepRelay starts a relay that stops at the end of tb. Options
+// such as chunking set more of it before it starts.
+func newLockstepRelay(tb testing.TB, pipelining, dataAnyway bool, opts ...func(*lockstepRelay)) *lockstepRelay {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	r := &lockstepRelay{l: l, pipelining: pipelining, dataAnyway: dataAnyway}
+	for _, o := range opts {
+		o(r)
+	}
 	r.wg.Go(r.accept)
 	tb.Cleanup(func() {
 		l.Close()
@@ -99,6 +107,9 @@ func (r *lockstepRelay) serve(c net.Conn) {
 			if r.pipelining {
 				ext = slices.Insert(ext, 1, "250-PIPELINING")
 			}
+			if r.chunking {
+				ext = slices.Insert(ext, 1, "250-CHUNKING")
+			}
 			say(ext...)
 		case "MAIL":
 			from = true
@@ -126,6 +137,31 @@ func (r *lockstepRelay) serve(c net.Conn) {
 			if rcpts == 0 {
 				say("554 5.5.1 no valid recipients")
 			} else {
+				r.mu.Lock()
+				r.mails = append(r.mails, data)
+				r.mu.Unlock()
+				say("250 2.0.0 queued")
+			}
+			from, rcpts = false, 0
+		case "BDAT":
+			// Only "BDAT size LAST", the one chunk crier sends.
+			var size int
+			if _, err := fmt.Sscanf(line, "BDAT %d LAST", &size); err != nil || size < 0 {
+				say("501 5.5.4 malformed BDAT")
+				return
+			}
+			data := make([]byte, size)
+			if _, err := io.ReadFull(br, data); err != nil {
+				return
+			}
+			switch reply := r.bdatReply(); {
+			case !from || rcpts == 0:
+				say("554 5.5.1 no valid recipients")
+			case reply == "hang up":
+				return
+			case reply != "":
+				say(reply)
+			default:
 				r.mu.Lock()
 				r.mails = append(r.mails, data)
 				r.mu.Unlock()
@@ -178,6 +214,23 @@ func (r *lockstepRelay) rcptReply() string {
 	defer r.mu.Unlock()
 	return r.rcpt
 }
+
+func (r *lockstepRelay) bdatReply() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bdat
+}
+
+// answerBdat makes the relay answer BDAT with reply: "" accepts, "hang up"
+// closes the session without a reply.
+func (r *lockstepRelay) answerBdat(reply string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bdat = reply
+}
+
+// chunking makes a relay offer CHUNKING.
+func chunking(r *lockstepRelay) { r.chunking = true }
 
 // refuseRcpt makes the relay answer RCPT TO with reply; "" accepts.
 func (r *lockstepRelay) refuseRcpt(reply string) {

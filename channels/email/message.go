@@ -48,6 +48,24 @@ var mailBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledBuffer is the largest buffer kept for another mail.
 const maxPooledBuffer = 1 << 20
 
+// chunk returns o's mail as a BDAT chunk: without DATA's "." line and
+// dot-stuffing, which a line of the mail that starts with "." rarely
+// needs.
+func (o *outgoing) chunk() []byte {
+	data := (*o.data)[:len(*o.data)-len(".\r\n")]
+	stuffed := []byte("\n..")
+	i := bytes.Index(data, stuffed)
+	if i < 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	for ; i >= 0; i = bytes.Index(data, stuffed) {
+		out = append(out, data[:i+1]...)
+		data = data[i+2:] // the line from its own "."
+	}
+	return append(out, data...)
+}
+
 // release returns o's buffer to mailBuffers.
 func (o *outgoing) release() {
 	if cap(*o.data) <= maxPooledBuffer {

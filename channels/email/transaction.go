@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"net/textproto"
+	"strconv"
 )
 
 // step is a part of a mail transaction.
@@ -16,6 +17,7 @@ const (
 	stepData                // the DATA command
 	stepContent             // transmitting the mail
 	stepEnd                 // the final reply, after the mail
+	stepChunk               // MAIL FROM, RCPT TO and BDAT with the mail, in one write
 )
 
 func (s step) String() string {
@@ -30,6 +32,8 @@ func (s step) String() string {
 		return "message content"
 	case stepEnd:
 		return "end of data"
+	case stepChunk:
+		return "BDAT"
 	}
 	return "unknown step"
 }
@@ -52,6 +56,9 @@ type sendError struct {
 	step step
 	code int // the relay's 4xx or 5xx reply code; 0 without a reply
 	err  error
+	// transmitted says that the whole mail had gone out when the step
+	// failed: without a reply, it may have been delivered.
+	transmitted bool
 }
 
 func (e *sendError) Error() string { return e.step.String() + ": " + e.err.Error() }
@@ -68,8 +75,12 @@ func failed(s step, err error) *sendError {
 }
 
 // transact sends o over the session: MAIL FROM, RCPT TO and DATA, then the
-// mail. It returns the relay's final reply. The error is a *sendError.
+// mail, or the mail as a chunk where the session allows. It returns the
+// relay's final reply. The error is a *sendError.
 func (cn *conn) transact(o *outgoing) (reply string, err error) {
+	if cn.chunking && cn.live {
+		return cn.transactChunked(o)
+	}
 	if cn.pipelining {
 		err = cn.openPipelined(o.rcpt)
 	} else {
@@ -88,6 +99,52 @@ func (cn *conn) transact(o *outgoing) (reply string, err error) {
 	reply, se := cn.read(stepEnd)
 	if se != nil {
 		return "", se
+	}
+	return reply, nil
+}
+
+// transactChunked sends o in one write: MAIL FROM, RCPT TO, and BDAT
+// LAST followed by the mail (RFC 3030 with RFC 2920). It reads all three
+// replies, so that the session stays in step after a refusal: a relay
+// that refused MAIL FROM or every RCPT TO still reads the chunk and
+// refuses it. It returns the reply to BDAT, or the first refusal; once the
+// write is done, a missing reply leaves the outcome unknown.
+func (cn *conn) transactChunked(o *outgoing) (string, error) {
+	w := cn.smtp.Text.W
+	chunk := o.chunk()
+	cn.command(stepMail, o.rcpt)
+	cn.command(stepRcpt, o.rcpt)
+	_, _ = w.WriteString("BDAT ")
+	_, _ = w.WriteString(strconv.Itoa(len(chunk)))
+	_, _ = w.WriteString(" LAST\r\n")
+	_, _ = w.Write(chunk)
+	if err := w.Flush(); err != nil {
+		// The chunk did not arrive whole: the relay cannot take the mail.
+		// As if MAIL FROM failed, which lets a stale session be redialed.
+		return "", failed(stepMail, err)
+	}
+	var (
+		first *sendError
+		reply string
+	)
+	for _, s := range []step{stepMail, stepRcpt, stepChunk} {
+		msg, se := cn.read(s)
+		switch {
+		case se == nil:
+			reply = msg
+		case se.code == 0:
+			// No reply: the session is lost, and the replies after it.
+			if first != nil {
+				return "", first
+			}
+			se.transmitted = true
+			return "", se
+		case first == nil:
+			first = se
+		}
+	}
+	if first != nil {
+		return "", first
 	}
 	return reply, nil
 }

@@ -287,6 +287,11 @@ type EndpointConfig struct {
 	// Username and Password authenticate at the relay; each requires the other.
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// Chunking false sends every mail with DATA even when the relay offers
+	// CHUNKING. Default true: a mail goes out with its commands in one
+	// write (BDAT, RFC 3030), one round trip instead of two, and a session
+	// lost before the relay's reply leaves it unknown rather than retried.
+	Chunking *bool `yaml:"chunking"`
 
 	// Server is the Mastodon instance's absolute http or https URL.
 	Server string `yaml:"server"`
@@ -376,7 +381,7 @@ var channelTypes = []string{"email", "mastodon", "slack", "webhook"}
 // and network that it takes.
 var endpointFields = map[string][]string{
 	"webhook":  {"url", "secret", "probe_url"},
-	"email":    {"host", "port", "tls", "username", "password"},
+	"email":    {"host", "port", "tls", "username", "password", "chunking"},
 	"mastodon": {"server", "token"},
 	"slack":    {"token", "channel", "webhook_url", "api_url"},
 }
@@ -1227,7 +1232,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	}
 	values := e.values()
 	set := func(name string) bool { return v.given(f(name), values[name]) }
-	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
+	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "chunking", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
 			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
 		}
@@ -1314,14 +1319,17 @@ func (v *configCheck) checkMailEndpoint(path string, e *EndpointConfig) {
 
 // values returns the endpoint's type-specific fields by key, "" when unset.
 func (e *EndpointConfig) values() map[string]string {
-	port := ""
+	port, chunking := "", ""
 	if e.Port != 0 {
 		port = strconv.Itoa(e.Port)
+	}
+	if e.Chunking != nil {
+		chunking = strconv.FormatBool(*e.Chunking)
 	}
 	return map[string]string{
 		"url": e.URL, "secret": e.Secret,
 		"host": e.Host, "port": port, "tls": e.TLS, "username": e.Username, "password": e.Password,
-		"server": e.Server, "token": e.Token,
+		"chunking": chunking, "server": e.Server, "token": e.Token,
 		"channel": e.Channel, "webhook_url": e.WebhookURL, "api_url": e.APIURL, "probe_url": e.ProbeURL,
 	}
 }

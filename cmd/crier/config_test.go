@@ -316,7 +316,7 @@ func TestConfigAllTypes(t *testing.T) {
 			{ID: "mail-soest", Type: "email", From: "Stadt Soest <presse@soest.example>", Endpoints: []EndpointConfig{
 				{Name: "relay.kommunal-it.example", Network: "default", Host: "relay.kommunal-it.example", Port: 587, TLS: "starttls", Username: "presse", Password: "smtp-pw"},
 				{Name: "smtp.outside.example via lte", Network: "lte", Host: "smtp.outside.example", Port: 465, TLS: "implicit", Username: "krisen", Password: "smtp2-pw"},
-				{Name: "local postfix", Network: "usb", Host: "localhost", Port: 25, TLS: "none"},
+				{Name: "local postfix", Network: "usb", Host: "localhost", Port: 25, TLS: "none", Chunking: new(false)},
 			}},
 			{ID: "mastodon-soest", Type: "mastodon", Visibility: "public", Endpoints: []EndpointConfig{
 				{Name: "social.example", Network: "default", Server: "https://social.example", Token: "mastodon-token"},
@@ -410,6 +410,11 @@ groups:
 			"towns[1].id", "towns[all].id",
 			"groups.12", "groups.Hellweg", "groups.all",
 		}},
+		{"chunking is for email endpoints", `
+channels:
+  - {id: radio, type: webhook, endpoints: [{url: "https://r.example", secret: ` + validWebhookSecret + `, chunking: true}]}
+  - {id: mail, type: email, from: "a@b.example", endpoints: [{host: m.example, chunking: false}]}
+`, []string{"channels[radio].endpoints[0].chunking"}},
 		{"mastodon visibility", `
 channels:
   - {id: masto, type: mastodon, visibility: everyone, endpoints: [{server: "https://social.example", token: t}]}
@@ -684,7 +689,7 @@ towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
 			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, schedule, site, networks, channels, towns, groups)`,
-			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, server, token, channel, webhook_url, probe_url, api_url)`,
+			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, chunking, server, token, channel, webhook_url, probe_url, api_url)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
 		}},
 		{"type mismatches", `
