@@ -146,13 +146,24 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	if w.Prefetch > 0 {
 		hold = max(1, senders*(w.Prefetch-1)/2)
 	}
-	results := make(chan *Outcome, limit)
 	// One goroutine per send slot, for as long as the dispatcher runs:
-	// claimed jobs wait in queue until a sender takes them.
+	// claimed jobs wait in queue until a sender takes them. Senders put
+	// outcomes in done and wake the dispatcher only when there is
+	// something for it to do, not for every outcome.
 	queue := make(chan *Job, limit)
 	defer close(queue)
-	running := 0             // jobs claimed whose outcome has not been taken from results
-	var waiting atomic.Int32 // jobs in queue, not taken by a sender yet
+	var (
+		mu       sync.Mutex
+		finished []*Outcome   // outcomes the dispatcher has not taken yet
+		running  atomic.Int32 // jobs claimed whose outcome is not in finished yet
+		waiting  atomic.Int32 // jobs in queue, not taken by a sender yet
+	)
+	ready := make(chan struct{}, 1)
+	// due says that with r jobs running, enough sends are done to record
+	// them and claim more.
+	due := func(r int) bool {
+		return r == 0 || 2*(limit-r) >= limit && int(waiting.Load()) < hold
+	}
 	for range senders {
 		go func() {
 			for j := range queue {
@@ -161,11 +172,20 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				if w.Observe != nil {
 					w.Observe(j, o, took)
 				}
-				results <- o
+				mu.Lock()
+				finished = append(finished, o)
+				r := running.Add(-1)
+				mu.Unlock()
+				if due(int(r)) || ctx.Err() != nil {
+					select {
+					case ready <- struct{}{}:
+					default:
+					}
+				}
 			}
 		}()
 	}
-	var pending []*Outcome
+	var pending, taken []*Outcome
 	log := w.logger().With("type", typ)
 	done := ctx.Done()
 	poll := time.NewTimer(0)
@@ -174,19 +194,16 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	wanted := true // a claim is worth trying: woken, polled, or the last claim was full
 	for {
 		// Take every outcome that is ready, so that one commit records as
-		// many as possible.
-		for ready := true; ready; {
-			select {
-			case o := <-results:
-				running--
-				pending = append(pending, o)
-			default:
-				ready = false
-			}
-		}
+		// many as possible; the jobs of outcomes finished after this still
+		// count as running.
+		mu.Lock()
+		taken, finished = finished, taken[:0]
+		r := int(running.Load())
+		mu.Unlock()
+		pending = append(pending, taken...)
 		stopping := ctx.Err() != nil
-		idle := limit - running // slots whose job is done (pending) or that are empty
-		half := (2*idle >= limit && int(waiting.Load()) < hold) || running == 0
+		idle := limit - r // slots whose job is done (pending) or that are empty
+		half := due(r)
 		commit := len(pending) > 0 && (half || stopping)
 		claim := !stopping && idle > 0 && half && (wanted || commit)
 		if commit || claim {
@@ -203,7 +220,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 			if err != nil {
 				log.Error("record outcomes and claim deliveries", "err", err, "outcomes", len(pending))
 				wanted = false // try again at the next poll; outcomes stay pending
-				if failures++; stopping && running == 0 && failures >= 3 {
+				if failures++; stopping && r == 0 && failures >= 3 {
 					// Their leases expire and the jobs are claimed again.
 					log.Error("stopping without recording outcomes", "outcomes", len(pending))
 					return
@@ -212,7 +229,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				failures = 0
 				pending = pending[:0]
 				for _, j := range jobs {
-					running++
+					running.Add(1)
 					waiting.Add(1)
 					queue <- j // never blocks: at most limit jobs run
 				}
@@ -222,7 +239,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				}
 			}
 		}
-		if stopping && running == 0 && len(pending) == 0 {
+		if stopping && r == 0 && len(pending) == 0 {
 			return
 		}
 		if !poll.Stop() {
@@ -233,9 +250,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		}
 		poll.Reset(w.poll())
 		select {
-		case o := <-results:
-			running--
-			pending = append(pending, o)
+		case <-ready:
 		case <-wake:
 			wanted = true
 		case <-poll.C:
