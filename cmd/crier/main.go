@@ -30,6 +30,7 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC(os.Getenv)
 	m := NewMain()
 	os.Exit(m.Run(ctx, os.Args[1:]))
 }
