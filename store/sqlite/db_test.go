@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,5 +223,31 @@ func TestSubscribersInvalid(t *testing.T) {
 	}
 	if err := db.RemoveSubscriber(ctx, "soest", "Anna@SOEST.example", t0); err != nil {
 		t.Errorf("RemoveSubscriber with the domain in other case: %v", err)
+	}
+}
+
+// TestExchangeCanceled: an exchange whose context has ended changes
+// nothing.
+func TestExchangeCanceled(t *testing.T) {
+	db := MustOpenDB(t)
+	p := &crier.Plan{
+		Announcement: &crier.Announcement{ID: "ann-1", Revision: 1, Towns: []string{"soest"}, Mode: crier.ModeActual},
+		Messages:     []*crier.Message{{Town: "soest", Channel: "radio", Type: "webhook", Text: "Heute."}},
+	}
+	if _, err := db.CreateAnnouncement(context.Background(), p, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	jobs, _, err := db.Exchange(ctx, nil, []string{"webhook"}, 10, t0, time.Minute)
+	if !errors.Is(err, context.Canceled) || len(jobs) != 0 {
+		t.Fatalf("Exchange after cancel = %d jobs, %v; want none and context.Canceled", len(jobs), err)
+	}
+	ds, err := db.Deliveries(context.Background(), crier.DeliveryFilter{Announcement: "ann-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].State != crier.StateQueued {
+		t.Fatalf("deliveries after a canceled exchange: %+v; want one, queued", ds)
 	}
 }
