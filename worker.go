@@ -22,7 +22,7 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 	// DefaultPrefetch is how many rounds of Concurrency jobs per type the
 	// configuration claims ahead of the sends unless told otherwise.
-	DefaultPrefetch = 3
+	DefaultPrefetch = 5
 )
 
 // Workers deliver queued messages. One dispatcher per channel type owns
