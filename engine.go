@@ -6,8 +6,11 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,41 +53,80 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	p.Problems = append(p.Problems, problems...)
 	p.Problems = append(p.Problems, e.checkSelection(a, towns)...)
 
-	capture := e.Mode != ModeActual || a.Mode != ModeActual
-	for _, id := range towns {
-		t := e.Directory.Town(id)
-		shared := make(map[string]any, 2)
-		for _, chID := range t.Channels {
-			if len(a.Channels) > 0 && !slices.Contains(a.Channels, chID) {
-				continue
-			}
-			ch := e.Channels[chID]
-			if ch == nil {
-				continue // config validation makes this impossible
-			}
-			m, err := e.Renderer.Render(&RenderRequest{
-				Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID), Shared: shared,
-			})
-			if err != nil {
-				p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)
-				continue
-			}
-			m.Capture = capture
-			m.PerSubscriber = ch.PerSubscriber
-			if c, ok := ch.Channel.(Checker); ok {
-				for _, pr := range c.Check(ctx, m) {
-					pr.Town, pr.Channel = t.ID, ch.ID
-					p.Problems = append(p.Problems, pr)
-				}
-			}
-			p.Messages = append(p.Messages, m)
-		}
-		e.page(p, t, shared, capture)
+	// Towns render independently of each other, side by side on as many
+	// cores as there are; the plan lists them in order.
+	parts := make([]Plan, len(towns))
+	inParallel(len(towns), func(i int) {
+		parts[i].Announcement = a
+		e.renderTown(ctx, &parts[i], e.Directory.Town(towns[i]))
+	})
+	for _, part := range parts {
+		p.Messages = append(p.Messages, part.Messages...)
+		p.Pages = append(p.Pages, part.Pages...)
+		p.Problems = append(p.Problems, part.Problems...)
 	}
 	if len(p.Messages) == 0 && len(p.Problems) == 0 {
 		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
 	}
 	return p, ctx.Err()
+}
+
+// renderTown renders and checks the messages of town t for p's
+// announcement, and its page, into p.
+func (e *Engine) renderTown(ctx context.Context, p *Plan, t *Town) {
+	a := p.Announcement
+	capture := e.Mode != ModeActual || a.Mode != ModeActual
+	shared := make(map[string]any, 2)
+	for _, chID := range t.Channels {
+		if len(a.Channels) > 0 && !slices.Contains(a.Channels, chID) {
+			continue
+		}
+		ch := e.Channels[chID]
+		if ch == nil {
+			continue // config validation makes this impossible
+		}
+		m, err := e.Renderer.Render(&RenderRequest{
+			Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID), Shared: shared,
+		})
+		if err != nil {
+			p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)
+			continue
+		}
+		m.Capture = capture
+		m.PerSubscriber = ch.PerSubscriber
+		if c, ok := ch.Channel.(Checker); ok {
+			for _, pr := range c.Check(ctx, m) {
+				pr.Town, pr.Channel = t.ID, ch.ID
+				p.Problems = append(p.Problems, pr)
+			}
+		}
+		p.Messages = append(p.Messages, m)
+	}
+	e.page(p, t, shared, capture)
+}
+
+// inParallel calls fn for every i in [0, n) on up to GOMAXPROCS
+// goroutines and returns when all calls have.
+func inParallel(n int, fn func(i int)) {
+	workers := min(n, runtime.GOMAXPROCS(0))
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // page renders the town's page of the emergency website into p.Pages,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -169,5 +170,46 @@ func TestPublishWaitFailureAndRetry(t *testing.T) {
 	code, out, _ = cli("status", id, "--watch")
 	if code != exitFailure || len(hooks.Requests()) != before {
 		t.Errorf("after retry against a gone endpoint: exit %d, %d requests (want %d, no new one)\n%s", code, len(hooks.Requests()), before, out)
+	}
+}
+
+// TestPreviewKeepsTownOrder: towns render side by side, and the preview
+// still lists them, and every town's channels, in the configured order,
+// the same way every time.
+func TestPreviewKeepsTownOrder(t *testing.T) {
+	cfg, err := LoadConfig("../../config.example.yaml", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first []string
+	for range 3 {
+		code, out, errOut := run(t, nil, "preview", "../../examples/buergerbuero-geschlossen.md",
+			"--config", "../../config.example.yaml")
+		if code != exitOK {
+			t.Fatalf("preview: exit %d\n%s", code, errOut)
+		}
+		var headings, towns []string
+		for line := range strings.Lines(out) {
+			town, _, ok := strings.Cut(strings.TrimPrefix(line, "=== "), " × ")
+			if !strings.HasPrefix(line, "=== ") || !ok {
+				continue
+			}
+			headings = append(headings, strings.TrimSpace(line))
+			if len(towns) == 0 || towns[len(towns)-1] != town {
+				towns = append(towns, town)
+			}
+		}
+		var want []string
+		for _, tc := range cfg.Towns {
+			want = append(want, tc.ID)
+		}
+		if diff := cmp.Diff(want, towns); diff != "" {
+			t.Fatalf("towns in the preview (-configured +printed):\n%s", diff)
+		}
+		if first == nil {
+			first = headings
+		} else if diff := cmp.Diff(first, headings); diff != "" {
+			t.Fatalf("a second preview printed another order (-first +again):\n%s", diff)
+		}
 	}
 }
