@@ -64,8 +64,10 @@ type AnnouncementStore interface {
 	Counts(ctx context.Context, announcement string) ([]Count, error)
 	// Attempts returns the attempts of one delivery, oldest first.
 	Attempts(ctx context.Context, delivery int64) ([]*Attempt, error)
-	// Retry puts the announcement's deliveries in the given final states
-	// back in the queue, due now, and returns how many.
+	// Retry puts the deliveries of the announcement's latest revision in
+	// the given final states back in the queue, due now, and returns how
+	// many. Earlier revisions' deliveries are not retried: a later
+	// revision replaced what they would say.
 	Retry(ctx context.Context, announcement string, states []State, now time.Time) (int, error)
 }
 

@@ -68,7 +68,7 @@ var commands = []command{
 	{"cancel", "ID [--reason TEXT] [--wait]", "withdraw an announcement: posts are deleted, unsent deliveries never go out", (*Main).cancel},
 	{"status", "ID [--watch]", "show delivery progress of an announcement", (*Main).status},
 	{"deliveries", "ID [--town ID] [--channel ID] [--state S]", "list deliveries of an announcement", (*Main).deliveries},
-	{"retry", "ID [--failed] [--unknown]", "queue failed or unknown deliveries again", (*Main).retry},
+	{"retry", "ID [--failed] [--unknown]", "queue failed or unknown deliveries of the latest revision again", (*Main).retry},
 	{"list", "", "list recent announcements", (*Main).list},
 	{"captures", "[ID]", "show what the exercise sink received", (*Main).captures},
 	{"subscribers", "import|export|add|remove …", "manage a town's email list", (*Main).subscribers},

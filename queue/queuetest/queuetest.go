@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Revision/Queued", testRevisionQueued},
 		{"Revision/Order", testRevisionOrder},
 		{"Revision/Conflicts", testRevisionConflicts},
+		{"Revision/Retry", testRetryLatestRevision},
 	} {
 		t.Run(test.name, func(t *testing.T) { test.fn(t, open(t)) })
 	}

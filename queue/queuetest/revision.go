@@ -162,3 +162,37 @@ func testRevisionConflicts(t *testing.T, b Backend) {
 		t.Errorf("Announcement = %+v, %v; want revision 2, canceled", a, err)
 	}
 }
+
+// testRetryLatestRevision checks that a retry after an update queues the
+// update's failed deliveries and leaves the original's alone: sending the
+// original after its correction would tell people what is no longer so.
+func testRetryLatestRevision(t *testing.T, b Backend) {
+	ctx := context.Background()
+	first := newPlan("ann-1", []string{"soest", "werl"}, radio)
+	mustCreate(t, b, first, "", t0)
+	fail := func(jobs []*crier.Job, at time.Time) {
+		t.Helper()
+		var outcomes []*crier.Outcome
+		for _, j := range jobs {
+			o := sent(j, at)
+			o.State, o.Attempt.ErrorCode, o.Attempt.Error = crier.StateFailed, crier.EPERMANENT, "refused"
+			outcomes = append(outcomes, o)
+		}
+		mustComplete(t, b, outcomes, at)
+	}
+	fail(mustClaim(t, b, nil, 10, t0, lease), t0)
+	mustCreate(t, b, revise(first, crier.EventUpdated), "", t0.Add(time.Minute))
+	fail(mustClaim(t, b, nil, 10, t0.Add(time.Minute), lease), t0.Add(time.Minute))
+
+	n, err := b.Retry(ctx, "ann-1", []crier.State{crier.StateFailed}, t0.Add(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("Retry = %d, %v; want the update's 2 deliveries", n, err)
+	}
+	for rev, want := range map[int]crier.State{1: crier.StateFailed, 2: crier.StateQueued} {
+		for key, d := range byRevision(t, b, "ann-1", rev) {
+			if d.State != want {
+				t.Errorf("revision %d, %s: %s after the retry, want %s", rev, key, d.State, want)
+			}
+		}
+	}
+}

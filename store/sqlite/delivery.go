@@ -129,11 +129,13 @@ func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, e
 	return as, nil
 }
 
-// Retry puts the announcement's deliveries in the given states back in the
-// queue, due at now, with their attempts, first attempt and error cleared
-// (their latest attempt moves to the attempts table),
-// and returns how many. The states must be final; an empty or non-final
-// list is invalid, and an unknown announcement is not_found.
+// Retry puts the deliveries of the announcement's latest revision in the
+// given states back in the queue, due at now, with their attempts, first
+// attempt and error cleared (their latest attempt moves to the attempts
+// table), and returns how many. Deliveries of earlier revisions stay as
+// they are: a later revision replaced what they would say. The states must
+// be final; an empty or non-final list is invalid, and an unknown
+// announcement is not_found.
 func (db *DB) Retry(ctx context.Context, announcement string, states []crier.State, now time.Time) (int, error) {
 	list, err := finalStates(states)
 	if err != nil {
@@ -152,7 +154,8 @@ func (db *DB) Retry(ctx context.Context, announcement string, states []crier.Sta
 		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', next_at = ?1, attempts = 0,
 				first_attempt = 0, ambiguous = 0, error_code = '', error = '', started = 0, finished = 0, network = '',
 				lease = NULL, lease_until = 0, updated_at = ?1
-			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))`,
+			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))
+				AND revision = (SELECT MAX(revision) FROM announcements WHERE id = ?2)`,
 			nanos(now), announcement, list)
 		if err != nil {
 			return err
