@@ -147,6 +147,7 @@ type Queue interface {
 	// other worker shares the queue (the single-process SQLite store holds a
 	// lock on its data dir) may call it at start.
 	Recover(ctx context.Context) (int, error)
-	// Depth returns the number of queued and sending deliveries per channel type.
+	// Depth returns the number of deliveries still to be sent per channel
+	// type: queued, sending, and waiting for an earlier revision's.
 	Depth(ctx context.Context) (map[string]int, error)
 }

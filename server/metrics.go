@@ -19,7 +19,7 @@ const scrapeTimeout = 10 * time.Second
 // Metrics holds crier's Prometheus metrics:
 //
 //	crier_deliveries{state,channel,town}            gauge, read from the store at scrape time
-//	crier_queue_depth{type}                         gauge, queued and sending deliveries per channel type
+//	crier_queue_depth{type}                         gauge, deliveries still to be sent per channel type
 //	crier_attempts_total{type,outcome}              counter of delivery attempts
 //	crier_attempt_duration_seconds{type,outcome}    histogram of delivery attempts
 //	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open
@@ -132,7 +132,7 @@ func newStateCollector(store crier.AnnouncementStore, queue crier.Queue) *stateC
 			"Deliveries of all announcements by state, channel and town.",
 			[]string{"state", "channel", "town"}, nil),
 		depth: prometheus.NewDesc("crier_queue_depth",
-			"Queued and sending deliveries by channel type.",
+			"Deliveries still to be sent (queued, sending, or waiting for an earlier revision's) by channel type.",
 			[]string{"type"}, nil),
 	}
 }

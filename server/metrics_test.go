@@ -41,7 +41,7 @@ func TestMetricsCollector(t *testing.T) {
 crier_deliveries{channel="mail-werl",state="failed",town="werl"} 1
 crier_deliveries{channel="mail-werl",state="queued",town="werl"} 1
 crier_deliveries{channel="mastodon-soest",state="sent",town="soest"} 2
-# HELP crier_queue_depth Queued and sending deliveries by channel type.
+# HELP crier_queue_depth Deliveries still to be sent (queued, sending, or waiting for an earlier revision's) by channel type.
 # TYPE crier_queue_depth gauge
 crier_queue_depth{type="email"} 1
 crier_queue_depth{type="mastodon"} 0

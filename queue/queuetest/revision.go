@@ -115,6 +115,8 @@ func testRevisionOrder(t *testing.T, b Backend) {
 		t.Fatalf("claimed %d jobs while the original was sending; want only the other town's update", len(jobs))
 	}
 	mustComplete(t, b, []*crier.Outcome{sent(jobs[0], t0.Add(2*time.Second))}, t0.Add(2*time.Second))
+	// The original being sent and its waiting update are both still to go.
+	diff(t, "depth with an update waiting", map[string]int{"mastodon": 2}, mustDepth(t, b))
 
 	// The original fails and is retried: the update still waits.
 	retry := &crier.Outcome{Delivery: sending.Delivery.ID, Lease: sending.Lease, State: crier.StateQueued,

@@ -490,13 +490,15 @@ func (db *DB) Recover(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// Depth returns the number of queued and sending deliveries per channel
-// type; types with none are absent.
+// Depth returns the number of queued, sending and waiting deliveries per
+// channel type; types with none are absent.
 func (db *DB) Depth(ctx context.Context) (map[string]int, error) {
 	rows, err := db.read.QueryContext(ctx, `
 		SELECT type, COUNT(*) FROM deliveries WHERE state = 'queued' GROUP BY type
 		UNION ALL
-		SELECT type, COUNT(*) FROM deliveries WHERE state = 'sending' GROUP BY type`)
+		SELECT type, COUNT(*) FROM deliveries WHERE state = 'sending' GROUP BY type
+		UNION ALL
+		SELECT type, COUNT(*) FROM deliveries WHERE state = 'waiting' GROUP BY type`)
 	if err != nil {
 		return nil, fmt.Errorf("queue depth: %w", err)
 	}
