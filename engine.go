@@ -157,6 +157,9 @@ func (e *Engine) page(p *Plan, t *Town, shared map[string]any, capture bool) {
 // announcement with an EINVALID error listing every problem, and nothing
 // is queued. A repeated idempotencyKey returns the earlier result.
 func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
+		return res, err
+	}
 	p, err := e.Preview(ctx, a)
 	if err != nil {
 		return nil, err
@@ -180,6 +183,9 @@ func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey st
 // a webhook's announcement.updated). The mode must stay the announcement's.
 // A canceled announcement cannot be updated (conflict).
 func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
+		return res, err
+	}
 	prev, err := e.revisable(ctx, id)
 	if err != nil {
 		return nil, err
@@ -202,6 +208,9 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 // are canceled and never sent. A cancel does not expire. Canceling twice
 // is a conflict.
 func (e *Engine) Cancel(ctx context.Context, id, reason, idempotencyKey string) (*PublishResult, error) {
+	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
+		return res, err
+	}
 	prev, err := e.revisable(ctx, id)
 	if err != nil {
 		return nil, err
@@ -210,6 +219,22 @@ func (e *Engine) Cancel(ctx context.Context, id, reason, idempotencyKey string) 
 	a.Revision, a.Event, a.Reason = prev.Revision+1, EventCanceled, reason
 	a.Expires, a.CreatedAt = time.Time{}, time.Time{}
 	return e.Publish(ctx, &a, idempotencyKey)
+}
+
+// earlier returns the result of an earlier request with idempotencyKey, so
+// that a client repeating a request whose answer it lost gets that answer,
+// even where the request would no longer pass (an announcement canceled by
+// it, an expiry passed since). The store checks the key again when it
+// commits, for two requests at once.
+func (e *Engine) earlier(ctx context.Context, idempotencyKey string) (*PublishResult, error) {
+	if idempotencyKey == "" {
+		return nil, nil
+	}
+	res, err := e.Store.EarlierResult(ctx, idempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("look up idempotency key: %w", err)
+	}
+	return res, nil
 }
 
 // revisable returns the latest revision of id, or a conflict error when it

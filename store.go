@@ -49,6 +49,9 @@ type AnnouncementStore interface {
 	// the new delivery wait until it is final. A cancel with nothing sent
 	// before it to withdraw is canceled at once.
 	CreateAnnouncement(ctx context.Context, p *Plan, idempotencyKey string, now time.Time) (*PublishResult, error)
+	// EarlierResult returns the result that a request with idempotencyKey
+	// produced, with Existing set, or nil when the key is new.
+	EarlierResult(ctx context.Context, idempotencyKey string) (*PublishResult, error)
 	// Announcement returns the latest revision of an announcement, or a
 	// not_found error.
 	Announcement(ctx context.Context, id string) (*Announcement, error)

@@ -79,6 +79,18 @@ func newFakeStore() *fakeStore {
 	return &fakeStore{attempts: map[int64][]crier.Attempt{}, keys: map[string]crier.PublishResult{}}
 }
 
+func (s *fakeStore) EarlierResult(_ context.Context, key string) (*crier.PublishResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, ok := s.keys[key]
+	if !ok || key == "" {
+		return nil, nil
+	}
+	a := *res.Announcement
+	res.Announcement, res.Existing = &a, true
+	return &res, nil
+}
+
 func (s *fakeStore) CreateAnnouncement(_ context.Context, p *crier.Plan, key string, now time.Time) (*crier.PublishResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -110,7 +110,7 @@ func TestRevisionEndToEnd(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = cli("cancel", id, "--reason", "Die Störung ist behoben.", "--wait")
+	code, out, errOut = cli("cancel", id, "--reason", "Die Störung ist behoben.", "--wait", "--idempotency-key", "cancel-1")
 	if code != exitOK || !strings.Contains(out, "Canceled: "+id+", revision 3") {
 		t.Fatalf("cancel: exit %d\n%s%s", code, out, errOut)
 	}
@@ -161,8 +161,16 @@ func TestRevisionEndToEnd(t *testing.T) {
 		}
 	}
 
-	// A canceled announcement stays canceled.
+	// A canceled announcement stays canceled. A cancel repeated with its
+	// idempotency key, as after a lost answer, gets the first answer.
 	if code, _, errOut := cli("cancel", id); code == exitOK || !strings.Contains(errOut, "canceled") {
 		t.Errorf("second cancel: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut = cli("cancel", id, "--reason", "Die Störung ist behoben.", "--idempotency-key", "cancel-1")
+	if code != exitOK || !strings.Contains(out, "revision 3") {
+		t.Errorf("cancel repeated with its key: exit %d\n%s%s", code, out, errOut)
+	}
+	if st, err := srv.Client.Status(ctx, id); err != nil || st.Announcement.Revision != 3 {
+		t.Errorf("after the repeated cancel: %+v, %v; want revision 3 still the latest", st, err)
 	}
 }

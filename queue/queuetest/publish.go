@@ -77,13 +77,24 @@ func testCreateDeliveries(t *testing.T, b Backend) {
 }
 
 // testCreateIdempotent checks that a repeated idempotency key returns the
-// first result and writes nothing.
+// first result and writes nothing, and that EarlierResult finds it.
 func testCreateIdempotent(t *testing.T, b Backend) {
 	ctx := context.Background()
+	if res, err := b.EarlierResult(ctx, "request-7f3a"); res != nil || err != nil {
+		t.Fatalf("EarlierResult of a new key = %+v, %v; want nil, nil", res, err)
+	}
 	towns := []string{"soest", "werl"}
 	first := mustCreate(t, b, newPlan("ann-1", towns, radio, mastodon), "request-7f3a", t0)
 	if first.Existing || first.Deliveries != 4 {
 		t.Fatalf("first result = %+v, want 4 new deliveries", first)
+	}
+	earlier, err := b.EarlierResult(ctx, "request-7f3a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "earlier result", &crier.PublishResult{Announcement: first.Announcement, Deliveries: 4, Existing: true}, earlier)
+	if res, err := b.EarlierResult(ctx, ""); res != nil || err != nil {
+		t.Errorf("EarlierResult of no key = %+v, %v; want nil, nil", res, err)
 	}
 
 	// A retried request: the engine rendered it again under a new id.

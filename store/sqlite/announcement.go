@@ -97,9 +97,23 @@ func checkPlan(p *crier.Plan) error {
 	return crier.Invalid("invalid plan", ps)
 }
 
+// EarlierResult returns the result recorded for an idempotency key, with
+// Existing set, or nil when the key is new.
+func (db *DB) EarlierResult(ctx context.Context, key string) (*crier.PublishResult, error) {
+	if key == "" {
+		return nil, nil
+	}
+	return earlierResult(ctx, db.read, key)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common for single rows.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // earlierResult returns the result recorded for an idempotency key, or nil
 // when the key is new.
-func earlierResult(ctx context.Context, tx *sql.Tx, key string) (*crier.PublishResult, error) {
+func earlierResult(ctx context.Context, tx querier, key string) (*crier.PublishResult, error) {
 	var (
 		id       string
 		revision int
