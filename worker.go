@@ -148,7 +148,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	}
 	// One goroutine per send slot, for as long as the dispatcher runs:
 	// claimed jobs wait in queue until a sender takes them. Senders put
-	// outcomes in done and wake the dispatcher only when there is
+	// outcomes in finished and wake the dispatcher only when there is
 	// something for it to do, not for every outcome.
 	queue := make(chan *Job, limit)
 	defer close(queue)
