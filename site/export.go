@@ -2,9 +2,12 @@ package site
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/crierhq/crier"
 )
@@ -18,10 +21,54 @@ import (
 //
 // Each file is written to a temporary name and renamed, so that a web
 // server never sends a half-written file, and gets the time its content
-// last changed as its modification time. Files of an earlier export that
-// are not written again (announcements no longer listed) are left alone.
-// Export returns the paths written, relative to dir, with slashes.
+// last changed as its modification time. A successful export lists the
+// files it wrote in dir/.crier-export; the next one removes those of them
+// that it does not write again (announcements no longer listed), so that
+// the copy answers as the server does. Files that no export wrote are
+// left alone. Export returns the paths written, relative to dir, with
+// slashes.
 func (s *Site) Export(ctx context.Context, dir string) ([]string, error) {
+	written, err := s.export(ctx, dir)
+	if err != nil {
+		return written, err
+	}
+	if err := replaceManifest(dir, written); err != nil {
+		return written, err
+	}
+	return written, nil
+}
+
+// manifestName is the file in an export's directory that lists the paths
+// the export wrote, one per line.
+const manifestName = ".crier-export"
+
+// replaceManifest removes the files that the previous export listed and
+// that written lacks, and lists written instead. A listed path that is
+// not a local path under dir is ignored.
+func replaceManifest(dir string, written []string) error {
+	keep := make(map[string]bool, len(written))
+	for _, w := range written {
+		keep[w] = true
+	}
+	old, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("export: %w", err)
+	}
+	for path := range strings.Lines(string(old)) {
+		path = strings.TrimSpace(path)
+		if path == "" || keep[path] || !filepath.IsLocal(filepath.FromSlash(path)) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(path))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("export: remove a file of the previous export: %w", err)
+		}
+	}
+	list := strings.Join(written, "\n") + "\n"
+	return writeFile(filepath.Join(dir, manifestName), &document{body: []byte(list)})
+}
+
+// export writes the site's files under dir and returns their paths.
+func (s *Site) export(ctx context.Context, dir string) ([]string, error) {
 	p := paths{files: true}
 	var written []string
 	write := func(path string, d *document, err error) error {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -273,5 +275,74 @@ func TestExportFailure(t *testing.T) {
 	src.fail = nil
 	if written, err := s.Export(ctx, t.TempDir()); err == nil || len(written) > 1 {
 		t.Errorf("Export with a canceled context: %d files, %v", len(written), err)
+	}
+}
+
+// TestExportRemovesWhatIsNoLongerListed: a second export removes the files
+// of the first that it does not write again, and nothing else: not a file
+// someone put there, not a path outside the directory named in a tampered
+// list.
+func TestExportRemovesWhatIsNoLongerListed(t *testing.T) {
+	src := kreisSoestSource(t)
+	dir := t.TempDir()
+	first, err := mustSite(t, options(src)).Export(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "keep.html")
+	for path, body := range map[string]string{
+		filepath.Join(dir, "robots.txt"): "User-agent: *\n",
+		outside:                          "not crier's",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	manifest := filepath.Join(dir, ".crier-export")
+	list, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(manifest, append(list, filepath.ToSlash(rel)+"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	o := options(src)
+	o.Limit = 1 // every town now lists one announcement
+	second, err := mustSite(t, o).Export(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second) >= len(first) {
+		t.Fatalf("second export wrote %d files, the first %d; want fewer", len(second), len(first))
+	}
+	kept := map[string]bool{}
+	for _, w := range second {
+		kept[w] = true
+	}
+	for _, w := range first {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(w)))
+		switch {
+		case kept[w] && err != nil:
+			t.Errorf("%s written again but missing: %v", w, err)
+		case !kept[w] && !errors.Is(err, fs.ErrNotExist):
+			t.Errorf("%s no longer listed but still there (err %v)", w, err)
+		}
+	}
+	for _, path := range []string{filepath.Join(dir, "robots.txt"), outside} {
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("%s, which no export wrote, is gone: %v", path, err)
+		}
+	}
+	list, err = os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(list)); !slices.Equal(got, second) {
+		t.Errorf("the list names %d files, the export wrote %d", len(got), len(second))
 	}
 }
