@@ -19,8 +19,11 @@ type Status struct {
 	// Totals sums Counts per state; every state is present.
 	Totals map[crier.State]int `json:"totals"`
 	Total  int                 `json:"total"`
-	// Done is true when no delivery is queued or sending: everything left
-	// is final until a person retries it.
+	// Final is how many deliveries are in a final state.
+	Final int `json:"final"`
+	// Done is true when every delivery is final (none is queued, sending
+	// or waiting for an earlier revision's): nothing changes any more until
+	// a person retries some.
 	Done bool `json:"done"`
 }
 
@@ -41,11 +44,16 @@ func newStatus(a *crier.Announcement, counts []crier.Count) *Status {
 	for _, s := range crier.States {
 		st.Totals[s] = 0
 	}
+	final := 0
 	for _, c := range counts {
 		st.Totals[c.State] += c.N
 		st.Total += c.N
+		if c.State.Final() {
+			final += c.N
+		}
 	}
-	st.Done = st.Totals[crier.StateQueued] == 0 && st.Totals[crier.StateSending] == 0
+	st.Final = final
+	st.Done = final == st.Total
 	return st
 }
 

@@ -197,6 +197,10 @@ func TestStatus(t *testing.T) {
 	if st.Done {
 		t.Error("done while a delivery is sending")
 	}
+	e.store.setState(2, crier.StateWaiting)
+	if st, err = e.client.Status(ctx, id); err != nil || st.Done || st.Final != 3 {
+		t.Errorf("status with a delivery waiting for an earlier revision's: %+v, %v; want 3 final, not done", st, err)
+	}
 	e.store.setState(2, crier.StateUnknown)
 	st, err = e.client.Status(ctx, id)
 	if err != nil {

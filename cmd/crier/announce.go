@@ -83,13 +83,12 @@ func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 // progress draws a one-line progress bar on stderr.
 func (m *Main) progress(st *server.Status) {
 	const width = 30
-	final := st.Total - st.Totals[crier.StateQueued] - st.Totals[crier.StateSending]
 	filled := 0
 	if st.Total > 0 {
-		filled = final * width / st.Total
+		filled = st.Final * width / st.Total
 	}
 	fmt.Fprintf(m.Stderr, "\r[%s%s] %d/%d  %s", strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		final, st.Total, m.totals(st.Totals))
+		st.Final, st.Total, m.totals(st.Totals))
 }
 
 func (m *Main) totals(t map[crier.State]int) string {
