@@ -137,9 +137,11 @@ func testCompleteBatch(t *testing.T, b Backend) {
 func testCompleteInvalid(t *testing.T, b Backend) {
 	mustCreate(t, b, newPlan("ann-1", []string{"soest", "werl"}, radio), "", t0)
 	jobs := mustClaim(t, b, nil, 2, t0, lease)
-	bad := &crier.Outcome{Delivery: jobs[1].Delivery.ID, Lease: jobs[1].Lease, State: crier.StateSending}
-	_, err := b.Complete(context.Background(), []*crier.Outcome{sent(jobs[0], t0), bad}, t0)
-	wantCode(t, err, crier.EINVALID)
+	for _, state := range []crier.State{crier.StateSending, crier.StateWaiting, "delivered"} {
+		bad := &crier.Outcome{Delivery: jobs[1].Delivery.ID, Lease: jobs[1].Lease, State: state}
+		_, err := b.Complete(context.Background(), []*crier.Outcome{sent(jobs[0], t0), bad}, t0)
+		wantCode(t, err, crier.EINVALID)
+	}
 	if ds := mustDeliveries(t, b, crier.DeliveryFilter{State: crier.StateSending}); len(ds) != 2 {
 		t.Errorf("%d deliveries still sending after a refused batch, want 2", len(ds))
 	}

@@ -156,9 +156,12 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 	got, err := collect(rows, func(s scanner) (claimed, error) {
 		var c claimed
 		d, err := scanClaimed(s, &c.message, &c.after)
+		if err != nil {
+			return c, err
+		}
 		d.UpdatedAt = now
 		c.job = &crier.Job{Delivery: d, Lease: token}
-		return c, err
+		return c, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lease deliveries: %w", err)
@@ -362,7 +365,7 @@ func (db *DB) Complete(ctx context.Context, outcomes []*crier.Outcome, now time.
 
 func validOutcomes(outcomes []*crier.Outcome) error {
 	for i, o := range outcomes {
-		if o == nil || !o.State.Valid() || o.State == crier.StateSending {
+		if o == nil || !o.State.Valid() || o.State != crier.StateQueued && !o.State.Final() {
 			return crier.Errorf(crier.EINVALID, "outcome %d: the new state must be queued or final", i)
 		}
 	}
