@@ -168,9 +168,17 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		go func() {
 			for j := range queue {
 				waiting.Add(-1)
-				o, took := w.work(sendCtx, j)
-				if w.Observe != nil {
-					w.Observe(j, o, took)
+				var o *Outcome
+				if sendCtx.Err() != nil {
+					// The shutdown's time is up before this job's send
+					// began: it goes back to the queue untried.
+					o = &Outcome{Delivery: j.Delivery.ID, Lease: j.Lease, State: StateQueued, NextAt: j.Delivery.NextAt}
+				} else {
+					var took time.Duration
+					o, took = w.work(sendCtx, j)
+					if w.Observe != nil {
+						w.Observe(j, o, took)
+					}
 				}
 				mu.Lock()
 				finished = append(finished, o)

@@ -253,3 +253,47 @@ func TestWorkersPrefetch(t *testing.T) {
 		t.Errorf("after shutdown: %v; want the %d claimed sent, %d queued", got, claimed, 20-claimed)
 	}
 }
+
+// TestWorkersShutdownTimeoutLeavesPrefetchedJobsUntried: jobs claimed
+// ahead whose sends had not begun when the shutdown's time ran out go back
+// to the queue without an attempt, due as before.
+func TestWorkersShutdownTimeoutLeavesPrefetchedJobsUntried(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db := mustQueue(t, now, 3, "webhook")
+	remote := newBlocking() // never released
+	w := &crier.Workers{
+		Queue:           db,
+		Channels:        map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
+		Clock:           channeltest.NewClock(now),
+		Backoff:         crier.Backoff{Rand: func() float64 { return 0.5 }},
+		Concurrency:     map[string]int{"webhook": 1},
+		Prefetch:        2,
+		ShutdownTimeout: 50 * time.Millisecond,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	<-remote.started
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Deliveries(context.Background(), crier.DeliveryFilter{Announcement: "a1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := 0
+	for _, d := range ds {
+		switch {
+		case d.State != crier.StateQueued:
+			t.Errorf("%s: %s after the shutdown, want queued", d.Key, d.State)
+		case d.Attempts == 1:
+			tried++
+		case d.Attempts != 0 || !d.NextAt.Equal(now):
+			t.Errorf("%s: %d attempts, due %v; want untried and due as before (%v)", d.Key, d.Attempts, d.NextAt, now)
+		}
+	}
+	if len(ds) != 3 || tried != 1 {
+		t.Errorf("%d deliveries, %d of them tried; want 3, the one whose send was cut off", len(ds), tried)
+	}
+}
