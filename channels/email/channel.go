@@ -106,7 +106,8 @@ func (c *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 //     a subject with a line break) or the relay answered 5xx; the relay's
 //     reply is part of the message;
 //   - unknown, not retryable, when the whole message was transmitted but
-//     the relay's final reply never came (connection lost, timeout).
+//     the relay's final reply never came (connection lost, timeout); for a
+//     mail sent as a chunk with its commands, any reply that never came.
 func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
 	o, err := c.compose(m)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/email/smtptest"
 )
 
 // dotText has lines that start with "." and "..", which DATA must
@@ -40,15 +42,16 @@ func TestSendChunks(t *testing.T) {
 	if len(mails) != 2 || sessions != 1 {
 		t.Fatalf("relay received %d mails in %d sessions, want 2 in 1", len(mails), sessions)
 	}
+	// The chunk is the mail as DATA delivers it, byte for byte as long.
+	viaData, _ := plain.received()
 	commands, early := chunked.transactions()
-	want := []string{lockstepMail, lockstepRcpt, bdatLine(len(mails[0])), lockstepMail, lockstepRcpt, bdatLine(len(mails[1]))}
+	want := []string{lockstepMail, lockstepRcpt, bdatLine(len(viaData[0])), lockstepMail, lockstepRcpt, bdatLine(len(viaData[1]))}
 	if diff := cmp.Diff(want, commands); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(want, early); diff != "" {
 		t.Errorf("commands sent ahead of a reply (-want +got):\n%s", diff)
 	}
-	viaData, _ := plain.received()
 	for i := range mails {
 		got, data := parseMail(t, mails[i]), parseMail(t, viaData[i])
 		if len(got.Parts) != 2 || got.Parts[0].Body != dotText {
@@ -165,5 +168,25 @@ func TestSendChunksOnlyOverLiveSessions(t *testing.T) {
 				t.Errorf("relay took %d mails in %d sessions, want 4 in 1", len(mails), sessions)
 			}
 		})
+	}
+}
+
+// TestSendChunkOverDroppedLiveSession: a live session that the relay has
+// dropped fails only after the chunk went out, so the mail is unknown and
+// not sent again over a new session, unlike a stale idle one (see
+// TestSendRedialsStaleConnection).
+func TestSendChunkOverDroppedLiveSession(t *testing.T) {
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
+	if _, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org")); err != nil {
+		t.Fatalf("Send 1: %v", err)
+	}
+	s.Disconnect()
+	_, err := ch.Send(t.Context(), testMessage("k2", "anna@example.org"))
+	if got := crier.ErrorCode(err); got != crier.EUNKNOWN {
+		t.Fatalf("error code = %q, want unknown (err: %v)", got, err)
+	}
+	if got := s.Sessions(); got != 1 {
+		t.Errorf("sessions = %d, want 1: the mail must not go out again over a new session", got)
 	}
 }

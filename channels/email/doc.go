@@ -19,12 +19,13 @@
 // and a mail only adds its recipient's header lines and unsubscribe link.
 // With a relay that offers PIPELINING (RFC 2920), MAIL FROM, RCPT TO and
 // DATA go out in one write. With a relay that also offers CHUNKING (RFC
-// 3030), a session that has just carried a mail sends the next one as a
-// BDAT chunk in the same write as its commands: one round trip per mail
-// instead of two, which on a link with the latency of LTE doubles what a
-// session carries. A session idle for longer sends its next mail with
-// DATA, whose reply to MAIL FROM shows that the relay has not dropped the
-// session before the mail goes out. Options.NoChunking always uses DATA.
+// 3030), a new session, or one that the relay answered less than a second
+// ago, sends a mail as a BDAT chunk in the same write as its commands: one
+// round trip per mail instead of two, which on a link with the latency of
+// LTE doubles what a session carries. A session idle for longer sends its
+// next mail with DATA, whose reply to MAIL FROM shows that the relay has
+// not dropped the session before the mail goes out. Options.NoChunking
+// always uses DATA.
 //
 // SMTP has no deduplication. Send therefore tells apart failures after
 // which nothing can have been delivered (transient or permanent) from the

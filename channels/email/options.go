@@ -63,9 +63,10 @@ type Options struct {
 	// Timeout bounds one Send, including connecting; default 30s.
 	Timeout time.Duration
 	// NoChunking sends every mail with DATA, even to a relay that offers
-	// CHUNKING (RFC 3030). By default a mail goes out over a session that
-	// has just carried one as a BDAT chunk in the same write as its MAIL
-	// FROM and RCPT TO: one round trip per mail instead of two. The price
+	// CHUNKING (RFC 3030) and PIPELINING. By default a new session, or one
+	// that the relay answered less than a second ago, sends a mail as a
+	// BDAT chunk in the same write as its MAIL FROM and RCPT TO: one round
+	// trip per mail instead of two. The price
 	// is a wider window for unknown outcomes: once written, a mail may be
 	// delivered, so a reply that does not come leaves it unknown, where
 	// with DATA a session lost before the relay's 354 is a safe retry.
