@@ -115,7 +115,7 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 // POST answers every acceptable address the same way, whether it was new,
 // pending, confirmed or unsubscribed, so that the form tells nobody who is
 // on a list: a new, pending or unsubscribed address is stored pending and
-// sent a confirmation mail (at most one per address and hour); a
+// sent a confirmation mail (at most one per address and clock hour); a
 // confirmed one is sent nothing. A filled-in honeypot gets the same answer
 // and nothing happens. An invalid address gets 422 and the form again; a
 // town without email notices 404; a client IP over the rate limit 429.

@@ -23,15 +23,18 @@
 // expired; current notices come first, with their full text, then earlier
 // ones. An update shows its reason; a cancel shows why it was withdrawn.
 // Notices in exercise or test mode, and every notice of an instance that is
-// not in actual mode, carry the banner "ÜBUNG – keine echte Meldung".
+// not in actual mode, carry the banner "ÜBUNG – keine echte Meldung"
+// ("TEST – keine echte Meldung" in test mode).
 //
 // # Where the text comes from
 //
 // An announcement's body is a template over each town's variables, so the
 // text differs per town. The site does not render it: a Source hands over
 // each revision with the town's rendered Body (HTML and plain text), as the
-// templates package produced it at publish time. BodyFromMessages finds it
-// among the messages the store keeps (a message of MessageType, else the
+// templates package produced it at publish time. crier serve and crier site
+// export hand over the page stored for each town at publish time
+// (crier.PageType); BodyFromMessages finds a body among channel messages
+// for a source that keeps no pages (a message of MessageType, else the
 // built-in webhook payload's html and text). The site trusts none of it:
 // body HTML is reduced to text elements and http, https, mailto and tel
 // links (sanitize), and every other value (titles, reasons, town names and
@@ -55,9 +58,9 @@
 //
 // # Caching
 //
-// Every answer has a strong ETag over its bytes, Last-Modified from the
-// newest revision, passed expiry or status time it shows, and
-// Cache-Control "public, max-age=60, stale-while-revalidate=60,
+// Every page, feed and CAP document has a strong ETag over its bytes,
+// Last-Modified from the newest revision, passed expiry or status time it
+// shows, and Cache-Control "public, max-age=60, stale-while-revalidate=60,
 // stale-if-error=86400" (Options.MaxAge), so that caches may keep serving a
 // page for a day while crier is unreachable. Conditional GET and HEAD are
 // answered by net/http's ServeContent; other methods get 405.
@@ -69,10 +72,12 @@
 // stylesheet (colours meet WCAG 2.1 AA contrast; one column that reflows
 // to 320 px), no JavaScript, no images, no web fonts, nothing loaded from
 // elsewhere. A page with a few notices weighs a few kilobytes, and limits
-// keep every page under 50 KB however much is published: a town page shows
-// the text of its newest current notices up to 20 KB and lists the rest,
-// the overview lists at most 20 current and 10 earlier announcements and
-// names the number of towns instead of linking to more than 12. A
+// keep the overview and the town pages under 50 KB however much is
+// published: a town page shows the text of its newest current notices up
+// to 20 KB and lists the rest, the overview lists at most 20 current and 10
+// earlier announcements and names the number of towns instead of linking
+// to more than 12. A notice's own page shows every revision in full and
+// grows with them. A
 // Content-Security-Policy, in a meta element and, when served, a header,
 // allows the stylesheet by its hash and nothing else. Imprint and privacy
 // links come from Options and are the only links to other hosts besides

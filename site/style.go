@@ -8,7 +8,7 @@ import (
 )
 
 // Colours of the stylesheet. Every text colour meets WCAG 2.1 AA (4.5:1)
-// on the backgrounds it is used on; style_test.go checks the pairs listed
+// on the backgrounds it is used on; TestContrast checks the pairs listed
 // in contrastPairs.
 const (
 	colText       = "#1a1a1a"
