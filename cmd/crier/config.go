@@ -26,7 +26,6 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/schedule"
-	"github.com/crierhq/crier/site"
 )
 
 // Config is crier's configuration, read from one YAML file by LoadConfig.
@@ -1459,19 +1458,12 @@ func (v *configCheck) checkSite() {
 		ids[i] = t.ID
 	}
 	labels := idLabels(ids)
+	status := configuredStatus(v.c)
 	for i, t := range v.c.Towns {
-		for j, st := range t.Status {
-			path := fmt.Sprintf("towns[%s].status[%d].", labels[i], j)
-			switch {
-			case !v.given(path+"service", st.Service):
-				v.add(path+"service", "is required")
-			case strings.ContainsAny(st.Service, "\r\n"):
-				v.add(path+"service", "must be a single line")
-			}
-			if st.Availability != "" {
-				v.oneOf(path+"availability", st.Availability,
-					string(site.Available), string(site.Limited), string(site.Unavailable))
-			}
+		// The rules of a list set through the API, which crier services
+		// sends back whole with the configured lines it did not touch.
+		for _, p := range crier.CheckServiceStatus(status[t.ID]) {
+			v.add(fmt.Sprintf("towns[%s].%s", labels[i], p.Field), "%s", p.Message)
 		}
 	}
 }

@@ -584,8 +584,8 @@ towns:
   - {id: werl, name: Stadt Werl, status: [{service: "Kfz\nZulassung", availability: limited}]}
 `, []string{
 			"site.title", "site.imprint_url", "site.privacy_url", "site.max_age",
-			"towns[soest].status[1].availability", "towns[soest].status[2].service",
-			"towns[werl].status[0].service",
+			"towns[soest].status[1].availability", "towns[soest].status[1].text", "towns[soest].status[2].service",
+			"towns[werl].status[0].service", "towns[werl].status[0].text",
 		}},
 		{"reserved channel id", `
 channels:
