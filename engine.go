@@ -160,6 +160,11 @@ func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey st
 	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
 		return res, err
 	}
+	return e.publish(ctx, a, idempotencyKey)
+}
+
+// publish is Publish once the idempotency key has been looked up.
+func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
 	p, err := e.Preview(ctx, a)
 	if err != nil {
 		return nil, err
@@ -198,7 +203,7 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 			Message: fmt.Sprintf("must stay %s, the mode of the announcement it updates", prev.Mode)}})
 	}
 	a.ID, a.Revision, a.Event, a.CreatedAt = id, prev.Revision+1, EventUpdated, time.Time{}
-	return e.Publish(ctx, a, idempotencyKey)
+	return e.publish(ctx, a, idempotencyKey)
 }
 
 // Cancel withdraws the announcement id with a new revision: every channel
@@ -218,7 +223,7 @@ func (e *Engine) Cancel(ctx context.Context, id, reason, idempotencyKey string) 
 	a := *prev
 	a.Revision, a.Event, a.Reason = prev.Revision+1, EventCanceled, reason
 	a.Expires, a.CreatedAt = time.Time{}, time.Time{}
-	return e.Publish(ctx, &a, idempotencyKey)
+	return e.publish(ctx, &a, idempotencyKey)
 }
 
 // earlier returns the result of an earlier request with idempotencyKey, so

@@ -44,10 +44,12 @@ type AnnouncementStore interface {
 	// A revision after the first (an update or a cancel) must follow the
 	// latest one (conflict otherwise). Each of its deliveries is linked to
 	// the previous revision's delivery on the same town × channel (×
-	// subscriber): one still queued is canceled, since the revision
-	// replaces or withdraws it before it was sent; one being sent makes
-	// the new delivery wait until it is final. A cancel with nothing sent
-	// before it to withdraw is canceled at once.
+	// subscriber): one still queued or waiting is canceled, since the
+	// revision replaces or withdraws it before it was sent, unless an
+	// earlier attempt may have delivered it (ambiguous); one being sent, or
+	// ambiguous and due again, makes the new delivery wait until it is
+	// final. A cancel with nothing sent before it to withdraw is canceled
+	// at once.
 	CreateAnnouncement(ctx context.Context, p *Plan, idempotencyKey string, now time.Time) (*PublishResult, error)
 	// EarlierResult returns the result that a request with idempotencyKey
 	// produced, with Existing set, or nil when the key is new.

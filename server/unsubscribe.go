@@ -64,10 +64,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	name := town
 	if t := s.directory.Town(town); t != nil {
-		lang = locale.Match(t.Language)
-		if t.Name != "" {
-			name = t.Name
-		}
+		lang, name = locale.Match(t.Language), townName(t)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		s.unsubscribeAnswer(w, http.StatusOK, unsubscribeData{Lang: lang,

@@ -35,6 +35,10 @@ func byRevision(tb testing.TB, b Backend, id string, rev int) map[string]*crier.
 			out[d.Town+"/"+d.Channel+"/"+d.Recipient] = d
 		}
 	}
+	if len(out) == 0 {
+		// Every caller checks each delivery; none would check nothing.
+		tb.Fatalf("announcement %s has no deliveries in revision %d", id, rev)
+	}
 	return out
 }
 

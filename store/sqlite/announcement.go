@@ -364,17 +364,7 @@ func (db *DB) Messages(ctx context.Context, id string) ([]*crier.Message, error)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
-	ms, err := collect(rows, func(s scanner) (*crier.Message, error) {
-		var content []byte
-		if err := s.Scan(&content); err != nil {
-			return nil, err
-		}
-		return decodeMessage(content)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	return ms, nil
+	return collectMessages(rows, "list messages")
 }
 
 func decodeMessage(content []byte) (*crier.Message, error) {
@@ -474,7 +464,7 @@ func (db *DB) Pages(ctx context.Context, town string, limit int) ([]*crier.Messa
 	if err != nil {
 		return nil, fmt.Errorf("list pages: %w", err)
 	}
-	return db.collectMessages(rows, "list pages")
+	return collectMessages(rows, "list pages")
 }
 
 // Page returns the pages of the announcement id for the town, every
@@ -486,11 +476,11 @@ func (db *DB) Page(ctx context.Context, town, id string) ([]*crier.Message, erro
 	if err != nil {
 		return nil, fmt.Errorf("read page: %w", err)
 	}
-	return db.collectMessages(rows, "read page")
+	return collectMessages(rows, "read page")
 }
 
 // collectMessages decodes the content column of every row.
-func (db *DB) collectMessages(rows *sql.Rows, what string) ([]*crier.Message, error) {
+func collectMessages(rows *sql.Rows, what string) ([]*crier.Message, error) {
 	ms, err := collect(rows, func(s scanner) (*crier.Message, error) {
 		var content []byte
 		if err := s.Scan(&content); err != nil {

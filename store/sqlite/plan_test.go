@@ -7,8 +7,10 @@ import (
 	"testing"
 )
 
-// TestCountsPlan checks that Counts reads indexes, never the deliveries
-// table: a status poll during a large send must stay cheap.
+// TestCountsPlan checks that Counts finds the deliveries through indexes
+// and never scans the deliveries table: the final states come from the
+// covering deliveries_counts, the few sending ones through
+// deliveries_sending. A status poll during a large send stays cheap.
 func TestCountsPlan(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "crier.db"))
