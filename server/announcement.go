@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/schedule"
 )
 
 // Status is the delivery progress of one announcement.
@@ -89,13 +90,22 @@ func retryable() []crier.State { return []crier.State{crier.StateFailed, crier.S
 
 // createAnnouncement publishes the announcement in the body: 202 with the
 // result, 200 when the Idempotency-Key was seen before, 422 listing every
-// problem when anything is wrong (nothing is then queued).
+// problem when anything is wrong (nothing is then queued). A publish_at in
+// the future stores it as a one-off schedule instead (202, a
+// ScheduledResult); one at most schedule.PublishAtTolerance in the past
+// publishes at once; an older one is refused as in the past.
 func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
-	var a crier.Announcement
-	if err := decodeJSON(w, r, &a, MaxBody, false); err != nil {
+	var req publishAtRequest
+	if err := decodeJSON(w, r, &req, MaxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
+	now := s.clock.Now()
+	if late := now.Sub(req.PublishAt); !req.PublishAt.IsZero() && (late < 0 || late > schedule.PublishAtTolerance) {
+		s.scheduleAnnouncement(w, r, &req, now)
+		return
+	}
+	a := req.Announcement
 	key := r.Header.Get("Idempotency-Key")
 	problems := newAnnouncementProblems(&a)
 	problems = append(problems, idempotencyKeyProblems(key)...)

@@ -137,7 +137,11 @@ func bodyError(err error, limit int64) error {
 	case errors.As(err, &syntax):
 		return badRequest("", fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")))
 	case errors.As(err, &wrongType):
-		return badRequest(wrongType.Field, fmt.Sprintf("expects %s, not a JSON %s", wrongType.Type, wrongType.Value))
+		// encoding/json names a field promoted from an embedded struct with
+		// the struct's Go name first; a publish_at request embeds the
+		// announcement, whose fields the client knows without it.
+		field := strings.TrimPrefix(wrongType.Field, "Announcement.")
+		return badRequest(field, fmt.Sprintf("expects %s, not a JSON %s", wrongType.Type, wrongType.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {

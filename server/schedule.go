@@ -1,12 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -54,7 +51,8 @@ const runsShown = 50
 //	POST   /api/v1/schedules/{id}/pause
 //	POST   /api/v1/schedules/{id}/resume
 //
-// POST /api/v1/announcements takes "publish_at" as well (see publishAt).
+// POST /api/v1/announcements takes "publish_at" as well (see
+// createAnnouncement).
 func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
 	if s.schedules == nil {
 		return
@@ -66,43 +64,6 @@ func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
 	api("DELETE /api/v1/schedules/{id}", s.cancelSchedule)
 	api("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
 	api("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
-}
-
-// publishAt wraps the route that publishes announcements: a body with a
-// publish_at in the future is validated and rendered now and stored as a
-// one-off schedule (202, a ScheduledResult); one at most
-// schedule.PublishAtTolerance in the past publishes at once; an older one
-// is refused as in the past. A body without publish_at goes to next as it
-// came.
-func (s *Server) publishAt(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-		if err != nil {
-			s.error(w, r, bodyError(err, MaxBody))
-			return
-		}
-		var req publishAtRequest
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if dec.Decode(&req) != nil || req.PublishAt.IsZero() {
-			// Not ours: next reads the body again and explains what is wrong with it.
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			next(w, r)
-			return
-		}
-		now := s.clock.Now()
-		if late := now.Sub(req.PublishAt); late >= 0 && late <= schedule.PublishAtTolerance {
-			body, err := json.Marshal(&req.Announcement)
-			if err != nil {
-				s.error(w, r, fmt.Errorf("encode announcement: %w", err))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			next(w, r)
-			return
-		}
-		s.scheduleAnnouncement(w, r, &req, now)
-	}
 }
 
 // scheduleAnnouncement stores the announcement of req as a one-off

@@ -191,6 +191,17 @@ func TestPublishAt(t *testing.T) {
 	if status, _ := rawRequest(t, e, http.MethodPost, "/api/v1/announcements", testToken, `{"title":"x","bogus":1}`); status != http.StatusBadRequest {
 		t.Errorf("unknown field: %d, want 400", status)
 	}
+	// With it, a mistake elsewhere in the body is the one reported.
+	for body, want := range map[string]string{
+		`{"publish_at":"2026-11-26T12:00:00Z","titel":"x"}`: `"field":"titel"`,
+		`{"publish_at":"morgen","title":"x"}`:               "morgen",
+		`{"publish_at":"2026-11-26T12:00:00Z","towns":7}`:   `"field":"towns"`,
+	} {
+		status, b := rawRequest(t, e, http.MethodPost, "/api/v1/announcements", testToken, body)
+		if status != http.StatusBadRequest || !strings.Contains(string(b), want) || strings.Contains(string(b), `"field":"publish_at","message":"unknown field"`) {
+			t.Errorf("%s: %d %s; want 400 naming %s", body, status, b, want)
+		}
+	}
 }
 
 func TestNoScheduler(t *testing.T) {

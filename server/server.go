@@ -196,7 +196,7 @@ func (s *Server) routes() {
 	mux := http.NewServeMux()
 	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authenticate(h)) }
 
-	api("POST /api/v1/announcements", s.publishAt(s.createAnnouncement))
+	api("POST /api/v1/announcements", s.createAnnouncement)
 	api("GET /api/v1/announcements", s.listAnnouncements)
 	api("GET /api/v1/announcements/{id}", s.announcementStatus)
 	api("GET /api/v1/announcements/{id}/deliveries", s.listDeliveries)
