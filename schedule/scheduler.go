@@ -34,6 +34,9 @@ const skipBatch = 1000
 const skipLogged = 10
 
 // Engine validates, renders and commits announcements; *crier.Engine is one.
+//
+// Publish must answer a key it has seen with the earlier result before it
+// checks the announcement again, as crier.Engine does.
 type Engine interface {
 	Preview(ctx context.Context, a *crier.Announcement) (*crier.Plan, error)
 	Publish(ctx context.Context, a *crier.Announcement, idempotencyKey string) (*crier.PublishResult, error)
@@ -45,8 +48,9 @@ var _ Engine = (*crier.Engine)(nil)
 // committed by a scheduler that died before it recorded so.
 type Store interface {
 	crier.ScheduleStore
-	// Announcement returns an announcement, or a not_found error.
-	Announcement(ctx context.Context, id string) (*crier.Announcement, error)
+	// EarlierResult returns what a publish with the idempotency key
+	// produced, or nil when there was none.
+	EarlierResult(ctx context.Context, idempotencyKey string) (*crier.PublishResult, error)
 }
 
 // Scheduler fires the runs of the schedules in Store and manages them
@@ -226,11 +230,11 @@ func (s *Scheduler) fire(ctx context.Context, sc *crier.Schedule, fireAt, follow
 	log := s.Logger.With("schedule", sc.ID, "fire_at", fireAt, "announcement", run.Announcement)
 	grace := orDefault(s.Grace, DefaultGrace)
 	if late := now.Sub(fireAt); late > grace {
-		switch found, err := s.published(ctx, run.Announcement); {
+		switch res, err := s.Store.EarlierResult(ctx, IdempotencyKey(sc, fireAt)); {
 		case err != nil:
-			return time.Time{}, err
-		case found:
-			run.State = crier.RunPublished
+			return time.Time{}, fmt.Errorf("look up %s: %w", run.Announcement, err)
+		case res != nil:
+			run.State, run.Deliveries = crier.RunPublished, res.Deliveries
 			log.Info("scheduled announcement had been published before a restart")
 		default:
 			run.State = crier.RunSkipped
@@ -262,32 +266,11 @@ func (s *Scheduler) publish(ctx context.Context, log *slog.Logger, sc *crier.Sch
 	if crier.ErrorCode(err) != crier.EINVALID {
 		return fmt.Errorf("publish %s: %w", run.Announcement, err)
 	}
-	// Rejected now, but it may have been committed before a crash, when
-	// it was still valid (a town since removed from the configuration).
-	found, ferr := s.published(ctx, run.Announcement)
-	if ferr != nil {
-		return ferr
-	}
-	if found {
-		run.State = crier.RunPublished
-		log.Info("scheduled announcement had been published before a restart")
-		return nil
-	}
+	// A run committed before a crash, while it was still valid, is not
+	// rejected now: Publish answers a known key before it checks.
 	run.State, run.Error = crier.RunFailed, err.Error()
 	log.Error("scheduled announcement rejected, nothing was queued", "err", err)
 	return nil
-}
-
-// published reports whether the announcement id exists.
-func (s *Scheduler) published(ctx context.Context, id string) (bool, error) {
-	_, err := s.Store.Announcement(ctx, id)
-	switch crier.ErrorCode(err) {
-	case "":
-		return true, nil
-	case crier.ENOTFOUND:
-		return false, nil
-	}
-	return false, fmt.Errorf("look up announcement %s: %w", id, err)
 }
 
 // skipMissed records the runs from 'from' on that were missed by more than

@@ -160,6 +160,9 @@ func TestRestartWhileFiring(t *testing.T) {
 				if err != nil || len(ds) != 2 {
 					t.Errorf("%d deliveries, %v; want 2 (one per town), queued once", len(ds), err)
 				}
+				if runs[0].Deliveries != 2 {
+					t.Errorf("the run records %d deliveries, want the announcement's 2", runs[0].Deliveries)
+				}
 			}
 			if next := f.schedule(sc.ID).NextRun; !next.Equal(local(2026, 11, 27, 8, 0)) {
 				t.Errorf("next run %v, want tomorrow 08:00", next)

@@ -29,14 +29,9 @@ func (v *configCheck) checkSchedule() {
 	}
 }
 
-// scheduler returns the scheduler serve runs next to the workers, or nil
-// when the store keeps no schedules.
+// scheduler returns the scheduler serve runs next to the workers.
 func (m *Main) scheduler(a *app, cfg *Config, log *slog.Logger) *schedule.Scheduler {
-	store, ok := any(a.db).(schedule.Store)
-	if !ok {
-		return nil
-	}
-	return &schedule.Scheduler{Store: store, Engine: a.engine, Clock: m.Clock, Logger: log, Grace: cfg.Schedule.Grace.Duration}
+	return &schedule.Scheduler{Store: a.db, Engine: a.engine, Clock: m.Clock, Logger: log, Grace: cfg.Schedule.Grace.Duration}
 }
 
 // publishAt asks the server to publish a at 'at', for "crier publish" of a

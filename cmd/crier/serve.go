@@ -112,13 +112,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		prober := &netpath.Prober{Chains: a.chains, Interval: cfg.Delivery.ProbeInterval.Duration, Clock: m.Clock, Logger: log}
 		prober.Run(ctx)
 	}()
-	if sched != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sched.Run(ctx)
-		}()
-	}
+	wg.Go(func() { sched.Run(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("crier is serving", "url", base, "mode", cfg.Mode, "towns", len(cfg.Towns),
