@@ -198,6 +198,9 @@ type ScheduleStore interface {
 	// idempotencyKey that created a schedule before returns that schedule
 	// with existing set and writes nothing. An id that exists is a conflict.
 	CreateSchedule(ctx context.Context, s *Schedule, idempotencyKey string) (stored *Schedule, existing bool, err error)
+	// ScheduleByRequestKey returns the schedule that a CreateSchedule with
+	// idempotencyKey stored, or nil when there is none.
+	ScheduleByRequestKey(ctx context.Context, idempotencyKey string) (*Schedule, error)
 	// Schedule returns one schedule, or a not_found error.
 	Schedule(ctx context.Context, id string) (*Schedule, error)
 	// Schedules returns the schedules in the given states (all when none

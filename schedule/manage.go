@@ -65,6 +65,11 @@ func template(a *crier.Announcement) *crier.Announcement {
 // revision and creation time are cleared.
 func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (stored *crier.Schedule, existing bool, err error) {
 	s.init()
+	// A repeated request gets its first answer, even where it would no
+	// longer pass (its time has come since).
+	if earlier, err := s.Created(ctx, idempotencyKey); earlier != nil || err != nil {
+		return earlier, earlier != nil, err
+	}
 	now := s.Clock.Now()
 	n := &crier.Schedule{
 		ID: s.newID(), Spec: NormalizeSpec(sc.Spec), At: sc.At, Until: sc.Until, ExpiresAfter: sc.ExpiresAfter,
@@ -88,6 +93,12 @@ func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyK
 		s.Notify()
 	}
 	return stored, existing, nil
+}
+
+// Created returns the schedule that a Create with idempotencyKey stored,
+// or nil.
+func (s *Scheduler) Created(ctx context.Context, idempotencyKey string) (*crier.Schedule, error) {
+	return s.Store.ScheduleByRequestKey(ctx, idempotencyKey)
 }
 
 // Update changes a schedule that is active or paused, checked and

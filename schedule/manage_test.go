@@ -288,6 +288,19 @@ func TestCreateIdempotent(t *testing.T) {
 	if ss, _ := f.db.Schedules(ctx); len(ss) != 1 {
 		t.Errorf("%d schedules, want 1", len(ss))
 	}
+
+	// A one-off repeated after its time, as after an answer lost for a
+	// while, still gets its schedule, not "in the past".
+	at := local(2026, 11, 25, 13, 0)
+	once, _, err := f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at.Add(time.Hour))
+	again, existing, err = f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2")
+	if err != nil || !existing || again.ID != once.ID {
+		t.Errorf("repeated after its time: %v, existing %v; want the schedule %s", err, existing, once.ID)
+	}
 }
 
 // signaling is an engine that reports every publish.

@@ -101,6 +101,19 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
+	if !req.PublishAt.IsZero() && s.schedules != nil {
+		// A repeated request that stored a schedule gets its answer again,
+		// whenever it comes.
+		sc, err := s.schedules.Created(r.Context(), r.Header.Get("Idempotency-Key"))
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if sc != nil {
+			s.scheduled(w, r, sc, true)
+			return
+		}
+	}
 	if late := now.Sub(req.PublishAt); !req.PublishAt.IsZero() && (late < 0 || late > schedule.PublishAtTolerance) {
 		s.scheduleAnnouncement(w, r, &req, now)
 		return

@@ -103,6 +103,12 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 		s.error(w, r, err)
 		return
 	}
+	s.scheduled(w, r, sc, existing)
+}
+
+// scheduled answers a publish_at request with the one-off schedule sc: 202,
+// or 200 when a request with its key stored it before.
+func (s *Server) scheduled(w http.ResponseWriter, r *http.Request, sc *crier.Schedule, existing bool) {
 	status := http.StatusAccepted
 	if existing {
 		status = http.StatusOK

@@ -165,6 +165,12 @@ func TestPublishAt(t *testing.T) {
 	if again, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1"); err != nil || again.Schedule.ID != "sched1" {
 		t.Errorf("repeated key: %+v, %v", again, err)
 	}
+	// The key answers with its schedule whatever the repeated request says
+	// about the time, and nothing is published for it.
+	if again, err := e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "req-1"); err != nil ||
+		again.Schedule == nil || again.Schedule.ID != "sched1" {
+		t.Errorf("repeated key with a time now due: %+v, %v; want schedule sched1", again, err)
+	}
 
 	res, err = e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "")
 	if err != nil || res.Schedule != nil || res.Deliveries != 4 {

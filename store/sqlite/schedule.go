@@ -24,6 +24,29 @@ const runColumns = `schedule, fire_at, announcement, state, deliveries, error, l
 // idempotencyKey that created a schedule before returns that schedule with
 // existing set and writes nothing. An id that exists is a conflict; a
 // schedule without id, state or announcement is invalid.
+// ScheduleByRequestKey returns the schedule that a request with
+// idempotencyKey created, or nil when there is none.
+func (db *DB) ScheduleByRequestKey(ctx context.Context, idempotencyKey string) (*crier.Schedule, error) {
+	s, err := scheduleByRequestKey(ctx, db.read, idempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("look up schedule by request key: %w", err)
+	}
+	return s, nil
+}
+
+// scheduleByRequestKey is ScheduleByRequestKey through q; no key finds
+// nothing.
+func scheduleByRequestKey(ctx context.Context, q querier, key string) (*crier.Schedule, error) {
+	if key == "" {
+		return nil, nil
+	}
+	s, err := scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE request_key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return s, err
+}
+
 func (db *DB) CreateSchedule(ctx context.Context, s *crier.Schedule, idempotencyKey string) (*crier.Schedule, bool, error) {
 	var ps []crier.Problem
 	if s.ID == "" {
@@ -53,15 +76,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s *crier.Schedule, idempotency
 	}
 	var earlier *crier.Schedule
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if idempotencyKey != "" {
-			row := tx.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE request_key = ?`, idempotencyKey)
-			switch s, err := scanSchedule(row); {
-			case err == nil:
-				earlier = s
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
+		var err error
+		if earlier, err = scheduleByRequestKey(ctx, tx, idempotencyKey); earlier != nil || err != nil {
+			return err
 		}
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schedules WHERE id = ?)`, stored.ID).Scan(&exists); err != nil {
@@ -70,7 +87,7 @@ func (db *DB) CreateSchedule(ctx context.Context, s *crier.Schedule, idempotency
 		if exists {
 			return crier.Errorf(crier.ECONFLICT, "schedule %s exists already", stored.ID)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`, request_key)
+		_, err = tx.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`, request_key)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			stored.ID, stored.Spec, nanos(stored.At), nanos(stored.Until), int64(stored.ExpiresAfter), string(ann),
 			string(stored.State), nanos(stored.NextRun), nanos(stored.LastRun), nanos(stored.CreatedAt),
