@@ -392,7 +392,7 @@ func (db *DB) complete(ctx context.Context, tx *sql.Tx, outcomes []*crier.Outcom
 // were applied.
 func (db *DB) completeBatch(ctx context.Context, tx *sql.Tx, outcomes []*crier.Outcome, now time.Time) (int, error) {
 	size := batchSize(len(outcomes))
-	stmt := db.stmts.batch(completeSQL, size)
+	stmt := db.stmts.complete[size]
 	args := make([]any, 0, size*outcomeColumns+1)
 	byID := make(map[int64]*crier.Outcome, len(outcomes))
 	for _, o := range outcomes {

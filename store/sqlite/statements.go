@@ -105,14 +105,9 @@ type statements struct {
 	// bound limit, serves larger claims.
 	dueTypeLimit map[int]*sql.Stmt
 
-	// Batch statements by template and number of rows, one for every
-	// power of two up to maxBatchRows.
-	batches map[batchKey]*sql.Stmt
-}
-
-type batchKey struct {
-	template string
-	rows     int
+	// complete are completeSQL by number of rows, one for every power of
+	// two up to maxBatchRows.
+	complete map[int]*sql.Stmt
 }
 
 // maxBatchRows bounds the rows of one batch statement; larger batches are
@@ -129,23 +124,16 @@ func batchSize(n int) int {
 	return size
 }
 
-// batchTemplates are the batch statements and their columns per row.
-var batchTemplates = []struct {
-	template string
-	columns  int
-}{
-	{completeSQL, outcomeColumns},
-}
-
-// batchSQL is template with rows rows of columns parameters each.
-func batchSQL(template string, columns, rows int) string {
+// completeBatchSQL is completeSQL with rows rows of outcomeColumns
+// parameters each.
+func completeBatchSQL(rows int) string {
 	var b strings.Builder
 	for r := range rows {
 		if r > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for c := range columns {
+		for c := range outcomeColumns {
 			if c > 0 {
 				b.WriteString(", ")
 			}
@@ -153,13 +141,7 @@ func batchSQL(template string, columns, rows int) string {
 		}
 		b.WriteByte(')')
 	}
-	return fmt.Sprintf(template, b.String())
-}
-
-// batch returns the statement of template for n rows, which must be a
-// batchSize of at most maxBatchRows.
-func (s *statements) batch(template string, n int) *sql.Stmt {
-	return s.batches[batchKey{template, n}]
+	return fmt.Sprintf(completeSQL, b.String())
 }
 
 // due returns the due statement by type for a claim of n rows, and the
@@ -173,7 +155,7 @@ func (s *statements) due(n int) (*sql.Stmt, []any) {
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
-	s := &statements{batches: make(map[batchKey]*sql.Stmt), dueTypeLimit: make(map[int]*sql.Stmt)}
+	s := &statements{complete: make(map[int]*sql.Stmt), dueTypeLimit: make(map[int]*sql.Stmt)}
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		query string
@@ -196,19 +178,18 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		*p.stmt = stmt
 	}
 	for n := 1; n <= maxBatchRows; n *= 2 {
-		stmt, err := db.PrepareContext(ctx, fmt.Sprintf(dueSQL, "AND type = ?2", strconv.Itoa(n)))
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("prepare statement: %w", err), s.close())
-		}
-		s.dueTypeLimit[n] = stmt
-	}
-	for _, t := range batchTemplates {
-		for n := 1; n <= maxBatchRows; n *= 2 {
-			stmt, err := db.PrepareContext(ctx, batchSQL(t.template, t.columns, n))
+		for _, p := range []struct {
+			in    map[int]*sql.Stmt
+			query string
+		}{
+			{s.dueTypeLimit, fmt.Sprintf(dueSQL, "AND type = ?2", strconv.Itoa(n))},
+			{s.complete, completeBatchSQL(n)},
+		} {
+			stmt, err := db.PrepareContext(ctx, p.query)
 			if err != nil {
 				return nil, errors.Join(fmt.Errorf("prepare statement: %w", err), s.close())
 			}
-			s.batches[batchKey{t.template, n}] = stmt
+			p.in[n] = stmt
 		}
 	}
 	return s, nil
@@ -216,7 +197,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 
 func (s *statements) close() error {
 	var errs []error
-	for _, stmt := range s.batches {
+	for _, stmt := range s.complete {
 		errs = append(errs, stmt.Close())
 	}
 	for _, stmt := range s.dueTypeLimit {
