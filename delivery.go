@@ -61,7 +61,10 @@ type Delivery struct {
 	// Ambiguous is set once any attempt ended with an unknown outcome: an
 	// earlier try may have arrived, so a repeat is safe only while the
 	// receiver still remembers the key.
-	Ambiguous bool      `json:"ambiguous,omitempty"`
+	Ambiguous bool `json:"ambiguous,omitempty"`
+	// Pin names the endpoint of the attempt that made the delivery
+	// ambiguous; see Message.Pin.
+	Pin       string    `json:"pin,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 

@@ -34,7 +34,23 @@ type Error struct {
 	// Retryable marks an EUNKNOWN outcome that may still be retried because the
 	// receiver deduplicates on the idempotency key (webhooks, Mastodon).
 	Retryable bool
-	Err       error
+	// Deferred marks an ETRANSIENT error after which nothing was tried:
+	// crier's own pacing held the send back, or no endpoint could take it
+	// (breakers open, send slots busy, endpoints gone). It is no attempt:
+	// the delivery waits RetryAfter and does not count it against its
+	// attempts, and no endpoint is held responsible.
+	Deferred bool
+	// Gone marks an EPERMANENT refusal that says the endpoint itself no
+	// longer exists (HTTP 410): nothing was delivered, and no later send
+	// through that endpoint can succeed until a person has looked at it.
+	Gone bool
+	// Endpoint names the endpoint that ended a send with this error, where
+	// a chain of endpoints knows it: an unknown outcome pins the delivery
+	// to it.
+	Endpoint string
+	// Network is the network of Endpoint.
+	Network string
+	Err     error
 }
 
 // Error implements the error interface.
@@ -121,6 +137,30 @@ func Permanent(err error) error {
 // the idempotency key, so that a retry cannot produce a duplicate.
 func Unknown(err error, retryable bool) error {
 	return &Error{Code: EUNKNOWN, Message: errorText(err), Retryable: retryable, Err: err}
+}
+
+// Deferred classifies err as a send that was held back before anything
+// was tried, to be tried again after wait: see Error.Deferred.
+func Deferred(err error, wait time.Duration) error {
+	return &Error{Code: ETRANSIENT, Message: errorText(err), RetryAfter: wait, Deferred: true, Err: err}
+}
+
+// Gone classifies err as the answer of an endpoint that no longer exists:
+// see Error.Gone.
+func Gone(err error) error {
+	return &Error{Code: EPERMANENT, Message: errorText(err), Gone: true, Err: err}
+}
+
+// IsDeferred reports whether err says that nothing was tried (Error.Deferred).
+func IsDeferred(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Deferred
+}
+
+// IsGone reports whether err says that an endpoint is gone (Error.Gone).
+func IsGone(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Gone
 }
 
 func errorText(err error) string {

@@ -75,6 +75,10 @@ type Message struct {
 	// keys after a while (Mastodon: one hour) must not repeat the send once
 	// that time is near.
 	Ambiguous bool `json:"ambiguous,omitempty"`
+	// Pin names the endpoint at which an earlier attempt ended with an
+	// unknown outcome, kept with the delivery across restarts: a repeat
+	// may go only where the key is remembered. Empty when not known.
+	Pin string `json:"pin,omitempty"`
 }
 
 // DeliveryKey returns the deterministic idempotency key of a delivery:

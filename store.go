@@ -148,6 +148,10 @@ type Queue interface {
 	Exchange(ctx context.Context, outcomes []*Outcome, types []string, n int, now time.Time, lease time.Duration) (jobs []*Job, stale int, err error)
 	// Release puts claimed jobs back to queued without counting an attempt.
 	Release(ctx context.Context, jobs []*Job) error
+	// Hurry makes the queued deliveries of channel that wait for a later
+	// time due at now, and returns how many: an endpoint they waited for
+	// takes sends again. Deliveries in other states are left alone.
+	Hurry(ctx context.Context, channel string, now time.Time) (int, error)
 	// Recover expires every lease at once. Only a process that knows no
 	// other worker shares the queue (the single-process SQLite store holds a
 	// lock on its data dir) may call it at start.

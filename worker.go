@@ -23,6 +23,12 @@ const (
 	// DefaultPrefetch is how many rounds of Concurrency jobs per type the
 	// configuration claims ahead of the sends unless told otherwise.
 	DefaultPrefetch = 5
+	// DefaultSlowAfter is how long a send may take before its sender is
+	// replaced: see Workers.SlowAfter.
+	DefaultSlowAfter = time.Second
+	// deferFloor is the shortest wait of a send that was held back without
+	// a wait of its own, so that it is not claimed again in a busy loop.
+	deferFloor = time.Second
 )
 
 // Workers deliver queued messages. One dispatcher per channel type owns
@@ -53,7 +59,15 @@ type Workers struct {
 	// connections busy while outcomes are recorded and lets one commit
 	// record more of them. The price: after a crash, jobs that were
 	// waiting count as in flight.
-	Prefetch        int
+	Prefetch int
+	// SlowAfter is how long a send may take before another sender takes
+	// its place, default DefaultSlowAfter. A send to a hung endpoint then
+	// holds a goroutine until its timeout, but not one of the type's
+	// Concurrency slots: the other endpoints and channels of the type keep
+	// their throughput. How many such sends one endpoint may hold is the
+	// endpoint's own bound (netpath.Endpoint.Slots); at most the claimed
+	// jobs' worth of senders exist at once.
+	SlowAfter       time.Duration
 	Lease           time.Duration
 	SendTimeout     time.Duration
 	MaxAttempts     int
@@ -164,34 +178,77 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	due := func(r int) bool {
 		return r == 0 || 2*(limit-r) >= limit && int(waiting.Load()) < hold
 	}
-	for range senders {
-		go func() {
-			for j := range queue {
-				waiting.Add(-1)
-				var o *Outcome
-				if sendCtx.Err() != nil {
-					// The shutdown's time is up before this job's send
-					// began: it goes back to the queue untried.
-					o = &Outcome{Delivery: j.Delivery.ID, Lease: j.Lease, State: StateQueued, NextAt: j.Delivery.NextAt}
-				} else {
-					var took time.Duration
-					o, took = w.work(sendCtx, j)
-					if w.Observe != nil {
-						w.Observe(j, o, took)
-					}
+	// A sender works on one job after another. One whose send is still
+	// under way after SlowAfter parks it: the job stops counting as
+	// running, so that the dispatcher claims in its place, and a new sender
+	// takes the slot; the parked sender ends once its send is over. A hung
+	// endpoint then never holds the type's slots. At most limit jobs are
+	// parked at once (each endpoint's own bound, netpath.Endpoint.Slots,
+	// usually keeps them far fewer), so at most twice limit are claimed.
+	var parked atomic.Int32
+	var sender func()
+	sender = func() {
+		for j := range queue {
+			waiting.Add(-1)
+			var o *Outcome
+			park := false
+			if sendCtx.Err() != nil {
+				// The shutdown's time is up before this job's send
+				// began: it goes back to the queue untried.
+				o = &Outcome{Delivery: j.Delivery.ID, Lease: j.Lease, State: StateQueued, NextAt: j.Delivery.NextAt}
+			} else {
+				var once sync.Once
+				slow := time.AfterFunc(w.slowAfter(), func() {
+					once.Do(func() {
+						if int(parked.Add(1)) > limit {
+							parked.Add(-1)
+							return
+						}
+						park = true
+						mu.Lock()
+						r := running.Add(-1)
+						mu.Unlock()
+						go sender()
+						if due(int(r)) {
+							select {
+							case ready <- struct{}{}:
+							default:
+							}
+						}
+					})
+				})
+				var took time.Duration
+				o, took = w.work(sendCtx, j)
+				if !slow.Stop() {
+					once.Do(func() {}) // wait until the job is parked, if it is
 				}
-				mu.Lock()
-				finished = append(finished, o)
-				r := running.Add(-1)
-				mu.Unlock()
-				if due(int(r)) || ctx.Err() != nil {
-					select {
-					case ready <- struct{}{}:
-					default:
-					}
+				if w.Observe != nil {
+					w.Observe(j, o, took)
 				}
 			}
-		}()
+			mu.Lock()
+			finished = append(finished, o)
+			r := int(running.Load())
+			if !park {
+				r = int(running.Add(-1))
+			}
+			mu.Unlock()
+			if park {
+				parked.Add(-1)
+			}
+			if due(r) || ctx.Err() != nil || park {
+				select {
+				case ready <- struct{}{}:
+				default:
+				}
+			}
+			if park {
+				return
+			}
+		}
+	}
+	for range senders {
+		go sender()
 	}
 	var pending, taken []*Outcome
 	log := w.logger().With("type", typ)
@@ -228,7 +285,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 			if err != nil {
 				log.Error("record outcomes and claim deliveries", "err", err, "outcomes", len(pending))
 				wanted = false // try again at the next poll; outcomes stay pending
-				if failures++; stopping && r == 0 && failures >= 3 {
+				if failures++; stopping && r == 0 && parked.Load() == 0 && failures >= 3 {
 					// Their leases expire and the jobs are claimed again.
 					log.Error("stopping without recording outcomes", "outcomes", len(pending))
 					return
@@ -247,7 +304,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 				}
 			}
 		}
-		if stopping && r == 0 && len(pending) == 0 {
+		if stopping && r == 0 && parked.Load() == 0 && len(pending) == 0 {
 			return
 		}
 		if !poll.Stop() {
@@ -367,6 +424,10 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 		o.State = StateSent
 		return o, took
 	}
+	var e *Error
+	if errors.As(err, &e) {
+		attempt.Endpoint, attempt.Network = e.Endpoint, e.Network
+	}
 	w.classify(o, d.Attempts+1, err, m.Expires)
 	w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "err", err)
 	return o, took
@@ -437,12 +498,21 @@ func send(ctx context.Context, ch Channel, action string, m *Message) (*Receipt,
 // endpoint is unreachable it waits with capped backoff, and the backlog
 // drains when one comes back. Without an expiry, MaxAttempts bounds the
 // tries.
+//
+// A send that was held back before anything was tried (Error.Deferred:
+// crier's own pacing, open breakers, busy or gone endpoints) is no
+// attempt: it waits and keeps its count of attempts.
 func (w *Workers) classify(o *Outcome, n int, err error, expires time.Time) {
 	a := o.Attempt
 	a.ErrorCode, a.Error = ErrorCode(err), err.Error()
 	var e *Error
 	if !errors.As(err, &e) {
 		a.ErrorCode = EUNKNOWN
+	}
+	if e != nil && e.Deferred {
+		o.Attempt, o.State = nil, StateQueued
+		o.NextAt = a.Finished.Add(max(e.RetryAfter, deferFloor))
+		return
 	}
 	retry := false
 	var after time.Duration
@@ -533,6 +603,7 @@ func orDefault[T int | time.Duration](v, def T) T {
 func (w *Workers) lease() time.Duration       { return orDefault(w.Lease, DefaultLease) }
 func (w *Workers) sendTimeout() time.Duration { return orDefault(w.SendTimeout, DefaultSendTimeout) }
 func (w *Workers) maxAttempts() int           { return orDefault(w.MaxAttempts, DefaultMaxAttempts) }
+func (w *Workers) slowAfter() time.Duration   { return orDefault(w.SlowAfter, DefaultSlowAfter) }
 func (w *Workers) poll() time.Duration        { return orDefault(w.Poll, DefaultPoll) }
 func (w *Workers) shutdownTimeout() time.Duration {
 	return orDefault(w.ShutdownTimeout, DefaultShutdownTimeout)

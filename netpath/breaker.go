@@ -20,6 +20,10 @@ const (
 	// StateHalfOpen: the cool-down is over; the next send is let through as
 	// a trial, and sends that come while it is under way skip the endpoint.
 	StateHalfOpen State = "half-open"
+	// StateGone is not a breaker state: it is reported (EndpointHealth,
+	// ChainOptions.OnChange) for an endpoint that answered that it no
+	// longer exists, whatever its breaker says, until a person clears it.
+	StateGone State = "gone"
 )
 
 // Breaker defaults.
@@ -69,7 +73,11 @@ type result struct {
 	retryAfter time.Duration // with failed: the endpoint asked to be left alone this long
 	latency    time.Duration // with answered
 	probe      bool          // from Probe, not from a send
-	ticket     ticket        // from admit; zero for probes
+	// hard, with failed: the endpoint did not answer in time. A hung
+	// endpoint holds a send slot for the whole timeout, so one such
+	// failure opens the breaker at once instead of after Failures.
+	hard   bool
+	ticket ticket // from admit; zero for probes
 }
 
 // ticket is a send's admission: whether it is the half-open trial, and in
@@ -164,10 +172,24 @@ func (b *breaker) record(r result) {
 		if r.retryAfter > 0 {
 			b.restUntil = later(b.restUntil, now.Add(r.retryAfter))
 		}
-		if b.state != StateClosed || b.failures >= b.opts.Failures {
+		if b.state != StateClosed || b.failures >= b.opts.Failures || r.hard {
 			b.open(now)
 		}
 	}
+}
+
+// reset closes the breaker and forgets its failures and any wait the
+// endpoint asked for: a person says the endpoint is fine. It reports
+// whether the breaker was not closed and clear before.
+func (b *breaker) reset() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	changed := b.state != StateClosed || b.failures > 0 || now.Before(b.restUntil)
+	b.failures = 0
+	b.restUntil = time.Time{}
+	b.set(StateClosed, now)
+	return changed
 }
 
 // wait returns how long from now until the endpoint will admit a send:

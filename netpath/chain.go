@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,23 @@ type Endpoint struct {
 	Network string
 	// Channel is the adapter that reaches the endpoint over that network.
 	Channel crier.Channel
+	// Receiver names the receiver the endpoint delivers to, as far as its
+	// memory of message keys goes: endpoints of a chain with the same
+	// Receiver reach one webhook receiver or one Mastodon account, which
+	// drops a repeated key whichever endpoint it comes through. Empty: the
+	// endpoint's own, shared with no other (the safe reading).
+	Receiver string
+	// Target, when set, names the place the endpoint reaches over its
+	// network (for example "webhook https://radio.example/hook via lte");
+	// endpoints of the chains built with the same Targets and the same
+	// Target share one breaker, one set of send slots and one gone state.
+	// Empty: the endpoint's own.
+	Target string
+	// Slots bounds the sends in flight to the endpoint's target at once,
+	// so that a slow or hung endpoint holds at most that many of its
+	// channel type's send slots; a send beyond it is deferred. 0: no
+	// bound. The first endpoint to name a target sets its bound.
+	Slots int
 }
 
 // ChainOptions configure a Chain.
@@ -30,8 +48,12 @@ type ChainOptions struct {
 	Channel string
 	// Endpoints are tried in this order. At least one is required.
 	Endpoints []Endpoint
-	// Breaker configures every endpoint's circuit breaker.
+	// Breaker configures every endpoint's circuit breaker when Targets is
+	// nil; otherwise the breakers are Targets'.
 	Breaker BreakerOptions
+	// Targets, when set, holds the state endpoints share with those of
+	// other chains that name the same Endpoint.Target.
+	Targets *Targets
 	// Clock drives the breakers' cool-downs; default crier.SystemClock.
 	Clock crier.Clock
 	// Logger receives state changes and failovers, with the endpoint and
@@ -39,18 +61,19 @@ type ChainOptions struct {
 	// discard.
 	Logger *slog.Logger
 	// OnChange, when set, is called once per breaker state change (for
-	// metrics). It runs while that endpoint's breaker is locked, so that
-	// changes arrive in order; it must not call the Chain's methods.
+	// metrics), for every chain endpoint that shares the breaker. It runs
+	// while that endpoint's breaker is locked, so that changes arrive in
+	// order; it must not call the Chain's methods.
 	OnChange func(channel, endpoint, network string, from, to State)
 	// OnFailover, when set, is called each time a send moves on to the
 	// next endpoint after a failure that proved nothing was delivered.
 	OnFailover func(channel, from, to string)
-	// SharedKeys says that all endpoints reach receivers that share their
-	// memory of message keys: the same webhook receiver over different
-	// networks, the same Mastodon account. A message whose earlier attempt
-	// may have arrived can then fail over like any other, because the
-	// receiver drops the repeat whichever way it comes.
-	SharedKeys bool
+	// OnRecover, when set, is called with the channel's id when one of its
+	// endpoints takes sends again after it did not (its breaker closed,
+	// or a person cleared it): deliveries held back for it may go now.
+	// Like OnChange it must not call the Chain's methods and should not
+	// block.
+	OnRecover func(channel string)
 }
 
 // Chain sends a channel's messages through its endpoints in order, each
@@ -62,31 +85,29 @@ type Chain struct {
 	eps        []*endpoint
 	clock      crier.Clock
 	log        *slog.Logger
+	onChange   func(channel, endpoint, network string, from, to State)
 	onFailover func(channel, from, to string)
-
-	pinMu  sync.Mutex
-	pins   map[string]pin // message key → endpoint of its last unknown outcome
-	shared bool
+	onRecover  func(channel string)
 }
 
-// endpoint is an Endpoint with its breaker.
+// endpoint is an Endpoint of one chain with the target it reaches.
 type endpoint struct {
 	Endpoint
-	index int
-	b     *breaker
+	chain    *Chain
+	index    int
+	receiver string // Receiver, or a name of its own
+	t        *target
+	b        *breaker // t.b
+
+	mu      sync.Mutex
+	refused string // why the last probe was refused (a revoked token); "" when it passed
 }
 
-// pin remembers on which endpoint a message's send had an unknown outcome.
-type pin struct {
-	index int
-	at    time.Time
-}
-
-// Pins are forgotten after pinTTL; the table is swept when it reaches
-// pinSweep entries.
+// How long a delivery waits when no endpoint could take it and none says
+// when it will: send slots busy, or every endpoint gone.
 const (
-	pinTTL   = 24 * time.Hour
-	pinSweep = 1024
+	busyWait = time.Second
+	goneWait = time.Minute
 )
 
 var (
@@ -110,15 +131,15 @@ func NewChain(o ChainOptions) (*Chain, error) {
 		id:         o.Channel,
 		clock:      o.Clock,
 		log:        o.Logger,
+		onChange:   o.OnChange,
 		onFailover: o.OnFailover,
-		shared:     o.SharedKeys,
-		pins:       map[string]pin{},
+		onRecover:  o.OnRecover,
 	}
 	if c.clock == nil {
 		c.clock = crier.SystemClock{}
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+		c.log = discard
 	}
 	seen := map[string]bool{}
 	for i, e := range o.Endpoints {
@@ -131,32 +152,24 @@ func NewChain(o ChainOptions) (*Chain, error) {
 			return nil, fmt.Errorf("netpath: chain %s: endpoint %s has no channel", o.Channel, e.Name)
 		}
 		seen[e.Name] = true
-		ep := &endpoint{Endpoint: e, index: i}
-		ep.b = newBreaker(o.Breaker, c.clock, c.notifier(e, o.OnChange))
+		ep := &endpoint{Endpoint: e, chain: c, index: i, receiver: e.Receiver}
+		if ep.receiver == "" {
+			ep.receiver = "\x00" + e.Name // no Receiver names it
+		}
+		if o.Targets != nil && e.Target != "" {
+			ep.t = o.Targets.get(e.Target, e.Slots)
+		} else {
+			ep.t = newTarget(e.Name, o.Breaker, c.clock, e.Slots)
+		}
+		ep.b = ep.t.b
+		ep.t.use(ep)
 		c.eps = append(c.eps, ep)
 	}
 	return c, nil
 }
 
-// notifier returns the function that logs e's breaker changes and reports
-// them to onChange.
-func (c *Chain) notifier(e Endpoint, onChange func(channel, endpoint, network string, from, to State)) func(transition) {
-	log := c.log.With("endpoint", e.Name, "network", e.Network)
-	return func(t transition) {
-		switch t.to {
-		case StateOpen:
-			log.Warn("endpoint failing; sends skip it", "failures", t.failures,
-				"until", t.until, "err", t.err)
-		case StateHalfOpen:
-			log.Info("endpoint cool-down over; the next send tries it")
-		case StateClosed:
-			log.Info("endpoint answers again; sends use it", "from", t.from)
-		}
-		if onChange != nil {
-			onChange(c.id, e.Name, e.Network, t.from, t.to)
-		}
-	}
-}
+// ID returns the channel's id.
+func (c *Chain) ID() string { return c.id }
 
 // Endpoints returns the chain's endpoints in order.
 func (c *Chain) Endpoints() []Endpoint {
@@ -167,53 +180,72 @@ func (c *Chain) Endpoints() []Endpoint {
 	return out
 }
 
-// Send delivers m through the first endpoint whose breaker admits it and
-// returns that endpoint's receipt, with Endpoint and Network filled in
-// where the adapter left them empty.
+// SharesKeys reports whether every endpoint of the chain reaches the same
+// receiver (Endpoint.Receiver), so that a message whose earlier attempt
+// may have arrived can go through any of them.
+func (c *Chain) SharesKeys() bool {
+	for _, ep := range c.eps[1:] {
+		if ep.receiver != c.eps[0].receiver {
+			return false
+		}
+	}
+	return true
+}
+
+// Send delivers m through the first endpoint that admits it and returns
+// that endpoint's receipt, with Endpoint and Network filled in where the
+// adapter left them empty.
 //
-// When an endpoint fails with a Transient error (nothing was delivered),
-// Send records the failure and tries the next admitting endpoint. It does
-// not fail over after an unknown outcome, a permanent refusal or an
-// unclassified error: it returns that error as the adapter classified it,
-// prefixed with the failures before it when there were any.
+// An endpoint is skipped while its breaker is open, while it is gone (it
+// answered 410; see Reset), while its last probe was refused, and while
+// all its send slots are taken. When an endpoint fails with a Transient
+// error (nothing was delivered), Send records the failure and tries the
+// next endpoint; a Gone answer marks the endpoint gone and does the same.
+// A timeout opens the endpoint's breaker at once. Send does not fail over
+// after an unknown outcome, a permanent refusal or an unclassified error:
+// it returns that error as the adapter classified it, with the endpoint
+// named in crier.Error.Endpoint, prefixed with the failures before it when
+// there were any. A send the adapter itself held back (crier.Deferred, its
+// own pacing) is no failure: Send returns it at once, without failover.
 //
-// A message whose earlier attempt had an unknown outcome (m.Ambiguous) is
-// never failed over unless the endpoints share their keys (SharedKeys),
-// because another receiver does not know its key: it
-// goes only to the endpoint that may have it when the chain remembers that
-// endpoint, and to the first admitting endpoint otherwise.
+// A message whose earlier attempt had an unknown outcome (m.Ambiguous)
+// goes only to the endpoints that remember its key: those with the same
+// Receiver as m.Pin, the endpoint of that attempt, or as the first
+// endpoint when m.Pin is not known. When they cannot take it, it waits:
+// another receiver does not know its key. A pin naming an endpoint the
+// chain no longer has is an unknown outcome for a person to check.
 //
 // When no endpoint delivered, Send returns a Transient error that names
-// every endpoint with its reason. Its RetryAfter is the shortest wait
-// until an endpoint admits a send again: per endpoint, the rest of its
-// breaker's cool-down or of the Retry-After it asked for, zero when it
-// admits sends now; the minimum over the endpoints. Zero leaves the delay
-// to the caller's backoff.
+// every endpoint with its reason, Deferred when no endpoint was tried at
+// all. Its RetryAfter is the shortest wait until an endpoint admits a
+// send again: per endpoint, the rest of its breaker's cool-down or of the
+// Retry-After it asked for, a second while its slots are busy, a minute
+// while it is gone; the minimum over the endpoints.
 //
 // A canceled ctx is not held against any endpoint.
 func (c *Chain) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
-	eps, failover := c.candidates(m)
+	eps, err := c.candidates(m)
+	if err != nil {
+		return nil, err
+	}
 	return c.run(ctx, &job{
-		what: "send to " + c.id, done: "delivered",
-		eps: eps, failover: failover, key: m.Key, pins: true,
+		what: "send to " + c.id, done: "delivered", eps: eps,
 		do: func(ctx context.Context, ep *endpoint) (*crier.Receipt, error) { return ep.Channel.Send(ctx, m) },
 	})
 }
 
 // Revise carries out action (crier.ActionEdit, ActionReply or
 // ActionDelete) on the earlier post that m.Previous describes, through
-// the endpoints whose adapters offer it (crier.Editor, Replier, Deleter).
-// When the endpoints share their keys (SharedKeys: the same account
-// over several networks), every such endpoint is a candidate, in order;
-// otherwise only the endpoint named by m.Previous.Endpoint, which made
-// the post: another account cannot change it.
+// the endpoints whose adapters offer it (crier.Editor, Replier, Deleter)
+// and that reach the receiver of m.Previous.Endpoint, which made the post
+// (the same Receiver: the same account over several networks), in order:
+// another account cannot change it.
 //
 // Among the candidates, Revise behaves as Send: breakers, failover on
 // Transient errors only, OnFailover, errors naming every endpoint with
 // its reason, and a receipt with Endpoint and Network filled in. An edit
-// or reply whose outcome is unknown pins m.Key to its endpoint as a send
-// does; a delete, which repeats safely, does not. A delete returns a
-// receipt with the earlier post's RemoteID and URL.
+// or reply whose outcome is unknown names its endpoint as a send does. A
+// delete returns a receipt with the earlier post's RemoteID and URL.
 //
 // Revise fails permanently for an unknown action, a message without an
 // earlier post (m.Previous or its RemoteID missing), and an earlier post
@@ -230,30 +262,36 @@ func (c *Chain) Revise(ctx context.Context, action string, m *crier.Message) (*c
 	if m.Previous == nil || m.Previous.RemoteID == "" {
 		return nil, crier.Permanent(fmt.Errorf("%s: the message names no earlier post", what))
 	}
-	var able []*endpoint
+	// The receiver that has the post: that of the endpoint that made it,
+	// or the only one when every endpoint reaches the same receiver,
+	// whatever the endpoint was called then.
+	i := slices.IndexFunc(c.eps, func(ep *endpoint) bool { return ep.Name == m.Previous.Endpoint })
+	if i < 0 && c.SharesKeys() {
+		i = 0
+	}
+	if i < 0 {
+		return nil, crier.Permanent(fmt.Errorf("%s: it was made through endpoint %q, which the channel no longer has",
+			what, m.Previous.Endpoint))
+	}
+	var able, offer []*endpoint
 	for _, ep := range c.eps {
-		if bind(action, ep.Channel, m) != nil {
+		if bind(action, ep.Channel, m) == nil {
+			continue
+		}
+		offer = append(offer, ep)
+		if ep.receiver == c.eps[i].receiver {
 			able = append(able, ep)
 		}
 	}
-	if len(able) == 0 {
+	switch {
+	case len(offer) == 0:
 		return nil, crier.Permanent(fmt.Errorf("%s: no endpoint can: %w", what, crier.ErrCannotRevise))
-	}
-	if !c.shared {
-		i := slices.IndexFunc(c.eps, func(ep *endpoint) bool { return ep.Name == m.Previous.Endpoint })
-		switch {
-		case i < 0:
-			return nil, crier.Permanent(fmt.Errorf("%s: it was made through endpoint %q, which the channel no longer has",
-				what, m.Previous.Endpoint))
-		case !slices.Contains(able, c.eps[i]):
-			return nil, crier.Permanent(fmt.Errorf("%s: endpoint %s, which made it, cannot: %w",
-				what, c.eps[i].Name, crier.ErrCannotRevise))
-		}
-		able = c.eps[i : i+1]
+	case len(able) == 0:
+		return nil, crier.Permanent(fmt.Errorf("%s: endpoint %s, which made it, cannot: %w",
+			what, c.eps[i].Name, crier.ErrCannotRevise))
 	}
 	return c.run(ctx, &job{
-		what: what, done: "could " + verb + " the earlier post",
-		eps: able, failover: true, key: m.Key, pins: action != crier.ActionDelete,
+		what: what, done: "could " + verb + " the earlier post", eps: able,
 		do: func(ctx context.Context, ep *endpoint) (*crier.Receipt, error) {
 			return bind(action, ep.Channel, m)(ctx)
 		},
@@ -299,32 +337,25 @@ type job struct {
 	what string // the operation, for errors: "send to radio"
 	done string // what no endpoint did, for errors: "delivered"
 	eps  []*endpoint
-	// failover says whether a Transient failure moves on to the next
-	// endpoint of eps.
-	failover bool
-	// key is the message's key; when pins is set, an unknown outcome pins
-	// it to its endpoint and a success forgets the pin.
-	key  string
-	pins bool
 	do   func(ctx context.Context, ep *endpoint) (*crier.Receipt, error)
 }
 
-// run carries out j through the first endpoint of j.eps whose breaker
-// admits it, failing over as Send describes.
+// run carries out j through the first endpoint of j.eps that admits it,
+// failing over as Send describes.
 func (c *Chain) run(ctx context.Context, j *job) (*crier.Receipt, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, crier.Transient(fmt.Errorf("%s: %w", j.what, err), 0)
+		return nil, crier.Deferred(fmt.Errorf("%s: %w", j.what, err), 0)
 	}
-	eps := j.eps
 	var reasons []reason
 	var last *endpoint // the last endpoint that failed
 	moved := false     // the send failed over at least once
-	for i, ep := range eps {
+	tried := false     // some endpoint was tried
+	for i, ep := range j.eps {
 		if err := ctx.Err(); err != nil {
-			reasons = notTried(reasons, eps[i:], "not tried: "+err.Error())
+			reasons = notTried(reasons, j.eps[i:], "not tried: "+err.Error())
 			break
 		}
-		tk, skip := ep.b.admit()
+		tk, skip := ep.admit()
 		if skip != "" {
 			reasons = append(reasons, reason{ep: ep, text: skip})
 			continue
@@ -343,61 +374,171 @@ func (c *Chain) run(ctx context.Context, j *job) (*crier.Receipt, error) {
 			}
 			return receipt(r, ep), nil
 		}
+		if crier.IsDeferred(err) {
+			// The adapter's own pacing: the send waits for its turn on
+			// this endpoint; nothing failed.
+			return nil, at(err, ep)
+		}
+		tried = true
+		if crier.IsGone(err) {
+			c.gone(ep, err)
+			reasons = append(reasons, reason{ep: ep, err: err})
+			last = ep
+			continue
+		}
 		if crier.ErrorCode(err) != crier.ETRANSIENT {
 			return nil, c.stopped(ep, moved, reasons, err)
 		}
 		reasons = append(reasons, reason{ep: ep, err: err})
 		last = ep
-		if !j.failover {
-			reasons = notTried(reasons, eps[i+1:], "not tried: an earlier attempt of this message may have arrived elsewhere")
-			break
+	}
+	return nil, c.exhausted(j, moved, tried, reasons)
+}
+
+// admit decides whether a send may go to ep now: it returns the send's
+// ticket, with one of the target's send slots taken, or why ep is skipped.
+func (ep *endpoint) admit() (ticket, string) {
+	if since, _ := ep.t.goneSince(); !since.IsZero() {
+		return ticket{}, "gone (HTTP 410) since " + since.UTC().Format(time.RFC3339) + "; a person must clear it"
+	}
+	ep.mu.Lock()
+	refused := ep.refused
+	ep.mu.Unlock()
+	if refused != "" {
+		return ticket{}, "refused at the last probe: " + refused
+	}
+	if !ep.t.take() {
+		return ticket{}, fmt.Sprintf("all %d send slots busy", ep.t.slots)
+	}
+	tk, skip := ep.b.admit()
+	if skip != "" {
+		ep.t.give()
+	}
+	return tk, skip
+}
+
+// candidates returns the endpoints m may go to, in order.
+func (c *Chain) candidates(m *crier.Message) ([]*endpoint, error) {
+	if !m.Ambiguous {
+		return c.eps, nil
+	}
+	var receiver string
+	if m.Pin == "" {
+		receiver = c.eps[0].receiver
+	} else {
+		i := slices.IndexFunc(c.eps, func(ep *endpoint) bool { return ep.Name == m.Pin })
+		if i < 0 {
+			return nil, crier.Unknown(fmt.Errorf("send to %s: an earlier attempt may have arrived through endpoint %q, which the channel no longer has",
+				c.id, m.Pin), false)
+		}
+		receiver = c.eps[i].receiver
+	}
+	var out []*endpoint
+	for _, ep := range c.eps {
+		if ep.receiver == receiver {
+			out = append(out, ep)
 		}
 	}
-	return nil, c.exhausted(j, moved, reasons)
+	return out, nil
 }
 
-// candidates returns the endpoints m may go to, in order, and whether a
-// send may fail over among them.
-func (c *Chain) candidates(m *crier.Message) ([]*endpoint, bool) {
-	if !m.Ambiguous || c.shared {
-		return c.eps, true
-	}
-	if p, ok := c.pinned(m.Key); ok {
-		return c.eps[p.index : p.index+1], false
-	}
-	return c.eps, false
-}
-
-// try carries out j through ep and feeds the outcome into ep's breaker.
+// try carries out j through ep, feeds the outcome into ep's breaker and
+// gives back the send slot admit took.
 func (c *Chain) try(ctx context.Context, ep *endpoint, tk ticket, j *job) (*crier.Receipt, error) {
+	defer ep.t.give()
 	start := c.clock.Now()
 	r, err := j.do(ctx, ep)
 	res := result{ticket: tk, err: err, latency: c.clock.Now().Sub(start)}
 	code := crier.ErrorCode(err)
-	switch {
-	case !j.pins:
-	case code == "":
-		c.unpin(j.key)
-	case code == crier.ETRANSIENT, code == crier.EPERMANENT:
-	default: // unknown outcome, or unclassified, which counts as one
-		c.pinTo(j.key, ep)
-	}
 	var ce *crier.Error
 	switch {
 	case code == "":
 		res.verdict = answered
-	case errors.Is(ctx.Err(), context.Canceled):
+		ep.setRefused("")
+	case errors.Is(ctx.Err(), context.Canceled), crier.IsDeferred(err):
 		res.verdict = neutral
 	case code == crier.EPERMANENT:
 		res.verdict = answered // the endpoint answered; the message was refused
 	default:
 		res.verdict = failed
+		res.hard = timedOut(ctx, err)
 		if errors.As(err, &ce) {
 			res.retryAfter = ce.RetryAfter
 		}
 	}
 	ep.b.record(res)
+	if err != nil {
+		err = at(err, ep)
+	}
 	return r, err
+}
+
+// timedOut reports whether err says that the endpoint did not answer in
+// time: the send's deadline passed, or a connection timed out.
+func timedOut(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// at returns err with the endpoint that ended the send named in its
+// crier.Error (an unclassified error becomes a non-retryable unknown
+// outcome, as the workers would read it).
+func at(err error, ep *endpoint) error {
+	var ce *crier.Error
+	if !errors.As(err, &ce) {
+		return &crier.Error{Code: crier.EUNKNOWN, Message: err.Error(), Endpoint: ep.Name, Network: ep.Network, Err: err}
+	}
+	if ce.Endpoint != "" {
+		return err
+	}
+	named := *ce
+	named.Endpoint, named.Network, named.Err = ep.Name, ep.Network, err
+	return &named
+}
+
+// gone marks ep's target gone after it answered that it no longer exists,
+// logging it once.
+func (c *Chain) gone(ep *endpoint, err error) {
+	if ep.t.markGone(c.clock.Now(), err) {
+		c.log.Error("endpoint is gone (HTTP 410): sends skip it until a person clears it with crier endpoints reset",
+			"endpoint", ep.Name, "network", ep.Network, "err", err)
+		if c.onChange != nil {
+			c.onChange(c.id, ep.Name, ep.Network, StateClosed, StateGone)
+		}
+	}
+}
+
+// setRefused records why ep's last probe was refused, or clears it.
+func (ep *endpoint) setRefused(why string) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	ep.refused = why
+}
+
+// Reset clears what keeps the named endpoint from taking sends: its gone
+// state, a refused probe, an open breaker and its failures. Deliveries
+// held back for it are released (OnRecover). It returns a not_found error
+// for an endpoint the chain does not have.
+func (c *Chain) Reset(name string) error {
+	i := slices.IndexFunc(c.eps, func(ep *endpoint) bool { return ep.Name == name })
+	if i < 0 {
+		return crier.Errorf(crier.ENOTFOUND, "channel %s has no endpoint %q", c.id, name)
+	}
+	ep := c.eps[i]
+	ep.setRefused("")
+	if ep.t.reset() {
+		c.log.Info("endpoint cleared by a person; sends use it again", "endpoint", ep.Name, "network", ep.Network)
+	}
+	if c.onChange != nil {
+		c.onChange(c.id, ep.Name, ep.Network, StateGone, StateClosed)
+	}
+	if c.onRecover != nil {
+		c.onRecover(c.id)
+	}
+	return nil
 }
 
 // stopped returns err, which ended a send at ep without failover, naming
@@ -414,11 +555,11 @@ func (c *Chain) stopped(ep *endpoint, moved bool, reasons []reason, err error) e
 }
 
 // exhausted returns the Transient error of a job that no endpoint in
-// j.eps carried out.
-func (c *Chain) exhausted(j *job, moved bool, reasons []reason) error {
+// j.eps carried out: Deferred when none of them was tried.
+func (c *Chain) exhausted(j *job, moved, tried bool, reasons []reason) error {
 	wait := time.Duration(-1)
 	for _, ep := range j.eps {
-		if w := ep.b.wait(); wait < 0 || w < wait {
+		if w := ep.wait(); wait < 0 || w < wait {
 			wait = w
 		}
 	}
@@ -426,7 +567,28 @@ func (c *Chain) exhausted(j *job, moved bool, reasons []reason) error {
 	if moved {
 		c.log.Info("send failed over and no endpoint delivered", "err", err, "retry_after", wait)
 	}
+	if !tried {
+		return crier.Deferred(err, wait)
+	}
 	return crier.Transient(err, wait)
+}
+
+// wait returns how long from now until ep may admit a send.
+func (ep *endpoint) wait() time.Duration {
+	if since, _ := ep.t.goneSince(); !since.IsZero() {
+		return goneWait
+	}
+	ep.mu.Lock()
+	refused := ep.refused != ""
+	ep.mu.Unlock()
+	w := ep.b.wait()
+	switch {
+	case refused:
+		return max(w, goneWait)
+	case ep.t.slots > 0 && int(ep.t.inflight.Load()) >= ep.t.slots:
+		return max(w, busyWait)
+	}
+	return w
 }
 
 // receipt returns r with Endpoint and Network filled in from ep where the
@@ -495,43 +657,6 @@ func (e *chainError) Unwrap() []error {
 		}
 	}
 	return errs
-}
-
-// pinTo remembers that key's send had an unknown outcome at ep.
-func (c *Chain) pinTo(key string, ep *endpoint) {
-	if key == "" {
-		return
-	}
-	now := c.clock.Now()
-	c.pinMu.Lock()
-	defer c.pinMu.Unlock()
-	if len(c.pins) >= pinSweep {
-		for k, p := range c.pins {
-			if now.Sub(p.at) >= pinTTL {
-				delete(c.pins, k)
-			}
-		}
-	}
-	c.pins[key] = pin{index: ep.index, at: now}
-}
-
-// pinned returns the endpoint at which key's send last had an unknown
-// outcome, if the chain remembers one.
-func (c *Chain) pinned(key string) (pin, bool) {
-	c.pinMu.Lock()
-	defer c.pinMu.Unlock()
-	p, ok := c.pins[key]
-	if ok && c.clock.Now().Sub(p.at) >= pinTTL {
-		delete(c.pins, key)
-		return pin{}, false
-	}
-	return p, ok
-}
-
-func (c *Chain) unpin(key string) {
-	c.pinMu.Lock()
-	defer c.pinMu.Unlock()
-	delete(c.pins, key)
 }
 
 // Check runs the Check of every endpoint whose channel implements

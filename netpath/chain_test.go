@@ -219,9 +219,15 @@ func newWorld(t *testing.T, eps ...netpath.Endpoint) *world {
 	return newWorldShared(t, false, eps...)
 }
 
-// newWorldShared is newWorld with the chain's SharedKeys option.
+// newWorldShared is newWorld where, with shared, every endpoint reaches
+// the same receiver (Endpoint.Receiver).
 func newWorldShared(t *testing.T, shared bool, eps ...netpath.Endpoint) *world {
 	t.Helper()
+	if shared {
+		for i := range eps {
+			eps[i].Receiver = "radio"
+		}
+	}
 	w := &world{clock: channeltest.NewClock(epoch)}
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &w.logs, mu: &w.mu}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	c, err := netpath.NewChain(netpath.ChainOptions{
@@ -239,7 +245,6 @@ func newWorldShared(t *testing.T, shared bool, eps ...netpath.Endpoint) *world {
 			defer w.mu.Unlock()
 			w.failovers = append(w.failovers, failover{channel, from, to})
 		},
-		SharedKeys: shared,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -390,7 +395,9 @@ func TestNoFailover(t *testing.T) {
 		{"unknown outcome", crier.Unknown(errors.New("read tcp: i/o timeout after the request was written"), true), crier.EUNKNOWN},
 		{"unknown outcome, not retryable", crier.Unknown(errors.New("connection reset before 250"), false), crier.EUNKNOWN},
 		{"permanent", crier.Permanent(errors.New("422 Unprocessable Entity: text too long")), crier.EPERMANENT},
-		{"unclassified", errors.New("a bug"), crier.EINTERNAL},
+		// The workers read an unclassified error as an unknown outcome
+		// that is not retried; the chain says so, naming the endpoint.
+		{"unclassified", errors.New("a bug"), crier.EUNKNOWN},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,8 +408,12 @@ func TestNoFailover(t *testing.T) {
 			if r != nil {
 				t.Errorf("receipt %+v, want none", r)
 			}
-			if err != tt.err {
-				t.Errorf("err = %v, want the adapter's error unchanged", err)
+			if !errors.Is(err, tt.err) || err.Error() != tt.err.Error() {
+				t.Errorf("err = %v, want the adapter's error", err)
+			}
+			var e *crier.Error
+			if !errors.As(err, &e) || e.Endpoint != "social.example" || e.Network != "default" {
+				t.Errorf("err = %#v, want it to name endpoint social.example on network default", e)
 			}
 			if got := crier.ErrorCode(err); got != tt.code {
 				t.Errorf("code %q, want %q", got, tt.code)
@@ -750,13 +761,17 @@ func TestAmbiguousMessageStaysPut(t *testing.T) {
 	}
 	// A new message goes to the backup ...
 	w.mustSend(t, "k4", "b")
-	// ... but the retry of k1 waits for the primary.
+	// ... but the retry of k1, pinned to the primary where its attempt
+	// ended unknown, waits for the primary: nothing is tried.
 	m := message("k1")
-	m.Ambiguous = true
+	m.Ambiguous, m.Pin = true, "p"
 	_, err := w.chain.Send(context.Background(), m)
 	e := wantError(t, err, crier.ETRANSIENT)
 	if e.RetryAfter != netpath.DefaultCoolDown {
 		t.Errorf("RetryAfter %v, want the primary's cool-down %v", e.RetryAfter, netpath.DefaultCoolDown)
+	}
+	if !e.Deferred {
+		t.Errorf("err %v is not deferred; a send that tried nothing is no attempt", err)
 	}
 	if diff := cmp.Diff([]string{"k4"}, backup.sent()); diff != "" {
 		t.Errorf("backup got (-want +got):\n%s", diff)
@@ -768,14 +783,23 @@ func TestAmbiguousMessageStaysPut(t *testing.T) {
 		t.Fatalf("retry after the cool-down: %+v, %v; want delivered through p", r, err)
 	}
 
-	// An ambiguous message the chain knows nothing about does not fail over.
+	// An ambiguous message whose endpoint is not known (its worker was
+	// lost) stays with the first endpoint's receiver and does not fail
+	// over.
 	primary.always(transient("connection refused", 0))
 	m = message("from-before-a-restart")
 	m.Ambiguous = true
 	_, err = w.chain.Send(context.Background(), m)
 	e = wantError(t, err, crier.ETRANSIENT)
-	if !strings.Contains(e.Message, "b: not tried") {
-		t.Errorf("message %q does not say why b was not tried", e.Message)
+	if strings.Contains(e.Message, "b:") || !strings.Contains(e.Message, "p: connection refused") {
+		t.Errorf("message %q, want only p tried", e.Message)
+	}
+	// One pinned to an endpoint the channel no longer has is for a person.
+	m = message("k9")
+	m.Ambiguous, m.Pin = true, "gone.example"
+	_, err = w.chain.Send(context.Background(), m)
+	if e := wantError(t, err, crier.EUNKNOWN); e.Retryable {
+		t.Errorf("err %v is retryable; the endpoint that may have the key is unknown", err)
 	}
 	if diff := cmp.Diff([]string{"k4"}, backup.sent()); diff != "" {
 		t.Errorf("backup got (-want +got):\n%s", diff)

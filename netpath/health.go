@@ -31,6 +31,21 @@ type EndpointHealth struct {
 	// endpoint that asked to be left alone (Retry-After) takes sends again;
 	// zero when neither applies.
 	Until time.Time `json:"until,omitzero"`
+	// GoneSince is when the endpoint answered that it no longer exists
+	// (HTTP 410); State is then StateGone until a person clears it.
+	GoneSince time.Time `json:"gone_since,omitzero"`
+	// Refused is why the endpoint's last probe was refused (a revoked
+	// token); sends skip it until a probe or a person clears it.
+	Refused string `json:"refused,omitempty"`
+	// InFlight is the number of sends under way to the endpoint's target
+	// (of every channel that shares it); Slots bounds them, 0: no bound.
+	InFlight int `json:"in_flight"`
+	Slots    int `json:"slots,omitempty"`
+	// Pinned is the number of deliveries still to be sent that may have
+	// arrived through this endpoint and so wait for it (or for an endpoint
+	// that reaches the same receiver); filled in by whoever knows the
+	// queue.
+	Pinned int `json:"pinned"`
 }
 
 // Health returns the health of every endpoint, in endpoint order. An open
@@ -40,6 +55,13 @@ func (c *Chain) Health() []EndpointHealth {
 	for i, ep := range c.eps {
 		h := EndpointHealth{Channel: c.id, Endpoint: ep.Name, Network: ep.Network}
 		ep.b.snapshot(&h)
+		if since, why := ep.t.goneSince(); !since.IsZero() {
+			h.State, h.GoneSince, h.LastError = StateGone, since, why
+		}
+		ep.mu.Lock()
+		h.Refused = ep.refused
+		ep.mu.Unlock()
+		h.InFlight, h.Slots = int(ep.t.inflight.Load()), ep.t.slots
 		out[i] = h
 	}
 	return out
@@ -64,11 +86,15 @@ type ProbeResult struct {
 // crier.Prober and returns the results in endpoint order.
 //
 // Each result is fed into the endpoint's breaker: a successful probe
-// closes it, whatever its state, and resets its failures; any error
-// counts as a failure, a permanent one too (a revoked token makes the
-// endpoint as useless as an unreachable one), and (re)opens a half-open or
-// open breaker for a full cool-down. A probe that ends because ctx was
-// canceled changes nothing. Probe does not wait for a breaker to admit it:
+// closes it, whatever its state, resets its failures and releases what
+// waited for it (OnRecover); a transient error counts as a failure and
+// (re)opens a half-open or open breaker for a full cool-down, a timeout
+// opens it at once. A permanent refusal (a revoked token) shows that the
+// endpoint answers, but makes this chain's endpoint as useless as an
+// unreachable one: sends skip it (EndpointHealth.Refused) until a probe
+// passes or a person resets it; the breaker, which other chains reaching
+// the same target may share, is not held responsible. A probe that ends
+// because ctx was canceled changes nothing. Probe does not wait for a breaker to admit it:
 // it is how an open endpoint is found to be back before its cool-down
 // ends.
 func (c *Chain) Probe(ctx context.Context) []ProbeResult {
@@ -101,10 +127,15 @@ func (c *Chain) probe(ctx context.Context, ep *endpoint) ProbeResult {
 	switch {
 	case err == nil:
 		r.verdict = answered
-	case errors.Is(ctx.Err(), context.Canceled):
+		ep.setRefused("")
+	case errors.Is(ctx.Err(), context.Canceled), crier.IsDeferred(err):
 		r.verdict = neutral
+	case crier.ErrorCode(err) == crier.EPERMANENT:
+		r.verdict = answered
+		ep.setRefused(err.Error())
 	default:
 		r.verdict = failed
+		r.hard = timedOut(ctx, err)
 		if errors.As(err, &ce) && ce.Code == crier.ETRANSIENT {
 			r.retryAfter = ce.RetryAfter
 		}

@@ -491,39 +491,33 @@ func TestReviseRefuses(t *testing.T) {
 	}
 }
 
-// TestRevisePins: an edit or reply whose outcome is unknown pins the
-// message to its endpoint, as a send does, so that a later ambiguous send
-// of the same key stays there; a delete, which repeats safely, does not.
+// TestRevisePins: an edit, reply or delete whose outcome is unknown names
+// its endpoint in the error, as a send does, so that the delivery is
+// pinned there (the store keeps the pin) and its repeat stays there.
 func TestRevisePins(t *testing.T) {
-	for _, tt := range []struct {
-		action string
-		pinned bool
-	}{{crier.ActionEdit, true}, {crier.ActionReply, true}, {crier.ActionDelete, false}} {
-		t.Run(tt.action, func(t *testing.T) {
+	for _, action := range []string{crier.ActionEdit, crier.ActionReply, crier.ActionDelete} {
+		t.Run(action, func(t *testing.T) {
 			a, b := newRemote("a"), newRemote("b")
 			w := newWorld(t, ep("a", "default", editable{a}), ep("b", "lte", editable{b}))
 			m := message("a1.2.soest.radio")
 			m.Previous = &crier.Receipt{RemoteID: "109", Endpoint: "b"}
 			b.next(unknown("no answer within the deadline"))
-			_, err := w.chain.Revise(t.Context(), tt.action, m)
-			if e := wantError(t, err, crier.EUNKNOWN); e != nil && !e.Retryable {
-				t.Error("Retryable lost")
+			_, err := w.chain.Revise(t.Context(), action, m)
+			e := wantError(t, err, crier.EUNKNOWN)
+			if e != nil && (!e.Retryable || e.Endpoint != "b") {
+				t.Errorf("err %#v, want retryable and naming endpoint b", e)
 			}
 			if got := a.sent(); len(got) != 0 {
 				t.Fatalf("a got %q, want nothing", got)
 			}
 
-			m.Ambiguous = true
+			m.Ambiguous, m.Pin = true, e.Endpoint
 			r, err := w.chain.Send(t.Context(), m)
 			if err != nil {
 				t.Fatalf("ambiguous send: %v", err)
 			}
-			want := "a"
-			if tt.pinned {
-				want = "b"
-			}
-			if r.Endpoint != want {
-				t.Errorf("ambiguous send went to %s, want %s", r.Endpoint, want)
+			if r.Endpoint != "b" {
+				t.Errorf("ambiguous send went to %s, want b", r.Endpoint)
 			}
 		})
 	}

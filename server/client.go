@@ -240,6 +240,18 @@ func (c *Client) Endpoints(ctx context.Context) ([]netpath.EndpointHealth, error
 	return out.Endpoints, nil
 }
 
+// ResetEndpoint clears what keeps a channel's endpoint from taking sends
+// (gone, a refused probe, an open breaker) and returns the health of every
+// endpoint afterwards.
+func (c *Client) ResetEndpoint(ctx context.Context, channel, endpoint string) ([]netpath.EndpointHealth, error) {
+	var out endpointList
+	path := "/api/v1/endpoints/" + url.PathEscape(channel) + "/" + url.PathEscape(endpoint) + "/reset"
+	if err := c.call(ctx, http.MethodPost, path, nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Endpoints, nil
+}
+
 // Health asks /readyz and returns nil when the server is ready, or an
 // error with the server's reason.
 func (c *Client) Health(ctx context.Context) error {

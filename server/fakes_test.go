@@ -421,6 +421,9 @@ func (q *fakeQueue) Exchange(context.Context, []*crier.Outcome, []string, int, t
 }
 func (q *fakeQueue) Release(context.Context, []*crier.Job) error { return errNotInFake }
 func (q *fakeQueue) Recover(context.Context) (int, error)        { return 0, errNotInFake }
+func (q *fakeQueue) Hurry(context.Context, string, time.Time) (int, error) {
+	return 0, errNotInFake
+}
 
 // env is a server with the real engine over fakes, behind an
 // httptest.Server, and a client for it.

@@ -66,6 +66,11 @@ type Options struct {
 	// Endpoints, when set, reports the health of every channel endpoint
 	// for GET /api/v1/endpoints.
 	Endpoints func() []netpath.EndpointHealth
+	// ResetEndpoint, when set, clears what keeps a channel's endpoint from
+	// taking sends (gone, a refused probe, an open breaker) for
+	// POST /api/v1/endpoints/{channel}/{endpoint}/reset; a not_found
+	// error for an unknown channel or endpoint.
+	ResetEndpoint func(channel, endpoint string) error
 	// Schedules, when set, serves /api/v1/schedules and publish_at.
 	Schedules *schedule.Scheduler
 	// Tokens, when set, verifies the unsubscribe links of mails: GET and
@@ -100,6 +105,7 @@ type Server struct {
 	directory   *crier.Directory
 	channels    map[string]*crier.ChannelInfo
 	endpoints   func() []netpath.EndpointHealth
+	reset       func(channel, endpoint string) error
 	schedules   *schedule.Scheduler
 	tokenHash   [sha256.Size]byte
 	clock       crier.Clock
@@ -158,6 +164,7 @@ func New(o Options) (*Server, error) {
 		directory:   o.Directory,
 		channels:    o.Channels,
 		endpoints:   o.Endpoints,
+		reset:       o.ResetEndpoint,
 		schedules:   o.Schedules,
 		tokenHash:   sha256.Sum256([]byte(o.Token)),
 		clock:       o.Clock,
@@ -212,6 +219,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)
 	api("GET /api/v1/endpoints", s.listEndpoints)
+	api("POST /api/v1/endpoints/{channel}/{endpoint}/reset", s.resetEndpoint)
 	api("GET /api/v1/towns/{town}/status", s.getServiceStatus)
 	api("PUT /api/v1/towns/{town}/status", s.putServiceStatus)
 	s.scheduleRoutes(api)

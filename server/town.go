@@ -83,3 +83,19 @@ func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, endpointList{Endpoints: out})
 }
+
+// resetEndpoint clears what keeps an endpoint from taking sends, as a
+// person decides after looking at it, and answers the endpoints' health.
+func (s *Server) resetEndpoint(w http.ResponseWriter, r *http.Request) {
+	if s.reset == nil {
+		s.error(w, r, crier.Errorf(crier.ENOTFOUND, "this server has no endpoints"))
+		return
+	}
+	channel, endpoint := r.PathValue("channel"), r.PathValue("endpoint")
+	if err := s.reset(channel, endpoint); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("endpoint reset by a person", "channel", channel, "endpoint", endpoint)
+	s.listEndpoints(w, r)
+}

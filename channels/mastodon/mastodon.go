@@ -349,11 +349,12 @@ func (ch *Channel) Delete(ctx context.Context, remoteID string) error {
 }
 
 // reserve takes a slot in the account's rate limits for a request of kind
-// k, or returns a transient error saying how long to wait.
+// k, or returns a crier.Deferred error saying how long to wait: crier's
+// own keeping of the account's budget is no failure of the instance.
 func (ch *Channel) reserve(op string, k kind) (release func(), err error) {
 	release, wait, why := ch.limits.reserve(k, ch.clock.Now())
 	if wait > 0 {
-		return nil, crier.Transient(fmt.Errorf("%s: held back: %w", op, why), wait)
+		return nil, crier.Deferred(fmt.Errorf("%s: held back: %w", op, why), wait)
 	}
 	return release, nil
 }

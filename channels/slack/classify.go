@@ -148,13 +148,15 @@ var hints = map[string]string{
 	"cant_delete_message": "the message was not posted with this token",
 }
 
-// paceError classifies a failed wait for a post's turn: nothing was sent.
+// paceError classifies a failed wait for a post's turn: nothing was sent,
+// and nothing failed: crier's own pacing held the post back
+// (crier.Deferred), so that it waits for its turn on the same endpoint.
 func paceError(what string, err error) error {
 	var wait *turnError
 	if errors.As(err, &wait) {
-		return crier.Transient(fmt.Errorf("%s: %w", what, err), wait.after)
+		return crier.Deferred(fmt.Errorf("%s: %w", what, err), wait.after)
 	}
-	return crier.Transient(fmt.Errorf("%s: wait for the channel's pace: %w", what, err), 0)
+	return crier.Deferred(fmt.Errorf("%s: wait for the channel's pace: %w", what, err), 0)
 }
 
 // retryAfter reads a Retry-After header value; see crier.ParseRetryAfter.

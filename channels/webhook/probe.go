@@ -21,16 +21,11 @@ import (
 // and redirects, which are not followed: the probe does not say that the
 // receiver will take a post.
 //
-// Errors: crier.ErrNoProbe without a ProbeURL. Permanent, without a
-// request, once the receiver has answered a send with 410 Gone (see Gone):
-// every send fails then, whatever the probe URL says. Transient for a
+// Errors: crier.ErrNoProbe without a ProbeURL. Transient for a
 // context done before the probe, network failures (DNS, refused
 // connection, TLS, timeouts, a lost connection), 408, 429 and 5xx, with
 // the receiver's Retry-After.
 func (c *Channel) Probe(ctx context.Context) error {
-	if c.gone.Load() {
-		return crier.Permanent(fmt.Errorf("probe %s: receiver answered 410 Gone to a post; fix the endpoint and restart", c.name))
-	}
 	if c.probeURL == "" {
 		return crier.ErrNoProbe
 	}

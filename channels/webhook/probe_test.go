@@ -112,9 +112,6 @@ func TestProbeAnswers(t *testing.T) {
 			if e := channeltest.WantCode(t, err, tt.code); e != nil && e.RetryAfter != tt.after {
 				t.Errorf("RetryAfter = %v, want %v", e.RetryAfter, tt.after)
 			}
-			if c.Gone() {
-				t.Error("Gone() = true after a probe")
-			}
 		})
 	}
 }
@@ -128,25 +125,6 @@ func TestProbeWithoutURL(t *testing.T) {
 	}
 	if n := len(r.Probes()) + len(r.Requests()); n != 0 {
 		t.Errorf("receiver got %d requests, want 0", n)
-	}
-}
-
-// TestProbeAfterGone checks that a channel whose receiver answered a post
-// 410 Gone fails its probes permanently, without a request: every send
-// fails then.
-func TestProbeAfterGone(t *testing.T) {
-	clock := channeltest.NewClock(epoch)
-	r := newReceiver(t, testSecret, clock)
-	r.Respond(http.StatusGone, nil)
-	for _, probeURL := range []string{r.URL() + "/health", ""} {
-		c := mustNew(t, webhook.Options{URL: r.URL(), ProbeURL: probeURL, Clock: clock})
-		if _, err := c.Send(t.Context(), message()); err == nil {
-			t.Fatal("Send to a gone receiver succeeded")
-		}
-		channeltest.WantCode(t, c.Probe(t.Context()), crier.EPERMANENT)
-	}
-	if n := len(r.Probes()); n != 0 {
-		t.Errorf("receiver got %d probes, want 0", n)
 	}
 }
 

@@ -85,7 +85,6 @@ type Channel struct {
 	clock    crier.Clock
 	log      *slog.Logger
 	name     string
-	gone     atomic.Bool
 }
 
 var (
@@ -162,10 +161,6 @@ func parseURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Gone reports whether the receiver answered 410 Gone. From then on every
-// send fails permanently without a request, until the channel is rebuilt.
-func (c *Channel) Gone() bool { return c.gone.Load() }
-
 // Close releases idle connections of the default client.
 func (c *Channel) Close() error {
 	if c.owned {
@@ -185,7 +180,9 @@ func (c *Channel) Check(_ context.Context, m *crier.Message) []crier.Problem {
 // Send posts m to the receiver, signed, with webhook-id set to m.Key.
 //
 // A 2xx answer returns a receipt whose RemoteID is the key. A 410 Gone
-// answer, and every later send, fails permanently (see Gone). Other 4xx
+// answer fails permanently and is marked crier.Gone: the receiver says
+// that this address no longer takes posts, and a chain of endpoints stops
+// sending to it until a person has looked. Other 4xx
 // answers except 408 and 429 fail permanently with the status and the
 // start of the answer's body. 408, 429 and 5xx answers, a context done
 // before the send, and network failures before the request was written
@@ -196,9 +193,6 @@ func (c *Channel) Check(_ context.Context, m *crier.Message) []crier.Problem {
 func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, crier.Transient(fmt.Errorf("post to %s: %w", c.name, err), 0)
-	}
-	if c.gone.Load() {
-		return nil, crier.Permanent(fmt.Errorf("post to %s: receiver answered 410 Gone before; fix the endpoint and restart", c.name))
 	}
 	if err := validKey(m.Key); err != nil {
 		return nil, crier.Permanent(err)
@@ -249,10 +243,7 @@ func (c *Channel) classify(resp *http.Response, key string) (*crier.Receipt, err
 	case code >= 200 && code < 300:
 		return &crier.Receipt{RemoteID: key, Endpoint: c.name}, nil
 	case code == http.StatusGone:
-		if c.gone.CompareAndSwap(false, true) {
-			c.log.Warn("webhook receiver is gone; later sends fail without a request", "endpoint", c.name)
-		}
-		return nil, crier.Permanent(c.refusal(resp))
+		return nil, crier.Gone(c.refusal(resp))
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		return nil, crier.Transient(c.refusal(resp), retryAfter(resp.Header.Get("Retry-After"), c.clock.Now()))
 	case code >= 300 && code < 400:

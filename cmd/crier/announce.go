@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
 	"github.com/crierhq/crier/server"
 )
@@ -61,7 +64,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for n := 0; ; n++ {
 		st, err := c.Status(ctx, id)
 		if err != nil {
 			return err
@@ -71,6 +74,15 @@ func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 			fmt.Fprintln(m.Stderr)
 			return m.summary(ctx, c, st)
 		}
+		if n%8 == 7 {
+			if gone := goneChannels(ctx, c, st); len(gone) > 0 {
+				fmt.Fprintln(m.Stderr)
+				for _, g := range gone {
+					fmt.Fprintln(m.Stdout, m.t("cli.waits_for_gone", g.n, g.channel, g.endpoints, g.channel))
+				}
+				return &failure{exitFailure}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(m.Stderr)
@@ -78,6 +90,42 @@ func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// goneWait is a channel whose deliveries can only wait: every endpoint of
+// it is gone until a person clears one.
+type goneWait struct {
+	channel, endpoints string
+	n                  int
+}
+
+// goneChannels returns the channels with deliveries of st still to be sent
+// whose endpoints are all gone: waiting for them is waiting for a person.
+func goneChannels(ctx context.Context, c *server.Client, st *server.Status) []goneWait {
+	pending := map[string]int{}
+	for _, k := range st.Counts {
+		if !k.State.Final() {
+			pending[k.Channel] += k.N
+		}
+	}
+	hs, err := c.Endpoints(ctx)
+	if err != nil {
+		return nil // the progress goes on; this is only a hint
+	}
+	all := map[string]bool{}
+	names := map[string][]string{}
+	for _, h := range hs {
+		gone, seen := all[h.Channel]
+		all[h.Channel] = (gone || !seen) && h.State == netpath.StateGone
+		names[h.Channel] = append(names[h.Channel], h.Endpoint)
+	}
+	var out []goneWait
+	for _, ch := range slices.Sorted(maps.Keys(pending)) {
+		if all[ch] {
+			out = append(out, goneWait{channel: ch, endpoints: strings.Join(names[ch], ", "), n: pending[ch]})
+		}
+	}
+	return out
 }
 
 // progress draws a one-line progress bar on stderr.

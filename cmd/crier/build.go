@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -103,10 +104,13 @@ type app struct {
 	capture  *capture.Channel
 	networks map[string]*netpath.Network
 	chains   []*netpath.Chain
-	metrics  *server.Metrics
-	engine   *crier.Engine
-	workers  *crier.Workers
-	tokens   crier.Tokens
+	targets  *netpath.Targets
+	// recovered carries the channels whose endpoint takes sends again.
+	recovered chan string
+	metrics   *server.Metrics
+	engine    *crier.Engine
+	workers   *crier.Workers
+	tokens    crier.Tokens
 }
 
 // buildPreview builds the engine without a store: enough to render and
@@ -123,6 +127,10 @@ func (m *Main) buildPreview(cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
 	a.channels = make(map[string]*crier.ChannelInfo)
+	a.targets = netpath.NewTargets(netpath.BreakerOptions{
+		Failures: cfg.Delivery.Breaker.Failures,
+		CoolDown: cfg.Delivery.Breaker.CoolDown.Duration,
+	}, m.Clock)
 	if a.networks, err = buildNetworks(cfg); err != nil {
 		return nil, err
 	}
@@ -192,6 +200,7 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		Unsubscribe:     a.unsubscribeURL,
 	}
 	a.engine.Notify = a.workers.Notify
+	a.recovered = make(chan string, 256)
 	return a, nil
 }
 
@@ -216,6 +225,7 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 		Revisions:    cc.revisions(),
 	}
 	var endpoints []netpath.Endpoint
+	rs := receivers(cc)
 	for i, ep := range cc.Endpoints {
 		ch, err := a.buildEndpoint(cc, ep, a.networks[ep.Network])
 		if err != nil {
@@ -231,20 +241,20 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 			}
 			ch = unusable{err}
 		}
-		endpoints = append(endpoints, netpath.Endpoint{Name: ep.Name, Network: ep.Network, Channel: ch})
+		endpoints = append(endpoints, netpath.Endpoint{
+			Name: ep.Name, Network: ep.Network, Channel: ch,
+			Receiver: rs[i], Target: target(cc.Type, ep), Slots: a.cfg.Delivery.concurrency(cc.Type),
+		})
 	}
 	chain, err := netpath.NewChain(netpath.ChainOptions{
-		Channel:   cc.ID,
-		Endpoints: endpoints,
-		Breaker: netpath.BreakerOptions{
-			Failures: a.cfg.Delivery.Breaker.Failures,
-			CoolDown: a.cfg.Delivery.Breaker.CoolDown.Duration,
-		},
+		Channel:    cc.ID,
+		Endpoints:  endpoints,
+		Targets:    a.targets,
 		Clock:      a.clock,
 		Logger:     a.log.With("channel", cc.ID),
 		OnChange:   a.onBreakerChange,
 		OnFailover: a.onFailover,
-		SharedKeys: sharedKeys(cc),
+		OnRecover:  a.onRecover,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", cc.ID, err)
@@ -309,6 +319,41 @@ func buildNetworks(cfg *Config) (map[string]*netpath.Network, error) {
 func (a *app) onBreakerChange(channel, endpoint, network string, from, to netpath.State) {
 	if a.metrics != nil {
 		a.metrics.ObserveBreaker(channel, endpoint, network, string(to))
+	}
+}
+
+// onRecover hands the channel of an endpoint that takes sends again to
+// the goroutine that makes its waiting deliveries due (serve). It must not
+// block: it runs while a breaker is locked.
+func (a *app) onRecover(channel string) {
+	if a.recovered == nil {
+		return
+	}
+	select {
+	case a.recovered <- channel:
+	default:
+		a.log.Debug("deliveries waiting for a recovered endpoint go at their time", "channel", channel)
+	}
+}
+
+// hurry makes the deliveries of channels whose endpoint recovered due now
+// and wakes the workers, until ctx ends.
+func (a *app) hurry(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch := <-a.recovered:
+			n, err := a.db.Hurry(ctx, ch, a.clock.Now())
+			if err != nil {
+				a.log.Warn("release deliveries of a recovered endpoint", "channel", ch, "err", err)
+				continue
+			}
+			if n > 0 {
+				a.log.Info("endpoint takes sends again; waiting deliveries go now", "channel", ch, "n", n)
+				a.workers.Notify()
+			}
+		}
 	}
 }
 
@@ -393,32 +438,72 @@ func (c *Config) override(dataDir, listen string) {
 	}
 }
 
-// health returns the health of every endpoint of every channel.
+// health returns the health of every endpoint of every channel, with the
+// deliveries pinned to each.
 func (a *app) health() []netpath.EndpointHealth {
 	var out []netpath.EndpointHealth
 	for _, c := range a.chains {
 		out = append(out, c.Health()...)
 	}
+	if a.db == nil {
+		return out
+	}
+	pinned, err := a.db.Pinned(context.Background())
+	if err != nil {
+		a.log.Warn("count pinned deliveries", "err", err)
+		return out
+	}
+	for i := range out {
+		out[i].Pinned = pinned[out[i].Channel][out[i].Endpoint]
+	}
 	return out
 }
 
-// sharedKeys reports whether all endpoints of a channel reach receivers
-// that share their memory of delivery keys, so that a delivery that may
-// have arrived can still fail over without a duplicate: a webhook
-// channel's endpoints are the same receiver reached over different
-// networks (receivers deduplicate on webhook-id), and Mastodon endpoints
-// share keys only when they are the same account on the same instance.
-func sharedKeys(cc ChannelConfig) bool {
-	switch cc.Type {
-	case "webhook":
-		return true
-	case "mastodon":
-		for _, ep := range cc.Endpoints[1:] {
-			if ep.Server != cc.Endpoints[0].Server || ep.Token != cc.Endpoints[0].Token {
-				return false
-			}
+// resetEndpoint clears what keeps a channel's endpoint from taking sends.
+func (a *app) resetEndpoint(channel, endpoint string) error {
+	for _, c := range a.chains {
+		if c.ID() == channel {
+			return c.Reset(endpoint)
 		}
-		return true
 	}
-	return false
+	return crier.Errorf(crier.ENOTFOUND, "no channel %q", channel)
+}
+
+// receivers returns the key-memory receiver of each endpoint of a
+// channel (netpath.Endpoint.Receiver): the configured receiver name, or
+// for Mastodon the account, known by its instance and token; "" (the
+// endpoint's own) otherwise.
+func receivers(cc ChannelConfig) []string {
+	out := make([]string, len(cc.Endpoints))
+	for i, ep := range cc.Endpoints {
+		switch {
+		case ep.Receiver != "":
+			out[i] = "receiver " + ep.Receiver
+		case cc.Type == "mastodon":
+			sum := sha256.Sum256([]byte(strings.TrimRight(ep.Server, "/") + "\x00" + ep.Token))
+			out[i] = "account " + hex.EncodeToString(sum[:8])
+		}
+	}
+	return out
+}
+
+// target names the place an endpoint reaches over its network, so that
+// endpoints of different channels that reach the same place share one
+// breaker and one set of send slots (netpath.Endpoint.Target): a webhook
+// receiver's or Slack's address, a mail relay, a Mastodon account (an
+// instance answers 429 per account, so accounts are kept apart).
+func target(typ string, ep EndpointConfig) string {
+	var place string
+	switch typ {
+	case "webhook":
+		place = ep.URL
+	case "email":
+		place = fmt.Sprintf("%s:%d", ep.Host, ep.Port)
+	case "mastodon":
+		sum := sha256.Sum256([]byte(strings.TrimRight(ep.Server, "/") + "\x00" + ep.Token))
+		place = hex.EncodeToString(sum[:8])
+	case "slack":
+		place = ep.WebhookURL + ep.APIURL + "\x00" + ep.Token
+	}
+	return typ + " " + place + " via " + ep.Network
 }

@@ -119,8 +119,10 @@ type DeliveryConfig struct {
 	// finish before canceling them. Default 20s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// Breaker guards every endpoint: after Failures consecutive failures
-	// (transient errors and timeouts) the endpoint is skipped for
-	// CoolDown, then one send tries it again.
+	// (transient errors), or at once after a send or probe that got no
+	// answer in time, the endpoint is skipped for CoolDown, then one send
+	// tries it again; a send or probe that succeeds closes it at once and
+	// releases the deliveries that waited for it.
 	Breaker BreakerConfig `yaml:"breaker"`
 	// ProbeInterval is how often every endpoint is probed in the
 	// background, over its own network. Default 30s.
@@ -133,6 +135,16 @@ type DeliveryConfig struct {
 	// claimed (being sent or waiting) become unknown: (1 + prefetch) ×
 	// concurrency per type at most.
 	Prefetch *Prefetch `yaml:"prefetch"`
+}
+
+// concurrency returns the parallel sends of a channel type: also the most
+// sends one endpoint may have in flight at once (netpath.Endpoint.Slots),
+// so that a hung endpoint holds no more than that.
+func (d DeliveryConfig) concurrency(typ string) int {
+	if n := d.Concurrency[typ]; n > 0 {
+		return n
+	}
+	return crier.DefaultConcurrency
 }
 
 // prefetch returns the configured prefetch, or the default.
@@ -307,6 +319,15 @@ type EndpointConfig struct {
 	// APIURL is the base of the Slack Web API for a bot token; default
 	// https://slack.com/api/.
 	APIURL string `yaml:"api_url"`
+
+	// Receiver names the receiver behind the endpoint as far as its memory
+	// of delivery keys goes: endpoints of one channel with the same
+	// receiver reach the same webhook receiver or Mastodon account (over
+	// different networks, say), so a delivery whose earlier attempt may
+	// have arrived can go through any of them. Default: a receiver of the
+	// endpoint's own, except that Mastodon endpoints with the same server
+	// and token are known to be one account.
+	Receiver string `yaml:"receiver"`
 }
 
 // SiteConfig configures the emergency website.
@@ -964,6 +985,29 @@ func (c *Config) Warnings() []string {
 			out = append(out, fmt.Sprintf("channel %s is not used by any town", ch.ID))
 		}
 	}
+	out = append(out, receiverWarnings(c.Channels)...)
+	return out
+}
+
+// receiverWarnings names the webhook channels whose endpoints are not
+// declared to reach the same receiver: a delivery whose attempt may have
+// arrived then waits for the endpoint that may have it instead of failing
+// over. Mastodon endpoints need no word: the same server and token are
+// known to be one account, and other accounts never share keys.
+func receiverWarnings(channels []ChannelConfig) []string {
+	var out []string
+	for _, ch := range channels {
+		if len(ch.Endpoints) < 2 || ch.Type != "webhook" {
+			continue
+		}
+		rs := receivers(ch)
+		if !slices.ContainsFunc(rs, func(r string) bool { return r != rs[0] || r == "" }) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("channel %s: its endpoints do not all reach the same receiver; "+
+			"a delivery whose attempt may have arrived waits for that endpoint instead of failing over "+
+			"(give endpoints that reach the same receiver the same receiver: name)", ch.ID))
+	}
 	return out
 }
 
@@ -1231,6 +1275,9 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	}
 	values := e.values()
 	set := func(name string) bool { return v.given(f(name), values[name]) }
+	if e.Receiver != "" && !slugPattern.MatchString(e.Receiver) {
+		v.add(f("receiver"), "%s is not a name of lower-case letters, digits and dashes", v.show(f("receiver"), e.Receiver))
+	}
 	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "chunking", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
 			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))

@@ -153,12 +153,20 @@ func TestFailureClasses(t *testing.T) {
 		r.retryAt(120 * time.Second)
 		r.expect(id, crier.StateSent, 2, 0, "")
 	})
-	t.Run("webhook 410 fails at once", func(t *testing.T) {
+	t.Run("webhook 410 marks the endpoint gone and the delivery waits", func(t *testing.T) {
 		r := newRig(t, "")
 		id := r.publish("radio", time.Time{})
 		r.hooks.Respond(http.StatusGone, nil)
 		r.runOnce()
-		r.expect(id, crier.StateFailed, 1, 0, "410")
+		r.expect(id, crier.StateQueued, 1, time.Minute, "410")
+		// Held back without a request, and without counting an attempt,
+		// until a person clears the endpoint.
+		r.hooks.Accept()
+		r.retryAt(time.Minute)
+		r.expect(id, crier.StateQueued, 1, time.Minute, "410")
+		if n := len(r.hooks.Requests()); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
 	})
 	t.Run("webhook slower than the send timeout is retried with the same id", func(t *testing.T) {
 		r := newRig(t, "delivery: {send_timeout: 300ms}")
@@ -167,7 +175,12 @@ func TestFailureClasses(t *testing.T) {
 		r.runOnce()
 		r.expect(id, crier.StateQueued, 1, 5*time.Second, "")
 		r.hooks.Accept()
+		// The timeout opened the endpoint's breaker at once: the retry
+		// waits, without counting an attempt, for the cool-down's end,
+		// when a trial goes through.
 		r.retryAt(5 * time.Second)
+		r.expect(id, crier.StateQueued, 1, 25*time.Second, "")
+		r.retryAt(25 * time.Second)
 		d := r.expect(id, crier.StateSent, 2, 0, "")
 		for _, req := range r.hooks.Requests() {
 			if req.ID != d.Key {

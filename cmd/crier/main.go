@@ -73,6 +73,7 @@ var commands = []command{
 	{"captures", "[ID]", "show what the exercise sink received", (*Main).captures},
 	{"subscribers", "import|export|add|remove …", "manage a town's email list", (*Main).subscribers},
 	{"schedule", "add|list|show|edit|pause|resume|remove", "publish later: once (publish_at) or by a cron spec", (*Main).schedules},
+	{"endpoints", "[reset CHANNEL ENDPOINT]", "show the running server's view of every endpoint, or clear one that is gone", (*Main).endpoints},
 	{"services", "TOWN [set|remove|clear …]", "show or change a town's service status on the website, without an announcement", (*Main).services},
 	{"site", "export DIR [--base-url URL]", "write the emergency website as static files (works next to a running serve)", (*Main).siteCommand},
 	{"bench", "[--smoke] [--row NAMES] [--json FILE]", "measure crier here against loopback sinks: one table, pass/fail per target", (*Main).bench},

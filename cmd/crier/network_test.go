@@ -191,11 +191,28 @@ func TestFailoverRefusedPrimary(t *testing.T) {
 	}
 }
 
+// sameReceiver rewrites a failover configuration so that both endpoints
+// are declared to reach the same receiver (receiver: radio).
+func sameReceiver(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), `secret: "${RADIO_SECRET}"`, `secret: "${RADIO_SECRET}", receiver: radio`)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestFailoverBlackholedPrimary: a primary that accepts and never answers
 // times out; the request may have arrived, so there is no failover within
-// that attempt (and no duplicate), but after three timeouts its breaker
-// opens and later deliveries skip it at once. After the cool-down one send
-// probes it; once it answers again it carries the traffic again.
+// that attempt (and no duplicate), but the timeout opens its breaker at
+// once and later deliveries skip it. The endpoints are declared to reach
+// the same receiver, so the ambiguous deliveries may go on through the
+// secondary too. After the cool-down one send tries the primary; once it
+// answers again it carries the traffic again.
 func TestFailoverBlackholedPrimary(t *testing.T) {
 	secret := webhooktest.NewSecret(t)
 	clock := rigClock()
@@ -203,8 +220,8 @@ func TestFailoverBlackholedPrimary(t *testing.T) {
 	primary := newSwitchable(t, strings.TrimPrefix(primaryReceiver.URL(), "http://"))
 	backup := webhooktest.NewReceiver(t, secret, clock)
 	r := &rig{t: t, clock: clock}
-	path := failoverConfig(t, primary.URL()+"/hook", backup.URL(),
-		"delivery: {send_timeout: 300ms, breaker: {failures: 3, cool_down: 30s}}")
+	path := sameReceiver(t, failoverConfig(t, primary.URL()+"/hook", backup.URL(),
+		"delivery: {send_timeout: 300ms, breaker: {failures: 3, cool_down: 30s}}"))
 	r.app = buildApp(t, clock, path, map[string]string{"RADIO_SECRET": secret})
 
 	id := r.publishTo("soest", "werl")
@@ -218,11 +235,11 @@ func TestFailoverBlackholedPrimary(t *testing.T) {
 	if n := len(backup.Requests()); n != 0 {
 		t.Fatalf("the secondary got %d requests after an ambiguous failure, want none", n)
 	}
+	if st := r.chainState("radio", "primary"); st != "open" {
+		t.Fatalf("primary breaker %s after a timeout, want open", st)
+	}
 	id2 := r.publishTo("soest")
 	r.runOnce()
-	if st := r.chainState("radio", "primary"); st != "open" {
-		t.Fatalf("primary breaker %s after 3 timeouts, want open", st)
-	}
 
 	// Retries and new deliveries now skip the primary at once.
 	before := primary.connections()
@@ -263,6 +280,65 @@ func TestFailoverBlackholedPrimary(t *testing.T) {
 	}
 	if got := len(primaryReceiver.Accepted()); got != 2 {
 		t.Errorf("primary accepted %d webhooks after it came back, want 2", got)
+	}
+}
+
+// TestFailoverBlackholedPrimaryOtherReceiver: when the secondary is
+// another receiver (the default), a delivery whose request may have reached
+// the blackholed primary is pinned there: it waits while the primary's
+// breaker is open, without counting attempts, never goes to the secondary
+// (which would not know its id), and is sent through the primary once it
+// answers again. New deliveries meanwhile go through the secondary.
+func TestFailoverBlackholedPrimaryOtherReceiver(t *testing.T) {
+	secret := webhooktest.NewSecret(t)
+	clock := rigClock()
+	primaryReceiver := webhooktest.NewReceiver(t, secret, clock)
+	primary := newSwitchable(t, strings.TrimPrefix(primaryReceiver.URL(), "http://"))
+	backup := webhooktest.NewReceiver(t, secret, clock)
+	r := &rig{t: t, clock: clock}
+	path := failoverConfig(t, primary.URL()+"/hook", backup.URL(),
+		"delivery: {send_timeout: 300ms, breaker: {failures: 3, cool_down: 30s}}")
+	r.app = buildApp(t, clock, path, map[string]string{"RADIO_SECRET": secret})
+
+	id := r.publishTo("soest", "werl")
+	r.runOnce()
+	for _, d := range r.deliveries(id) {
+		if d.State != crier.StateQueued || d.Attempts != 1 || d.Pin != "primary" {
+			t.Errorf("%s: %s after %d attempts, pinned to %q; want queued, 1, pinned to primary", d.Key, d.State, d.Attempts, d.Pin)
+		}
+	}
+	id2 := r.publishTo("werl")
+	for range 3 { // within the primary's cool-down of 30s
+		r.clock.Advance(9 * time.Second)
+		r.runOnce()
+	}
+	for _, d := range r.deliveries(id2) {
+		if d.State != crier.StateSent || d.Endpoint != "lte-backup" {
+			t.Errorf("%s: %s via %q; want a new delivery sent via lte-backup", d.Key, d.State, d.Endpoint)
+		}
+	}
+	for _, d := range r.deliveries(id) {
+		if d.State != crier.StateQueued || d.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts; want waiting for the primary, no attempt counted", d.Key, d.State, d.Attempts)
+		}
+	}
+	primary.setBlack(false)
+	r.clock.Advance(time.Minute)
+	for range 2 { // the half-open breaker lets one trial through; the other follows
+		r.runOnce()
+		r.clock.Advance(time.Second)
+	}
+	for _, d := range r.deliveries(id) {
+		if d.State != crier.StateSent || d.Endpoint != "primary" {
+			t.Errorf("%s: %s via %q; want sent via primary", d.Key, d.State, d.Endpoint)
+		}
+	}
+	for _, q := range backup.Requests() {
+		for _, d := range r.deliveries(id) {
+			if q.ID == d.Key {
+				t.Errorf("%s reached the secondary, another receiver", d.Key)
+			}
+		}
 	}
 }
 

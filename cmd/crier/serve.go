@@ -73,6 +73,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Metrics:       metrics,
 		Version:       version,
 		Endpoints:     a.health,
+		ResetEndpoint: a.resetEndpoint,
 		Schedules:     sched,
 		Site:          web,
 		Tokens:        &a.tokens,
@@ -113,6 +114,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		prober.Run(ctx)
 	}()
 	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { a.hurry(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("crier is serving", "url", base, "mode", cfg.Mode, "towns", len(cfg.Towns),

@@ -49,6 +49,9 @@ func testCompleteStates(t *testing.T, b Backend) {
 		if a != nil {
 			d.ErrorCode, d.Error, d.RemoteID, d.URL, d.Endpoint = a.ErrorCode, a.Error, a.RemoteID, a.URL, a.Endpoint
 			d.Ambiguous = a.ErrorCode == crier.EUNKNOWN // and it stays so, see testAmbiguous
+			if d.Ambiguous {
+				d.Pin = a.Endpoint // where the key may be remembered, see testPins
+			}
 		}
 		return &d
 	}

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"Complete/Invalid", testCompleteInvalid},
 		{"Exchange", testExchange},
 		{"Ambiguous", testAmbiguous},
+		{"Pins", testPins},
+		{"Hurry", testHurry},
 		{"Release", testRelease},
 		{"Recover", testRecover},
 		{"Retry", testRetry},

@@ -11,7 +11,7 @@ import (
 )
 
 const deliveryColumns = `id, key, announcement, revision, town, channel, type, recipient, state, attempts,
-	next_at, first_attempt, error_code, error, remote_id, url, endpoint, capture, ambiguous, updated_at`
+	next_at, first_attempt, error_code, error, remote_id, url, endpoint, capture, ambiguous, pin, updated_at`
 
 func scanDelivery(s scanner, extra ...any) (*crier.Delivery, error) {
 	var (
@@ -21,7 +21,7 @@ func scanDelivery(s scanner, extra ...any) (*crier.Delivery, error) {
 	)
 	dest := append([]any{&d.ID, &d.Key, &d.Announcement, &d.Revision, &d.Town, &d.Channel, &d.Type,
 		&d.Recipient, &state, &d.Attempts, &nextAt, &firstAt, &d.ErrorCode, &d.Error, &d.RemoteID,
-		&d.URL, &d.Endpoint, &d.Capture, &d.Ambiguous, &updatedAt}, extra...)
+		&d.URL, &d.Endpoint, &d.Capture, &d.Ambiguous, &d.Pin, &updatedAt}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (db *DB) Retry(ctx context.Context, announcement string, states []crier.Sta
 			return crier.Errorf(crier.ENOTFOUND, "announcement %s not found", announcement)
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', next_at = ?1, attempts = 0,
-				first_attempt = 0, ambiguous = 0, error_code = '', error = '', started = 0, finished = 0, network = '',
+				first_attempt = 0, ambiguous = 0, pin = '', error_code = '', error = '', started = 0, finished = 0, network = '',
 				lease = NULL, lease_until = 0, updated_at = ?1
 			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))
 				AND revision = (SELECT MAX(revision) FROM announcements WHERE id = ?2)`,

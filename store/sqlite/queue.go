@@ -185,7 +185,7 @@ func (db *DB) lease(ctx context.Context, tx *sql.Tx, due []candidate, token stri
 // claimedColumns are the columns of a delivery that sending needs: the
 // last attempt's error and remote references are not read for a claim.
 const claimedColumns = `id, key, announcement, revision, town, channel, type, recipient, attempts, next_at,
-	first_attempt, capture, ambiguous`
+	first_attempt, capture, ambiguous, pin`
 
 // A claim's RETURNING adds message_id and after to claimedColumns.
 
@@ -197,7 +197,7 @@ func scanClaimed(s scanner, extra ...any) (*crier.Delivery, error) {
 		nextAt, firstAt int64
 	)
 	dest := append([]any{&d.ID, &d.Key, &d.Announcement, &d.Revision, &d.Town, &d.Channel, &d.Type,
-		&d.Recipient, &d.Attempts, &nextAt, &firstAt, &d.Capture, &d.Ambiguous}, extra...)
+		&d.Recipient, &d.Attempts, &nextAt, &firstAt, &d.Capture, &d.Ambiguous, &d.Pin}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -337,7 +337,7 @@ func forDelivery(m *crier.Message, d *crier.Delivery) *crier.Message {
 	c := *m
 	c.Payload = bytes.Clone(m.Payload)
 	c.Key, c.Recipient = d.Key, d.Recipient
-	c.Attempt, c.FirstAttempt, c.Ambiguous = d.Attempts+1, d.FirstAttempt, d.Ambiguous
+	c.Attempt, c.FirstAttempt, c.Ambiguous, c.Pin = d.Attempts+1, d.FirstAttempt, d.Ambiguous, d.Pin
 	return &c
 }
 
@@ -476,6 +476,49 @@ func (db *DB) Release(ctx context.Context, jobs []*crier.Job) error {
 		return fmt.Errorf("release deliveries: %w", err)
 	}
 	return nil
+}
+
+// Hurry makes the queued deliveries of channel that wait for a later time
+// due at now and returns how many there were.
+func (db *DB) Hurry(ctx context.Context, channel string, now time.Time) (int, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_at = ?2, updated_at = ?2
+			WHERE state = 'queued' AND next_at > ?2 AND channel = ?1`, channel, nanos(now))
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("hurry deliveries of %s: %w", channel, err)
+	}
+	return int(n), nil
+}
+
+// Pinned returns, per channel and endpoint, how many deliveries still to
+// be sent are pinned to that endpoint (crier.Delivery.Pin).
+func (db *DB) Pinned(ctx context.Context) (map[string]map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT channel, pin, COUNT(*) FROM deliveries
+		WHERE pin != '' AND state IN ('queued', 'sending', 'waiting') GROUP BY channel, pin`)
+	if err != nil {
+		return nil, fmt.Errorf("count pinned deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int{}
+	for rows.Next() {
+		var channel, pin string
+		var n int
+		if err := rows.Scan(&channel, &pin, &n); err != nil {
+			return nil, fmt.Errorf("count pinned deliveries: %w", err)
+		}
+		if out[channel] == nil {
+			out[channel] = map[string]int{}
+		}
+		out[channel][pin] = n
+	}
+	return out, rows.Err()
 }
 
 // Recover expires every lease, so that the next claims take over all

@@ -42,7 +42,8 @@ const messagesSQL = `SELECT m.id, m.content, a.expires FROM messages m
 // and match no delivery. An attempt (tried = 1) becomes the row's latest
 // attempt, and the trigger deliveries_attempt_history moves the one it
 // replaces into the attempts table. Without an attempt (tried = 0) a
-// delivery keeps its latest attempt.
+// delivery keeps its latest attempt. An attempt with an unknown outcome
+// through a named endpoint pins the delivery to that endpoint.
 const completeSQL = `WITH o (id, lease, state, next_at, tried, started, finished, endpoint, network, error_code,
 		error, remote_id, url) AS (VALUES %[1]s)
 	UPDATE deliveries SET state = o.state,
@@ -57,6 +58,7 @@ const completeSQL = `WITH o (id, lease, state, next_at, tried, started, finished
 		remote_id = iif(o.tried, o.remote_id, deliveries.remote_id),
 		url = iif(o.tried, o.url, deliveries.url),
 		ambiguous = deliveries.ambiguous OR (o.tried AND o.error_code = 'unknown_outcome'),
+		pin = iif(o.tried AND o.error_code = 'unknown_outcome' AND o.endpoint != '', o.endpoint, deliveries.pin),
 		lease = NULL, lease_until = 0, updated_at = ?
 	FROM o
 	WHERE deliveries.id = o.id AND deliveries.lease = o.lease AND deliveries.state = 'sending'
