@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
-	"github.com/crierhq/crier/netpath"
 )
 
 // Client talks to a crier server's HTTP API.
@@ -232,7 +231,7 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 }
 
 // Endpoints returns the health of every channel endpoint.
-func (c *Client) Endpoints(ctx context.Context) ([]netpath.EndpointHealth, error) {
+func (c *Client) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	var out endpointList
 	if err := c.call(ctx, http.MethodGet, "/api/v1/endpoints", nil, nil, &out); err != nil {
 		return nil, err
