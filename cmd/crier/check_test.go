@@ -15,6 +15,7 @@ import (
 	"github.com/crierhq/crier/channels/channeltest"
 	"github.com/crierhq/crier/channels/email/smtptest"
 	"github.com/crierhq/crier/channels/webhook/webhooktest"
+	"github.com/crierhq/crier/netpath/dnstest"
 	"github.com/crierhq/crier/netpath/proxytest"
 	"github.com/google/go-cmp/cmp"
 )
@@ -195,7 +196,8 @@ towns:
 // TestCheckPath: a webhook without probe_url cannot be probed; its path is
 // checked instead, over its network. Through a proxy that refuses
 // connections the endpoint is unreachable and the check fails; through a
-// live proxy only the path is claimed, and nothing reaches the receiver.
+// live proxy only the path is claimed, and nothing reaches the receiver;
+// with its network's DNS server down the name is reported unresolved.
 func TestCheckPath(t *testing.T) {
 	secret := webhooktest.NewSecret(t)
 	recv := webhooktest.NewReceiver(t, secret, crier.SystemClock{})
@@ -248,6 +250,28 @@ towns:
 	}
 	if len(proxy.Targets()) != 1 {
 		t.Errorf("proxy tunnels %v, want one", proxy.Targets())
+	}
+
+	// A network whose DNS server is silent: the receiver's name cannot be
+	// resolved, and the endpoint is not counted as reachable.
+	dns := dnstest.NewServer(t, "127.0.0.1:0")
+	dns.Stop()
+	dnsConfig := writeTestConfig(t, fmt.Sprintf(`mode: actual
+networks:
+  lte: {dns: ["%s"]}
+channels:
+  - id: radio
+    type: webhook
+    endpoints: [{name: lte, url: "http://radio.example:%s/hook", secret: "${S}", network: lte}]
+towns:
+  - {id: soest, name: Stadt Soest, channels: [radio]}
+`, dns.Addr(), portOf(t, strings.TrimPrefix(recv.URL(), "http://"))))
+	code, out, errOut = run(t, env, "check", "--config", dnsConfig, "--endpoint-timeout", "500ms")
+	if code != exitFailure {
+		t.Errorf("dead DNS: exit %d, want %d\n%s%s", code, exitFailure, out, errOut)
+	}
+	if !strings.Contains(out, "name radio.example could not be resolved (DNS "+dns.Addr()+")") {
+		t.Errorf("dead DNS: the unresolved name is not reported:\n%s", out)
 	}
 }
 
