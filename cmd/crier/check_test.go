@@ -217,21 +217,23 @@ towns:
 	env := map[string]string{"S": secret}
 
 	deadProxy := deadAddr(t)
-	code, out, errOut := run(t, env, "check", "--config", config("http://"+deadProxy))
-	if code != exitFailure {
-		t.Errorf("dead proxy: exit %d, want %d\n%s%s", code, exitFailure, out, errOut)
-	}
-	if !regexp.MustCompile(`radio +tunneled +tunnel +nicht erreichbar +\d+ ms +Verbindung zum Proxy ` +
-		regexp.QuoteMeta(deadProxy) + ` abgewiesen\n`).MatchString(out) {
-		t.Errorf("dead proxy: the refused proxy is not named:\n%s", out)
-	}
-	if !strings.Contains(out, "1 von 1 Kanälen nicht erreichbar: radio") {
-		t.Errorf("dead proxy: the channel is not reported unreachable:\n%s", out)
+	for _, scheme := range []string{"http", "socks5"} {
+		code, out, errOut := run(t, env, "check", "--config", config(scheme+"://"+deadProxy))
+		if code != exitFailure {
+			t.Errorf("dead %s proxy: exit %d, want %d\n%s%s", scheme, code, exitFailure, out, errOut)
+		}
+		if !regexp.MustCompile(`radio +tunneled +tunnel +nicht erreichbar +\d+ ms +Verbindung zum Proxy ` +
+			regexp.QuoteMeta(deadProxy) + ` abgewiesen\n`).MatchString(out) {
+			t.Errorf("dead %s proxy: the refused proxy is not named:\n%s", scheme, out)
+		}
+		if !strings.Contains(out, "1 von 1 Kanälen nicht erreichbar: radio") {
+			t.Errorf("dead %s proxy: the channel is not reported unreachable:\n%s", scheme, out)
+		}
 	}
 
 	proxy := proxytest.NewHTTPConnect(t)
 	env["CRIER_LANG"] = "en"
-	code, out, errOut = run(t, env, "check", "--config", config(proxy.URL()))
+	code, out, errOut := run(t, env, "check", "--config", config(proxy.URL()))
 	if code != exitOK {
 		t.Errorf("live proxy: exit %d, want 0\n%s%s", code, out, errOut)
 	}
