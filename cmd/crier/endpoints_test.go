@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -14,7 +15,8 @@ import (
 // TestEndpointUpFromStart: right after "crier serve" starts, before any
 // send or probe, /metrics has a crier_endpoint_up series for every
 // endpoint of every channel, from its breaker's state. No endpoint is
-// contacted: exercise mode sends nothing and runs no probes.
+// contacted: exercise mode sends nothing and runs no probes. The API lists
+// the same endpoints with their latency in milliseconds.
 func TestEndpointUpFromStart(t *testing.T) {
 	dead := deadAddr(t)
 	config := writeTestConfig(t, `mode: exercise
@@ -53,5 +55,31 @@ towns:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("crier_endpoint_up right after start (-want +got):\n%s", diff)
+	}
+
+	// The API lists the same endpoints, latency in milliseconds.
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/endpoints", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.Client.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Endpoints []map[string]any `json:"endpoints"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Endpoints) != 3 {
+		t.Fatalf("GET /api/v1/endpoints: %d endpoints, want 3", len(list.Endpoints))
+	}
+	for _, ep := range list.Endpoints {
+		if _, ok := ep["latency_ms"].(float64); !ok || ep["latency"] != nil {
+			t.Errorf("endpoint %v: want latency_ms as a number and no latency in nanoseconds", ep)
+		}
 	}
 }
