@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
-	"github.com/crierhq/crier/netpath"
 )
 
 // Client talks to a crier server's HTTP API.
@@ -232,7 +231,7 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 }
 
 // Endpoints returns the health of every channel endpoint.
-func (c *Client) Endpoints(ctx context.Context) ([]netpath.EndpointHealth, error) {
+func (c *Client) Endpoints(ctx context.Context) ([]Endpoint, error) {
 	var out endpointList
 	if err := c.call(ctx, http.MethodGet, "/api/v1/endpoints", nil, nil, &out); err != nil {
 		return nil, err
@@ -243,7 +242,7 @@ func (c *Client) Endpoints(ctx context.Context) ([]netpath.EndpointHealth, error
 // ResetEndpoint clears what keeps a channel's endpoint from taking sends
 // (gone, a refused probe, an open breaker) and returns the health of every
 // endpoint afterwards.
-func (c *Client) ResetEndpoint(ctx context.Context, channel, endpoint string) ([]netpath.EndpointHealth, error) {
+func (c *Client) ResetEndpoint(ctx context.Context, channel, endpoint string) ([]Endpoint, error) {
 	var out endpointList
 	path := "/api/v1/endpoints/" + url.PathEscape(channel) + "/" + url.PathEscape(endpoint) + "/reset"
 	if err := c.call(ctx, http.MethodPost, path, nil, nil, &out); err != nil {

@@ -30,6 +30,7 @@
 //	GET    /api/v1/towns/{town}/status            the service status list the website shows
 //	PUT    /api/v1/towns/{town}/status            {"status":[...]} replaces it; [] restores the configured one
 //	GET    /api/v1/channels                       id and type only, never secrets
+//	GET    /api/v1/endpoints                      every endpoint's breaker state, last error, latency_ms
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus

@@ -22,7 +22,8 @@ const scrapeTimeout = 10 * time.Second
 //	crier_queue_depth{type}                         gauge, deliveries still to be sent per channel type
 //	crier_attempts_total{type,outcome}              counter of delivery attempts
 //	crier_attempt_duration_seconds{type,outcome}    histogram of delivery attempts
-//	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open
+//	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open;
+//	                                                set for every endpoint at start (SetEndpoint)
 //	crier_breaker_changes_total{channel,endpoint,network,state} counter of breaker state changes
 //	crier_failovers_total{channel,from,to}          counter of sends that moved on to the next endpoint
 //
@@ -198,12 +199,27 @@ func (m *Metrics) ObserveBreaker(channel, endpoint, network, state string) {
 	if m == nil {
 		return
 	}
-	up := 1.0
-	if state == "open" {
-		up = 0
-	}
-	m.up.WithLabelValues(channel, endpoint, network).Set(up)
+	m.up.WithLabelValues(channel, endpoint, network).Set(upValue(state))
 	m.changes.WithLabelValues(channel, endpoint, network, state).Inc()
+}
+
+// SetEndpoint sets an endpoint's crier_endpoint_up from its breaker's
+// state ("closed", "half-open" or "open") without counting a change: it
+// gives every endpoint its series at start, before any state changes. A
+// nil *Metrics observes nothing.
+func (m *Metrics) SetEndpoint(channel, endpoint, network, state string) {
+	if m == nil {
+		return
+	}
+	m.up.WithLabelValues(channel, endpoint, network).Set(upValue(state))
+}
+
+// upValue is crier_endpoint_up for a breaker state.
+func upValue(state string) float64 {
+	if state == "open" {
+		return 0
+	}
+	return 1
 }
 
 // ObserveFailover records a send that moved on from endpoint from to to.

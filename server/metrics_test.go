@@ -178,3 +178,24 @@ func scrape(t testing.TB, g prometheus.Gatherer, names ...string) string {
 	}
 	return b.String()
 }
+
+// TestSetEndpoint: SetEndpoint gives an endpoint its crier_endpoint_up
+// series from its state without counting a breaker change.
+func TestSetEndpoint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, nil, nil)
+	m.SetEndpoint("radio", "primary", "default", "closed")
+	m.SetEndpoint("radio", "lte-backup", "lte", "open")
+	m.SetEndpoint("radio", "spare", "lte", "half-open")
+	want := `# HELP crier_endpoint_up 1 while the endpoint's circuit breaker admits traffic, 0 while it is open.
+# TYPE crier_endpoint_up gauge
+crier_endpoint_up{channel="radio",endpoint="lte-backup",network="lte"} 0
+crier_endpoint_up{channel="radio",endpoint="primary",network="default"} 1
+crier_endpoint_up{channel="radio",endpoint="spare",network="lte"} 1
+`
+	if diff := cmp.Diff(want, scrape(t, reg, "crier_endpoint_up", "crier_breaker_changes_total")); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
+	}
+	var none *Metrics
+	none.SetEndpoint("radio", "primary", "default", "closed")
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/netpath"
@@ -69,17 +70,67 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, captureList{Captures: orEmpty(cs)})
 }
 
+// Endpoint is one channel endpoint's health as GET /api/v1/endpoints
+// gives it: what its chain knows, with the latency in milliseconds.
+type Endpoint struct {
+	Channel  string        `json:"channel"`
+	Endpoint string        `json:"endpoint"`
+	Network  string        `json:"network"`
+	State    netpath.State `json:"state"`
+	// Failures counts the consecutive failures of sends and probes.
+	Failures int `json:"failures"`
+	// LastError is the last failure's text, kept after recovery.
+	LastError string `json:"last_error,omitempty"`
+	// LastChange is when the breaker last changed state; absent if never.
+	LastChange time.Time `json:"last_change,omitzero"`
+	// LastProbe is when a probe last ended; absent if never.
+	LastProbe time.Time `json:"last_probe,omitzero"`
+	// LatencyMS is how long the last answered send or probe took, in
+	// milliseconds (fractions kept); 0 before any answer.
+	LatencyMS float64 `json:"latency_ms"`
+	// Until is when an open breaker lets a trial through, or when an
+	// endpoint that asked to be left alone takes sends again; absent when
+	// neither applies.
+	Until time.Time `json:"until,omitzero"`
+	// GoneSince is when the endpoint answered that it no longer exists
+	// (HTTP 410); State is then "gone" until a person resets it.
+	GoneSince time.Time `json:"gone_since,omitzero"`
+	// Refused is why the endpoint's last probe was refused (a revoked
+	// token); sends skip it until a probe passes or a person resets it.
+	Refused string `json:"refused,omitempty"`
+	// InFlight is the number of sends under way to the place the endpoint
+	// reaches, from every channel that reaches it; Slots bounds them.
+	InFlight int `json:"in_flight"`
+	Slots    int `json:"slots,omitempty"`
+	// Pinned is the number of deliveries still to be sent that may have
+	// arrived through this endpoint, and so wait for it (or for an
+	// endpoint that reaches the same receiver).
+	Pinned int `json:"pinned"`
+}
+
+// endpointOf turns a chain's report into the API's shape.
+func endpointOf(h netpath.EndpointHealth) Endpoint {
+	return Endpoint{
+		Channel: h.Channel, Endpoint: h.Endpoint, Network: h.Network, State: h.State,
+		Failures: h.Failures, LastError: h.LastError, LastChange: h.LastChange, LastProbe: h.LastProbe,
+		LatencyMS: float64(h.Latency) / float64(time.Millisecond), Until: h.Until,
+		GoneSince: h.GoneSince, Refused: h.Refused, InFlight: h.InFlight, Slots: h.Slots, Pinned: h.Pinned,
+	}
+}
+
 // endpointList is the body of GET /api/v1/endpoints.
 type endpointList struct {
-	Endpoints []netpath.EndpointHealth `json:"endpoints"`
+	Endpoints []Endpoint `json:"endpoints"`
 }
 
 // listEndpoints answers the health of every channel endpoint: breaker
-// state, last error and probe latency. Nothing in it is secret.
+// state, last error and latency. Nothing in it is secret.
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request) {
-	out := []netpath.EndpointHealth{}
+	out := []Endpoint{}
 	if s.endpoints != nil {
-		out = append(out, s.endpoints()...)
+		for _, h := range s.endpoints() {
+			out = append(out, endpointOf(h))
+		}
 	}
 	s.writeJSON(w, r, http.StatusOK, endpointList{Endpoints: out})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 
 	"github.com/crierhq/crier"
 )
@@ -29,7 +31,10 @@ func (c *Channel) Probe(ctx context.Context) error {
 	if c.api == nil {
 		return crier.ErrNoProbe
 	}
-	what := "check the token of " + c.name
+	// The call's name, not a guess at the cause: a refused connection
+	// has nothing to do with the token. Slack's refusals of the token
+	// carry their own hint (classifyCode).
+	what := "probe " + c.name + " (auth.test)"
 	if err := ctx.Err(); err != nil {
 		return crier.Transient(fmt.Errorf("%s: %w", what, err), 0)
 	}
@@ -53,4 +58,23 @@ func (c *Channel) Probe(ctx context.Context) error {
 	}
 	c.log.Debug("slack token works", "endpoint", c.name, "team", resp.TeamID, "user", resp.UserID)
 	return nil
+}
+
+// Addr returns the host and port an incoming webhook posts to, e.g.
+// "hooks.slack.com:443", so that the path to it can be checked without
+// posting (it has no probe); never any part of its URL's secret path. It
+// returns "" for a bot, which Probe checks with auth.test.
+func (c *Channel) Addr() string {
+	if c.api != nil {
+		return ""
+	}
+	u, err := url.Parse(c.webhook)
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

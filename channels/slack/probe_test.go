@@ -141,6 +141,27 @@ func TestProbeConnectionRefused(t *testing.T) {
 	ln.Close()
 	err = e.bot(t, slack.Options{APIURL: "http://" + addr + "/api/"}).Probe(t.Context())
 	channeltest.WantCode(t, err, crier.ETRANSIENT)
+	// The error says what failed; a refused connection is not the token's
+	// fault.
+	if !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "token") {
+		t.Errorf("Probe = %q, want the refusal named and no word of the token", err)
+	}
+}
+
+// TestAddr: an incoming webhook, which has no probe, names the host and
+// port it posts to, never its secret path; a bot, probed by auth.test,
+// names none.
+func TestAddr(t *testing.T) {
+	e := newEnv(t)
+	hook := e.webhook(t, slack.Options{})
+	want := strings.TrimPrefix(e.fake.WebhookURL(), "http://")
+	want = want[:strings.Index(want, "/")]
+	if got := hook.Addr(); got != want {
+		t.Errorf("webhook Addr = %q, want %q", got, want)
+	}
+	if got := e.bot(t, slack.Options{}).Addr(); got != "" {
+		t.Errorf("bot Addr = %q, want none", got)
+	}
 }
 
 // TestProbeTimeout checks that Options.Timeout bounds a probe whose

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 
 	"github.com/crierhq/crier"
 )
@@ -66,4 +68,20 @@ func (c *Channel) ask(ctx context.Context, method string) (*http.Response, error
 	}
 	req.Header.Set("User-Agent", "crier")
 	return c.client.Do(req)
+}
+
+// Addr returns the host and port that sends connect to, e.g.
+// "radio.example:443", so that the path to a receiver without a ProbeURL
+// can be checked without posting. It never holds the URL's path or query,
+// which may carry a token.
+func (c *Channel) Addr() string {
+	u, err := url.Parse(c.url)
+	if err != nil {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

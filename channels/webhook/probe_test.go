@@ -177,3 +177,19 @@ func TestProbeCanceled(t *testing.T) {
 		t.Errorf("receiver got %d probes, want 0", n)
 	}
 }
+
+// TestAddr: Addr names the host and port a send connects to, and nothing
+// of the URL's path or query, which may hold a token.
+func TestAddr(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://radio.example/hooks/crier?token=s3cret": "radio.example:443",
+		"http://radio.example/hooks":                     "radio.example:80",
+		"http://127.0.0.1:8081/hook":                     "127.0.0.1:8081",
+		"https://[::1]:8443/hook":                        "[::1]:8443",
+	} {
+		c := mustNew(t, webhook.Options{URL: url, Secret: testSecret})
+		if got := c.Addr(); got != want {
+			t.Errorf("Addr of %s = %q, want %q", url, got, want)
+		}
+	}
+}

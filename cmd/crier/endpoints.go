@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/server"
 )
 
 const endpointsUsage = "usage: crier endpoints [reset CHANNEL ENDPOINT]"
@@ -38,7 +39,7 @@ func (m *Main) endpoints(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var list []netpath.EndpointHealth
+	var list []server.Endpoint
 	if len(pos) == 3 {
 		if list, err = cl.ResetEndpoint(ctx, pos[1], pos[2]); err != nil {
 			return err
@@ -52,15 +53,15 @@ func (m *Main) endpoints(ctx context.Context, args []string) error {
 }
 
 // printEndpoints prints one row per endpoint.
-func (m *Main) printEndpoints(list []netpath.EndpointHealth) {
+func (m *Main) printEndpoints(list []server.Endpoint) {
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join([]string{m.t("cli.channel"), m.t("check.endpoint"), m.t("check.network"),
 		m.t("cli.state"), m.t("endpoints.failures"), m.t("endpoints.pinned"), m.t("check.latency"),
 		m.t("endpoints.since"), m.t("check.error")}, "\t"))
 	for _, h := range list {
 		latency := ""
-		if h.Latency > 0 {
-			latency = fmt.Sprintf("%d ms", h.Latency.Milliseconds())
+		if h.LatencyMS > 0 {
+			latency = fmt.Sprintf("%.0f ms", h.LatencyMS)
 		}
 		since := ""
 		switch {
@@ -80,7 +81,7 @@ func (m *Main) printEndpoints(list []netpath.EndpointHealth) {
 }
 
 // endpointState names an endpoint's state for people.
-func (m *Main) endpointState(h netpath.EndpointHealth) string {
+func (m *Main) endpointState(h server.Endpoint) string {
 	switch {
 	case h.State == netpath.StateGone:
 		return m.t("endpoints.gone")

@@ -25,6 +25,9 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // something failed: a delivery, the server, the network
 	exitInvalid = 2 // bad input or usage; nothing was changed
+	// exitSecondary: crier check found every channel reachable, some only
+	// through a secondary endpoint.
+	exitSecondary = 3
 )
 
 func main() {
@@ -63,7 +66,7 @@ var commands = []command{
 	{"serve", "[--config FILE]", "run the API, the delivery workers and the queue", (*Main).serve},
 	{"publish", "FILE [--wait]", "publish an announcement file (Markdown with YAML front matter)", (*Main).publish},
 	{"preview", "FILE [--town ID] [--channel ID]", "render every message and list every problem, without a server", (*Main).preview},
-	{"check", "[--config FILE] [--timeout D]", "probe every endpoint over its network, without a server", (*Main).check},
+	{"check", "[--config FILE] [--timeout D] [--endpoint-timeout D]", "check every endpoint over its network, without a server; exit 0 all primaries up, 3 some channel only on a secondary, 1 some channel down", (*Main).check},
 	{"update", "ID FILE [--wait]", "publish a correction: channels edit or answer their posts, email and webhooks send it", (*Main).update},
 	{"cancel", "ID [--reason TEXT] [--wait]", "withdraw an announcement: posts are deleted, unsent deliveries never go out", (*Main).cancel},
 	{"status", "ID [--watch]", "show delivery progress of an announcement", (*Main).status},

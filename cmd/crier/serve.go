@@ -54,6 +54,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg, a.db, a.db)
 	a.metrics = metrics
+	// Every endpoint has its crier_endpoint_up series from the start, not
+	// only after its breaker first changes. No send or probe has run yet.
+	for _, h := range a.health() {
+		metrics.SetEndpoint(h.Channel, h.Endpoint, h.Network, string(h.State))
+	}
 	a.workers.Observe = metrics.ObserveAttempt
 	web, err := newSite(cfg, a.db, a.dir, m.Clock, log, cfg.PublicURL, false)
 	if err != nil {
