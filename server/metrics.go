@@ -22,9 +22,10 @@ const scrapeTimeout = 10 * time.Second
 //	crier_queue_depth{type}                         gauge, deliveries still to be sent per channel type
 //	crier_attempts_total{type,outcome}              counter of delivery attempts
 //	crier_attempt_duration_seconds{type,outcome}    histogram of delivery attempts
-//	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open;
+//	crier_endpoint_up{channel,endpoint,network}     1 while the endpoint's breaker admits traffic, 0 while open or gone;
 //	                                                set for every endpoint at start (SetEndpoint)
-//	crier_breaker_changes_total{channel,endpoint,network,state} counter of breaker state changes
+//	crier_breaker_changes_total{channel,endpoint,network,state} counter of breaker state changes, and of
+//	                                                endpoints found gone (state "gone") or cleared by a person
 //	crier_failovers_total{channel,from,to}          counter of sends that moved on to the next endpoint
 //
 // plus the Go runtime and process collectors. Outcome is sent, retry
@@ -216,7 +217,7 @@ func (m *Metrics) SetEndpoint(channel, endpoint, network, state string) {
 
 // upValue is crier_endpoint_up for a breaker state.
 func upValue(state string) float64 {
-	if state == "open" {
+	if state == "open" || state == "gone" {
 		return 0
 	}
 	return 1
