@@ -144,3 +144,28 @@ func waitDone(t *testing.T, c *server.Client, id string, within time.Duration) *
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// waitProbed polls the server until every endpoint has been probed once,
+// so that what the probes learn (a Mastodon instance's limit) is known.
+// The poll bounds the wait; it does not stand in for a result.
+func waitProbed(t *testing.T, c *server.Client, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		hs, err := c.Endpoints(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		probed := len(hs) > 0
+		for _, h := range hs {
+			probed = probed && !h.LastProbe.IsZero()
+		}
+		if probed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoints not all probed after %v: %+v", within, hs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
