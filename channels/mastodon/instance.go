@@ -52,13 +52,13 @@ var defaultRules = statusRules{MaxCharacters: DefaultMaxCharacters, CharactersPe
 // channels post to: each instance's rules for the length of a status.
 // Every channel on an instance shares what one of them learned. Only
 // Probe asks an instance; Check and the sends read what is known, so that
-// publishing never waits for an instance. Once Load has given it a store,
-// what it learns is kept there and survives a restart. It is safe for
-// concurrent use.
+// publishing never waits for an instance. Load reads what a store kept;
+// once Keep has given it a store, what it learns is kept there and
+// survives a restart. It is safe for concurrent use.
 type Instances struct {
 	log   *slog.Logger
 	mu    sync.Mutex
-	store crier.FactStore // nil until Load
+	store crier.FactStore // nil until Keep
 	m     map[string]*instance
 }
 
@@ -83,18 +83,21 @@ func NewInstances(log *slog.Logger) *Instances {
 	return &Instances{log: log, m: make(map[string]*instance)}
 }
 
-// Load takes in every instance's rules that store keeps, and makes the
-// set keep what it learns there from now on. A stored fact that cannot be
-// read is skipped with a warning. It fails only when store cannot be
-// read.
+// Keep makes the set keep what it learns in store from now on.
+func (is *Instances) Keep(store crier.FactStore) {
+	is.mu.Lock()
+	defer is.mu.Unlock()
+	is.store = store
+}
+
+// Load takes in every instance's rules that store keeps, unless the set
+// learned newer ones. A stored fact that cannot be read is skipped with a
+// warning. It fails only when store cannot be read.
 func (is *Instances) Load(ctx context.Context, store crier.FactStore) error {
 	facts, err := store.Facts(ctx, FactKind)
 	if err != nil {
 		return fmt.Errorf("load mastodon instances: %w", err)
 	}
-	is.mu.Lock()
-	is.store = store
-	is.mu.Unlock()
 	for _, f := range facts {
 		var r statusRules
 		if err := json.Unmarshal(f.Value, &r); err != nil || r.MaxCharacters <= 0 {
@@ -127,8 +130,8 @@ func (is *Instances) instance(key string) *instance {
 	return in
 }
 
-// save keeps r as what the instance at key said at learned, when there is
-// a store. A store that fails is logged: the rules are known in memory.
+// save keeps r as what the instance at key said at learned, when Keep
+// gave the set a store. A store that fails is logged: the rules are known in memory.
 func (is *Instances) save(ctx context.Context, key string, r *statusRules, learned time.Time) {
 	is.mu.Lock()
 	store := is.store

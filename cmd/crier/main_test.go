@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -145,10 +146,11 @@ func waitDone(t *testing.T, c *server.Client, id string, within time.Duration) *
 	}
 }
 
-// waitProbed polls the server until every endpoint has been probed once,
-// so that what the probes learn (a Mastodon instance's limit) is known.
-// The poll bounds the wait; it does not stand in for a result.
-func waitProbed(t *testing.T, c *server.Client, within time.Duration) {
+// waitProbed polls the server until every endpoint of the given channels
+// (of all, when none are given) has been probed once, so that what the
+// probes learn (a Mastodon instance's limit) is known. The poll bounds
+// the wait; it does not stand in for a result.
+func waitProbed(t *testing.T, c *server.Client, within time.Duration, channels ...string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -158,7 +160,9 @@ func waitProbed(t *testing.T, c *server.Client, within time.Duration) {
 		}
 		probed := len(hs) > 0
 		for _, h := range hs {
-			probed = probed && !h.LastProbe.IsZero()
+			if len(channels) == 0 || slices.Contains(channels, h.Channel) {
+				probed = probed && !h.LastProbe.IsZero()
+			}
 		}
 		if probed {
 			return
