@@ -182,23 +182,30 @@ func (ch *Channel) Close() error {
 // DefaultMaxCharacters with DefaultCharactersPerURL for each link, and
 // Notes says so.
 func (ch *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
-	if p := ch.problem(m, ch.rules()); p != nil {
+	if p := ch.problem(m, ch.rules(), ch.knownRules() != nil); p != nil {
 		return []crier.Problem{*p}
 	}
 	return nil
 }
 
-// problem returns what is wrong with m under rules, if anything.
-func (ch *Channel) problem(m *crier.Message, r statusRules) *crier.Problem {
+// problem returns what is wrong with m under rules, if anything; known
+// says whether rules are the instance's own or Mastodon's defaults.
+func (ch *Channel) problem(m *crier.Message, r statusRules, known bool) *crier.Problem {
 	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.SpoilerText) == "" {
 		return &crier.Problem{Field: "text", Message: "is empty; Mastodon refuses a status without text"}
 	}
-	if n := Length(m.Text, m.SpoilerText, r.CharactersPerURL); n > r.MaxCharacters {
+	n := Length(m.Text, m.SpoilerText, r.CharactersPerURL)
+	switch {
+	case n <= r.MaxCharacters:
+		return nil
+	case known:
 		return &crier.Problem{Field: "text", Message: fmt.Sprintf(
 			"is %d characters long as Mastodon counts them (content warning included, each link as %d); %s allows %d",
 			n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
 	}
-	return nil
+	return &crier.Problem{Field: "text", Message: fmt.Sprintf(
+		"is %d characters long as Mastodon counts them (content warning included, each link as %d); the limit of %s is not known yet, and Mastodon's default allows %d",
+		n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
 }
 
 // refuse returns a permanent error when m breaks the instance's rules as
@@ -209,7 +216,7 @@ func (ch *Channel) refuse(op string, m *crier.Message) error {
 	if r == nil {
 		r = &statusRules{MaxCharacters: 1 << 30, CharactersPerURL: DefaultCharactersPerURL}
 	}
-	if p := ch.problem(m, *r); p != nil {
+	if p := ch.problem(m, *r, true); p != nil {
 		return crier.Permanent(fmt.Errorf("%s: %s %s", op, p.Field, p.Message))
 	}
 	return nil
