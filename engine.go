@@ -68,7 +68,32 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	if len(p.Messages) == 0 && len(p.Problems) == 0 {
 		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
 	}
+	p.Notes = e.notes(p.Messages)
 	return p, ctx.Err()
+}
+
+// notes returns the notes of every channel that has messages, once per
+// channel, in the order the channels first appear.
+func (e *Engine) notes(ms []*Message) []Note {
+	var out []Note
+	seen := make(map[string]bool)
+	for _, m := range ms {
+		if seen[m.Channel] {
+			continue
+		}
+		seen[m.Channel] = true
+		ch := e.Channels[m.Channel]
+		if ch == nil {
+			continue
+		}
+		if n, ok := ch.Channel.(Noter); ok {
+			for _, note := range n.Notes() {
+				note.Channel = ch.ID
+				out = append(out, note)
+			}
+		}
+	}
+	return out
 }
 
 // renderTown renders and checks the messages of town t for p's

@@ -18,6 +18,10 @@ type Plan struct {
 	// be rendered is a problem of the plan like any other.
 	Pages    []*Message `json:"pages,omitempty"`
 	Problems []Problem  `json:"problems,omitempty"`
+	// Notes say what the checks of a channel rested on where a person
+	// should know it (a default standing in for an unknown limit), once
+	// per channel. They do not stop a publish.
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // PageType is the channel id and type of the pages in Plan.Pages: the

@@ -60,6 +60,8 @@ var catalog = []entry{
 	{"cli.retry_hint", "Erneut versuchen: crier retry %s", "To try again: crier retry %s"},
 	{"cli.problems", "%d Problem(e), nichts wurde veröffentlicht:", "%d problem(s), nothing was published:"},
 	{"cli.preview_ok", "%d Nachrichten für %d Orte, keine Probleme.", "%d messages for %d towns, no problems."},
+	{"cli.notes", "Hinweise:", "Notes:"},
+	{"note.mastodon.limit_unknown", "Zeichenlimit von %[1]s unbekannt; geprüft gegen Mastodons Standard von %[2]s Zeichen", "Character limit of %[1]s unknown; checked against Mastodon's default of %[2]s characters"},
 	{"cli.site_exported", "%d Dateien der Notfall-Website nach %s geschrieben.", "Wrote %d files of the emergency website to %s."},
 	{"cli.requeued", "%d Zustellungen wieder eingereiht.", "%d deliveries queued again."},
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},

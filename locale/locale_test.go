@@ -135,3 +135,18 @@ func TestDate(t *testing.T) {
 		}
 	}
 }
+
+func TestNote(t *testing.T) {
+	args := []string{"social.example", "500"}
+	for _, tt := range []struct{ lang, want string }{
+		{"de", "Zeichenlimit von social.example unbekannt; geprüft gegen Mastodons Standard von 500 Zeichen"},
+		{"en", "Character limit of social.example unknown; checked against Mastodon's default of 500 characters"},
+	} {
+		if got, ok := Note(tt.lang, "mastodon.limit_unknown", args); !ok || got != tt.want {
+			t.Errorf("Note(%q) = %q, %v; want %q", tt.lang, got, ok, tt.want)
+		}
+	}
+	if got, ok := Note("de", "no.such.note", args); ok {
+		t.Errorf("Note of an unknown code = %q, true; want false", got)
+	}
+}

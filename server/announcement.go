@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/schedule"
 )
 
@@ -167,7 +168,18 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	if p.Messages == nil {
 		p.Messages = []*crier.Message{}
 	}
+	localizeNotes(p.Notes, locale.Match(firstLanguage(r)))
 	s.writeJSON(w, r, http.StatusOK, p)
+}
+
+// localizeNotes gives each note's text in lang (German unless the request
+// asks for English); Code and Args stay for programs.
+func localizeNotes(notes []crier.Note, lang string) {
+	for i, n := range notes {
+		if text, ok := locale.Note(lang, n.Code, n.Args); ok {
+			notes[i].Message = text
+		}
+	}
 }
 
 func rejected(n int) string {

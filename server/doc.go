@@ -21,7 +21,8 @@
 //	POST   /api/v1/schedules/{id}/pause
 //	POST   /api/v1/schedules/{id}/resume
 //	GET    /api/v1/deliveries/{id}/attempts
-//	POST   /api/v1/preview                        render and check; never commits
+//	POST   /api/v1/preview                        render and check; never commits; notes in the
+//	                                              Accept-Language language (German by default)
 //	GET    /api/v1/subscribers?town=&state=
 //	POST   /api/v1/subscribers                    {"subscribers":[...]}
 //	DELETE /api/v1/subscribers/{town}/{email}

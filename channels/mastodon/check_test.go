@@ -1,12 +1,16 @@
 package mastodon_test
 
 import (
+	"context"
 	"net"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/channeltest"
@@ -25,14 +29,35 @@ func instanceRequests(s *mastodontest.Server) int {
 	return n
 }
 
+// mustProbe probes c and fails the test when the probe fails.
+func mustProbe(t *testing.T, c *mastodon.Channel) {
+	t.Helper()
+	if err := c.Probe(t.Context()); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+}
+
+// limitNote is the note of a channel on host whose limit is not known.
+func limitNote(host string) []crier.Note {
+	return []crier.Note{{
+		Code:    mastodon.NoteLimitUnknown,
+		Args:    []string{host, "500"},
+		Message: "character limit of " + host + " unknown; checked against Mastodon's default of 500",
+	}}
+}
+
 // TestCheckPerInstance checks one text against two instances with
-// different limits.
+// different limits, as their probes learned them, and that Check itself
+// asks neither.
 func TestCheckPerInstance(t *testing.T) {
 	clock := channeltest.NewClock(epoch)
 	small := newServer(t, clock, mastodontest.Options{MaxCharacters: 500})
 	large := newServer(t, clock, mastodontest.Options{MaxCharacters: 1000})
 	cs := mustNew(t, mastodon.Options{Server: small.URL(), Clock: clock})
 	cl := mustNew(t, mastodon.Options{Server: large.URL(), Clock: clock})
+	mustProbe(t, cs)
+	mustProbe(t, cl)
+	before := len(small.Requests()) + len(large.Requests())
 
 	m := message()
 	m.Text = strings.Repeat("Bürgerbüro ", 60) // 660 characters
@@ -48,19 +73,25 @@ func TestCheckPerInstance(t *testing.T) {
 	if ps := cl.Check(t.Context(), m); len(ps) != 0 {
 		t.Errorf("Check on a 1000-character instance = %v, want none", ps)
 	}
-	// The instance agrees.
-	if _, err := cl.Send(t.Context(), m); err != nil {
-		t.Errorf("Send to the 1000-character instance: %v", err)
-	}
 	for range 3 {
 		cs.Check(t.Context(), m)
 		cl.Check(t.Context(), message())
+	}
+	if n := len(small.Requests()) + len(large.Requests()) - before; n != 0 {
+		t.Errorf("Check made %d requests, want none", n)
+	}
+	if ns := append(cs.Notes(), cl.Notes()...); len(ns) != 0 {
+		t.Errorf("Notes with known limits = %v, want none", ns)
+	}
+	// The instance agrees.
+	if _, err := cl.Send(t.Context(), m); err != nil {
+		t.Errorf("Send to the 1000-character instance: %v", err)
 	}
 	if n, k := instanceRequests(small), instanceRequests(large); n != 1 || k != 1 {
 		t.Errorf("instances were asked for their configuration %d and %d times, want once each", n, k)
 	}
 	for _, q := range small.Requests() {
-		if q.Token != "" {
+		if q.Path == "/api/v2/instance" && q.Token != "" {
 			t.Errorf("%s %s carried the token; the instance document is public", q.Method, q.Path)
 		}
 	}
@@ -86,6 +117,7 @@ func TestCheckCountsAsMastodon(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, s, _ := setup(t, mastodontest.Options{})
+			mustProbe(t, c)
 			m := message()
 			m.Text, m.SpoilerText = tt.text, tt.spoiler
 			ps := c.Check(t.Context(), m)
@@ -105,8 +137,41 @@ func TestCheckCountsAsMastodon(t *testing.T) {
 	}
 }
 
-// TestCheckInstanceUnreachable checks the fallback to 500 characters, the
-// single warning, and a later fetch.
+// TestCheckNeverAsks checks a channel whose instance accepts requests and
+// never answers them: Check returns at once, without a request, against
+// Mastodon's default, and Notes says so.
+func TestCheckNeverAsks(t *testing.T) {
+	c, s, _ := setup(t, mastodontest.Options{MaxCharacters: 1000})
+	s.Hang()
+	m := message()
+	m.Text = strings.Repeat("a", 501)
+	done := make(chan []crier.Problem, 1)
+	go func() { done <- c.Check(context.Background(), m) }()
+	var ps []crier.Problem
+	select {
+	case ps = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Check waits for a hung instance")
+	}
+	host := strings.TrimPrefix(s.URL(), "http://")
+	if len(ps) != 1 || !strings.Contains(ps[0].Message, "the limit of "+host+" is not known yet, and Mastodon's default allows 500") {
+		t.Errorf("Check = %v, want one problem against the default of 500, saying so", ps)
+	}
+	m.Text = strings.Repeat("a", 500)
+	if ps := c.Check(context.Background(), m); len(ps) != 0 {
+		t.Errorf("Check of 500 characters = %v, want none", ps)
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("the instance got %d requests, want none", n)
+	}
+	if diff := cmp.Diff(limitNote(host), c.Notes()); diff != "" {
+		t.Errorf("Notes (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckInstanceUnreachable checks the fallback to 500 characters while
+// the instance cannot be reached, and that Send then leaves the judgement
+// to the instance rather than refusing on a guess.
 func TestCheckInstanceUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,51 +184,128 @@ func TestCheckInstanceUnreachable(t *testing.T) {
 	c := mustNew(t, mastodon.Options{Server: "http://" + addr, Clock: clock, Logger: newLogger(&logs)})
 	m := message()
 	m.Text = strings.Repeat("a", 501)
+	channeltest.WantCode(t, c.Probe(t.Context()), crier.ETRANSIENT)
 	for range 3 {
-		if ps := c.Check(t.Context(), m); len(ps) != 1 || !strings.Contains(ps[0].Message, "allows 500") {
+		if ps := c.Check(t.Context(), m); len(ps) != 1 || !strings.Contains(ps[0].Message, "Mastodon's default allows 500") {
 			t.Errorf("Check = %v, want one problem against the default of 500", ps)
 		}
 	}
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
-		t.Errorf("logged %d warnings, want 1:\n%s", n, logs.String())
+	if diff := cmp.Diff(limitNote(addr), c.Notes()); diff != "" {
+		t.Errorf("Notes (-want +got):\n%s", diff)
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Error("the log contains the token")
 	}
-	// The limit is unknown, so Send leaves the judgement to the instance
-	// rather than refusing on a guess.
 	_, err = c.Send(t.Context(), m)
 	channeltest.WantCode(t, err, crier.ETRANSIENT)
 }
 
-// TestCheckInstanceLater checks that a failed fetch is tried again later.
-func TestCheckInstanceLater(t *testing.T) {
-	c, s, clock := setup(t, mastodontest.Options{MaxCharacters: 1000})
-	s.Respond(http.StatusServiceUnavailable, nil)
+// TestProbeRulesLater checks that a probe whose fetch of the instance
+// document fails passes, keeps what is known, warns once, and that the
+// fetch is tried again five minutes later.
+func TestProbeRulesLater(t *testing.T) {
+	clock := channeltest.NewClock(epoch)
+	s := newServer(t, clock, mastodontest.Options{MaxCharacters: 1000})
+	var down atomic.Bool
+	down.Store(true)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v2/instance" && down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	var logs logBuffer
+	c := mustNew(t, mastodon.Options{Server: front.URL, Clock: clock, Logger: newLogger(&logs)})
 	m := message()
 	m.Text = strings.Repeat("a", 700)
+
+	mustProbe(t, c)
 	if ps := c.Check(t.Context(), m); len(ps) != 1 {
-		t.Errorf("Check while the instance is down = %v, want one problem against 500", ps)
+		t.Errorf("Check before the instance said its limit = %v, want one problem against 500", ps)
 	}
-	s.Accept()
-	c.Check(t.Context(), m)
-	if n := instanceRequests(s); n != 1 {
-		t.Errorf("asked %d times within five minutes, want once", n)
+	if len(c.Notes()) != 1 {
+		t.Errorf("Notes = %v, want the unknown limit", c.Notes())
 	}
-	clock.Advance(5 * time.Minute)
+	down.Store(false)
+	clock.Advance(4 * time.Minute)
+	mustProbe(t, c)
+	if ps := c.Check(t.Context(), m); len(ps) != 1 {
+		t.Errorf("Check within five minutes of the failed fetch = %v, want one problem against 500", ps)
+	}
+	clock.Advance(time.Minute)
+	mustProbe(t, c)
 	if ps := c.Check(t.Context(), m); len(ps) != 0 {
-		t.Errorf("Check after the instance came back = %v, want none", ps)
+		t.Errorf("Check after the instance said its limit = %v, want none", ps)
 	}
-	if n := instanceRequests(s); n != 2 {
-		t.Errorf("asked %d times, want twice", n)
+	if ns := c.Notes(); len(ns) != 0 {
+		t.Errorf("Notes = %v, want none", ns)
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("logged %d warnings, want 1:\n%s", n, logs.String())
+	}
+	// A later failure keeps what was learned.
+	down.Store(true)
+	clock.Advance(time.Hour)
+	mustProbe(t, c)
+	if ps := c.Check(t.Context(), m); len(ps) != 0 {
+		t.Errorf("Check after a failed refresh = %v, want none: the limit learned is kept", ps)
+	}
+}
+
+// TestProbeRefreshesRules checks that a probe asks the instance for its
+// rules again once those known are an hour old, and not before.
+func TestProbeRefreshesRules(t *testing.T) {
+	c, s, clock := setup(t, mastodontest.Options{MaxCharacters: 1000})
+	m := message()
+	m.Text = strings.Repeat("a", 700)
+	mustProbe(t, c)
+	s.SetMaxCharacters(600)
+	clock.Advance(59 * time.Minute)
+	mustProbe(t, c)
+	if ps := c.Check(t.Context(), m); len(ps) != 0 {
+		t.Errorf("Check within the hour = %v, want none against 1000", ps)
+	}
+	if n := instanceRequests(s); n != 1 {
+		t.Errorf("asked %d times within the hour, want once", n)
+	}
+	clock.Advance(time.Minute)
+	mustProbe(t, c)
+	if ps := c.Check(t.Context(), m); len(ps) != 1 || !strings.Contains(ps[0].Message, "allows 600") {
+		t.Errorf("Check after the refresh = %v, want one problem against 600", ps)
+	}
+}
+
+// TestInstancesShared checks that channels on one instance share what a
+// probe of one of them learned, and ask the instance once between them.
+func TestInstancesShared(t *testing.T) {
+	clock := channeltest.NewClock(epoch)
+	s := newServer(t, clock, mastodontest.Options{MaxCharacters: 1000, Tokens: []string{token, "werl-token"}})
+	is := mastodon.NewInstances(nil)
+	a := mustNew(t, mastodon.Options{Server: s.URL(), Clock: clock, Instances: is})
+	b := mustNew(t, mastodon.Options{Server: s.URL() + "/", Token: "werl-token", Clock: clock, Instances: is})
+	other := mustNew(t, mastodon.Options{Server: s.URL(), Clock: clock})
+	mustProbe(t, a)
+	mustProbe(t, b)
+	m := message()
+	m.Text = strings.Repeat("a", 700)
+	if ps := b.Check(t.Context(), m); len(ps) != 0 {
+		t.Errorf("Check of the second channel = %v, want none against 1000", ps)
+	}
+	if n := instanceRequests(s); n != 1 {
+		t.Errorf("asked %d times, want once", n)
+	}
+	// A channel with a set of its own knows nothing of it.
+	if ps := other.Check(t.Context(), m); len(ps) != 1 {
+		t.Errorf("Check of a channel outside the set = %v, want one problem against 500", ps)
 	}
 }
 
 // TestCheckURLChars checks that links count as the instance says.
 func TestCheckURLChars(t *testing.T) {
-	srv := mastodontest.NewServer(t, mastodontest.Options{})
-	u, _ := url.Parse(srv.URL())
-	c := mustNew(t, mastodon.Options{Server: u.String(), Clock: channeltest.NewClock(epoch)})
+	c, _, _ := setup(t, mastodontest.Options{})
+	mustProbe(t, c)
 	m := message()
 	m.Text = strings.Repeat("a", 476) + " https://soest.de/" + strings.Repeat("x", 200)
 	if ps := c.Check(t.Context(), m); len(ps) != 0 {

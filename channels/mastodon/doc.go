@@ -19,7 +19,12 @@
 // over a limit fails as transient with RetryAfter set, without a request.
 //
 // Check counts a message as Mastodon does (see Length) against the
-// instance's own limit, read once from GET /api/v2/instance.
+// instance's own limit, without a request: a hung instance must not hold
+// up a publish. Probe learns the limit from GET /api/v2/instance and keeps
+// it in Instances, shared by the channels on that instance and stored,
+// when there is a store, as a crier.Fact; until it is known, Check counts
+// against Mastodon's defaults (500 characters, 23 per link) and Notes says
+// so.
 //
 // Probe proves the instance reachable and the token valid with GET
 // /api/v1/accounts/verify_credentials, which posts nothing; it counts as

@@ -55,6 +55,10 @@ type Options struct {
 	// Name labels the endpoint in receipts and logs; default: the
 	// instance's host.
 	Name string
+	// Instances keeps what is known of the instance's rules, shared with
+	// every channel on the same instance and, once loaded from a store,
+	// across restarts. Default: a set of this channel's own, in memory.
+	Instances *Instances
 }
 
 // Channel posts to one Mastodon account. It is safe for concurrent use.
@@ -70,7 +74,7 @@ type Channel struct {
 	log        *slog.Logger
 	name       string
 	limits     *limits
-	inst       instance
+	inst       *instance
 }
 
 var (
@@ -81,6 +85,7 @@ var (
 	_ crier.Replier = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
 	_ crier.Prober  = (*Channel)(nil)
+	_ crier.Noter   = (*Channel)(nil)
 )
 
 // New returns a channel for the account described by o. It returns an
@@ -134,6 +139,11 @@ func New(o Options) (*Channel, error) {
 	if ch.name == "" {
 		ch.name = u.Host
 	}
+	is := o.Instances
+	if is == nil {
+		is = NewInstances(ch.log)
+	}
+	ch.inst = is.instance(instanceKey(u))
 	var hc http.Client
 	if o.Client != nil {
 		hc = *o.Client
@@ -166,28 +176,36 @@ func (ch *Channel) Close() error {
 }
 
 // Check reports a message Mastodon would refuse: one without text, or one
-// longer, as Mastodon counts (see Length), than the instance allows. The
-// limit comes from the instance's configuration, fetched on first use and
-// kept; when the instance cannot be asked, Check counts against
-// DefaultMaxCharacters.
+// longer, as Mastodon counts (see Length), than the instance allows. It
+// never makes a request: the limit is the instance's own as a probe
+// learned it (see Instances), or, while none is known,
+// DefaultMaxCharacters with DefaultCharactersPerURL for each link, and
+// Notes says so.
 func (ch *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
-	if p := ch.problem(m, ch.statusRules(ctx)); p != nil {
+	if p := ch.problem(m, ch.rules(), ch.knownRules() != nil); p != nil {
 		return []crier.Problem{*p}
 	}
 	return nil
 }
 
-// problem returns what is wrong with m under rules, if anything.
-func (ch *Channel) problem(m *crier.Message, r statusRules) *crier.Problem {
+// problem returns what is wrong with m under rules, if anything; known
+// says whether rules are the instance's own or Mastodon's defaults.
+func (ch *Channel) problem(m *crier.Message, r statusRules, known bool) *crier.Problem {
 	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.SpoilerText) == "" {
 		return &crier.Problem{Field: "text", Message: "is empty; Mastodon refuses a status without text"}
 	}
-	if n := Length(m.Text, m.SpoilerText, r.CharactersPerURL); n > r.MaxCharacters {
+	n := Length(m.Text, m.SpoilerText, r.CharactersPerURL)
+	switch {
+	case n <= r.MaxCharacters:
+		return nil
+	case known:
 		return &crier.Problem{Field: "text", Message: fmt.Sprintf(
 			"is %d characters long as Mastodon counts them (content warning included, each link as %d); %s allows %d",
 			n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
 	}
-	return nil
+	return &crier.Problem{Field: "text", Message: fmt.Sprintf(
+		"is %d characters long as Mastodon counts them (content warning included, each link as %d); the limit of %s is not known yet, and Mastodon's default allows %d",
+		n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
 }
 
 // refuse returns a permanent error when m breaks the instance's rules as
@@ -198,7 +216,7 @@ func (ch *Channel) refuse(op string, m *crier.Message) error {
 	if r == nil {
 		r = &statusRules{MaxCharacters: 1 << 30, CharactersPerURL: DefaultCharactersPerURL}
 	}
-	if p := ch.problem(m, *r); p != nil {
+	if p := ch.problem(m, *r, true); p != nil {
 		return crier.Permanent(fmt.Errorf("%s: %s %s", op, p.Field, p.Message))
 	}
 	return nil

@@ -464,9 +464,11 @@ func TestRefusals(t *testing.T) {
 }
 
 // TestSendTooLong checks that a text the instance is known to refuse is
-// refused without a request, once Check has read the instance's limit.
+// refused without a request, once a probe has learned the instance's
+// limit.
 func TestSendTooLong(t *testing.T) {
 	c, s, _ := setup(t, mastodontest.Options{})
+	mustProbe(t, c)
 	m := message()
 	m.Text = strings.Repeat("x", 501)
 	if ps := c.Check(t.Context(), m); len(ps) != 1 {

@@ -26,6 +26,13 @@ const (
 // would only show that the instance answers; this one request shows that
 // and the token at once.
 //
+// A probe that passes then learns the instance's rules for a status from
+// GET /api/v2/instance (public, without the token, bounded likewise) when
+// none are known or those known are an hour old, and keeps them in the
+// channel's Instances for Check and the sends. A failed fetch keeps what
+// is known, does not fail the probe, and is tried again five minutes
+// later.
+//
 // That request counts against the account's budget of 300 requests per 5
 // minutes, which the channel keeps (a probe every 30 seconds takes 10 of
 // them), but not against the status budget. When the request budget is
@@ -52,9 +59,9 @@ func (ch *Channel) Probe(ctx context.Context) error {
 	if _, err := ch.reserve(op, request); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, ch.timeout)
+	vctx, cancel := context.WithTimeout(ctx, ch.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(withCall(ctx, &call{kind: request}), http.MethodGet,
+	req, err := http.NewRequestWithContext(withCall(vctx, &call{kind: request}), http.MethodGet,
 		ch.server.JoinPath(verifyPath).String(), nil)
 	if err != nil {
 		return crier.Permanent(fmt.Errorf("%s: %w", op, err))
@@ -75,6 +82,7 @@ func (ch *Channel) Probe(ctx context.Context) error {
 	defer closeBody(resp.Body)
 	status := resp.StatusCode
 	if status >= 200 && status < 300 {
+		ch.refreshRules(ctx)
 		return nil
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, excerptSize))
@@ -85,6 +93,7 @@ func (ch *Channel) Probe(ctx context.Context) error {
 	case status == http.StatusForbidden && r.text == errOutsideScopes:
 		ch.log.Debug("token is valid but may not read its account; probe passes",
 			"endpoint", ch.name)
+		ch.refreshRules(ctx)
 		return nil
 	case status == http.StatusTooManyRequests: // the transport turns these into *rateLimited; in case one slips through
 		return crier.Transient(e, rateLimitWait(resp.Header, now))

@@ -28,6 +28,17 @@ func requestLines(s *mastodontest.Server) []string {
 	return out
 }
 
+// verifyRequests counts the requests that checked the token.
+func verifyRequests(s *mastodontest.Server) int {
+	n := 0
+	for _, q := range s.Requests() {
+		if q.Path == verifyPath {
+			n++
+		}
+	}
+	return n
+}
+
 func TestProbe(t *testing.T) {
 	c, s, _ := setup(t, mastodontest.Options{})
 	for range 3 {
@@ -35,7 +46,9 @@ func TestProbe(t *testing.T) {
 			t.Fatalf("Probe: %v", err)
 		}
 	}
-	want := []string{"GET " + verifyPath + " " + token, "GET " + verifyPath + " " + token, "GET " + verifyPath + " " + token}
+	// The first probe also learns the instance's rules, from the public
+	// document, without the token; they stay current for an hour.
+	want := []string{"GET " + verifyPath + " " + token, "GET /api/v2/instance ", "GET " + verifyPath + " " + token, "GET " + verifyPath + " " + token}
 	if diff := cmp.Diff(want, requestLines(s)); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
@@ -56,8 +69,11 @@ func TestProbeWriteOnlyToken(t *testing.T) {
 	if err := c.Probe(t.Context()); err != nil {
 		t.Fatalf("Probe with a write-only token: %v", err)
 	}
-	if qs := s.Requests(); len(qs) != 1 || qs[0].Answer != http.StatusForbidden {
-		t.Errorf("requests = %v, want one answered 403", requestLines(s))
+	if qs := s.Requests(); len(qs) != 2 || qs[0].Answer != http.StatusForbidden || qs[1].Path != "/api/v2/instance" {
+		t.Errorf("requests = %v, want one answered 403, then the instance document", requestLines(s))
+	}
+	if ns := c.Notes(); len(ns) != 0 {
+		t.Errorf("Notes = %v, want none: the probe learned the limit", ns)
 	}
 }
 
@@ -72,6 +88,10 @@ func TestProbeBadToken(t *testing.T) {
 	}
 	if n := len(statusRequests(s)); n != 0 {
 		t.Errorf("%d status posts, want 0", n)
+	}
+	// Only a probe that passes asks for the instance's rules.
+	if n := instanceRequests(s); n != 0 {
+		t.Errorf("%d requests for the instance document, want 0", n)
 	}
 }
 
@@ -140,8 +160,8 @@ func TestProbeHeldBack(t *testing.T) {
 	if e := channeltest.WantCode(t, err, crier.ETRANSIENT); e != nil && e.RetryAfter != 3*time.Minute {
 		t.Errorf("RetryAfter = %v, want 3m", e.RetryAfter)
 	}
-	if n := len(s.Requests()); n != 1 {
-		t.Errorf("instance got %d requests, want 1", n)
+	if n := verifyRequests(s); n != 1 {
+		t.Errorf("instance got %d requests for the account, want 1", n)
 	}
 	clock.Set(reset)
 	if err := c.Probe(t.Context()); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
 	"github.com/crierhq/crier/server"
+	"github.com/crierhq/crier/store/sqlite"
 )
 
 // berlin is where local times in announcement files are read.
@@ -212,6 +214,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 		return err
 	}
 	defer app.Close()
+	app.readFacts(ctx)
 	plan, err := app.engine.Preview(ctx, a)
 	if err != nil {
 		return err
@@ -224,6 +227,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 		msg.Text = strings.ReplaceAll(msg.Text, crier.UnsubscribePlaceholder, m.t("cli.unsubscribe_link"))
 		printMessage(m.Stdout, msg)
 	}
+	m.printNotes(plan.Notes)
 	if len(plan.Problems) > 0 {
 		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
 		for _, p := range plan.Problems {
@@ -233,6 +237,39 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(m.Stderr, m.t("cli.preview_ok", len(plan.Messages), len(plan.Towns)))
 	return nil
+}
+
+// printNotes lists what the checks rested on, in the reader's language.
+// Notes do not fail a preview.
+func (m *Main) printNotes(notes []crier.Note) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintln(m.Stderr, m.t("cli.notes"))
+	for _, n := range notes {
+		text, ok := locale.Note(m.lang(), n.Code, n.Args)
+		if !ok {
+			text = n.Message
+		}
+		fmt.Fprintf(m.Stderr, "  - %s: %s\n", n.Channel, text)
+	}
+}
+
+// readFacts gives the channels what the probes of a crier serve on the
+// configured data directory learned (a Mastodon instance's limit), read
+// without its lock and without asking any remote system. Without a
+// database there, or with one of another schema, the checks count against
+// their defaults and the notes say so.
+func (a *app) readFacts(ctx context.Context) {
+	db, err := sqlite.OpenReadOnly(ctx, filepath.Join(a.cfg.DataDir, dbFile))
+	if err != nil {
+		a.log.Debug("no stored facts for the preview", "err", err)
+		return
+	}
+	defer db.Close()
+	if err := a.instances.Load(ctx, db); err != nil {
+		a.log.Warn("cannot read stored facts; checking against defaults", "err", err)
+	}
 }
 
 func printMessage(w io.Writer, msg *crier.Message) {

@@ -111,6 +111,9 @@ type app struct {
 	engine    *crier.Engine
 	workers   *crier.Workers
 	tokens    crier.Tokens
+	// instances is what the Mastodon endpoints know of their instances,
+	// shared between them; the probes fill it, never a publish.
+	instances *mastodon.Instances
 }
 
 // buildPreview builds the engine without a store: enough to render and
@@ -131,6 +134,7 @@ func (m *Main) buildPreview(cfg *Config, log *slog.Logger) (*app, error) {
 		Failures: cfg.Delivery.Breaker.Failures,
 		CoolDown: cfg.Delivery.Breaker.CoolDown.Duration,
 	}, m.Clock)
+	a.instances = mastodon.NewInstances(log)
 	if a.networks, err = buildNetworks(cfg); err != nil {
 		return nil, err
 	}
@@ -176,6 +180,13 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		a.Close()
 		return nil, err
 	}
+	// The channels start with what earlier probes learned, and the
+	// probes keep what they learn.
+	if err := a.instances.Load(ctx, a.db); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.instances.Keep(a.db)
 	a.capture, err = capture.New(capture.Options{Store: a.db, Clock: m.Clock})
 	if err != nil {
 		a.Close()
@@ -286,6 +297,7 @@ func (a *app) buildEndpoint(cc ChannelConfig, ep EndpointConfig, n *netpath.Netw
 		return mastodon.New(mastodon.Options{
 			Server: ep.Server, Token: ep.Token, Visibility: cc.Visibility,
 			Client: n.HTTPClient(timeout), Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
+			Instances: a.instances,
 		})
 	case "slack":
 		return slack.New(slack.Options{

@@ -246,6 +246,12 @@ towns:
 			t.Errorf("live proxy: output lacks %q:\n%s", want, out)
 		}
 	}
+	// The proxy's connection to the receiver is counted when the
+	// receiver's accept loop gets to it, which may be just after the check
+	// ended: wait for it, boundedly.
+	for deadline := time.Now().Add(5 * time.Second); recv.Conns() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if recv.Conns() != 1 || len(recv.Requests()) != 0 || len(recv.Probes()) != 0 {
 		t.Errorf("receiver: %d connections, %d posts, %d probes; want one connection and nothing sent",
 			recv.Conns(), len(recv.Requests()), len(recv.Probes()))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +141,34 @@ func waitDone(t *testing.T, c *server.Client, id string, within time.Duration) *
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("deliveries of %s not final after %v: %v", id, within, st.Totals)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitProbed polls the server until every endpoint of the given channels
+// (of all, when none are given) has been probed once, so that what the
+// probes learn (a Mastodon instance's limit) is known. The poll bounds
+// the wait; it does not stand in for a result.
+func waitProbed(t *testing.T, c *server.Client, within time.Duration, channels ...string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		hs, err := c.Endpoints(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		probed := len(hs) > 0
+		for _, h := range hs {
+			if len(channels) == 0 || slices.Contains(channels, h.Channel) {
+				probed = probed && !h.LastProbe.IsZero()
+			}
+		}
+		if probed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("endpoints not all probed after %v: %+v", within, hs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -112,7 +112,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		defer wg.Done()
 		if cfg.Mode != crier.ModeActual {
 			// In exercise and test mode nothing leaves the machine, probes
-			// included; "crier check" probes on request.
+			// included: the checks count against what is stored, or the
+			// defaults. "crier check" probes on request.
 			return
 		}
 		prober := &netpath.Prober{Chains: a.chains, Interval: cfg.Delivery.ProbeInterval.Duration, Clock: m.Clock, Logger: log}

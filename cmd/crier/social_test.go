@@ -159,6 +159,8 @@ func TestSocialTooLong(t *testing.T) {
 	os.WriteFile(config, []byte(strings.Replace(string(text), "hashtag: Werl, extra: x", "hashtag: \""+tags+"\"", 1)), 0o600)
 	srv := mustServe(t, config, nil)
 	ctx := context.Background()
+	// The instances' limits are what the first probes learn.
+	waitProbed(t, srv.Client, time.Minute)
 
 	plan, err := srv.Client.Preview(ctx, e2eNotice())
 	if err != nil {

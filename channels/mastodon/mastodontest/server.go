@@ -288,6 +288,15 @@ func (s *Server) Hang() { s.set(mode{kind: hang}) }
 // start of its answer and close the connection.
 func (s *Server) Drop() { s.set(mode{kind: drop}) }
 
+// SetMaxCharacters changes configuration.statuses.max_characters, as an
+// instance's administrator may, for the instance document and for the
+// statuses that follow.
+func (s *Server) SetMaxCharacters(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.MaxCharacters = n
+}
+
 // Accept makes the instance answer normally again.
 func (s *Server) Accept() { s.set(mode{kind: normal}) }
 
