@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/channeltest"
+	"github.com/crierhq/crier/channels/mastodon/mastodontest"
 	"github.com/crierhq/crier/channels/slack/slackfake"
 	"github.com/crierhq/crier/channels/webhook/webhooktest"
 	"github.com/crierhq/crier/netpath"
@@ -276,4 +278,61 @@ func TestSkippedAttemptsDoNotCount(t *testing.T) {
 	r.clock.Advance(time.Minute)
 	r.runOnce()
 	r.expect(id, crier.StateSent, 1, 0, "")
+}
+
+// TestHungInstanceDoesNotStarveTheOther: each town posts to an account on
+// a healthy instance and to one on an instance that accepts connections
+// and never answers. The hung posts hold none of the Mastodon send slots
+// for long, so every post to the healthy instance is out within 5s of the
+// publish, while the hung ones still wait for their send timeout.
+func TestHungInstanceDoesNotStarveTheOther(t *testing.T) {
+	healthy := mastodontest.NewServer(t, mastodontest.Options{})
+	hung := "http://" + channeltest.Blackhole(t)
+	var b strings.Builder
+	b.WriteString("mode: actual\npublic_url: https://krisen.kreis-soest.example\ndelivery: {shutdown_timeout: 1s}\nchannels:\n")
+	for _, tw := range e2eTowns {
+		fmt.Fprintf(&b, "  - {id: m1-%s, type: mastodon, endpoints: [{name: m1, server: %q, token: tok-%s}]}\n", tw.id, healthy.URL(), tw.id)
+		fmt.Fprintf(&b, "  - {id: m2-%s, type: mastodon, endpoints: [{name: m2, server: %q, token: tok-%s}]}\n", tw.id, hung, tw.id)
+	}
+	b.WriteString("towns:\n")
+	for _, tw := range e2eTowns {
+		fmt.Fprintf(&b, "  - {id: %s, name: %s, ags: %q, vars: {phone: %q, office: %q, hours: \"Mo–Fr 8–12 Uhr\"}, channels: [m2-%s, m1-%s]}\n",
+			tw.id, tw.name, tw.ags, tw.phone, tw.office, tw.id, tw.id)
+	}
+	srv := mustServe(t, writeTestConfig(t, b.String()), nil)
+
+	start := time.Now()
+	if _, err := srv.Client.Publish(context.Background(), e2eNotice(), ""); err != nil {
+		t.Fatal(err)
+	}
+	for len(healthy.Statuses()) < len(e2eTowns) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("%d of %d posts on the healthy instance within 5s of the publish", len(healthy.Statuses()), len(e2eTowns))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("all %d posts on the healthy instance %v after the publish", len(e2eTowns), time.Since(start).Round(time.Millisecond))
+}
+
+// TestTLSBlackholeFailsOver: a primary that accepts connections and never
+// completes the TLS handshake proves that nothing was sent when the
+// handshake times out: the same attempt goes on to the secondary, another
+// receiver, and the primary's breaker opens at once. (Over plain HTTP the
+// request is written and the outcome unknown: see
+// TestFailoverBlackholedPrimaryOtherReceiver.)
+func TestTLSBlackholeFailsOver(t *testing.T) {
+	r, backup := failoverRig(t, "https://"+channeltest.Blackhole(t)+"/hook", "")
+	id := r.publishTo("soest")
+	r.runOnce()
+	for _, d := range r.deliveries(id) {
+		if d.State != crier.StateSent || d.Attempts != 1 || d.Endpoint != "lte-backup" {
+			t.Errorf("%s: %s after %d attempts via %q; want sent in one attempt via lte-backup", d.Key, d.State, d.Attempts, d.Endpoint)
+		}
+	}
+	if st := r.chainState("radio", "primary"); st != "open" {
+		t.Errorf("primary breaker %s after a handshake timeout, want open", st)
+	}
+	if got := len(backup.Accepted()); got != 1 {
+		t.Errorf("secondary accepted %d webhooks, want 1", got)
+	}
 }
