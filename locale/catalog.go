@@ -86,6 +86,8 @@ var catalog = []entry{
 	{"cli.waits_for_gone", "%d Zustellungen über %s warten: Endpunkt %s ist entfernt (HTTP 410). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s is gone (HTTP 410). Once checked: crier endpoints reset %s ENDPOINT"},
 	{"endpoints.reset", "Endpunkt %s von %s freigegeben; wartende Zustellungen gehen jetzt.", "Endpoint %s of %s cleared; waiting deliveries go now."},
 	// crier check: one row per endpoint, one line per channel, a verdict.
+	{"check.warning", "Hinweis: %s", "Note: %s"},
+	{"check.gone", "laut laufendem Server seit %s entfernt (HTTP 410); nach der Prüfung: crier endpoints reset", "gone (HTTP 410) since %s, says the running server; once checked: crier endpoints reset"},
 	{"check.endpoint", "Endpunkt", "Endpoint"},
 	{"check.network", "Netz", "Network"},
 	{"check.latency", "Dauer", "Latency"},

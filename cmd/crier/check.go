@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/server"
 )
 
 // Defaults of "crier check".
@@ -58,6 +61,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	fs := m.flags("check")
 	configFlag := fs.String("config", "", "configuration file (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
 	timeout := fs.Duration("timeout", defaultCheckTimeout, "bound for the whole check")
+	dataDir := fs.String("data-dir", "", "data directory of a running server whose view (endpoints found gone) the check adds (overrides data_dir in the configuration)")
 	epTimeout := fs.Duration("endpoint-timeout", defaultEndpointTimeout, "bound for each endpoint's probe or path check; an endpoint that has not answered by then is reported as not answering")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: crier check [--config FILE] [--timeout D] [--endpoint-timeout D]")
@@ -74,6 +78,10 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.override(*dataDir, "")
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(m.Stdout, m.t("check.warning", w))
+	}
 	a, err := m.buildPreview(cfg, m.newLogger(&Config{Log: LogConfig{Level: "error"}}, false))
 	if err != nil {
 		return err
@@ -83,6 +91,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	checks := a.checkAll(ctx, *epTimeout)
+	m.addServed(ctx, cfg, checks)
 
 	c := checker{m: m, cfg: cfg, endpointTimeout: *epTimeout, timeout: *timeout}
 	c.printEndpoints(checks)
@@ -101,11 +110,47 @@ type endpointCheck struct {
 	// Expired: the endpoint's own timeout passed before the check of it
 	// ended. Outer: the whole check's timeout did.
 	Expired, Outer bool
+	// Gone is when a running server found the endpoint gone (HTTP 410):
+	// it takes no sends there until a person resets it, whatever the
+	// check found, so it is not up.
+	Gone time.Time
 }
 
 // up reports whether the endpoint can carry the channel as far as the
 // check could tell.
-func (e endpointCheck) up() bool { return e.OK }
+func (e endpointCheck) up() bool { return e.OK && e.Gone.IsZero() }
+
+// addServed adds what a running server knows and a probe cannot see: an
+// endpoint found gone (HTTP 410) stays so until a person resets it. It
+// asks the server whose address and token are in the data directory, for
+// at most a second, and adds nothing when none answers.
+func (m *Main) addServed(ctx context.Context, cfg *Config, checks map[string][]endpointCheck) {
+	base, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile))
+	if err != nil {
+		return
+	}
+	token, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFile))
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c := &server.Client{URL: strings.TrimSpace(string(base)), Token: strings.TrimSpace(string(token))}
+	list, err := c.Endpoints(ctx)
+	if err != nil {
+		return
+	}
+	for _, h := range list {
+		if h.State != netpath.StateGone {
+			continue
+		}
+		for i := range checks[h.Channel] {
+			if checks[h.Channel][i].Endpoint == h.Endpoint {
+				checks[h.Channel][i].Gone = h.GoneSince
+			}
+		}
+	}
+}
 
 // addresser is an adapter that names the host and port it connects to:
 // one without a probe, whose path can be checked instead.
@@ -270,6 +315,8 @@ func (c *checker) printChannels(checks map[string][]endpointCheck) error {
 func (c *checker) state(r endpointCheck) string {
 	m := c.m
 	switch {
+	case !r.Gone.IsZero():
+		return m.t("endpoints.gone")
 	case r.OK && r.PathOnly:
 		return m.t("check.path_reachable")
 	case r.OK:
@@ -289,6 +336,8 @@ func (c *checker) state(r endpointCheck) string {
 func (c *checker) cause(r endpointCheck) string {
 	m := c.m
 	switch {
+	case !r.Gone.IsZero():
+		return m.t("check.gone", r.Gone.Local().Format(time.DateTime))
 	case r.OK && r.PathOnly:
 		return m.t("check.receiver_unverified", r.Addr)
 	case r.Skipped:

@@ -1004,9 +1004,12 @@ func receiverWarnings(channels []ChannelConfig) []string {
 		if !slices.ContainsFunc(rs, func(r string) bool { return r != rs[0] || r == "" }) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("channel %s: its endpoints do not all reach the same receiver; "+
-			"a delivery whose attempt may have arrived waits for that endpoint instead of failing over "+
-			"(give endpoints that reach the same receiver the same receiver: name)", ch.ID))
+		var names []string
+		for _, ep := range ch.Endpoints {
+			names = append(names, ep.Name)
+		}
+		out = append(out, fmt.Sprintf("channel %s: endpoints %s are not declared to reach the same receiver (receiver:); "+
+			"a delivery whose outcome is unknown waits for its endpoint instead of failing over", ch.ID, strings.Join(names, ", ")))
 	}
 	return out
 }

@@ -130,6 +130,13 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 	if code, out, _ := cli("endpoints"); code != exitOK || !regexp.MustCompile(`radio\s+first\s+default\s+gone \(410\)`).MatchString(out) {
 		t.Errorf("crier endpoints: exit %d\n%s", code, out)
 	}
+	// crier check probes from here and asks the running server what a
+	// probe cannot see: first is gone, so radio runs on its secondary.
+	code, out, errOut := run(t, map[string]string{"S": secret, "CRIER_LANG": "en"},
+		"check", "--config", config, "--data-dir", srv.DataDir)
+	if code != exitSecondary || !regexp.MustCompile(`radio\s+first\s+default\s+gone \(410\).*gone \(HTTP 410\) since`).MatchString(out) {
+		t.Errorf("crier check: exit %d, want %d\n%s%s", code, exitSecondary, out, errOut)
+	}
 
 	first.Accept()
 	if code, out, errOut := cli("endpoints", "reset", "radio", "first"); code != exitOK {
