@@ -84,6 +84,7 @@ var catalog = []entry{
 	{"endpoints.half_open", "wird erneut versucht", "half-open"},
 	{"endpoints.gone", "entfernt (410) – bitte prüfen", "gone (410) – please check"},
 	{"cli.waits_for_gone", "%d Zustellungen über %s warten: Endpunkt %s ist entfernt (HTTP 410). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s is gone (HTTP 410). Once checked: crier endpoints reset %s ENDPOINT"},
+	{"cli.waits_for_refused", "%d Zustellungen über %s warten: Endpunkt %s weist die Anmeldung ab (etwa ein widerrufenes Token). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s refuses its credentials (a revoked token, say). Once checked: crier endpoints reset %s ENDPOINT"},
 	{"endpoints.reset", "Endpunkt %s von %s freigegeben; wartende Zustellungen gehen jetzt.", "Endpoint %s of %s cleared; waiting deliveries go now."},
 	// crier check: one row per endpoint, one line per channel, a verdict.
 	{"check.warning", "Hinweis: %s", "Note: %s"},

@@ -80,7 +80,11 @@ func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 			if gone := goneChannels(ctx, c, st); len(gone) > 0 {
 				fmt.Fprintln(m.Stderr)
 				for _, g := range gone {
-					fmt.Fprintln(m.Stdout, m.t("cli.waits_for_gone", g.n, g.channel, g.endpoints, g.channel))
+					key := "cli.waits_for_gone"
+					if g.refused {
+						key = "cli.waits_for_refused"
+					}
+					fmt.Fprintln(m.Stdout, m.t(key, g.n, g.channel, g.endpoints, g.channel))
 				}
 				return &failure{exitFailure}
 			}
@@ -95,10 +99,12 @@ func (m *Main) watch(ctx context.Context, c *server.Client, id string) error {
 }
 
 // goneWait is a channel whose deliveries can only wait: every endpoint of
-// it is gone until a person clears one.
+// it is gone, or refused its probes outright (a revoked token), until a
+// person clears one.
 type goneWait struct {
 	channel, endpoints string
 	n                  int
+	refused            bool // some endpoint was refused rather than gone
 }
 
 // goneChannels returns the channels with deliveries of st still to be sent
@@ -115,16 +121,18 @@ func goneChannels(ctx context.Context, c *server.Client, st *server.Status) []go
 		return nil // the progress goes on; this is only a hint
 	}
 	all := map[string]bool{}
+	refused := map[string]bool{}
 	names := map[string][]string{}
 	for _, h := range hs {
-		gone, seen := all[h.Channel]
-		all[h.Channel] = (gone || !seen) && h.State == netpath.StateGone
+		stuck, seen := all[h.Channel]
+		all[h.Channel] = (stuck || !seen) && (h.State == netpath.StateGone || h.Refused != "")
+		refused[h.Channel] = refused[h.Channel] || h.Refused != "" && h.State != netpath.StateGone
 		names[h.Channel] = append(names[h.Channel], h.Endpoint)
 	}
 	var out []goneWait
 	for _, ch := range slices.Sorted(maps.Keys(pending)) {
 		if all[ch] {
-			out = append(out, goneWait{channel: ch, endpoints: strings.Join(names[ch], ", "), n: pending[ch]})
+			out = append(out, goneWait{channel: ch, endpoints: strings.Join(names[ch], ", "), n: pending[ch], refused: refused[ch]})
 		}
 	}
 	return out
