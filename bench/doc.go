@@ -18,7 +18,8 @@
 //	fan-out      publish to every delivery final for 350 non-email deliveries
 //	queue        claim → ack drain by the workers with a channel that does nothing
 //	memory       peak RSS of a fan-out to one list of 1 000 000 subscribers
-//	failover     a blackholed primary until the backlog flows via the secondary
+//	failover     a blackholed primary until the last of the backlog arrived
+//	             via the secondary (and the first)
 //	startup      crier serve on a data directory with 1 000 000 queued
 //	             deliveries until /readyz answers 200
 //

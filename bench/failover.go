@@ -10,15 +10,21 @@ import (
 	"github.com/crierhq/crier/channels/webhook/webhooktest"
 )
 
+// failoverWait bounds the wait for the backlog: far past the target, so
+// that a slow failover is measured, and short enough that one that never
+// comes is reported as a miss instead of holding up the run.
+const failoverWait = time.Minute
+
 func failoverRow() row {
 	return row{
 		name: "failover", title: "failover",
 		what: "a backlog of webhooks whose primary endpoint is blackholed (accepts, never completes the TLS handshake): " +
-			"publish → the first webhook through the secondary, over a network bound to 127.0.0.2; default settings",
+			"publish → the last webhook of the backlog through the secondary, over a network bound to 127.0.0.2, and the " +
+			"first; default settings; the wait ends after a minute, and a miss reports that bound",
 		size: func(s Sizes) string {
 			return fmt.Sprintf("%d webhooks", s.Webhooks)
 		},
-		targets: []Target{{Metric: "first", Op: "<=", Limit: 5, Unit: "s", Label: "≤ 5 s"}},
+		targets: []Target{{Metric: "all", Op: "<=", Limit: 5, Unit: "s", Label: "all ≤ 5 s"}},
 		run:     runFailover,
 	}
 }
@@ -35,8 +41,8 @@ func webhookConfig(n int, networks, endpoints string) string {
 }
 
 // runFailover publishes one webhook per town while the primary endpoint
-// is a blackhole, and reports when the first and the last arrived through
-// the secondary.
+// is a blackhole, and reports when the last and the first arrived through
+// the secondary, and how many did within failoverWait.
 func runFailover(ctx context.Context, r *runner, res *Result) error {
 	n := r.opts.Sizes.Webhooks
 	hole := channeltest.Blackhole(r.fakes)
@@ -60,12 +66,31 @@ func runFailover(ctx context.Context, r *runner, res *Result) error {
 	if _, err := app.Engine.Publish(ctx, notice, ""); err != nil {
 		return err
 	}
-	if err := count.wait(ctx, 2*time.Minute); err != nil {
-		return fmt.Errorf("secondary: %w", err)
+	waited := count.wait(ctx, failoverWait)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	first, all := count.firstAt().Sub(start), count.lastAt().Sub(start)
-	res.add("first", first.Seconds(), "s")
+	// A webhook that has not arrived counts as arriving at the bound, so
+	// that the row fails its target with the numbers it has.
+	arrived := count.n.Load()
+	first, all := failoverWait, failoverWait
+	if arrived > 0 {
+		first = count.firstAt().Sub(start)
+	}
+	if waited == nil {
+		all = count.lastAt().Sub(start)
+	}
 	res.add("all", all.Seconds(), "s")
-	res.Summary = fmt.Sprintf("first after %s s, all %d after %s s", num(first.Seconds()), n, num(all.Seconds()))
+	res.add("first", first.Seconds(), "s")
+	res.add("arrived", float64(arrived), "")
+	switch {
+	case arrived == 0:
+		res.Summary = fmt.Sprintf("none of %d after %s s (missed)", n, num(failoverWait.Seconds()))
+		return nil
+	case waited != nil:
+		res.Summary = fmt.Sprintf("%d of %d after %s s (missed), first after %s s", arrived, n, num(failoverWait.Seconds()), num(first.Seconds()))
+		return nil
+	}
+	res.Summary = fmt.Sprintf("all %d after %s s, first after %s s", n, num(all.Seconds()), num(first.Seconds()))
 	return nil
 }
