@@ -129,12 +129,6 @@ func benchBlackholed(b *testing.B, scheme string) {
 	b.ReportMetric(float64(unsent), "unsent")
 }
 
-// isTimeout reports whether err is an HTTP client's timeout.
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
-
 // waitOthersSent polls the API until the email, Slack and webhook
 // deliveries of the announcement, want of them, are sent, and returns the
 // time since start. After outageSendWait it gives up and returns
