@@ -2,7 +2,6 @@ package crier_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -46,28 +45,11 @@ func (b *blocking) keys() []string {
 	return append([]string(nil), b.received...)
 }
 
-// mustQueue opens a real SQLite queue and commits one webhook delivery for
-// each of n towns.
+// mustQueue opens a real SQLite queue and commits one delivery of type
+// typ for each of n towns on the channel "radio".
 func mustQueue(t *testing.T, now time.Time, n int, typ string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), t.TempDir()+"/crier.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	a := &crier.Announcement{ID: "a1", Revision: 1, Title: "Rathaus geschlossen", Body: "x", Towns: []string{"all"},
-		Category: "Infra", Urgency: "Expected", Severity: "Minor", Certainty: "Observed", Mode: crier.ModeActual}
-	p := &crier.Plan{Announcement: a}
-	for i := range n {
-		town := fmt.Sprintf("town-%02d", i)
-		p.Towns = append(p.Towns, town)
-		p.Messages = append(p.Messages, &crier.Message{Announcement: "a1", Revision: 1, Town: town,
-			Channel: "radio", Type: typ, Event: crier.EventPublished, Mode: crier.ModeActual, Text: "Rathaus " + town})
-	}
-	if _, err := db.CreateAnnouncement(context.Background(), p, "", now); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return mustQueueChannels(t, now, n, typ, "radio")
 }
 
 func countStates(t *testing.T, db *sqlite.DB) map[crier.State]int {

@@ -1,6 +1,10 @@
 package netpath
 
-import "context"
+import (
+	"context"
+	"net"
+	"net/url"
+)
 
 // CheckPath shows that addr ("host:port") can be reached over n without
 // talking to the application behind it: it resolves the name the way
@@ -21,4 +25,20 @@ func (n *Network) CheckPath(ctx context.Context, addr string) error {
 	}
 	c.Close()
 	return nil
+}
+
+// URLAddr returns the host and port that an http or https URL connects
+// to, e.g. "hooks.slack.com:443", with the scheme's port when it names
+// none, or "" when it cannot be parsed. It never holds the URL's path or
+// query, which may carry a token.
+func URLAddr(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

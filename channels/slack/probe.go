@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Probe checks, without posting, that Slack can be reached through the
@@ -68,13 +67,5 @@ func (c *Channel) Addr() string {
 	if c.api != nil {
 		return ""
 	}
-	u, err := url.Parse(c.webhook)
-	if err != nil {
-		return ""
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
+	return netpath.URLAddr(c.webhook)
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/netpath"
 )
 
 // Probe checks that the receiver can be reached through the channel's
@@ -75,13 +74,5 @@ func (c *Channel) ask(ctx context.Context, method string) (*http.Response, error
 // can be checked without posting. It never holds the URL's path or query,
 // which may carry a token.
 func (c *Channel) Addr() string {
-	u, err := url.Parse(c.url)
-	if err != nil {
-		return ""
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
+	return netpath.URLAddr(c.url)
 }

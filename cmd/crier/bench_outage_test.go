@@ -202,49 +202,12 @@ func outageConfig(b *testing.B, towns []benchTown, instance, backup, slackAPI, h
 }
 
 // benchServe runs "crier serve" in-process as mustServe does, for a
-// benchmark: with config, env and a fresh data directory on 127.0.0.1:0.
-// It stops serve when the benchmark ends and waits a minute at most for
-// it to exit.
+// benchmark: with config, env and a fresh data directory on 127.0.0.1:0,
+// until the benchmark ends.
 func benchServe(b *testing.B, config string, env map[string]string) *served {
 	b.Helper()
 	m, _, stderr := testMain(env)
-	dataDir := b.TempDir()
-	listening := make(chan string, 1)
-	m.OnListen = func(url string) { listening <- url }
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() {
-		exited <- m.Run(ctx, []string{"serve", "--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:0"})
-	}()
-	var url string
-	select {
-	case url = <-listening:
-	case code := <-exited:
-		cancel()
-		b.Fatalf("serve exited with %d before listening:\n%s", code, stderr)
-	case <-time.After(30 * time.Second):
-		cancel()
-		b.Fatalf("serve did not listen within 30s:\n%s", stderr)
-	}
-	b.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != exitOK {
-				b.Errorf("serve exited with %d:\n%s", code, stderr)
-			}
-		case <-time.After(time.Minute):
-			b.Errorf("serve did not stop within a minute of its context's end")
-		}
-	})
-	token, err := os.ReadFile(filepath.Join(dataDir, tokenFile))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &served{
-		URL:     url,
-		DataDir: dataDir,
-		Client:  &server.Client{URL: url, Token: strings.TrimSpace(string(token))},
-		Stderr:  stderr,
-	}
+	srv, stop := startServe(b, m, stderr, config, b.TempDir())
+	b.Cleanup(stop)
+	return srv
 }

@@ -366,42 +366,9 @@ type stoppable struct {
 func serveIn(t *testing.T, config, dataDir string) *stoppable {
 	t.Helper()
 	m, _, stderr := testMain(nil)
-	listening := make(chan string, 1)
-	m.OnListen = func(url string) { listening <- url }
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	go func() {
-		exited <- m.Run(ctx, []string{"serve", "--config", config, "--data-dir", dataDir, "--listen", "127.0.0.1:0"})
-	}()
-	var url string
-	select {
-	case url = <-listening:
-	case code := <-exited:
-		cancel()
-		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("serve did not listen within 30s:\n%s", stderr)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if code := <-exited; code != exitOK {
-				t.Errorf("serve exited with %d:\n%s", code, stderr)
-			}
-		})
-	}
+	srv, stop := startServe(t, m, stderr, config, dataDir)
 	t.Cleanup(stop)
-	token, err := os.ReadFile(filepath.Join(dataDir, tokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &stoppable{
-		served: &served{URL: url, DataDir: dataDir, Stderr: stderr,
-			Client: &server.Client{URL: url, Token: strings.TrimSpace(string(token))}},
-		stop: stop,
-	}
+	return &stoppable{served: srv, stop: stop}
 }
 
 // previewIn asks the server for a preview of a in the language lang

@@ -76,7 +76,21 @@ func mustServe(t *testing.T, config string, env map[string]string, extra ...stri
 // of its own; stderr is the Main's standard error.
 func serveWith(t *testing.T, m *Main, stderr *syncBuffer, config string, extra ...string) *served {
 	t.Helper()
-	dataDir := t.TempDir()
+	srv, stop := startServe(t, m, stderr, config, t.TempDir(), extra...)
+	t.Cleanup(stop)
+	info, err := os.Stat(filepath.Join(srv.DataDir, tokenFile))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v, mode %v; want mode 0600", err, info.Mode())
+	}
+	return srv
+}
+
+// startServe runs "crier serve" in-process with config on dataDir and
+// 127.0.0.1:0 and waits until it listens. stop ends it and waits, a minute
+// at most, for it to exit, reporting an exit code other than exitOK; it
+// may be called more than once. The caller arranges for stop to run.
+func startServe(tb testing.TB, m *Main, stderr *syncBuffer, config, dataDir string, extra ...string) (*served, func()) {
+	tb.Helper()
 	listening := make(chan string, 1)
 	m.OnListen = func(url string) { listening <- url }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,31 +102,36 @@ func serveWith(t *testing.T, m *Main, stderr *syncBuffer, config string, extra .
 	case url = <-listening:
 	case code := <-exited:
 		cancel()
-		t.Fatalf("serve exited with %d before listening:\n%s", code, stderr)
+		tb.Fatalf("serve exited with %d before listening:\n%s", code, stderr)
 	case <-time.After(30 * time.Second):
 		cancel()
-		t.Fatalf("serve did not listen within 30s:\n%s", stderr)
+		tb.Fatalf("serve did not listen within 30s:\n%s", stderr)
 	}
-	t.Cleanup(func() {
-		cancel()
-		if code := <-exited; code != exitOK {
-			t.Errorf("serve exited with %d:\n%s", code, stderr)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-exited:
+				if code != exitOK {
+					tb.Errorf("serve exited with %d:\n%s", code, stderr)
+				}
+			case <-time.After(time.Minute):
+				tb.Errorf("serve did not stop within a minute of its context's end")
+			}
+		})
+	}
 	token, err := os.ReadFile(filepath.Join(dataDir, tokenFile))
 	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := os.Stat(filepath.Join(dataDir, tokenFile))
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("admin token file: %v, mode %v; want mode 0600", err, info.Mode())
+		stop()
+		tb.Fatal(err)
 	}
 	return &served{
 		URL:     url,
 		DataDir: dataDir,
 		Client:  &server.Client{URL: url, Token: strings.TrimSpace(string(token))},
 		Stderr:  stderr,
-	}
+	}, stop
 }
 
 // run runs one CLI command in-process and returns its exit code and output.
