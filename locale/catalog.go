@@ -78,6 +78,7 @@ var catalog = []entry{
 	{"endpoints.failures", "Fehler in Folge", "Failures"},
 	{"endpoints.pinned", "wartend", "Pinned"},
 	{"endpoints.since", "seit/bis", "Since/until"},
+	{"endpoints.last_error", "letzter Fehler", "Last error"},
 	{"endpoints.until", "bis %s", "until %s"},
 	{"endpoints.closed", "in Betrieb", "in use"},
 	{"endpoints.open", "gesperrt (Fehler)", "open (failing)"},

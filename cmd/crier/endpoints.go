@@ -57,7 +57,7 @@ func (m *Main) printEndpoints(list []server.Endpoint) {
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join([]string{m.t("cli.channel"), m.t("check.endpoint"), m.t("check.network"),
 		m.t("cli.state"), m.t("endpoints.failures"), m.t("endpoints.pinned"), m.t("check.latency"),
-		m.t("endpoints.since"), m.t("check.error")}, "\t"))
+		m.t("endpoints.since"), m.t("endpoints.last_error")}, "\t"))
 	for _, h := range list {
 		latency := ""
 		if h.LatencyMS > 0 {
