@@ -21,6 +21,14 @@ type Targets struct {
 	opts  BreakerOptions
 	clock crier.Clock
 
+	// OnGone, when set, is called with a target's key when one of its
+	// endpoints answered that it no longer exists, and OnClear when a
+	// person cleared that: the state outlives a restart when they keep it
+	// (see RestoreGone). They run on the sending goroutine, or the one
+	// that resets, with no lock held.
+	OnGone  func(key string, since time.Time, why string)
+	OnClear func(key string)
+
 	mu sync.Mutex
 	m  map[string]*target
 }
@@ -42,14 +50,34 @@ func (ts *Targets) get(key string, slots int) *target {
 	t, ok := ts.m[key]
 	if !ok {
 		t = newTarget(key, ts.opts, ts.clock, slots)
+		t.ts = ts
 		ts.m[key] = t
 	}
 	return t
 }
 
+// RestoreGone marks gone every target for which gone reports so, as kept
+// by OnGone before a restart, without calling OnGone again.
+func (ts *Targets) RestoreGone(gone func(key string) (since time.Time, why string, ok bool)) {
+	ts.mu.Lock()
+	targets := make([]*target, 0, len(ts.m))
+	for _, t := range ts.m {
+		targets = append(targets, t)
+	}
+	ts.mu.Unlock()
+	for _, t := range targets {
+		if since, why, ok := gone(t.key); ok {
+			t.mu.Lock()
+			t.gone, t.goneErr = since, why
+			t.mu.Unlock()
+		}
+	}
+}
+
 // target is one place endpoints reach: its breaker, its send slots and its
 // gone state, and the chain endpoints that use it.
 type target struct {
+	ts    *Targets // nil for an endpoint's own target
 	key   string
 	b     *breaker
 	slots int // the most sends in flight at once; 0: no limit
@@ -131,11 +159,16 @@ func (t *target) give() { t.inflight.Add(-1) }
 // It reports whether that is news.
 func (t *target) markGone(now time.Time, err error) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if !t.gone.IsZero() {
+		t.mu.Unlock()
 		return false
 	}
 	t.gone, t.goneErr = now, errText(err)
+	why := t.goneErr
+	t.mu.Unlock()
+	if t.ts != nil && t.ts.OnGone != nil {
+		t.ts.OnGone(t.key, now, why)
+	}
 	return true
 }
 
@@ -150,10 +183,13 @@ func (t *target) goneSince() (time.Time, string) {
 // anything changed.
 func (t *target) reset() bool {
 	t.mu.Lock()
-	changed := !t.gone.IsZero()
+	wasGone := !t.gone.IsZero()
 	t.gone, t.goneErr = time.Time{}, ""
 	t.mu.Unlock()
-	return t.b.reset() || changed
+	if wasGone && t.ts != nil && t.ts.OnClear != nil {
+		t.ts.OnClear(t.key)
+	}
+	return t.b.reset() || wasGone
 }
 
 // discard is a logger that drops everything.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -187,6 +188,10 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		return nil, err
 	}
 	a.instances.Keep(a.db)
+	if err := a.keepGone(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.capture, err = capture.New(capture.Options{Store: a.db, Clock: m.Clock})
 	if err != nil {
 		a.Close()
@@ -332,6 +337,56 @@ func (a *app) onBreakerChange(channel, endpoint, network string, from, to netpat
 	if a.metrics != nil {
 		a.metrics.ObserveBreaker(channel, endpoint, network, string(to))
 	}
+}
+
+// goneFact is the kind of fact that says an endpoint answered that it no
+// longer exists (HTTP 410). Its key is a hash of the endpoint's target (a
+// target may hold a secret URL); its value is a goneState, or empty once a
+// person cleared it.
+const goneFact = "endpoint.gone"
+
+type goneState struct {
+	Since time.Time `json:"since"`
+	Why   string    `json:"why"`
+}
+
+// goneKey is the fact key of a target.
+func goneKey(target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return hex.EncodeToString(sum[:16])
+}
+
+// keepGone marks gone the endpoints that were found gone before a restart
+// and not cleared since, and keeps what the chains find from now on, so
+// that only a person clears a gone endpoint.
+func (a *app) keepGone(ctx context.Context) error {
+	facts, err := a.db.Facts(ctx, goneFact)
+	if err != nil {
+		return err
+	}
+	gone := map[string]goneState{}
+	for _, f := range facts {
+		var g goneState
+		if len(f.Value) > 0 && json.Unmarshal(f.Value, &g) == nil {
+			gone[f.Key] = g
+		}
+	}
+	a.targets.RestoreGone(func(key string) (time.Time, string, bool) {
+		g, ok := gone[goneKey(key)]
+		return g.Since, g.Why, ok
+	})
+	save := func(key string, value []byte) {
+		f := crier.Fact{Kind: goneFact, Key: goneKey(key), Value: value, Learned: a.clock.Now()}
+		if err := a.db.SaveFact(context.Background(), f); err != nil {
+			a.log.Error("keep an endpoint's gone state", "err", err)
+		}
+	}
+	a.targets.OnGone = func(key string, since time.Time, why string) {
+		b, _ := json.Marshal(goneState{Since: since, Why: why})
+		save(key, b)
+	}
+	a.targets.OnClear = func(key string) { save(key, nil) }
+	return nil
 }
 
 // onRecover hands the channel of an endpoint that takes sends again to

@@ -91,7 +91,13 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 	config := radioConfig(t, "",
 		fmt.Sprintf(`{name: first, url: %q, secret: "${S}"}`, first.URL()),
 		fmt.Sprintf(`{name: second, url: %q, secret: "${S}"}`, second.URL()))
-	srv := mustServe(t, config, map[string]string{"S": secret})
+	dataDir := t.TempDir()
+	start := func() (*served, func()) {
+		m, _, stderr := testMain(map[string]string{"S": secret})
+		return startServe(t, m, stderr, config, dataDir)
+	}
+	srv, stop := start()
+	t.Cleanup(func() { stop() })
 	cli := func(args ...string) (int, string, string) {
 		return run(t, map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": "en"},
 			append(args, "--config", config, "--data-dir", srv.DataDir)...)
@@ -138,6 +144,23 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 		t.Errorf("crier check: exit %d, want %d\n%s%s", code, exitSecondary, out, errOut)
 	}
 
+	// Only a person clears it: after a restart it is still gone, and the
+	// next publish sends nothing there.
+	stop()
+	srv, stop = start()
+	before := len(first.Requests())
+	if h := endpointOf(t, srv.Client, "radio", "first"); h.State != netpath.StateGone {
+		t.Errorf("after a restart: %+v; want still gone", h)
+	}
+	res, err := srv.Client.Publish(context.Background(), e2eNotice(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, srv.Client, res.Announcement.ID, 30*time.Second)
+	if n := len(first.Requests()); n != before {
+		t.Errorf("the gone endpoint got %d requests after the restart, want none", n-before)
+	}
+
 	first.Accept()
 	if code, out, errOut := cli("endpoints", "reset", "radio", "first"); code != exitOK {
 		t.Fatalf("crier endpoints reset: exit %d\n%s%s", code, out, errOut)
@@ -145,7 +168,7 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 	if got := scrape(t, srv.URL, `crier_endpoint_up\{channel="radio",endpoint="first"`); len(got) != 1 || !strings.HasSuffix(got[0], " 1") {
 		t.Errorf("metrics after the reset: %q; want first up", got)
 	}
-	res, err := srv.Client.Publish(context.Background(), e2eNotice(), "")
+	res, err = srv.Client.Publish(context.Background(), e2eNotice(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +178,12 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 		if d.State != crier.StateSent || d.Endpoint != "first" {
 			t.Errorf("after the reset: %s: %s via %q; want sent via first", d.Key, d.State, d.Endpoint)
 		}
+	}
+	// The reset outlives a restart too.
+	stop()
+	srv, stop = start()
+	if h := endpointOf(t, srv.Client, "radio", "first"); h.State != netpath.StateClosed {
+		t.Errorf("after the reset and a restart: %+v; want closed", h)
 	}
 }
 
