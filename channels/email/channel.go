@@ -90,6 +90,12 @@ func (c *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 	return problems(m)
 }
 
+// CheckMessage reports what Check reports, without a channel: it needs no
+// relay or password, so that an endpoint that cannot be built (an
+// exercise without its password) still has its messages checked as the
+// real run would.
+func CheckMessage(m *crier.Message) []crier.Problem { return problems(m) }
+
 // Send mails m to m.Recipient with Message-ID <m.Key@Domain> and returns
 // that Message-ID as the receipt's RemoteID once the relay has accepted it.
 // Every crier.UnsubscribePlaceholder in m.Text and m.HTML becomes

@@ -93,18 +93,9 @@ var (
 // https URL, the token is missing or cannot travel in a header, or the
 // visibility is unknown. Errors never contain the token.
 func New(o Options) (*Channel, error) {
-	u, err := url.Parse(o.Server)
-	switch {
-	case o.Server == "":
-		return nil, errors.New("mastodon: server is missing")
-	case err != nil:
-		return nil, errors.New("mastodon: server url is malformed")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("mastodon: server url scheme is %q, want https or http", u.Scheme)
-	case u.Host == "":
-		return nil, errors.New("mastodon: server url has no host")
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, errors.New("mastodon: server url must not have user info, a query or a fragment")
+	u, err := parseServer(o.Server)
+	if err != nil {
+		return nil, err
 	}
 	if err := validToken(o.Token); err != nil {
 		return nil, fmt.Errorf("mastodon: %w", err)
@@ -165,6 +156,65 @@ func New(o Options) (*Channel, error) {
 	}
 	ch.http = &ch.api.Client
 	return ch, nil
+}
+
+// parseServer checks an instance's URL.
+func parseServer(server string) (*url.URL, error) {
+	u, err := url.Parse(server)
+	switch {
+	case server == "":
+		return nil, errors.New("mastodon: server is missing")
+	case err != nil:
+		return nil, errors.New("mastodon: server url is malformed")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("mastodon: server url scheme is %q, want https or http", u.Scheme)
+	case u.Host == "":
+		return nil, errors.New("mastodon: server url has no host")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, errors.New("mastodon: server url must not have user info, a query or a fragment")
+	}
+	return u, nil
+}
+
+// Checker checks messages against one instance's rules as a Channel's
+// Check does, and gives its Notes, without an account and without a
+// request: for an endpoint that cannot be built, such as one whose token
+// an exercise does not have, so that lengths are still checked as the
+// real run would check them.
+type Checker struct {
+	host string
+	inst *instance
+}
+
+var (
+	_ crier.Checker = (*Checker)(nil)
+	_ crier.Noter   = (*Checker)(nil)
+)
+
+// NewChecker returns a Checker for the instance at server, sharing what
+// instances (nil: a set of its own) know of it. It returns an error when
+// the server URL is not an absolute http or https URL.
+func NewChecker(server string, instances *Instances) (*Checker, error) {
+	u, err := parseServer(server)
+	if err != nil {
+		return nil, err
+	}
+	if instances == nil {
+		instances = NewInstances(nil)
+	}
+	return &Checker{host: u.Host, inst: instances.instance(instanceKey(u))}, nil
+}
+
+// Check reports what Channel.Check would.
+func (c *Checker) Check(ctx context.Context, m *crier.Message) []crier.Problem {
+	ch := &Channel{host: c.host, inst: c.inst}
+	return ch.Check(ctx, m)
+}
+
+// Notes reports what Channel.Notes would.
+func (c *Checker) Notes() []crier.Note {
+	ch := &Channel{host: c.host, inst: c.inst}
+	return ch.Notes()
 }
 
 // Close releases idle connections of the default client.

@@ -202,6 +202,13 @@ func (c *Channel) Close() error {
 // or a text longer than a section allows once escaped (Field "text").
 // Subjects longer than a header allows are cut, not refused.
 func (c *Channel) Check(_ context.Context, m *crier.Message) []crier.Problem {
+	return CheckMessage(m)
+}
+
+// CheckMessage reports what Check reports, without a channel: it needs no
+// token, so that an endpoint that cannot be built (an exercise without
+// one) still has its messages checked as the real run would.
+func CheckMessage(m *crier.Message) []crier.Problem {
 	_, problems := render(m)
 	return problems
 }

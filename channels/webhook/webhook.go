@@ -171,6 +171,13 @@ func (c *Channel) Close() error {
 
 // Check reports a rendered payload that is not valid JSON.
 func (c *Channel) Check(_ context.Context, m *crier.Message) []crier.Problem {
+	return CheckMessage(m)
+}
+
+// CheckMessage reports what Check reports, without a channel: it needs no
+// secret, so that an endpoint that cannot be built (an exercise without
+// its secret) still has its messages checked as the real run would.
+func CheckMessage(m *crier.Message) []crier.Problem {
 	if len(m.Payload) > 0 && !json.Valid(m.Payload) {
 		return []crier.Problem{{Field: "payload", Message: "is not valid JSON"}}
 	}

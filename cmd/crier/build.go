@@ -255,7 +255,7 @@ func (a *app) buildChannel(cc ChannelConfig) (*crier.ChannelInfo, error) {
 			if !a.cfg.secretsOptional {
 				a.log.Warn("endpoint not usable; fine in exercise mode, required for actual", "err", err)
 			}
-			ch = unusable{err}
+			ch = unusable{err: err, check: a.checkerFor(cc, ep)}
 		}
 		endpoints = append(endpoints, netpath.Endpoint{
 			Name: ep.Name, Network: ep.Network, Channel: ch,
@@ -431,11 +431,56 @@ func (a *app) onFailover(channel, from, to string) {
 }
 
 // unusable stands for a channel that could not be built.
-type unusable struct{ err error }
+// Its messages are still checked as the real run would check them, with
+// what its channel type can check without credentials.
+type unusable struct {
+	err   error
+	check crier.Checker // nil when the type cannot check without the endpoint
+}
 
 func (u unusable) Send(context.Context, *crier.Message) (*crier.Receipt, error) {
 	return nil, crier.Permanent(u.err)
 }
+
+// Check checks m as the endpoint would, as far as that needs no
+// credentials.
+func (u unusable) Check(ctx context.Context, m *crier.Message) []crier.Problem {
+	if u.check == nil {
+		return nil
+	}
+	return u.check.Check(ctx, m)
+}
+
+// Notes passes on the notes of its checker.
+func (u unusable) Notes() []crier.Note {
+	if n, ok := u.check.(crier.Noter); ok {
+		return n.Notes()
+	}
+	return nil
+}
+
+// checkerFor returns what checks the messages of an endpoint of cc without
+// its credentials, or nil.
+func (a *app) checkerFor(cc ChannelConfig, ep EndpointConfig) crier.Checker {
+	switch cc.Type {
+	case "mastodon":
+		if c, err := mastodon.NewChecker(ep.Server, a.instances); err == nil {
+			return c
+		}
+	case "slack":
+		return checkFunc(slack.CheckMessage)
+	case "email":
+		return checkFunc(email.CheckMessage)
+	case "webhook":
+		return checkFunc(webhook.CheckMessage)
+	}
+	return nil
+}
+
+// checkFunc is a crier.Checker made of a function that needs no context.
+type checkFunc func(*crier.Message) []crier.Problem
+
+func (f checkFunc) Check(_ context.Context, m *crier.Message) []crier.Problem { return f(m) }
 
 // Probe reports why the endpoint cannot be used.
 func (u unusable) Probe(context.Context) error { return crier.Permanent(u.err) }

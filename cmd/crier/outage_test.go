@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,5 +371,46 @@ func TestTLSBlackholeFailsOver(t *testing.T) {
 	}
 	if got := len(backup.Accepted()); got != 1 {
 		t.Errorf("secondary accepted %d webhooks, want 1", got)
+	}
+}
+
+// TestExerciseWithoutTokensChecksLengths: an exercise on a machine that
+// has none of the accounts' tokens or secrets checks every message as the
+// real run would: a Mastodon post too long for Mastodon's default limit is
+// refused with its problem, and the preview says that the instance's
+// limit is not known.
+func TestExerciseWithoutTokensChecksLengths(t *testing.T) {
+	config := writeTestConfig(t, `mode: exercise
+channels:
+  - {id: social, type: mastodon, endpoints: [{server: "https://social.example", token: "${SOEST_MASTODON_TOKEN}"}]}
+  - {id: krisenstab, type: slack, endpoints: [{token: "${SLACK_BOT_TOKEN}", channel: "#krisenstab"}]}
+  - {id: radio, type: webhook, endpoints: [{url: "https://radio.example/hook", secret: "${RADIO_SECRET}"}]}
+towns:
+  - id: soest
+    name: Stadt Soest
+    ags: "05974040"
+    vars: {phone: "02921 103-0", office: "Am Vreithof 8", hours: "Mo–Fr 8–12 Uhr", hashtag: `+strings.Repeat("Trinkwasser", 50)+`}
+    channels: [social, krisenstab, radio]
+`)
+	srv := mustServe(t, config, nil)
+	a := e2eNotice()
+	a.Towns = []string{"soest"}
+	_, err := srv.Client.Publish(context.Background(), a, "")
+	if crier.ErrorCode(err) != crier.EINVALID {
+		t.Fatalf("publish of a post with a 550-character hashtag without tokens: %v; want it refused as the real run would", err)
+	}
+	var where []string
+	for _, p := range crier.ErrorDetails(err) {
+		where = append(where, p.Channel+" "+p.Field)
+	}
+	if !slices.Contains(where, "social text") {
+		t.Errorf("problems at %q; want the Mastodon text: %v", where, err)
+	}
+	plan, err := srv.Client.Preview(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Notes) == 0 {
+		t.Errorf("preview without a note that social.example's limit is not known")
 	}
 }
