@@ -227,8 +227,23 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 		return nil, Invalid("update rejected, nothing was queued", []Problem{{Field: "mode",
 			Message: fmt.Sprintf("must stay %s, the mode of the announcement it updates", prev.Mode)}})
 	}
+	if unchanged(prev, a) {
+		return nil, Errorf(ECONFLICT, "nothing changed: the update says what revision %d of %s says, so nothing was queued; "+
+			"change its text, towns, channels, classification or expiry", prev.Revision, id)
+	}
 	a.ID, a.Revision, a.Event, a.CreatedAt = id, prev.Revision+1, EventUpdated, time.Time{}
 	return e.publish(ctx, a, idempotencyKey)
+}
+
+// unchanged reports whether the update a says what prev says, so that it
+// would send every subscriber a correction that corrects nothing.
+func unchanged(prev, a *Announcement) bool {
+	c := *a
+	c.SetDefaults(prev.Mode)
+	return c.Title == prev.Title && c.Body == prev.Body && slices.Equal(c.Towns, prev.Towns) &&
+		slices.Equal(c.Channels, prev.Channels) && c.Category == prev.Category && c.Urgency == prev.Urgency &&
+		c.Severity == prev.Severity && c.Certainty == prev.Certainty && c.SpoilerText == prev.SpoilerText &&
+		c.Sensitive == prev.Sensitive && c.Reason == prev.Reason && c.Expires.Equal(prev.Expires)
 }
 
 // Cancel withdraws the announcement id with a new revision: every channel

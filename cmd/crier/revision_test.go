@@ -86,6 +86,23 @@ func TestRevisionEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Updated: "+id+", revision 2") {
 		t.Fatalf("update: exit %d\n%s%s", code, out, errOut)
 	}
+	// The same update again would send every subscriber a correction that
+	// corrects nothing: it is refused, and nothing is queued.
+	mailsBefore := len(smtp.Messages())
+	code, out, errOut = cli("update", id, update)
+	if code == exitOK || !strings.Contains(errOut, "nothing changed") {
+		t.Errorf("the same update again: exit %d, want a refusal saying nothing changed\n%s%s", code, out, errOut)
+	}
+	if st, err := srv.Client.Status(ctx, id); err != nil || st.Announcement.Revision != 2 {
+		t.Errorf("after the repeated update: %v, %v; want still revision 2", st, err)
+	}
+	if _, err := srv.Client.Update(ctx, id, &crier.Announcement{Title: "Bürgerbüro geschlossen", Towns: []string{"soest", "werl"},
+		Body: "Das Bürgerbüro der {{.Town.Name}} öffnet am Montag um 8 Uhr wieder.\n"}, ""); crier.ErrorCode(err) != crier.ECONFLICT {
+		t.Errorf("the same update through the API: %v; want a conflict", err)
+	}
+	if n := len(smtp.Messages()); n != mailsBefore {
+		t.Errorf("%d mails after the refused update, want none", n-mailsBefore)
+	}
 	for _, tw := range towns {
 		ss := masto.StatusesOf("tok-" + tw.id)
 		if len(ss) != 1 || len(ss[0].Edits) != 1 || !strings.Contains(ss[0].Text, "Aktualisierung: Bürgerbüro geschlossen") ||
