@@ -73,6 +73,9 @@ var catalog = []entry{
 	{"cli.services.removed", "%s aus der Erreichbarkeit für %s entfernt.", "%s removed from the service status for %s."},
 	{"cli.services.cleared", "Erreichbarkeit für %s zurückgesetzt: es gilt wieder die Liste aus der Konfiguration.", "Service status for %s reset: the list from the configuration holds again."},
 	{"cli.services.unknown", "%s steht nicht in der Erreichbarkeit für %s.", "%s is not in the service status for %s."},
+	{"cli.config_missing", "Keine Konfigurationsdatei gefunden. Gesucht:", "No configuration file found. Looked for:"},
+	{"cli.config_env_unset", "$CRIER_CONFIG (nicht gesetzt)", "$CRIER_CONFIG (not set)"},
+	{"cli.config_hint", "Die Datei mit --config DATEI angeben oder $CRIER_CONFIG setzen.", "Name the file with --config FILE or set $CRIER_CONFIG."},
 	{"cli.unsubscribe_link", "<persönlicher Abmeldelink>", "<personal unsubscribe link>"},
 	// crier endpoints: the running server's view of every endpoint.
 	{"endpoints.failures", "Fehler in Folge", "Failures"},
