@@ -100,3 +100,12 @@ func TestVersionCommand(t *testing.T) {
 		t.Errorf("crier version: exit %d, %q", code, out)
 	}
 }
+
+// TestTokenFlagHelp: --token-file names a file; $CRIER_TOKEN holds the
+// token itself, and the help must not read as if it named a file.
+func TestTokenFlagHelp(t *testing.T) {
+	_, _, help := run(t, nil, "list", "-h")
+	if !strings.Contains(help, "-token-file FILE") || !strings.Contains(help, "the token in $CRIER_TOKEN") {
+		t.Errorf("list -h on the token:\n%s", help)
+	}
+}
