@@ -212,6 +212,19 @@ func (c *Client) Captures(ctx context.Context, announcement string, limit int) (
 	return out.Captures, nil
 }
 
+// RecentCaptures is Captures newest first: with a limit, the latest ones.
+func (c *Client) RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+	q := url.Values{"order": {"newest"}}
+	if announcement != "" {
+		q.Set("announcement", announcement)
+	}
+	var out captureList
+	if err := c.call(ctx, http.MethodGet, "/api/v1/captures", limitQuery(q, limit), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Captures, nil
+}
+
 // Towns returns the configured towns in configuration order.
 func (c *Client) Towns(ctx context.Context) ([]*crier.Town, error) {
 	var out townList

@@ -376,6 +376,21 @@ func (s *fakeCaptures) Captures(_ context.Context, announcement string, limit in
 	return out, nil
 }
 
+func (s *fakeCaptures) RecentCaptures(_ context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*crier.Capture
+	for _, c := range slices.Backward(s.caps) {
+		if len(out) == limit {
+			break
+		}
+		if announcement == "" || c.Announcement == announcement {
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
 // fakeQueue answers Depth only; the server never claims.
 type fakeQueue struct {
 	mu    sync.Mutex

@@ -361,6 +361,20 @@ func TestCaptures(t *testing.T) {
 	if status, _ := rawRequest(t, e, http.MethodGet, "/api/v1/captures?limit=0", testToken, ""); status != http.StatusUnprocessableEntity {
 		t.Errorf("limit=0: status %d, want 422", status)
 	}
+	got, err = e.client.RecentCaptures(ctx, "", 2)
+	if err != nil {
+		t.Fatalf("RecentCaptures: %v", err)
+	}
+	if diff := cmp.Diff([]string{"k2", "k1"}, keys(got)); diff != "" {
+		t.Errorf("newest captures with limit 2 (-want +got):\n%s", diff)
+	}
+	got, err = e.client.RecentCaptures(ctx, "ann1", 1)
+	if err != nil || len(got) != 1 || got[0].Key != "k2" {
+		t.Errorf("newest capture of ann1: %v, %v", keys(got), err)
+	}
+	if status, _ := rawRequest(t, e, http.MethodGet, "/api/v1/captures?order=random", testToken, ""); status != http.StatusUnprocessableEntity {
+		t.Errorf("order=random: status %d, want 422", status)
+	}
 }
 
 func TestHealth(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,17 +53,35 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, channelList{Channels: out})
 }
 
-// listCaptures answers what the exercise sink received, oldest first,
-// optionally for one announcement.
+// recentCaptures is a capture store that can list newest first.
+type recentCaptures interface {
+	RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error)
+}
+
+// listCaptures answers what the exercise sink received, oldest first or,
+// with order=newest, newest first, optionally for one announcement.
 func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
 	announcement := q.str("announcement")
 	limit := q.limit()
+	list := s.captures.Captures
+	switch order := q.str("order"); order {
+	case "", "oldest":
+	case "newest":
+		recent, ok := s.captures.(recentCaptures)
+		if !ok {
+			q.problem("order", "this store cannot list captures newest first")
+			break
+		}
+		list = recent.RecentCaptures
+	default:
+		q.problem("order", "order %q is not oldest or newest", order)
+	}
 	if err := q.err(); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	cs, err := s.captures.Captures(r.Context(), announcement, limit)
+	cs, err := list(r.Context(), announcement, limit)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -411,11 +411,14 @@ func (m *Main) retry(ctx context.Context, args []string) error {
 	return nil
 }
 
-// list prints recent announcements.
+// list prints recent announcements, newest first, with what became of
+// each: published, updated, canceled or expired, and how far its
+// deliveries got (one status request per row). Notices scheduled once
+// and not yet published come first.
 func (m *Main) list(ctx context.Context, args []string) error {
 	fs := m.flags("list")
 	r := m.remoteFlags(fs)
-	limit := fs.Int("n", 20, "how many")
+	limit := fs.Int("n", 20, "how many announcements, the newest first")
 	if _, err := parse(fs, args); err != nil {
 		return flagError(err)
 	}
@@ -427,19 +430,81 @@ func (m *Main) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	scheduled, err := c.Schedules(ctx, "")
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
 	defer tw.Flush()
+	fmt.Fprintf(tw, "ID\t%s\t%s\t%s\t%s\t%s\n", m.t("cli.time"), m.t("cli.mode"), m.t("cli.state"),
+		m.t("cli.deliveries_column"), m.t("cli.title"))
+	for _, sc := range scheduled {
+		if sc.Spec != "" || sc.State.Final() || sc.Announcement == nil {
+			continue // recurring ones: crier schedule list
+		}
+		state := m.t("list.scheduled")
+		if sc.State == crier.SchedulePaused {
+			state = m.t("list.scheduled_paused")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.At.In(berlin).Format("2006-01-02 15:04"),
+			m.modeText(sc.Announcement.Mode), state, "–", sc.Announcement.Title)
+	}
+	now := m.Clock.Now()
 	for _, a := range as {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.In(berlin).Format("2006-01-02 15:04"), a.Mode, a.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.In(berlin).Format("2006-01-02 15:04"),
+			m.modeText(a.Mode), m.t(listState(a, now)), m.deliveryProgress(ctx, c, a.ID), a.Title)
 	}
 	return nil
 }
 
-// captures prints what the exercise sink received.
+// modeText names an announcement's mode in the reader's language.
+func (m *Main) modeText(mode crier.Mode) string {
+	if key := "list.mode." + string(mode); locale.Has(key) {
+		return m.t(key)
+	}
+	return string(mode)
+}
+
+// listState is the catalogue key of what became of a: its latest
+// revision's event, or expired once it is past its expiry.
+func listState(a *crier.Announcement, now time.Time) string {
+	switch {
+	case a.Event == crier.EventCanceled:
+		return "list.canceled"
+	case !a.Expires.IsZero() && !now.Before(a.Expires):
+		return "list.expired"
+	case a.Event == crier.EventUpdated:
+		return "list.updated"
+	}
+	return "list.published"
+}
+
+// deliveryProgress says how far the deliveries of announcement id got:
+// "12/17 gesendet", "läuft: 3/17 fertig", with failures and unknown
+// outcomes named; "?" when the server did not say.
+func (m *Main) deliveryProgress(ctx context.Context, c *server.Client, id string) string {
+	st, err := c.Status(ctx, id)
+	if err != nil {
+		return "?"
+	}
+	s := m.t("list.sent", st.Totals[crier.StateSent], st.Total)
+	if !st.Done {
+		s = m.t("list.under_way", st.Final, st.Total)
+	}
+	if n := st.Totals[crier.StateFailed]; n > 0 {
+		s += ", " + m.t("cli.failed", n)
+	}
+	if n := st.Totals[crier.StateUnknown]; n > 0 {
+		s += ", " + m.t("list.unknown", n)
+	}
+	return s
+}
+
+// captures prints what the exercise sink received, newest first.
 func (m *Main) captures(ctx context.Context, args []string) error {
 	fs := m.flags("captures")
 	r := m.remoteFlags(fs)
-	limit := fs.Int("n", 50, "how many")
+	limit := fs.Int("n", 50, "how many, the newest first")
 	full := fs.Bool("full", false, "print each captured text in full")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -453,13 +518,14 @@ func (m *Main) captures(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		id = pos[0]
 	}
-	cs, err := c.Captures(ctx, id, *limit)
+	cs, err := c.RecentCaptures(ctx, id, *limit)
 	if err != nil {
 		return err
 	}
 	for _, cp := range cs {
 		to := firstNonEmpty(cp.Recipient, cp.Channel)
-		fmt.Fprintf(m.Stdout, "%s  %s × %s → %s  %s\n", cp.At.In(berlin).Format("15:04:05"), cp.Town, cp.Channel, to,
+		fmt.Fprintf(m.Stdout, "%s  %s r%d  %s × %s → %s  %s\n", cp.At.In(berlin).Format("15:04:05"), cp.Announcement, cp.Revision,
+			cp.Town, cp.Channel, to,
 			firstNonEmpty(cp.Subject, firstLine(cp.Text), cp.Type))
 		if *full {
 			fmt.Fprintln(m.Stdout, firstNonEmpty(cp.Text, string(cp.Payload)))

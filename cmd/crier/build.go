@@ -68,6 +68,9 @@ func (m *Main) loadClientConfig(path string) (*Config, error) {
 
 func (m *Main) load(path string, log *slog.Logger, load func(string, func(string) string) (*Config, error)) (*Config, error) {
 	cfg, err := load(path, m.Getenv)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, m.noConfig(path)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -64,8 +64,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	dataDir := fs.String("data-dir", "", "data directory of a running server whose view (endpoints found gone) the check adds (overrides data_dir in the configuration)")
 	epTimeout := fs.Duration("endpoint-timeout", defaultEndpointTimeout, "bound for each endpoint's probe or path check; an endpoint that has not answered by then is reported as not answering")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: crier check [--config FILE] [--timeout D] [--endpoint-timeout D]")
-		fs.PrintDefaults()
+		printHelp(fs.Output(), "check", fs)
 		fmt.Fprint(fs.Output(), checkHelp)
 	}
 	if _, err := parse(fs, args); err != nil {

@@ -31,7 +31,7 @@ func (m *Main) remoteFlags(fs *flag.FlagSet) *remote {
 	fs.StringVar(&r.config, "config", "", "configuration file, to find the server and its token (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
 	fs.StringVar(&r.dataDir, "data-dir", "", "data directory of the server (overrides data_dir in the configuration)")
 	fs.StringVar(&r.server, "server", "", "server base URL (default $CRIER_SERVER, or the address serve wrote to the data dir)")
-	fs.StringVar(&r.token, "token-file", "", "file with the API token (default $CRIER_TOKEN, or the admin token in the data dir)")
+	fs.StringVar(&r.token, "token-file", "", "`FILE` holding the API token (default: the token in $CRIER_TOKEN, else the admin token in the data dir)")
 	return r
 }
 

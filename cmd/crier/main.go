@@ -11,13 +11,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // time zones on machines without zone data
 
 	"github.com/crierhq/crier"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version can be set at build time with -ldflags "-X main.version=…";
+// left at "dev", the module version from the build information is shown.
 var version = "dev"
 
 // Exit codes.
@@ -57,30 +60,94 @@ func NewMain() *Main {
 	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Clock: crier.SystemClock{}}
 }
 
+// command is one entry of the command table. Every command and
+// sub-command answers -h and --help with its synopsis, what it does, its
+// flags and an example, all taken from here.
 type command struct {
 	name, args, help string
 	run              func(m *Main, ctx context.Context, args []string) error
+	example          string    // one command line, without the leading "crier "
+	usage            string    // the synopsis without "crier ", when it is not "NAME ARGS"
+	subs             []command // sub-commands; their run is unused
 }
 
-var commands = []command{
-	{"serve", "[--config FILE]", "run the API, the delivery workers and the queue", (*Main).serve},
-	{"publish", "FILE [--wait]", "publish an announcement file (Markdown with YAML front matter)", (*Main).publish},
-	{"preview", "FILE [--town ID] [--channel ID]", "render every message and list every problem, without a server", (*Main).preview},
-	{"check", "[--config FILE] [--timeout D] [--endpoint-timeout D]", "check every endpoint over its network, without a server; exit 0 all primaries up, 3 some channel only on a secondary, 1 some channel down", (*Main).check},
-	{"update", "ID FILE [--wait]", "publish a correction: channels edit or answer their posts, email and webhooks send it", (*Main).update},
-	{"cancel", "ID [--reason TEXT] [--wait]", "withdraw an announcement: posts are deleted, unsent deliveries never go out", (*Main).cancel},
-	{"status", "ID [--watch]", "show delivery progress of an announcement", (*Main).status},
-	{"deliveries", "ID [--town ID] [--channel ID] [--state S]", "list deliveries of an announcement", (*Main).deliveries},
-	{"retry", "ID [--failed] [--unknown]", "queue failed or unknown deliveries of the latest revision again", (*Main).retry},
-	{"list", "", "list recent announcements", (*Main).list},
-	{"captures", "[ID]", "show what the exercise sink received", (*Main).captures},
-	{"subscribers", "import|export|add|remove …", "manage a town's email list", (*Main).subscribers},
-	{"schedule", "add|list|show|edit|pause|resume|remove", "publish later: once (publish_at) or by a cron spec", (*Main).schedules},
-	{"endpoints", "[reset CHANNEL ENDPOINT]", "show the running server's view of every endpoint, or clear one that is gone", (*Main).endpoints},
-	{"services", "TOWN [set|remove|clear …]", "show or change a town's service status on the website, without an announcement", (*Main).services},
-	{"site", "export DIR [--base-url URL]", "write the emergency website as static files (works next to a running serve)", (*Main).siteCommand},
-	{"bench", "[--smoke] [--row NAMES] [--json FILE]", "measure crier here against loopback sinks: one table, pass/fail per target", (*Main).bench},
-	{"version", "", "print the version", (*Main).printVersion},
+// commands returns the command table, in the order "crier help" shows it.
+func commands() []command {
+	return []command{
+		{name: "serve", args: "[--config FILE]", help: "run the API, the delivery workers and the queue", run: (*Main).serve,
+			example: "serve --config /etc/crier/crier.yaml"},
+		{name: "publish", args: "FILE [--wait]", help: "publish an announcement file (Markdown with YAML front matter)", run: (*Main).publish,
+			example: "publish notice.md --wait"},
+		{name: "preview", args: "FILE [--town ID] [--channel ID]", help: "render every message and list every problem, without a server", run: (*Main).preview,
+			example: "preview notice.md --town soest"},
+		{name: "check", args: "[--config FILE] [--timeout D] [--endpoint-timeout D]", help: "check every endpoint over its network, without a server; exit 0 all primaries up, 3 some channel only on a secondary, 1 some channel down", run: (*Main).check,
+			example: "check --timeout 30s"},
+		{name: "update", args: "ID FILE [--wait]", help: "publish a correction: channels edit or answer their posts, email and webhooks send it", run: (*Main).update,
+			example: "update k7xq2m4vbn3c5dfe correction.md --wait"},
+		{name: "cancel", args: "ID [--reason TEXT] [--wait]", help: "withdraw an announcement: posts are deleted, unsent deliveries never go out", run: (*Main).cancel,
+			example: `cancel k7xq2m4vbn3c5dfe --reason "Die Störung ist behoben."`},
+		{name: "status", args: "ID [--watch]", help: "show delivery progress of an announcement", run: (*Main).status,
+			example: "status k7xq2m4vbn3c5dfe --watch"},
+		{name: "deliveries", args: "ID [--town ID] [--channel ID] [--state S]", help: "list deliveries of an announcement", run: (*Main).deliveries,
+			example: "deliveries k7xq2m4vbn3c5dfe --state failed"},
+		{name: "retry", args: "ID [--failed] [--unknown]", help: "queue failed or unknown deliveries of the latest revision again", run: (*Main).retry,
+			example: "retry k7xq2m4vbn3c5dfe --failed"},
+		{name: "list", args: "[-n N]", help: "list recent announcements with their state, newest first", run: (*Main).list,
+			example: "list -n 50"},
+		{name: "captures", args: "[ID] [-n N] [--full]", help: "show what the exercise sink received, newest first", run: (*Main).captures,
+			example: "captures k7xq2m4vbn3c5dfe --full"},
+		{name: "subscribers", args: "import|export|add|remove …", help: "manage a town's email list", run: (*Main).subscribers,
+			example: "subscribers export --town soest", subs: []command{
+				{name: "import", args: "FILE --town ID [--confirmed --source TEXT]", help: "add or update addresses from a CSV file (email[,name], optional header); every bad row is reported before anything is written",
+					example: "subscribers import --town soest liste.csv"},
+				{name: "export", args: "--town ID [--state S]", help: "write a town's list as CSV to stdout",
+					example: "subscribers export --town soest --state confirmed"},
+				{name: "add", args: "ADDRESS --town ID [--name NAME] [--confirmed --source TEXT]", help: "add or update one address",
+					example: "subscribers add --town soest anna@example.org"},
+				{name: "remove", args: "ADDRESS --town ID", help: "unsubscribe one address",
+					example: "subscribers remove --town soest anna@example.org"},
+			}},
+		{name: "schedule", args: "add|list|show|edit|pause|resume|remove", help: "publish later: once (publish_at) or by a cron spec", run: (*Main).schedules,
+			example: "schedule list", subs: []command{
+				{name: "add", args: "FILE [--cron SPEC | --at TIME] [--until DATE] [--expires-after D]", help: "publish a file later: once, or on every run of a cron spec",
+					example: `schedule add sprechstunde.md --cron "0 8 * * 1-5" --until 2026-12-31`},
+				{name: "list", args: "[--all]", help: "list the schedules that are still to fire",
+					example: "schedule list --all"},
+				{name: "show", args: "ID", help: "show a schedule and its runs",
+					example: "schedule show p3rt6yw2hq8sm4na"},
+				{name: "edit", args: "ID [FILE] [--cron SPEC] [--at TIME] [--until DATE] [--expires-after D]", help: "change a schedule's text or times",
+					example: `schedule edit p3rt6yw2hq8sm4na --at "2026-12-01 09:00"`},
+				{name: "pause", args: "ID", help: "stop a schedule from firing until it is resumed",
+					example: "schedule pause p3rt6yw2hq8sm4na"},
+				{name: "resume", args: "ID", help: "let a paused schedule fire again",
+					example: "schedule resume p3rt6yw2hq8sm4na"},
+				{name: "remove", args: "ID", help: "remove a schedule: it never fires again",
+					example: "schedule remove p3rt6yw2hq8sm4na"},
+			}},
+		{name: "endpoints", args: "[reset CHANNEL ENDPOINT]", help: "show the running server's view of every endpoint, or clear one that is gone", run: (*Main).endpoints,
+			example: "endpoints", subs: []command{
+				{name: "reset", args: "CHANNEL ENDPOINT", help: "clear gone, a refused probe and an open breaker of one endpoint",
+					example: "endpoints reset radio radio.example"},
+			}},
+		{name: "services", args: "TOWN [set|remove|clear …]", help: "show or change a town's service status on the website, without an announcement", run: (*Main).services,
+			example: "services soest", subs: []command{
+				{name: "set", usage: "services TOWN set SERVICE up|limited|down|- TEXT", help: "add or replace one line of the town's list",
+					example: `services soest set Bürgerbüro down "geschlossen bis Montag"`},
+				{name: "remove", usage: "services TOWN remove SERVICE", help: "remove one line",
+					example: "services soest remove Bürgerbüro"},
+				{name: "clear", usage: "services TOWN clear", help: "go back to the list in the configuration",
+					example: "services soest clear"},
+			}},
+		{name: "site", args: "export DIR [--base-url URL]", help: "write the emergency website as static files (works next to a running serve)", run: (*Main).siteCommand,
+			example: "site export /var/www/notfall", subs: []command{
+				{name: "export", args: "DIR [--config FILE] [--data-dir DIR] [--base-url URL]", help: "write every page, feed and CAP document to DIR",
+					example: "site export /var/www/notfall --base-url https://notfall.example"},
+			}},
+		{name: "bench", args: "[--smoke] [--row NAMES] [--json FILE]", help: "measure crier here against loopback sinks: one table, pass/fail per target", run: (*Main).bench,
+			example: "bench --smoke"},
+		{name: "version", args: "", help: "print the version, the commit and when it was built", run: (*Main).printVersion,
+			example: "version"},
+	}
 }
 
 // Run runs the command named by args[0] and returns the exit code.
@@ -89,7 +156,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		m.usage(m.Stdout)
 		return exitOK
 	}
-	for _, c := range commands {
+	for _, c := range commands() {
 		if c.name == args[0] {
 			return m.exit(c.run(m, ctx, args[1:]))
 		}
@@ -102,10 +169,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 func (m *Main) usage(w io.Writer) {
 	fmt.Fprintln(w, "crier: one announcement, every town, every channel.")
 	fmt.Fprintln(w, "\nUsage: crier COMMAND [ARGS]")
-	for _, c := range commands {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-12s %-40s %s\n", c.name, c.args, c.help)
 	}
-	fmt.Fprintln(w, "\nRun \"crier COMMAND -h\" for a command's flags.")
+	fmt.Fprintln(w, "\nRun \"crier COMMAND -h\" for a command's synopsis, flags and an example.")
 }
 
 // exit prints err and maps it to an exit code.
@@ -151,14 +218,69 @@ type failure struct{ code int }
 func (f *failure) Error() string { return fmt.Sprintf("exit %d", f.code) }
 
 func (m *Main) printVersion(ctx context.Context, args []string) error {
-	fmt.Fprintln(m.Stdout, "crier", version)
+	fs := m.flags("version")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) > 0 {
+		return usageError("version takes no arguments")
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
+	}
+	fmt.Fprintln(m.Stdout, "crier", versionString(version, bi))
 	return nil
+}
+
+// versionString says which crier this is: the version set with -ldflags,
+// else the module version, followed by the commit, its time, whether the
+// work tree had changes, and the Go version, as far as the build recorded
+// them:
+//
+//	v1.2.0 (commit 3f2c1a9e8b7d, 2026-12-01T10:00:00Z, modified, go1.26.8)
+//
+// Without build information it is "dev", or what -ldflags set.
+func versionString(set string, bi *debug.BuildInfo) string {
+	if bi == nil {
+		return set
+	}
+	v := set
+	if v == "dev" {
+		v = bi.Main.Version
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var details []string
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		details = append(details, "commit "+rev[:min(len(rev), 12)])
+	}
+	if t := settings["vcs.time"]; t != "" {
+		details = append(details, t)
+	}
+	if settings["vcs.modified"] == "true" {
+		details = append(details, "modified")
+	}
+	if bi.GoVersion != "" {
+		details = append(details, bi.GoVersion)
+	}
+	if len(details) == 0 {
+		return v
+	}
+	return v + " (" + strings.Join(details, ", ") + ")"
 }
 
 // flags returns a flag set that prints to the command's stderr.
 func (m *Main) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("crier "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	fs.Usage = func() { printHelp(fs.Output(), name, fs) }
 	return fs
 }
 

@@ -63,6 +63,9 @@ func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announc
 
 // schedules manages schedules: one-off (publish_at) and recurring ones.
 func (m *Main) schedules(ctx context.Context, args []string) error {
+	if err := m.subHelp("schedule", args); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError("schedule needs a sub-command: add, list, show, edit, pause, resume, remove")
 	}

@@ -210,6 +210,9 @@ func newSite(cfg *Config, db pageStore, dir *crier.Directory, clock crier.Clock,
 
 // siteCommand runs "crier site export".
 func (m *Main) siteCommand(ctx context.Context, args []string) error {
+	if err := m.subHelp("site", args); err != nil {
+		return err
+	}
 	if len(args) == 0 || args[0] != "export" {
 		return usageError("usage: crier site export DIR [--config FILE] [--data-dir DIR] [--base-url URL]")
 	}

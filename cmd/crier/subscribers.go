@@ -18,6 +18,9 @@ const importBatch = 1000
 
 // subscribers manages a town's email list.
 func (m *Main) subscribers(ctx context.Context, args []string) error {
+	if err := m.subHelp("subscribers", args); err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageError("subscribers needs a sub-command: import, export, add, remove")
 	}

@@ -34,11 +34,20 @@ func (db *DB) SaveCapture(ctx context.Context, c *crier.Capture) error {
 // Captures returns up to limit captures (1000 when limit is 0), of one
 // announcement or of all when announcement is empty, oldest first.
 func (db *DB) Captures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+	return db.captures(ctx, announcement, limit, "id")
+}
+
+// RecentCaptures is Captures newest first: the limit keeps the latest.
+func (db *DB) RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+	return db.captures(ctx, announcement, limit, "id DESC")
+}
+
+func (db *DB) captures(ctx context.Context, announcement string, limit int, order string) ([]*crier.Capture, error) {
 	query, args := `SELECT `+captureColumns+` FROM captures`, []any{}
 	if announcement != "" {
 		query, args = query+` WHERE announcement = ?`, append(args, announcement)
 	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id LIMIT ?`, append(args, limitOr(limit))...)
+	rows, err := db.read.QueryContext(ctx, query+` ORDER BY `+order+` LIMIT ?`, append(args, limitOr(limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("list captures: %w", err)
 	}
