@@ -85,7 +85,7 @@ func TestExerciseModeQuickstart(t *testing.T) {
 	}
 
 	// A correction and a cancellation are captured like the notice.
-	if code, out, errOut := cli("update", id, "../../examples/buergerbuero-geschlossen.md", "--wait"); code != 0 {
+	if code, out, errOut := cli("update", id, "../../examples/buergerbuero-notdienst.md", "--wait"); code != 0 {
 		t.Fatalf("update --wait: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := cli("cancel", id, "--reason", "Das Bürgerbüro ist wieder geöffnet.", "--wait"); code != 0 {
