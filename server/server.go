@@ -172,7 +172,7 @@ func New(o Options) (*Server, error) {
 		metrics:     o.Metrics,
 		site:        o.Site,
 		tokens:      o.Tokens,
-		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow),
+		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
