@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -79,9 +80,19 @@ type Options struct {
 	// enables the public subscribe form of every town with an email
 	// channel, GET and POST /{town}/subscribe, and the link of its
 	// confirmation mail, GET and POST /confirm/{token} (double opt-in).
-	// The form's rate limit counts r.RemoteAddr: behind a reverse proxy,
-	// the proxy's address.
+	// The form's rate limit counts the client's address (see
+	// TrustedProxies).
 	Tokens *crier.Tokens
+	// TrustedProxies are the reverse proxies in front of the server. Only
+	// from a peer in one of them is ProxyHeader believed: the client is
+	// the rightmost address in it that is not itself a trusted proxy. The
+	// rate limits and the request log count that address; without trusted
+	// proxies, the peer's.
+	TrustedProxies []netip.Prefix
+	// ProxyHeader is the header the trusted proxies set: "X-Forwarded-For"
+	// (the default) or "Forwarded" (RFC 7239). The other one is ignored,
+	// since a proxy passes on what clients put there.
+	ProxyHeader string
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
@@ -114,6 +125,7 @@ type Server struct {
 	site        http.Handler
 	tokens      *crier.Tokens
 	limiter     *rateLimiter
+	peers       peers
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	ready       func(ctx context.Context) error
@@ -155,6 +167,13 @@ func New(o Options) (*Server, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("new server: missing %s", strings.Join(missing, ", "))
 	}
+	switch o.ProxyHeader {
+	case "":
+		o.ProxyHeader = HeaderForwardedFor
+	case HeaderForwardedFor, HeaderForwarded:
+	default:
+		return nil, fmt.Errorf("new server: proxy header %q is neither %s nor %s", o.ProxyHeader, HeaderForwardedFor, HeaderForwarded)
+	}
 	s := &Server{
 		engine:      o.Engine,
 		store:       o.Store,
@@ -173,6 +192,7 @@ func New(o Options) (*Server, error) {
 		site:        o.Site,
 		tokens:      o.Tokens,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
+		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
@@ -286,9 +306,15 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 // logRequests logs one line per request: method, path, status, duration
-// and remote address. It never logs headers, which carry the token.
+// and the client's address ("remote"), with the peer's when that is a
+// trusted proxy. It never logs headers, which carry the token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote := slog.String("remote", r.RemoteAddr)
+		peer := slog.Attr{}
+		if a, proxied := s.peers.client(r); proxied {
+			remote, peer = slog.String("remote", a.String()), slog.String("peer", r.RemoteAddr)
+		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
@@ -302,7 +328,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("path", logPath(r)),
 			slog.Int("status", sw.status()),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", r.RemoteAddr),
+			remote, peer,
 		)
 	})
 }

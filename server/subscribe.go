@@ -120,7 +120,7 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 // confirmed one is sent nothing. A filled-in honeypot gets the same answer
 // and nothing happens. An invalid address gets 422 and the form again; a
 // town without email notices 404; a client IP over the rate limit 429.
-// Behind a reverse proxy the limit counts the proxy's address.
+// Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	t := s.directory.Town(r.PathValue("town"))
 	lang := locale.Match(firstLanguage(r))
@@ -139,7 +139,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	if wait, ok := s.limiter.allow(clientIP(r.RemoteAddr), now); !ok {
+	if wait, ok := s.limiter.allow(s.peers.clientKey(r), now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.subscribeAnswer(w, http.StatusTooManyRequests, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.limited.title"), Text: locale.T(lang, "subscribe.limited.text")})
@@ -361,7 +361,7 @@ func cleanName(s string) string {
 	return s
 }
 
-// clientIP is the key of the rate limit: the address of r.RemoteAddr, or
+// clientIP is the key of the rate limit: the address of remote, or
 // its /64 network for IPv6, where one connection has many addresses.
 func clientIP(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
