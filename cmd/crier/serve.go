@@ -64,26 +64,29 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
 	srv, err := server.New(server.Options{
-		Engine:        a.engine,
-		Store:         a.db,
-		Subscribers:   a.db,
-		Captures:      a.db,
-		Queue:         a.db,
-		Directory:     a.dir,
-		Channels:      a.channels,
-		Token:         token,
-		Clock:         m.Clock,
-		Logger:        log,
-		Metrics:       metrics,
-		Version:       version,
-		Endpoints:     a.health,
-		ResetEndpoint: a.resetEndpoint,
-		Schedules:     sched,
-		Site:          web,
-		Tokens:        &a.tokens,
-		Statuses:      a.db,
-		DefaultStatus: configuredStatus(cfg),
+		Engine:         a.engine,
+		Store:          a.db,
+		Subscribers:    a.db,
+		Captures:       a.db,
+		Queue:          a.db,
+		Directory:      a.dir,
+		Channels:       a.channels,
+		Token:          token,
+		Clock:          m.Clock,
+		Logger:         log,
+		Metrics:        metrics,
+		Version:        version,
+		Endpoints:      a.health,
+		ResetEndpoint:  a.resetEndpoint,
+		Schedules:      sched,
+		Site:           web,
+		Tokens:         &a.tokens,
+		Statuses:       a.db,
+		DefaultStatus:  configuredStatus(cfg),
+		TrustedProxies: proxies,
+		ProxyHeader:    cfg.HTTP.proxyHeader(),
 	})
 	if err != nil {
 		return err
