@@ -93,6 +93,14 @@ type Options struct {
 	// (the default) or "Forwarded" (RFC 7239). The other one is ignored,
 	// since a proxy passes on what clients put there.
 	ProxyHeader string
+	// MaxConnsPerClient caps the connections one client address (one /64
+	// for IPv6) holds on the public pages: the website and the subscribe,
+	// confirm and unsubscribe pages, not the API. A request over it gets
+	// 429. Default DefaultMaxConnsPerClient. Connections count from their
+	// first such request until they close when the server is built by
+	// HTTPServer; otherwise, and through trusted proxies, requests count
+	// while they run.
+	MaxConnsPerClient int
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
@@ -126,6 +134,7 @@ type Server struct {
 	tokens      *crier.Tokens
 	limiter     *rateLimiter
 	peers       peers
+	conns       *connLimiter
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	ready       func(ctx context.Context) error
@@ -193,6 +202,7 @@ func New(o Options) (*Server, error) {
 		tokens:      o.Tokens,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
 		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
+		conns:       newConnLimiter(o.MaxConnsPerClient),
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
@@ -261,7 +271,7 @@ func (s *Server) routes() {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(mux))
+	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
 }
 
 // authenticate lets requests with the admin bearer token through. Both
