@@ -87,6 +87,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		DefaultStatus:  configuredStatus(cfg),
 		TrustedProxies: proxies,
 		ProxyHeader:    cfg.HTTP.proxyHeader(),
+
+		MaxConnsPerClient: cfg.HTTP.MaxConnsPerClient,
 	})
 	if err != nil {
 		return err
@@ -101,7 +103,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("write server address: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer(server.Timeouts{Read: cfg.HTTP.ReadTimeout.Duration,
+		Write: cfg.HTTP.WriteTimeout.Duration, Idle: cfg.HTTP.IdleTimeout.Duration})
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
