@@ -158,3 +158,46 @@ func TestServeConnCap(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestServeTrustedProxy: behind the proxy named in http.trusted_proxies,
+// two clients have their own subscribe budgets; without it, the
+// X-Forwarded-For header of the same requests is ignored.
+func TestServeTrustedProxy(t *testing.T) {
+	post := func(t *testing.T, url, client string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url+"/soest/subscribe", strings.NewReader("email=anna%40example.org"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		name, http string
+		secondWant int
+	}{
+		{"trusted", "http: {trusted_proxies: [127.0.0.1, \"::1\"]}\n", http.StatusOK},
+		{"not trusted", "", http.StatusTooManyRequests},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := mustServe(t, connConfig(t, tc.http), nil)
+			for range 5 {
+				if code := post(t, srv.URL, "198.51.100.7"); code != http.StatusOK {
+					t.Fatalf("client a: %d", code)
+				}
+			}
+			if code := post(t, srv.URL, "198.51.100.7"); code != http.StatusTooManyRequests {
+				t.Errorf("client a, post 6: %d, want 429", code)
+			}
+			if code := post(t, srv.URL, "198.51.100.8"); code != tc.secondWant {
+				t.Errorf("client b: %d, want %d", code, tc.secondWant)
+			}
+		})
+	}
+}
