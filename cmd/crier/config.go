@@ -1005,7 +1005,8 @@ func (c *Config) resolvePaths(dir string) {
 
 // Warnings returns what is fine now but worth a line in the log: in
 // exercise and test mode, every environment variable that is not set
-// (required in actual mode), and channels no town uses.
+// (required in actual mode), channels no town uses, and an https
+// public_url without trusted proxies.
 func (c *Config) Warnings() []string {
 	var out []string
 	if c.Mode == crier.ModeExercise || c.Mode == crier.ModeTest {
@@ -1037,6 +1038,10 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	out = append(out, receiverWarnings(c.Channels)...)
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 {
+		out = append(out, "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: "+
+			"the subscribe rate limit and the connection cap count every visitor as the proxy")
+	}
 	return out
 }
 

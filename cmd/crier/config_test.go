@@ -1058,3 +1058,26 @@ func TestConfigPrefetch(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigWarningsProxy: an https public_url needs a reverse proxy in
+// front of crier, which should be named in http.trusted_proxies.
+func TestConfigWarningsProxy(t *testing.T) {
+	const want = "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: " +
+		"the subscribe rate limit and the connection cap count every visitor as the proxy"
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"public_url: https://krisen.kreis-soest.example\n", []string{want}},
+		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [127.0.0.1]}\n", nil},
+		{"public_url: http://krisen.kreis-soest.example\n", nil},
+	} {
+		c, err := LoadConfig(writeConfig(t, tc.yaml+goodChannel+"towns: [{id: soest, name: Soest, channels: [radio]}]\n"), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, c.Warnings()); diff != "" {
+			t.Errorf("%s: warnings (-want +got):\n%s", tc.yaml, diff)
+		}
+	}
+}
