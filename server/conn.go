@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
 )
 
@@ -29,7 +30,7 @@ const (
 	// token and cookies, far below net/http's 1 MB.
 	MaxHeaderBytes = 64 << 10
 	// DefaultMaxConnsPerClient caps the connections one client address
-	// holds on the public pages (Options.MaxConnsPerClient).
+	// holds (Options.MaxConnsPerClient).
 	DefaultMaxConnsPerClient = 64
 	// connRetryAfter is the Retry-After of an answer over the cap.
 	connRetryAfter = "10"
@@ -42,7 +43,7 @@ type Timeouts struct {
 }
 
 // HTTPServer returns an http.Server for s with the timeouts t, the header
-// limit MaxHeaderBytes and the connection cap of the public pages. Slow
+// limit MaxHeaderBytes and the connection cap of Options.MaxConnsPerClient. Slow
 // clients are cut off: headers after min(MaxHeaderTimeout, t.Read), the
 // whole request after t.Read, the answer after t.Write, an idle
 // connection after t.Idle.
@@ -67,22 +68,24 @@ func (s *Server) HTTPServer(t Timeouts) *http.Server {
 	}
 }
 
-// isPublic reports whether path is one of the public pages (the website,
-// the subscribe, confirm and unsubscribe pages), which the connection cap
-// applies to; the API, the health checks and the metrics are not.
-func isPublic(path string) bool {
-	switch path {
-	case "/healthz", "/readyz", "/metrics":
-		return false
+// capped reports whether r counts against its client's connection cap:
+// every request but those to the API with the admin token, so that
+// nobody can hold connections without limit by asking for /healthz or
+// the API, while the operator's own tools are never turned away.
+func (s *Server) capped(r *http.Request) bool {
+	if r.URL.Path != "/api/v1" && !strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		return true
 	}
-	return path != "/api/v1" && !strings.HasPrefix(path, "/api/v1/")
+	token, ok := bearer(r)
+	return !ok || !s.validToken(token)
 }
 
-// limitConns answers 429 to a request on a public page from a client that
-// holds MaxConnsPerClient connections there already.
+// limitConns answers 429 to a request that counts against the connection
+// cap from a client that holds MaxConnsPerClient connections already: the
+// API's error body under /api/v1/, a page elsewhere.
 func (s *Server) limitConns(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isPublic(r.URL.Path) {
+		if !s.capped(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -94,6 +97,10 @@ func (s *Server) limitConns(next http.Handler) http.Handler {
 				w.Header().Set("Connection", "close")
 			}
 			w.Header().Set("Retry-After", connRetryAfter)
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.error(w, r, crier.Errorf(CodeTooManyRequests, "too many connections from your address"))
+				return
+			}
 			lang := locale.Match(firstLanguage(r))
 			s.unsubscribeAnswer(w, http.StatusTooManyRequests, unsubscribeData{Lang: lang,
 				Title: locale.T(lang, "conn.limited.title"), Text: locale.T(lang, "conn.limited.text")})
@@ -104,9 +111,9 @@ func (s *Server) limitConns(next http.Handler) http.Handler {
 	})
 }
 
-// connLimiter counts the connections every client key holds on the public
-// pages. A direct connection counts from its first request for a public
-// page until it closes, idle time included. A connection from a trusted
+// connLimiter counts the connections every client key holds. A direct
+// connection counts from its first capped request until it closes, idle
+// time included. A connection from a trusted
 // proxy carries the requests of many clients, one after another; there
 // each request counts while it runs, for the client it is from.
 type connLimiter struct {
@@ -158,7 +165,7 @@ func (l *connLimiter) admit(r *http.Request, key string, proxied bool) (release 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if h != nil && !proxied && h.key != "" {
-		return func() {}, true // counted since its first public request
+		return func() {}, true // counted since its first capped request
 	}
 	if l.held[key] >= l.max {
 		return nil, false

@@ -94,9 +94,10 @@ type Options struct {
 	// since a proxy passes on what clients put there.
 	ProxyHeader string
 	// MaxConnsPerClient caps the connections one client address (one /64
-	// for IPv6) holds on the public pages: the website and the subscribe,
-	// confirm and unsubscribe pages, not the API. A request over it gets
-	// 429. Default DefaultMaxConnsPerClient. Connections count from their
+	// for IPv6) holds: the website, the subscribe, confirm and unsubscribe
+	// pages, the health checks, the metrics and unauthenticated API
+	// requests, but not API requests with the admin token. A request over
+	// it gets 429. Default DefaultMaxConnsPerClient. Connections count from their
 	// first such request until they close when the server is built by
 	// HTTPServer; otherwise, and through trusted proxies, requests count
 	// while they run.
@@ -279,18 +280,30 @@ func (s *Server) routes() {
 // their content nor their length shows in the timing.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearer(r)
+		if !ok {
 			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
+		if !s.validToken(token) {
 			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "invalid token"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the token of r's "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// validToken reports whether token is the admin token, in constant time.
+func (s *Server) validToken(token string) bool {
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) == 1
 }
 
 // noRoute answers API paths that no route matches: 405 when the path

@@ -114,7 +114,8 @@ type HTTPConfig struct {
 	// next request. Default 1m.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxConnsPerClient caps the connections one client address (one /64
-	// for IPv6) holds open on the public pages at a time. Default 64.
+	// for IPv6) holds open at a time; API requests with the admin token
+	// do not count. Default 64.
 	MaxConnsPerClient int `yaml:"max_conns_per_client"`
 }
 
