@@ -92,7 +92,9 @@ func (s *Server) limitConns(next http.Handler) http.Handler {
 		_, proxied := s.peers.client(r)
 		release, ok := s.conns.admit(r, s.peers.clientKey(r), proxied)
 		if !ok {
-			s.log.Warn("connection cap of a client reached", "max", s.conns.max)
+			// The request log shows the 429; a line of its own per refusal would
+			// let a client that reconnects fast double the log.
+			s.log.Debug("connection cap of a client reached", "max", s.conns.max)
 			if !proxied {
 				w.Header().Set("Connection", "close")
 			}
