@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -56,7 +57,7 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration) {
 // sends its body slowly and one that keeps an idle connection open are
 // all cut off soon after the configured timeouts (300 ms here).
 func TestServeSlowClients(t *testing.T) {
-	srv := mustServe(t, connConfig(t, "http: {read_timeout: 300ms, idle_timeout: 300ms}\n"), nil)
+	srv := mustServe(t, connConfig(t, "http: {read_timeout: 300ms, idle_timeout: 300ms, max_conns_per_client: 1000}\n"), nil)
 	const within = 3 * time.Second // the timeouts are 300 ms; the defaults are a minute and more
 
 	t.Run("slow headers", func(t *testing.T) {
@@ -89,6 +90,36 @@ func TestServeSlowClients(t *testing.T) {
 			t.Fatalf("GET form: %d, close %v", resp.StatusCode, resp.Close)
 		}
 		closedWithin(t, c, within)
+	})
+	t.Run("a hundred slow bodies and fifty idle connections", func(t *testing.T) {
+		var conns []net.Conn
+		for range 100 {
+			c := dial(t, srv.URL)
+			if _, err := io.WriteString(c, "POST /soest/subscribe HTTP/1.1\r\nHost: crier\r\n"+
+				"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=anna"); err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for range 50 {
+			conns = append(conns, dial(t, srv.URL))
+		}
+		var wg sync.WaitGroup
+		open := make(chan int, len(conns))
+		for i, c := range conns {
+			wg.Go(func() {
+				_ = c.SetReadDeadline(time.Now().Add(within))
+				_, err := io.Copy(io.Discard, c)
+				if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+					open <- i
+				}
+			})
+		}
+		wg.Wait()
+		close(open)
+		if n := len(open); n > 0 {
+			t.Errorf("%d of %d connections still open after %v", n, len(conns), within)
+		}
 	})
 }
 
