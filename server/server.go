@@ -97,10 +97,10 @@ type Options struct {
 	// for IPv6) holds: the website, the subscribe, confirm and unsubscribe
 	// pages, the health checks, the metrics and unauthenticated API
 	// requests, but not API requests with the admin token. A request over
-	// it gets 429. Default DefaultMaxConnsPerClient. Connections count from their
-	// first such request until they close when the server is built by
-	// HTTPServer; otherwise, and through trusted proxies, requests count
-	// while they run.
+	// it gets 429. Default DefaultMaxConnsPerClient. When the server is
+	// built by HTTPServer, a connection counts from its first such request
+	// until it closes; otherwise, and through trusted proxies, requests
+	// count while they run.
 	MaxConnsPerClient int
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
