@@ -1006,8 +1006,8 @@ func (c *Config) resolvePaths(dir string) {
 
 // Warnings returns what is fine now but worth a line in the log: in
 // exercise and test mode, every environment variable that is not set
-// (required in actual mode), channels no town uses, and an https
-// public_url without trusted proxies.
+// (required in actual mode), channels no town uses, an https public_url
+// without trusted proxies, and trusted proxies that are every address.
 func (c *Config) Warnings() []string {
 	var out []string
 	if c.Mode == crier.ModeExercise || c.Mode == crier.ModeTest {
@@ -1042,6 +1042,13 @@ func (c *Config) Warnings() []string {
 	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 {
 		out = append(out, "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: "+
 			"the subscribe rate limit and the connection cap count every visitor as the proxy")
+	}
+	proxies, _ := c.HTTP.proxies()
+	for _, p := range proxies {
+		if p.Bits() == 0 {
+			out = append(out, fmt.Sprintf("http.trusted_proxies has %s: every peer may name any client address, "+
+				"and so escape the subscribe rate limit and the connection cap", p))
+		}
 	}
 	return out
 }

@@ -1060,7 +1060,8 @@ func TestConfigPrefetch(t *testing.T) {
 }
 
 // TestConfigWarningsProxy: an https public_url needs a reverse proxy in
-// front of crier, which should be named in http.trusted_proxies.
+// front of crier, which should be named in http.trusted_proxies, and
+// trusting every address lets any client pick its address.
 func TestConfigWarningsProxy(t *testing.T) {
 	const want = "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: " +
 		"the subscribe rate limit and the connection cap count every visitor as the proxy"
@@ -1071,6 +1072,9 @@ func TestConfigWarningsProxy(t *testing.T) {
 		{"public_url: https://krisen.kreis-soest.example\n", []string{want}},
 		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [127.0.0.1]}\n", nil},
 		{"public_url: http://krisen.kreis-soest.example\n", nil},
+		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [\"0.0.0.0/0\", 10.0.0.0/8]}\n", []string{
+			"http.trusted_proxies has 0.0.0.0/0: every peer may name any client address, " +
+				"and so escape the subscribe rate limit and the connection cap"}},
 	} {
 		c, err := LoadConfig(writeConfig(t, tc.yaml+goodChannel+"towns: [{id: soest, name: Soest, channels: [radio]}]\n"), noEnv)
 		if err != nil {
