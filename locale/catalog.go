@@ -266,6 +266,8 @@ var catalog = []entry{
 	{"subscribe.sent.text", "Bitte bestätigen Sie Ihre Anmeldung – wir haben Ihnen eine E-Mail geschickt. Der Link darin ist 7 Tage gültig.", "Please confirm your subscription – we have sent you an email. Its link is valid for 7 days."},
 	{"subscribe.limited.title", "Zu viele Anfragen", "Too many requests"},
 	{"subscribe.limited.text", "Von Ihrem Anschluss kamen zu viele Anmeldungen. Bitte versuchen Sie es in einigen Minuten noch einmal.", "Too many subscriptions came from your connection. Please try again in a few minutes."},
+	{"conn.limited.title", "Zu viele Verbindungen", "Too many connections"},
+	{"conn.limited.text", "Von Ihrem Anschluss sind gerade zu viele Verbindungen offen. Bitte versuchen Sie es gleich noch einmal.", "Too many connections from your network are open right now. Please try again in a moment."},
 	{"subscribe.unknown.title", "Nicht gefunden", "Not found"},
 	{"subscribe.unknown.text", "Für diese Adresse gibt es keine E-Mail-Benachrichtigung.", "There are no email notices at this address."},
 	{"subscribe.failed.title", "Anmeldung nicht möglich", "Could not subscribe"},

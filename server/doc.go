@@ -60,6 +60,20 @@
 // "method_not_allowed" and an Allow header. A body that was understood but
 // whose content is wrong is 422 "invalid".
 //
+// A client over its connection cap (Options.MaxConnsPerClient) gets 429
+// with code "too_many_requests" and a Retry-After header.
+//
 // The Client decodes these bodies back into *crier.Error, so crier.ErrorCode
 // and crier.ErrorDetails work the same on both sides of the wire.
+//
+// # Connections
+//
+// HTTPServer builds the http.Server that crier serve runs: slow headers,
+// slow bodies, slow readers and idle keep-alive connections are cut off
+// by its timeouts, and one client address holds at most
+// Options.MaxConnsPerClient connections; requests to the API with the
+// admin token do not count. Behind the reverse proxies named in
+// Options.TrustedProxies, the client is the address their forwarding
+// header names, for the connection cap, the subscribe rate limit and the
+// request log.
 package server

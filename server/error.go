@@ -23,6 +23,9 @@ const (
 	// CodeNotImplemented: this server does not offer the route, e.g. it
 	// keeps no service status lists (HTTP 501).
 	CodeNotImplemented = "not_implemented"
+	// CodeTooManyRequests: the client holds too many connections to this
+	// server (HTTP 429, with Retry-After).
+	CodeTooManyRequests = "too_many_requests"
 )
 
 // errorResponse is the body of every API error.
@@ -55,6 +58,8 @@ func httpStatus(code string) int {
 		return http.StatusMethodNotAllowed
 	case CodeNotImplemented:
 		return http.StatusNotImplemented
+	case CodeTooManyRequests:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

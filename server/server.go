@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -79,9 +80,28 @@ type Options struct {
 	// enables the public subscribe form of every town with an email
 	// channel, GET and POST /{town}/subscribe, and the link of its
 	// confirmation mail, GET and POST /confirm/{token} (double opt-in).
-	// The form's rate limit counts r.RemoteAddr: behind a reverse proxy,
-	// the proxy's address.
+	// The form's rate limit counts the client's address (see
+	// TrustedProxies).
 	Tokens *crier.Tokens
+	// TrustedProxies are the reverse proxies in front of the server. Only
+	// from a peer in one of them is ProxyHeader believed: the client is
+	// the rightmost address in it that is not itself a trusted proxy. The
+	// rate limits and the request log count that address; without trusted
+	// proxies, the peer's.
+	TrustedProxies []netip.Prefix
+	// ProxyHeader is the header the trusted proxies set: "X-Forwarded-For"
+	// (the default) or "Forwarded" (RFC 7239). The other one is ignored,
+	// since a proxy passes on what clients put there.
+	ProxyHeader string
+	// MaxConnsPerClient caps the connections one client address (one /64
+	// for IPv6) holds: the website, the subscribe, confirm and unsubscribe
+	// pages, the health checks, the metrics and unauthenticated API
+	// requests, but not API requests with the admin token. A request over
+	// it gets 429. Default DefaultMaxConnsPerClient. When the server is
+	// built by HTTPServer, a connection counts from its first such request
+	// until it closes; otherwise, and through trusted proxies, requests
+	// count while they run.
+	MaxConnsPerClient int
 	// Site, when set, answers every request outside /api/v1/, /healthz,
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
@@ -114,6 +134,8 @@ type Server struct {
 	site        http.Handler
 	tokens      *crier.Tokens
 	limiter     *rateLimiter
+	peers       peers
+	conns       *connLimiter
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	ready       func(ctx context.Context) error
@@ -155,6 +177,13 @@ func New(o Options) (*Server, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("new server: missing %s", strings.Join(missing, ", "))
 	}
+	switch o.ProxyHeader {
+	case "":
+		o.ProxyHeader = HeaderForwardedFor
+	case HeaderForwardedFor, HeaderForwarded:
+	default:
+		return nil, fmt.Errorf("new server: proxy header %q is neither %s nor %s", o.ProxyHeader, HeaderForwardedFor, HeaderForwarded)
+	}
 	s := &Server{
 		engine:      o.Engine,
 		store:       o.Store,
@@ -172,7 +201,9 @@ func New(o Options) (*Server, error) {
 		metrics:     o.Metrics,
 		site:        o.Site,
 		tokens:      o.Tokens,
-		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow),
+		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
+		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
+		conns:       newConnLimiter(o.MaxConnsPerClient),
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		ready:       o.Ready,
@@ -241,7 +272,7 @@ func (s *Server) routes() {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(mux))
+	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
 }
 
 // authenticate lets requests with the admin bearer token through. Both
@@ -249,18 +280,30 @@ func (s *Server) routes() {
 // their content nor their length shows in the timing.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		token, ok := bearer(r)
+		if !ok {
 			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
-		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
+		if !s.validToken(token) {
 			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "invalid token"))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the token of r's "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+// validToken reports whether token is the admin token, in constant time.
+func (s *Server) validToken(token string) bool {
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) == 1
 }
 
 // noRoute answers API paths that no route matches: 405 when the path
@@ -286,9 +329,15 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 // logRequests logs one line per request: method, path, status, duration
-// and remote address. It never logs headers, which carry the token.
+// and the client's address ("remote"), with the peer's when that is a
+// trusted proxy. It never logs headers, which carry the token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote := slog.String("remote", r.RemoteAddr)
+		peer := slog.Attr{}
+		if a, proxied := s.peers.client(r); proxied {
+			remote, peer = slog.String("remote", a.String()), slog.String("peer", r.RemoteAddr)
+		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
@@ -302,7 +351,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("path", logPath(r)),
 			slog.Int("status", sw.status()),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", r.RemoteAddr),
+			remote, peer,
 		)
 	})
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"html"
@@ -119,7 +120,7 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 // confirmed one is sent nothing. A filled-in honeypot gets the same answer
 // and nothing happens. An invalid address gets 422 and the form again; a
 // town without email notices 404; a client IP over the rate limit 429.
-// Behind a reverse proxy the limit counts the proxy's address.
+// Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	t := s.directory.Town(r.PathValue("town"))
 	lang := locale.Match(firstLanguage(r))
@@ -138,7 +139,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	if wait, ok := s.limiter.allow(clientIP(r.RemoteAddr), now); !ok {
+	if wait, ok := s.limiter.allow(s.peers.clientKey(r), now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.subscribeAnswer(w, http.StatusTooManyRequests, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.limited.title"), Text: locale.T(lang, "subscribe.limited.text")})
@@ -360,7 +361,7 @@ func cleanName(s string) string {
 	return s
 }
 
-// clientIP is the key of the rate limit: the address of r.RemoteAddr, or
+// clientIP is the key of the rate limit: the address of remote, or
 // its /64 network for IPv6, where one connection has many addresses.
 func clientIP(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
@@ -380,27 +381,35 @@ func clientIP(remote string) string {
 	return ip.String()
 }
 
-// maxBuckets bounds the rate limiter's memory; beyond it, buckets that
-// have filled up again are forgotten, and if that is not enough, all.
+// maxBuckets bounds the rate limiter's memory. Beyond it the least
+// recently used bucket is forgotten: the first to go are those that have
+// filled up again, which limit nothing. The limiter never forgets every
+// bucket at once, so flooding it with new addresses lifts no limit of a
+// recent one.
 const maxBuckets = 10000
 
 // rateLimiter is a token bucket per key, in memory: limit tokens that
-// refill evenly over window. Its zero value is not usable; see newRateLimiter.
+// refill evenly over window, for at most max keys. Its zero value is not
+// usable; see newRateLimiter.
 type rateLimiter struct {
 	limit  float64
 	window time.Duration
+	max    int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*list.Element // of *bucket, in order
+	order   *list.List               // most recently used first
 }
 
 type bucket struct {
+	key    string
 	tokens float64
 	at     time.Time
 }
 
-func newRateLimiter(limit int, window time.Duration) *rateLimiter {
-	return &rateLimiter{limit: float64(limit), window: window, buckets: map[string]*bucket{}}
+func newRateLimiter(limit int, window time.Duration, bound int) *rateLimiter {
+	return &rateLimiter{limit: float64(limit), window: window, max: max(1, bound),
+		buckets: map[string]*list.Element{}, order: list.New()}
 }
 
 // allow takes a token from key's bucket at now. When none is left it
@@ -408,14 +417,18 @@ func newRateLimiter(limit int, window time.Duration) *rateLimiter {
 func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= maxBuckets {
-			l.prune(now)
+	e := l.buckets[key]
+	if e == nil {
+		for len(l.buckets) >= l.max {
+			oldest := l.order.Back()
+			delete(l.buckets, l.order.Remove(oldest).(*bucket).key)
 		}
-		b = &bucket{tokens: l.limit, at: now}
-		l.buckets[key] = b
+		e = l.order.PushFront(&bucket{key: key, tokens: l.limit, at: now})
+		l.buckets[key] = e
+	} else {
+		l.order.MoveToFront(e)
 	}
+	b := e.Value.(*bucket)
 	perToken := l.window / time.Duration(l.limit)
 	if elapsed := now.Sub(b.at); elapsed > 0 {
 		b.tokens = min(l.limit, b.tokens+float64(elapsed)/float64(perToken))
@@ -428,15 +441,9 @@ func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
 	return 0, true
 }
 
-// prune forgets the buckets that are full again at now, or all of them
-// when none is.
-func (l *rateLimiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if now.Sub(b.at) >= l.window {
-			delete(l.buckets, k)
-		}
-	}
-	if len(l.buckets) >= maxBuckets {
-		clear(l.buckets)
-	}
+// size is the number of buckets kept.
+func (l *rateLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
 }

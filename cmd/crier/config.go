@@ -64,6 +64,8 @@ type Config struct {
 	// path is relative to the config file's directory; LoadConfig makes it
 	// absolute. It must exist.
 	Templates string `yaml:"templates"`
+	// HTTP configures the HTTP server of serve.
+	HTTP HTTPConfig `yaml:"http"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 	// Delivery tunes the delivery workers.
@@ -89,6 +91,56 @@ type Config struct {
 	// secretsOptional allows unset environment variables in every mode
 	// (LoadClientConfig).
 	secretsOptional bool
+}
+
+// HTTPConfig configures the HTTP server of serve. Zero durations and
+// counts take the defaults of package server.
+type HTTPConfig struct {
+	// TrustedProxies are the reverse proxies in front of crier, as CIDR
+	// prefixes or single IP addresses. Only from these peers is
+	// ProxyHeader believed, for the rate limits, the connection cap and
+	// the request log. Default none: every peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyHeader is the header the trusted proxies set: x-forwarded-for
+	// (the default) or forwarded (RFC 7239).
+	ProxyHeader string `yaml:"proxy_header"`
+	// ReadTimeout bounds reading one request, body included; the headers
+	// get at most 10s of it. Default 1m.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds answering one request, from the end of its
+	// headers. Default 2m.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a kept-alive connection may wait for its
+	// next request. Default 1m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxConnsPerClient caps the connections one client address (one /64
+	// for IPv6) holds open at a time; API requests with the admin token
+	// do not count. Default 64.
+	MaxConnsPerClient int `yaml:"max_conns_per_client"`
+}
+
+// proxies parses TrustedProxies; Validate reports what does not parse.
+func (h HTTPConfig) proxies() ([]netip.Prefix, []int) {
+	var out []netip.Prefix
+	var bad []int
+	for i, s := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				bad = append(bad, i)
+				continue
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, bad
+}
+
+// proxyHeader is the canonical name of ProxyHeader, "" for the default.
+func (h HTTPConfig) proxyHeader() string {
+	return map[string]string{"x-forwarded-for": "X-Forwarded-For", "forwarded": "Forwarded"}[h.ProxyHeader]
 }
 
 // LogConfig configures the process log.
@@ -954,7 +1006,8 @@ func (c *Config) resolvePaths(dir string) {
 
 // Warnings returns what is fine now but worth a line in the log: in
 // exercise and test mode, every environment variable that is not set
-// (required in actual mode), and channels no town uses.
+// (required in actual mode), channels no town uses, an https public_url
+// without trusted proxies, and trusted proxies that are every address.
 func (c *Config) Warnings() []string {
 	var out []string
 	if c.Mode == crier.ModeExercise || c.Mode == crier.ModeTest {
@@ -986,6 +1039,17 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	out = append(out, receiverWarnings(c.Channels)...)
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 {
+		out = append(out, "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: "+
+			"the subscribe rate limit and the connection cap count every visitor as the proxy")
+	}
+	proxies, _ := c.HTTP.proxies()
+	for _, p := range proxies {
+		if p.Bits() == 0 {
+			out = append(out, fmt.Sprintf("http.trusted_proxies has %s: every peer may name any client address, "+
+				"and so escape the subscribe rate limit and the connection cap", p))
+		}
+	}
 	return out
 }
 
@@ -1035,6 +1099,7 @@ func (c *Config) Validate() error {
 	v.checkDelivery()
 	v.checkSchedule()
 	v.checkSite()
+	v.checkHTTP()
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
@@ -1486,6 +1551,32 @@ func (v *configCheck) checkTowns() {
 			}
 			seen[id] = true
 		}
+	}
+}
+
+// checkHTTP checks the HTTP server's settings.
+func (v *configCheck) checkHTTP() {
+	h := &v.c.HTTP
+	_, bad := h.proxies()
+	for _, i := range bad {
+		field := fmt.Sprintf("http.trusted_proxies[%d]", i)
+		if !v.unset(field) {
+			v.add(field, "%s is neither a CIDR prefix such as 10.0.0.0/8 nor an IP address", v.show(field, h.TrustedProxies[i]))
+		}
+	}
+	if h.ProxyHeader != "" {
+		v.oneOf("http.proxy_header", h.ProxyHeader, "x-forwarded-for", "forwarded")
+	}
+	for _, d := range []struct {
+		field string
+		value time.Duration
+	}{{"http.read_timeout", h.ReadTimeout.Duration}, {"http.write_timeout", h.WriteTimeout.Duration}, {"http.idle_timeout", h.IdleTimeout.Duration}} {
+		if d.value < 0 {
+			v.add(d.field, "must not be negative")
+		}
+	}
+	if h.MaxConnsPerClient < 0 {
+		v.add("http.max_conns_per_client", "must not be negative")
 	}
 }
 

@@ -587,6 +587,18 @@ towns:
 			"towns[soest].status[1].availability", "towns[soest].status[1].text", "towns[soest].status[2].service",
 			"towns[werl].status[0].service", "towns[werl].status[0].text",
 		}},
+		{"http", goodChannel + `
+http:
+  trusted_proxies: [10.0.0.0/8, "192.0.2.1", "fe80::1%eth0", proxy.example, 10.0.0.0/33]
+  proxy_header: x-real-ip
+  read_timeout: -1s
+  write_timeout: -1s
+  idle_timeout: -1s
+  max_conns_per_client: -1
+`, []string{
+			"http.trusted_proxies[2]", "http.trusted_proxies[3]", "http.trusted_proxies[4]", "http.proxy_header",
+			"http.read_timeout", "http.write_timeout", "http.idle_timeout", "http.max_conns_per_client",
+		}},
 		{"reserved channel id", `
 channels:
   - {id: site, type: webhook, endpoints: [{url: "https://r.example", secret: ` + validWebhookSecret + `}]}
@@ -688,7 +700,7 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, log, delivery, schedule, site, networks, channels, towns, groups)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, log, delivery, schedule, site, networks, channels, towns, groups)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, chunking, server, token, channel, webhook_url, probe_url, api_url, receiver)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
 		}},
@@ -1043,6 +1055,33 @@ func TestConfigPrefetch(t *testing.T) {
 	for _, bad := range []string{"delivery: {prefetch: -1}", "delivery: {prefetch: yes please}", "delivery: {prefetch: 2.5}"} {
 		if _, err := LoadConfig(writeConfig(t, bad), noEnv); err == nil || !strings.Contains(err.Error(), "as a prefetch") {
 			t.Errorf("%q: %v, want a prefetch error", bad, err)
+		}
+	}
+}
+
+// TestConfigWarningsProxy: an https public_url needs a reverse proxy in
+// front of crier, which should be named in http.trusted_proxies, and
+// trusting every address lets any client pick its address.
+func TestConfigWarningsProxy(t *testing.T) {
+	const want = "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: " +
+		"the subscribe rate limit and the connection cap count every visitor as the proxy"
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"public_url: https://krisen.kreis-soest.example\n", []string{want}},
+		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [127.0.0.1]}\n", nil},
+		{"public_url: http://krisen.kreis-soest.example\n", nil},
+		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [\"0.0.0.0/0\", 10.0.0.0/8]}\n", []string{
+			"http.trusted_proxies has 0.0.0.0/0: every peer may name any client address, " +
+				"and so escape the subscribe rate limit and the connection cap"}},
+	} {
+		c, err := LoadConfig(writeConfig(t, tc.yaml+goodChannel+"towns: [{id: soest, name: Soest, channels: [radio]}]\n"), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, c.Warnings()); diff != "" {
+			t.Errorf("%s: warnings (-want +got):\n%s", tc.yaml, diff)
 		}
 	}
 }

@@ -64,6 +64,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
 	srv, err := server.New(server.Options{
 		Engine:        a.engine,
 		Store:         a.db,
@@ -84,6 +85,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Tokens:        &a.tokens,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
+
+		// The http section: who the client is, and how many connections it may hold.
+		TrustedProxies:    proxies,
+		ProxyHeader:       cfg.HTTP.proxyHeader(),
+		MaxConnsPerClient: cfg.HTTP.MaxConnsPerClient,
 	})
 	if err != nil {
 		return err
@@ -98,7 +104,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return fmt.Errorf("write server address: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := srv.HTTPServer(server.Timeouts{Read: cfg.HTTP.ReadTimeout.Duration,
+		Write: cfg.HTTP.WriteTimeout.Duration, Idle: cfg.HTTP.IdleTimeout.Duration})
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
