@@ -114,7 +114,7 @@ func benchApp(b *testing.B, config string, env map[string]string) *app {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.DataDir = b.TempDir()
+	cfg.DataDir = newDataDir(b)
 	a, err := m.build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
