@@ -1148,8 +1148,8 @@ func (v *configCheck) checkTop() {
 // checkPublicURL checks public_url, the start of every link crier sends
 // out. In actual mode it is required, and https unless its host is a
 // loopback address: people open these links, unsubscribe links included,
-// from outside, and mail clients offer one-click unsubscribe only for
-// https.
+// from outside, and one-click unsubscribing (RFC 8058, the header
+// List-Unsubscribe-Post) needs an https link.
 func (v *configCheck) checkPublicURL() {
 	c := v.c
 	if v.unset("public_url") {
