@@ -62,6 +62,16 @@ var catalog = []entry{
 	{"cli.preview_ok", "%d Nachrichten für %d Orte, keine Probleme.", "%d messages for %d towns, no problems."},
 	{"cli.notes", "Hinweise:", "Notes:"},
 	{"note.mastodon.limit_unknown", "Zeichenlimit von %[1]s unbekannt; geprüft gegen Mastodons Standard von %[2]s Zeichen", "Character limit of %[1]s unknown; checked against Mastodon's default of %[2]s characters"},
+	// The data directory and its secret files, at start: %s path, %04o its mode, %s the mode that
+	// fixes it, %s the path again.
+	{"datadir.open_dir",
+		"Das Datenverzeichnis %s ist für andere Benutzer offen (Modus %04o); es enthält die Datenbank und die Schlüssel. Beheben: chmod %s %s",
+		"The data directory %s is open to other users (mode %04o); it holds the database and the keys. To fix: chmod %s %s"},
+	{"datadir.open_file",
+		"Die Schlüsseldatei %s ist für andere Benutzer zugänglich (Modus %04o). Beheben: chmod %s %s",
+		"The secret file %s is open to other users (mode %04o). To fix: chmod %s %s"},
+	{"datadir.fine_in_mode", "Im Modus %s nur ein Hinweis, im Modus actual verweigert crier den Start.",
+		"Only a warning in %s mode; in actual mode crier refuses to start."},
 	{"cli.site_exported", "%d Dateien der Notfall-Website nach %s geschrieben.", "Wrote %d files of the emergency website to %s."},
 	{"cli.requeued", "%d Zustellungen wieder eingereiht.", "%d deliveries queued again."},
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},

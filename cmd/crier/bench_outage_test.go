@@ -207,7 +207,7 @@ func outageConfig(b *testing.B, towns []benchTown, instance, backup, slackAPI, h
 func benchServe(b *testing.B, config string, env map[string]string) *served {
 	b.Helper()
 	m, _, stderr := testMain(env)
-	srv, stop := startServe(b, m, stderr, config, b.TempDir())
+	srv, stop := startServe(b, m, stderr, config, newDataDir(b))
 	b.Cleanup(stop)
 	return srv
 }

@@ -114,7 +114,7 @@ func benchApp(b *testing.B, config string, env map[string]string) *app {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.DataDir = b.TempDir()
+	cfg.DataDir = newDataDir(b)
 	a, err := m.build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
@@ -480,7 +480,7 @@ func benchRawMail(m *crier.Message, key, rcpt string) (*mail.Msg, error) {
 // endpoints are given as YAML, with default delivery settings.
 func benchWebhookConfig(n int, networks, endpoints string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "mode: actual\n%s\nchannels:\n  - id: radio\n    type: webhook\n    endpoints:\n%s\ntowns:\n", networks, endpoints)
+	fmt.Fprintf(&b, "mode: actual\npublic_url: https://krisen.kreis-soest.example\n%s\nchannels:\n  - id: radio\n    type: webhook\n    endpoints:\n%s\ntowns:\n", networks, endpoints)
 	for i := range n {
 		fmt.Fprintf(&b, "  - {id: town-%03d, name: Gemeinde %03d, vars: {phone: \"02921 103-0\"}, channels: [radio]}\n", i, i)
 	}

@@ -169,9 +169,9 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := m.privateDataDir(cfg.DataDir, cfg.Mode, log); err != nil {
 		a.Close()
-		return nil, fmt.Errorf("data dir: %w", err)
+		return nil, err
 	}
 	secret, err := cfg.secret()
 	if err != nil {

@@ -30,6 +30,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 func checkConfig(t *testing.T, radio, radioLTE, mail, mailLTE string) string {
 	t.Helper()
 	return writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   lte: {source: 127.0.0.2}
 channels:
@@ -177,6 +178,7 @@ func TestCheckHelp(t *testing.T) {
 func TestCheckSlackRefused(t *testing.T) {
 	dead := deadAddr(t)
 	config := writeTestConfig(t, `mode: actual
+public_url: https://krisen.kreis-soest.example
 channels:
   - id: krisenstab
     type: slack
@@ -203,6 +205,7 @@ func TestCheckPath(t *testing.T) {
 	recv := webhooktest.NewReceiver(t, secret, crier.SystemClock{})
 	config := func(proxy string) string {
 		return writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   tunnel: {proxy: "%s"}
 channels:
@@ -265,6 +268,7 @@ towns:
 	dns := dnstest.NewServer(t, "127.0.0.1:0")
 	dns.Stop()
 	dnsConfig := writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   lte: {dns: ["%s"]}
 channels:

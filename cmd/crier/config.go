@@ -40,10 +40,13 @@ import (
 type Config struct {
 	// Listen is the address of the HTTP server. Default "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
-	// PublicURL is the absolute http or https URL under which this instance
-	// is reached from outside; links in mails, feeds and CAP messages start
-	// with it. Default: "http://" + Listen, with "localhost" for an
-	// unspecified host.
+	// PublicURL is the absolute URL under which people reach this
+	// instance; links in mails, feeds and CAP messages start with it,
+	// unsubscribe links included. Required in actual mode, where it must be
+	// https unless its host is a loopback address. In exercise and test
+	// mode it defaults to defaultPublicURL, for a tour on this machine. It
+	// is never derived from Listen: the address crier listens on is rarely
+	// the one people reach it under (a proxy, a port forward, --listen).
 	PublicURL string `yaml:"public_url"`
 	// DataDir holds the SQLite database, the admin token and the generated
 	// secret. A relative path is relative to the config file's directory;
@@ -88,6 +91,9 @@ type Config struct {
 	Groups map[string][]string `yaml:"groups"`
 
 	env configEnv // where ${NAME} was used; filled by LoadConfig
+	// publicURLDefault is set when PublicURL is defaultPublicURL because
+	// the file sets none (exercise and test mode).
+	publicURLDefault bool
 	// secretsOptional allows unset environment variables in every mode
 	// (LoadClientConfig).
 	secretsOptional bool
@@ -872,10 +878,13 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.Listen, "127.0.0.1:8080")
-	def(&c.PublicURL, defaultPublicURL(c.Listen))
 	def(&c.DataDir, "./data")
 	if c.Mode == "" {
 		c.Mode = crier.ModeExercise
+	}
+	if c.PublicURL == "" && c.Mode != crier.ModeActual {
+		c.PublicURL = defaultPublicURL
+		c.publicURLDefault = true
 	}
 	def(&c.Log.Format, "text")
 	def(&c.Log.Level, "info")
@@ -960,16 +969,10 @@ func (c *Config) setDefaults() {
 	}
 }
 
-func defaultPublicURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "http://" + listen
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
+// defaultPublicURL is public_url in exercise and test mode when the file
+// sets none: the default listen address, so that the links of a tour on
+// this machine work. Actual mode has no default.
+const defaultPublicURL = "http://127.0.0.1:8080"
 
 // host returns the host an endpoint talks to, or "" when it cannot tell.
 func (e *EndpointConfig) host(channelType string) string {
@@ -1037,6 +1040,10 @@ func (c *Config) Warnings() []string {
 		if ch.ID != "" && !used[ch.ID] {
 			out = append(out, fmt.Sprintf("channel %s is not used by any town", ch.ID))
 		}
+	}
+	if c.publicURLDefault {
+		out = append(out, fmt.Sprintf("public_url is not set: links in messages, feeds and CAP documents start with %s, "+
+			"which only this machine reaches: fine in %s mode, required in actual mode", c.PublicURL, c.Mode))
 	}
 	out = append(out, receiverWarnings(c.Channels)...)
 	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 {
@@ -1181,10 +1188,7 @@ func (v *configCheck) checkTop() {
 			v.add("listen", "%s has no valid port number", v.show("listen", c.Listen))
 		}
 	}
-	v.httpURL("public_url", c.PublicURL)
-	if u, err := url.Parse(c.PublicURL); err == nil && (u.RawQuery != "" || u.Fragment != "") && !v.unset("public_url") {
-		v.add("public_url", "must not have a query or fragment: links are built by appending paths")
-	}
+	v.checkPublicURL()
 	if c.DataDir == "" && !v.unset("data_dir") {
 		v.add("data_dir", "is required")
 	}
@@ -1204,6 +1208,34 @@ func (v *configCheck) checkTop() {
 	}
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+}
+
+// checkPublicURL checks public_url, the start of every link crier sends
+// out. In actual mode it is required, and https unless its host is a
+// loopback address: people open these links, unsubscribe links included,
+// from outside, and one-click unsubscribing (RFC 8058, the header
+// List-Unsubscribe-Post) needs an https link.
+func (v *configCheck) checkPublicURL() {
+	c := v.c
+	if v.unset("public_url") {
+		return
+	}
+	if c.PublicURL == "" && c.Mode == crier.ModeActual {
+		v.add("public_url", "is required in actual mode: the https address under which people reach this instance, "+
+			"e.g. https://krisen.kreis-soest.example; links in mails, feeds and CAP documents start with it")
+		return
+	}
+	v.httpURL("public_url", c.PublicURL)
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		v.add("public_url", "must not have a query or fragment: links are built by appending paths")
+	}
+	if c.Mode == crier.ModeActual && u.Scheme == "http" && u.Host != "" && !isLoopback(u.Hostname()) {
+		v.add("public_url", "must be an https URL in actual mode: people open its links from outside (http only for a loopback address)")
+	}
 }
 
 func (v *configCheck) checkNetworks() {

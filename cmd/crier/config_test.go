@@ -164,7 +164,10 @@ func TestConfigExample(t *testing.T) {
 	}
 	vars = append(vars, "SOEST_MASTODON_TOKEN", "SOEST_MASTODON_BACKUP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL")
 	wantWarnings := []string{fmt.Sprintf("%d environment variable(s) not set: %s: fine in exercise mode, required in actual mode",
-		len(vars), strings.Join(vars, ", "))}
+		len(vars), strings.Join(vars, ", ")),
+		// The example is the tour on this machine: it leaves public_url to its default, and says so.
+		"public_url is not set: links in messages, feeds and CAP documents start with http://127.0.0.1:8080, " +
+			"which only this machine reaches: fine in exercise mode, required in actual mode"}
 	if diff := cmp.Diff(wantWarnings, c.Warnings()); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
@@ -184,11 +187,25 @@ func exampleInMode(t *testing.T, mode string) string {
 	return text
 }
 
+// exampleActual returns the example file's text in actual mode with its
+// public_url, which actual mode requires, set.
+func exampleActual(t *testing.T) string {
+	t.Helper()
+	text := exampleInMode(t, "actual")
+	set := strings.Replace(text, "\n# public_url: https://krisen.kreis-soest.example\n", "\npublic_url: https://krisen.kreis-soest.example\n", 1)
+	if set == text {
+		t.Fatal("the example has no line \"# public_url: https://krisen.kreis-soest.example\"")
+	}
+	return set
+}
+
 func TestConfigExampleActualWithoutSecrets(t *testing.T) {
 	path := writeConfig(t, exampleInMode(t, "actual"))
 	_, err := LoadConfig(path, noEnv)
 
 	want := []string{
+		"public_url: is required in actual mode: the https address under which people reach this instance, " +
+			"e.g. https://krisen.kreis-soest.example; links in mails, feeds and CAP documents start with it",
 		"channels[radio].endpoints[0].secret: environment variable RADIO_WEBHOOK_SECRET is not set",
 		"channels[radio].endpoints[1].secret: environment variable RADIO_WEBHOOK_SECRET is not set",
 	}
@@ -214,7 +231,7 @@ func TestConfigExampleActualWithoutSecrets(t *testing.T) {
 // those that talk to a running server) read an actual configuration
 // without its secrets; other problems are still reported.
 func TestConfigClientWithoutSecrets(t *testing.T) {
-	path := writeConfig(t, exampleInMode(t, "actual"))
+	path := writeConfig(t, exampleActual(t))
 	c, err := LoadClientConfig(path, noEnv)
 	if err != nil {
 		t.Fatalf("LoadClientConfig without secrets: %v", err)
@@ -222,14 +239,14 @@ func TestConfigClientWithoutSecrets(t *testing.T) {
 	if c.Mode != crier.ModeActual || len(c.Towns) != 14 {
 		t.Errorf("mode %s, %d towns", c.Mode, len(c.Towns))
 	}
-	broken := writeConfig(t, strings.Replace(exampleInMode(t, "actual"), "listen: 127.0.0.1:8080", "listen: [1, 2]", 1))
+	broken := writeConfig(t, strings.Replace(exampleActual(t), "listen: 127.0.0.1:8080", "listen: [1, 2]", 1))
 	if _, err := LoadClientConfig(broken, noEnv); err == nil {
 		t.Error("LoadClientConfig accepted a malformed listen address")
 	}
 }
 
 func TestConfigExampleActualWithSecrets(t *testing.T) {
-	path := writeConfig(t, exampleInMode(t, "actual"))
+	path := writeConfig(t, exampleActual(t))
 	t.Setenv("RADIO_WEBHOOK_SECRET", validWebhookSecret)
 	t.Setenv("BACKUP_SMTP_PASSWORD", "backup-pw")
 	t.Setenv("SOEST_MASTODON_TOKEN", "masto-token")
@@ -353,7 +370,7 @@ delivery:
 	}
 	want := &Config{
 		Listen:    "[::]:9000",
-		PublicURL: "http://localhost:9000",
+		PublicURL: "http://127.0.0.1:8080", // never derived from listen
 		DataDir:   filepath.Join(filepath.Dir(path), "data"),
 		Mode:      crier.ModeExercise,
 		Log:       LogConfig{Format: "text", Level: "info"},
@@ -383,6 +400,78 @@ channels:
     type: webhook
     endpoints: [{url: "https://radio.example/hook", secret: "` + validWebhookSecret + `"}]
 `
+
+// TestConfigPublicURL: public_url is where people reach this instance, and
+// the start of every link it sends out. Actual mode has no default and
+// takes https, or http on a loopback address; exercise and test mode fall
+// back to the default listen address for a tour on this machine. Neither
+// follows listen.
+func TestConfigPublicURL(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       string   // public_url after loading
+		problems   []string // or these problems
+	}{
+		{"actual without", "mode: actual\nlisten: 0.0.0.0:8443\n", "", []string{
+			"public_url: is required in actual mode: the https address under which people reach this instance, " +
+				"e.g. https://krisen.kreis-soest.example; links in mails, feeds and CAP documents start with it",
+		}},
+		{"actual http", "mode: actual\npublic_url: http://krisen.kreis-soest.example\n", "", []string{
+			"public_url: must be an https URL in actual mode: people open its links from outside (http only for a loopback address)",
+		}},
+		{"actual http on a LAN address", "mode: actual\npublic_url: http://192.168.8.10:8080\n", "", []string{
+			"public_url: must be an https URL in actual mode: people open its links from outside (http only for a loopback address)",
+		}},
+		{"actual https", "mode: actual\npublic_url: https://krisen.kreis-soest.example\n", "https://krisen.kreis-soest.example", nil},
+		{"actual http loopback", "mode: actual\npublic_url: http://127.0.0.1:9000\n", "http://127.0.0.1:9000", nil},
+		{"actual http loopback v6", "mode: actual\npublic_url: http://[::1]:9000/krisen\n", "http://[::1]:9000/krisen", nil},
+		{"actual http localhost", "mode: actual\npublic_url: http://localhost:9000\n", "http://localhost:9000", nil},
+		{"exercise without", "mode: exercise\nlisten: 0.0.0.0:9000\n", "http://127.0.0.1:8080", nil},
+		{"test without", "mode: test\nlisten: 127.0.0.1:9000\n", "http://127.0.0.1:8080", nil},
+		{"exercise http", "mode: exercise\npublic_url: http://192.168.8.10:8080\n", "http://192.168.8.10:8080", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := LoadConfig(writeConfig(t, tc.text), noEnv)
+			if tc.problems != nil {
+				if diff := cmp.Diff(tc.problems, problemStrings(t, err)); diff != "" {
+					t.Errorf("problems (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.PublicURL != tc.want {
+				t.Errorf("public_url = %q, want %q", c.PublicURL, tc.want)
+			}
+		})
+	}
+	// The client commands (preview renders links too) need it as well.
+	if _, err := LoadClientConfig(writeConfig(t, "mode: actual\n"), noEnv); !slices.Contains(problemFields(t, err), "public_url") {
+		t.Errorf("LoadClientConfig in actual mode without public_url: %v", err)
+	}
+}
+
+// TestConfigPublicURLDefaultWarned: the default public_url is named in the
+// warnings serve logs at start, and only when it is used.
+func TestConfigPublicURLDefaultWarned(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, "listen: 0.0.0.0:9000\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"public_url is not set: links in messages, feeds and CAP documents start with http://127.0.0.1:8080, " +
+		"which only this machine reaches: fine in exercise mode, required in actual mode"}
+	if diff := cmp.Diff(want, c.Warnings()); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	c, err = LoadConfig(writeConfig(t, "public_url: https://krisen.kreis-soest.example\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) > 0 {
+		t.Errorf("warnings with public_url set: %q", w)
+	}
+}
 
 func TestConfigProblems(t *testing.T) {
 	tests := []struct {
@@ -820,6 +909,7 @@ towns:
 func TestConfigMissingVariables(t *testing.T) {
 	const text = `
 mode: MODE
+public_url: https://krisen.kreis-soest.example
 channels:
   - id: hook
     type: webhook
@@ -1017,7 +1107,7 @@ func TestConfigValidateWithoutLoad(t *testing.T) {
 }
 
 func TestConfigWarningsUnusedChannel(t *testing.T) {
-	c, err := LoadConfig(writeConfig(t, goodChannel+`
+	c, err := LoadConfig(writeConfig(t, "public_url: https://krisen.kreis-soest.example\n"+goodChannel+`
   - {id: spare, type: webhook, endpoints: [{url: "https://spare.example", secret: `+validWebhookSecret+`}]}
 towns:
   - {id: soest, name: Stadt Soest, channels: [radio]}

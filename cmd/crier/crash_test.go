@@ -126,7 +126,7 @@ func TestCrashSafety(t *testing.T) {
 	})
 	config := actualConfig(t, receiver.URL(), smtp.Port(), "")
 	env := map[string]string{"RADIO_SECRET": secret}
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	ctx := context.Background()
 
 	p := startProcess(t, config, dataDir, env)

@@ -50,7 +50,7 @@ func buildApp(t *testing.T, clock crier.Clock, path string, env map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DataDir = t.TempDir()
+	cfg.DataDir = newDataDir(t)
 	a, err := m.build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

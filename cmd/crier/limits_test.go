@@ -290,7 +290,7 @@ towns:
 		return &crier.Announcement{Title: "IT-Störung", Body: strings.Repeat("Das Bürgerbüro bleibt geschlossen. ", 10),
 			Towns: []string{town}}
 	}
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 
 	first := serveIn(t, config, dataDir)
 	waitProbed(t, first.Client, time.Minute, "mastodon-soest")
@@ -407,7 +407,7 @@ func previewIn(t *testing.T, srv *served, lang string, a *crier.Announcement) *c
 // note, although the instance hangs.
 func TestPreviewCommandNotes(t *testing.T) {
 	large := mastodontest.NewServer(t, mastodontest.Options{MaxCharacters: 1000})
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	tags := strings.Repeat("KreisSoestInformiert", 20) // a post of some 750 characters
 	config := writeConfig(t, fmt.Sprintf(`mode: actual
 data_dir: %q

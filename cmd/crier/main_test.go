@@ -76,13 +76,20 @@ func mustServe(t *testing.T, config string, env map[string]string, extra ...stri
 // of its own; stderr is the Main's standard error.
 func serveWith(t *testing.T, m *Main, stderr *syncBuffer, config string, extra ...string) *served {
 	t.Helper()
-	srv, stop := startServe(t, m, stderr, config, t.TempDir(), extra...)
+	srv, stop := startServe(t, m, stderr, config, newDataDir(t), extra...)
 	t.Cleanup(stop)
 	info, err := os.Stat(filepath.Join(srv.DataDir, tokenFile))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("admin token file: %v, mode %v; want mode 0600", err, info.Mode())
 	}
 	return srv
+}
+
+// newDataDir returns a data directory for serve that does not exist yet,
+// so that serve creates it 0700, as on a first start. A t.TempDir itself
+// is 0755 under the usual umask: actual mode refuses that.
+func newDataDir(tb testing.TB) string {
+	return filepath.Join(tb.TempDir(), "data")
 }
 
 // startServe runs "crier serve" in-process with config on dataDir and

@@ -372,6 +372,7 @@ func TestNetworksCarryTheirTraffic(t *testing.T) {
 	viaA := webhooktest.NewReceiver(t, secret, r.clock)
 	viaB := webhooktest.NewReceiver(t, secret, r.clock)
 	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   net-a: {source: 127.0.0.2}
   net-b: {source: 127.0.0.3}
@@ -425,6 +426,7 @@ func TestDNSFailover(t *testing.T) {
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(receiver.URL(), "http://"))
 	url := "http://radio.kreis-soest.test:" + port + "/hook"
 	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   wan: {source: 127.0.0.3, dns: [%q], dial_timeout: 300ms}
   lte: {source: 127.0.0.2, dns: [%q]}
@@ -460,6 +462,7 @@ func TestProxyNetwork(t *testing.T) {
 	receiver := webhooktest.NewReceiver(t, secret, r.clock)
 	proxyURL := strings.Replace(proxy.URL(), "socks5://", "socks5://krisenstab:${PROXY_PASSWORD}@", 1)
 	path := writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
 networks:
   tunnel: {proxy: %q}
 channels:

@@ -144,7 +144,7 @@ func testPinSurvivesRestart(t *testing.T, sig syscall.Signal, pinned string) {
 	if pinned == "a" {
 		other = accounts["b"]
 	}
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	p := startProcess(t, pinConfig(t, accounts["a"].door, accounts["b"].door, "1h"), dataDir, nil)
 	c := processClient(t, p, dataDir)
 	// The probes at start find both up; only then do things go wrong.

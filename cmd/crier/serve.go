@@ -130,7 +130,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	wg.Go(func() { a.hurry(ctx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
-	log.Info("crier is serving", "url", base, "mode", cfg.Mode, "towns", len(cfg.Towns),
+	log.Info("crier is serving", "url", base, "public_url", cfg.PublicURL, "mode", cfg.Mode, "towns", len(cfg.Towns),
 		"channels", len(cfg.Channels), "data_dir", cfg.DataDir)
 	if m.OnListen != nil {
 		m.OnListen(base)

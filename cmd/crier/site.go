@@ -154,7 +154,7 @@ func (s *siteSource) Status(ctx context.Context, town string) ([]site.ServiceSta
 // an email channel, which crier serve answers. Served pages link to it
 // beside themselves. An export links to it under public_url, not under its
 // own --base-url, since the static copy has no form; when public_url is a
-// loopback address (the default, http:// + listen) nobody outside could
+// loopback address (the default in exercise and test mode) nobody outside could
 // reach it, and an export leaves the link out.
 func subscribeForms(cfg *Config, dir *crier.Directory, export bool) func(town string) string {
 	email := map[string]bool{}

@@ -209,7 +209,7 @@ func TestSocialCrashSafety(t *testing.T) {
 	f.small.OnCreate(onCreate)
 	f.large.OnCreate(onCreate)
 	config := socialConfig(t, f, nil)
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	p := startProcess(t, config, dataDir, nil)
 	c := processClient(t, p, dataDir)
 	res, err := c.Publish(context.Background(), e2eNotice(), "")

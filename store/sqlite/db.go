@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -57,6 +59,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{path: path, lock: lock}
+	if err := privateFiles(path); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	if err := db.open(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -108,6 +113,40 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	return db, nil
+}
+
+// privateFiles creates the database file with mode 0600 when it does not
+// exist, and takes group's and others' access from it and from its -wal
+// and -shm files when they have more: they hold subscribers' addresses and
+// the audit trail. SQLite gives the -wal and -shm files it creates the
+// mode of the database file; left to itself it creates that one 0644.
+// Windows has no such modes; there the files keep the directory's ACL.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("database file mode: %w", err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(name, perm&^0o077); err != nil {
+				return fmt.Errorf("database file mode: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func (db *DB) open(ctx context.Context) error {
