@@ -1046,7 +1046,8 @@ func (c *Config) Warnings() []string {
 			"which only this machine reaches: fine in %s mode, required in actual mode", c.PublicURL, c.Mode))
 	}
 	out = append(out, receiverWarnings(c.Channels)...)
-	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 {
+	if u, err := url.Parse(c.PublicURL); err == nil && u.Scheme == "https" && len(c.HTTP.TrustedProxies) == 0 &&
+		c.Mode == crier.ModeActual {
 		out = append(out, "public_url is https, so a reverse proxy serves crier, but http.trusted_proxies is empty: "+
 			"the subscribe rate limit and the connection cap count every visitor as the proxy")
 	}

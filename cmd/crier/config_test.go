@@ -1159,10 +1159,12 @@ func TestConfigWarningsProxy(t *testing.T) {
 		yaml string
 		want []string
 	}{
-		{"public_url: https://krisen.kreis-soest.example\n", []string{want}},
-		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [127.0.0.1]}\n", nil},
+		{"mode: actual\npublic_url: https://krisen.kreis-soest.example\n", []string{want}},
+		{"mode: actual\npublic_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [127.0.0.1]}\n", nil},
+		// An exercise is not served to the public: its budgets do not matter.
+		{"public_url: https://krisen.kreis-soest.example\n", nil},
 		{"public_url: http://krisen.kreis-soest.example\n", nil},
-		{"public_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [\"0.0.0.0/0\", 10.0.0.0/8]}\n", []string{
+		{"mode: actual\npublic_url: https://krisen.kreis-soest.example\nhttp: {trusted_proxies: [\"0.0.0.0/0\", 10.0.0.0/8]}\n", []string{
 			"http.trusted_proxies has 0.0.0.0/0: every peer may name any client address, " +
 				"and so escape the subscribe rate limit and the connection cap"}},
 	} {

@@ -92,7 +92,7 @@ func TestGoneEndpointFailsOver(t *testing.T) {
 	config := radioConfig(t, "",
 		fmt.Sprintf(`{name: first, url: %q, secret: "${S}"}`, first.URL()),
 		fmt.Sprintf(`{name: second, url: %q, secret: "${S}"}`, second.URL()))
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	start := func() (*served, func()) {
 		m, _, stderr := testMain(map[string]string{"S": secret})
 		return startServe(t, m, stderr, config, dataDir)
