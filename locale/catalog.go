@@ -75,6 +75,7 @@ var catalog = []entry{
 	{"cli.site_exported", "%d Dateien der Notfall-Website nach %s geschrieben.", "Wrote %d files of the emergency website to %s."},
 	{"cli.requeued", "%d Zustellungen wieder eingereiht.", "%d deliveries queued again."},
 	{"cli.imported", "%d neu, %d aktualisiert (Liste %s).", "%d new, %d updated (list %s)."},
+	{"cli.invited", "%d ausstehende Adressen der Liste %s zur Bestätigung eingeladen (%d in dieser Stunde schon eingeladen).", "Invited %d pending addresses of list %s to confirm (%d invited within the hour already)."},
 	{"cli.removed", "%s von der Liste %s abgemeldet.", "%s unsubscribed from list %s."},
 	{"cli.town", "Ort", "Town"},
 	{"cli.services.none", "Keine Erreichbarkeit für %s angegeben.", "No service status for %s."},

@@ -191,6 +191,16 @@ func (c *Client) AddSubscribers(ctx context.Context, subs []*crier.Subscriber) (
 	return out.Added, out.Updated, nil
 }
 
+// InviteSubscribers sends every pending address of town a confirmation
+// mail through the queue, at most one per address and clock hour.
+func (c *Client) InviteSubscribers(ctx context.Context, town string) (*InviteResult, error) {
+	var out InviteResult
+	if err := c.call(ctx, http.MethodPost, "/api/v1/subscribers/"+url.PathEscape(town)+"/invite", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // RemoveSubscriber unsubscribes an address from a town's list, or returns
 // a not_found error when the town or the address is unknown.
 func (c *Client) RemoveSubscriber(ctx context.Context, town, email string) error {

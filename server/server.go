@@ -246,6 +246,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/subscribers", s.listSubscribers)
 	api("POST /api/v1/subscribers", s.addSubscribers)
 	api("DELETE /api/v1/subscribers/{town}/{email}", s.removeSubscriber)
+	api("POST /api/v1/subscribers/{town}/invite", s.invite)
 	api("GET /api/v1/captures", s.listCaptures)
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)

@@ -193,24 +193,83 @@ func (s *Server) optIn(ctx context.Context, t *crier.Town, email, name string, n
 			return err
 		}
 	}
-	p, err := s.confirmationPlan(ctx, t, email, now)
+	queued, err := s.queueConfirmation(ctx, t, email, now)
 	if err != nil {
 		return err
 	}
-	key := "confirm:" + t.ID + ":" + email + ":" + now.UTC().Format("2006-01-02T15")
-	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
-	if err != nil {
-		return fmt.Errorf("queue confirmation: %w", err)
-	}
-	if res.Existing {
-		s.log.Info("subscribe form: confirmation sent within the hour already", "town", t.ID, "announcement", res.Announcement.ID)
+	if !queued {
+		s.log.Info("subscribe form: confirmation sent within the hour already", "town", t.ID)
 		return nil
 	}
-	s.log.Info("subscribe form: confirmation queued", "town", t.ID, "announcement", res.Announcement.ID)
+	s.log.Info("subscribe form: confirmation queued", "town", t.ID)
 	if s.engine.Notify != nil {
 		s.engine.Notify()
 	}
 	return nil
+}
+
+// queueConfirmation queues the confirmation mail to email, at most one per
+// address and clock hour however it is asked for (the form, an invite),
+// and reports whether it queued one now.
+func (s *Server) queueConfirmation(ctx context.Context, t *crier.Town, email string, now time.Time) (bool, error) {
+	p, err := s.confirmationPlan(ctx, t, email, now)
+	if err != nil {
+		return false, err
+	}
+	key := "confirm:" + t.ID + ":" + email + ":" + now.UTC().Format("2006-01-02T15")
+	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
+	if err != nil {
+		return false, fmt.Errorf("queue confirmation: %w", err)
+	}
+	return !res.Existing, nil
+}
+
+// InviteResult is the answer of POST /api/v1/subscribers/{town}/invite.
+type InviteResult struct {
+	// Invited is how many pending addresses were sent a confirmation mail.
+	Invited int `json:"invited"`
+	// Skipped is how many had been sent one within the clock hour already.
+	Skipped int `json:"skipped"`
+}
+
+// invite sends every pending address of a town a confirmation mail, as
+// the subscribe form would: addresses imported or added without consent
+// become subscribers only once they confirm. An address sent one within
+// the clock hour is skipped, as on the form.
+func (s *Server) invite(w http.ResponseWriter, r *http.Request) {
+	t := s.directory.Town(r.PathValue("town"))
+	if t == nil {
+		s.error(w, r, crier.Errorf(crier.ENOTFOUND, "unknown town %q", r.PathValue("town")))
+		return
+	}
+	if len(s.emailChannels(t)) == 0 {
+		s.error(w, r, crier.Errorf(crier.EINVALID, "town %s has no email channel to invite through", t.ID))
+		return
+	}
+	subs, err := s.subscribers.Subscribers(r.Context(), t.ID, crier.SubscriberPending)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.clock.Now()
+	var res InviteResult
+	for _, sub := range subs {
+		queued, err := s.queueConfirmation(r.Context(), t, sub.Email, now)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if queued {
+			res.Invited++
+		} else {
+			res.Skipped++
+		}
+	}
+	if res.Invited > 0 && s.engine.Notify != nil {
+		s.engine.Notify()
+	}
+	s.log.InfoContext(r.Context(), "pending addresses invited", "town", t.ID, "invited", res.Invited, "skipped", res.Skipped)
+	s.writeJSON(w, r, http.StatusOK, res)
 }
 
 // subscriber returns the town's subscriber with the address, or nil.

@@ -96,7 +96,7 @@ func commands() []command {
 			example: "list -n 50"},
 		{name: "captures", args: "[ID] [-n N] [--full]", help: "show what the exercise sink received, newest first", run: (*Main).captures,
 			example: "captures k7xq2m4vbn3c5dfe --full"},
-		{name: "subscribers", args: "import|export|add|remove …", help: "manage a town's email list", run: (*Main).subscribers,
+		{name: "subscribers", args: "import|export|add|remove|invite …", help: "manage a town's email list", run: (*Main).subscribers,
 			example: "subscribers export --town soest", subs: []command{
 				{name: "import", args: "FILE --town ID [--confirmed --source TEXT]", help: "add or update addresses from a CSV file (email[,name], optional header); every bad row is reported before anything is written",
 					example: "subscribers import --town soest liste.csv"},
@@ -106,6 +106,8 @@ func commands() []command {
 					example: "subscribers add --town soest anna@example.org"},
 				{name: "remove", args: "ADDRESS --town ID", help: "unsubscribe one address",
 					example: "subscribers remove --town soest anna@example.org"},
+				{name: "invite", args: "--town ID", help: "send every pending address a confirmation mail, as the subscribe form does (at most one per address and hour)",
+					example: "subscribers invite --town soest"},
 			}},
 		{name: "schedule", args: "add|list|show|edit|pause|resume|remove", help: "publish later: once (publish_at) or by a cron spec", run: (*Main).schedules,
 			example: "schedule list", subs: []command{

@@ -22,7 +22,7 @@ func (m *Main) subscribers(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(args) == 0 {
-		return usageError("subscribers needs a sub-command: import, export, add, remove")
+		return usageError("subscribers needs a sub-command: import, export, add, remove, invite")
 	}
 	switch args[0] {
 	case "import":
@@ -33,8 +33,10 @@ func (m *Main) subscribers(ctx context.Context, args []string) error {
 		return m.subscribersAdd(ctx, args[1:])
 	case "remove":
 		return m.subscribersRemove(ctx, args[1:])
+	case "invite":
+		return m.subscribersInvite(ctx, args[1:])
 	}
-	return usageError(fmt.Sprintf("unknown subscribers sub-command %q: use import, export, add or remove", args[0]))
+	return usageError(fmt.Sprintf("unknown subscribers sub-command %q: use import, export, add, remove or invite", args[0]))
 }
 
 // consent holds the flags that say where consent came from.
@@ -241,5 +243,31 @@ func (m *Main) subscribersRemove(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.removed", pos[0], *town))
+	return nil
+}
+
+// subscribersInvite sends every pending address of a town a confirmation
+// mail, as the subscribe form does: addresses imported or added without
+// --confirmed get onto the list only once they confirm.
+func (m *Main) subscribersInvite(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers invite")
+	r := m.remoteFlags(fs)
+	town := fs.String("town", "", "the town (required)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 0 || *town == "" {
+		return usageError("usage: crier subscribers invite --town ID")
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	res, err := cl.InviteSubscribers(ctx, *town)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.invited", res.Invited, *town, res.Skipped))
 	return nil
 }
