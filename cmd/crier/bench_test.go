@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -446,17 +445,15 @@ func benchRawSend(b *testing.B, m *crier.Message, recipients []string, workers i
 	return count.span(), count.bytes.Load()
 }
 
-// benchSignature stands for the HMAC in an unsubscribe token: the raw
-// loop's links have the length of crier's but are not signed.
-var benchSignature = strings.Repeat("s", base64.RawURLEncoding.EncodedLen(32))
+// benchTokens seals the raw loop's unsubscribe links as crier seals its own.
+var benchTokens = crier.Tokens{Secret: []byte("bench secret, not a real one, 32")}
 
 // benchRawMail builds the mail the email channel builds for one recipient,
 // with go-mail only: the same headers, and the rendered text and HTML with
-// an unsubscribe link that carries the recipient's address, shaped like
-// crier's signed one.
+// an unsubscribe link sealed for the recipient, as crier's.
 func benchRawMail(m *crier.Message, key, rcpt string) (*mail.Msg, error) {
-	payload := crier.PurposeUnsubscribe + "\n" + m.Town + "\n" + rcpt + "\n" + strconv.FormatInt(time.Now().Add(unsubscribeValidity).Unix(), 10)
-	unsub := "https://krisen.kreis-soest.example/unsubscribe/" + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + benchSignature
+	tok := benchTokens.Sign(crier.PurposeUnsubscribe, m.Town, rcpt, time.Now().Add(unsubscribeValidity))
+	unsub := "https://krisen.kreis-soest.example/unsubscribe/" + tok
 	msg := mail.NewMsg(mail.WithNoDefaultUserAgent())
 	if err := msg.From("Stadt Soest <presse@soest.example>"); err != nil {
 		return nil, err
