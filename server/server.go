@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"strings"
 	"time"
 
@@ -358,11 +359,20 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // logPath is the request path, except that a subscriber's address is not
-// written to the log: the route pattern stands in for the path.
+// written to the log: the route pattern stands in for the path. Nor is
+// the token of a subscriber link, whose holder can act for the subscriber
+// (and whose old format carried the address): it is [redacted], whether
+// or not the rest of the path leads anywhere.
 func logPath(r *http.Request) string {
 	if r.PathValue("email") != "" {
-		_, path, _ := strings.Cut(r.Pattern, " ")
-		return path
+		_, pattern, _ := strings.Cut(r.Pattern, " ")
+		return pattern
+	}
+	clean := strings.ToLower(path.Clean(r.URL.Path))
+	for _, prefix := range []string{"/unsubscribe/", "/confirm/"} {
+		if strings.HasPrefix(clean, prefix) {
+			return prefix + "[redacted]"
+		}
 	}
 	return r.URL.Path
 }

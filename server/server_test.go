@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crierhq/crier"
 	"github.com/google/go-cmp/cmp"
@@ -408,5 +410,53 @@ func TestHealth(t *testing.T) {
 	err := (&Client{URL: custom.url}).Health(ctx)
 	if err == nil || err.Error() != "not ready: migrations pending" {
 		t.Errorf("Health with a custom check: %v, want \"not ready: migrations pending\"", err)
+	}
+}
+
+// TestRequestLogRedactsLinkTokens checks that the request log shows no
+// subscriber link's token, sealed or of the old format that carried the
+// address in base64, whether the link works, leads nowhere or is
+// redirected.
+func TestRequestLogRedactsLinkTokens(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, func(o *Options) {
+		o.Tokens = subscribeTokens
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	sealed := subscribeTokens.Sign(crier.PurposeUnsubscribe, "soest", "anna@example.org", testNow.Add(time.Hour))
+	old := base64.RawURLEncoding.EncodeToString([]byte("unsub\nsoest\nanna@example.org\n1796000000")) + ".c2lnbmF0dXJl"
+	tests := []struct{ method, target, want string }{
+		{http.MethodGet, "/unsubscribe/" + sealed, "/unsubscribe/[redacted]"},
+		{http.MethodPost, "/unsubscribe/" + sealed, "/unsubscribe/[redacted]"},
+		{http.MethodGet, "/unsubscribe/" + old, "/unsubscribe/[redacted]"},
+		{http.MethodGet, "/confirm/" + old, "/confirm/[redacted]"},
+		{http.MethodPost, "/confirm/" + sealed, "/confirm/[redacted]"},
+		{http.MethodGet, "/confirm/" + sealed + "/more", "/confirm/[redacted]"},
+		{http.MethodGet, "//unsubscribe/" + old, "/unsubscribe/[redacted]"},
+		{http.MethodGet, "/Unsubscribe/" + old, "/unsubscribe/[redacted]"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.target, nil)
+		e.server.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if _, rest, ok := strings.Cut(line, `msg="http request" `); ok {
+			_, path, _ := strings.Cut(rest, "path=")
+			path, _, _ = strings.Cut(path, " ")
+			got = append(got, path)
+		}
+	}
+	var want []string
+	for _, tt := range tests {
+		want = append(want, tt.want)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("logged paths (-want +got):\n%s", diff)
+	}
+	for _, secret := range []string{sealed, old[:20], "anna@example.org"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log holds %q:\n%s", secret, logs.String())
+		}
 	}
 }
