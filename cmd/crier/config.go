@@ -59,7 +59,7 @@ type Config struct {
 	// Sender is the CAP sender, a plain address such as
 	// "presse@kreis-soest.example". Optional.
 	Sender string `yaml:"sender"`
-	// Secret signs the links in subscriber mails (HMAC). Optional: when
+	// Secret seals the links in subscriber mails. Optional: when
 	// empty, crier generates one and keeps it in DataDir. When set, at least
 	// 32 characters.
 	Secret string `yaml:"secret"`
