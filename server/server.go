@@ -359,10 +359,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 }
 
 // logPath is the request path, except that a subscriber's address is not
-// written to the log: the route pattern stands in for the path. Nor is
-// the token of a subscriber link, whose holder can act for the subscriber
-// (and whose old format carried the address): it is [redacted], whether
-// or not the rest of the path leads anywhere.
+// written to the log: the route pattern stands in for the path, and where
+// no route took the address (a wrong method, a segment too many) every
+// segment with an "@" is [redacted]. Nor is the token of a subscriber
+// link, whose holder can act for the subscriber (and whose old format
+// carried the address): it is [redacted], whether or not the rest of the
+// path leads anywhere.
 func logPath(r *http.Request) string {
 	if r.PathValue("email") != "" {
 		_, pattern, _ := strings.Cut(r.Pattern, " ")
@@ -374,7 +376,16 @@ func logPath(r *http.Request) string {
 			return prefix + "[redacted]"
 		}
 	}
-	return r.URL.Path
+	if !strings.Contains(r.URL.Path, "@") {
+		return r.URL.Path
+	}
+	segments := strings.Split(r.URL.Path, "/")
+	for i, s := range segments {
+		if strings.Contains(s, "@") {
+			segments[i] = "[redacted]"
+		}
+	}
+	return strings.Join(segments, "/")
 }
 
 // recoverPanics turns a panicking handler into a logged 500 answer.

@@ -439,19 +439,11 @@ func TestRequestLogRedactsLinkTokens(t *testing.T) {
 		req := httptest.NewRequest(tt.method, tt.target, nil)
 		e.server.ServeHTTP(httptest.NewRecorder(), req)
 	}
-	var got []string
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if _, rest, ok := strings.Cut(line, `msg="http request" `); ok {
-			_, path, _ := strings.Cut(rest, "path=")
-			path, _, _ = strings.Cut(path, " ")
-			got = append(got, path)
-		}
-	}
 	var want []string
 	for _, tt := range tests {
 		want = append(want, tt.want)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, loggedPaths(logs.String())); diff != "" {
 		t.Errorf("logged paths (-want +got):\n%s", diff)
 	}
 	for _, secret := range []string{sealed, old[:20], "anna@example.org"} {
@@ -459,4 +451,47 @@ func TestRequestLogRedactsLinkTokens(t *testing.T) {
 			t.Errorf("log holds %q:\n%s", secret, logs.String())
 		}
 	}
+}
+
+// TestRequestLogRedactsAddresses checks that an address in a path that no
+// route took (a wrong method, a segment too many) is not logged either.
+func TestRequestLogRedactsAddresses(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	tests := []struct{ method, target, want string }{
+		{http.MethodDelete, "/api/v1/subscribers/soest/anna@example.org", "/api/v1/subscribers/{town}/{email}"},
+		{http.MethodPut, "/api/v1/subscribers/soest/anna@example.org", "/api/v1/subscribers/soest/[redacted]"},
+		{http.MethodDelete, "/api/v1/subscribers/soest/anna@example.org/x", "/api/v1/subscribers/soest/[redacted]/x"},
+		{http.MethodGet, "/soest/anna%40example.org", "/soest/[redacted]"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.target, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		e.server.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	var want []string
+	for _, tt := range tests {
+		want = append(want, tt.want)
+	}
+	if diff := cmp.Diff(want, loggedPaths(logs.String())); diff != "" {
+		t.Errorf("logged paths (-want +got):\n%s", diff)
+	}
+	if strings.Contains(logs.String(), "anna") {
+		t.Errorf("log holds the address:\n%s", logs.String())
+	}
+}
+
+// loggedPaths returns the path of every request log line in logs.
+func loggedPaths(logs string) []string {
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if _, rest, ok := strings.Cut(line, `msg="http request" `); ok {
+			_, path, _ := strings.Cut(rest, "path=")
+			path, _, _ = strings.Cut(path, " ")
+			paths = append(paths, path)
+		}
+	}
+	return paths
 }
