@@ -429,7 +429,13 @@ func (w *Workers) work(ctx context.Context, j *Job) (*Outcome, time.Duration) {
 		attempt.Endpoint, attempt.Network = e.Endpoint, e.Network
 	}
 	w.classify(o, d.Attempts+1, err, m.Expires)
-	w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "err", err)
+	// A relay's refusal of a recipient names the address: the log gets the
+	// class only, the delivery's record the whole text.
+	if d.Recipient != "" {
+		w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "code", ErrorCode(err))
+	} else {
+		w.logger().Debug("delivery attempt failed", "delivery", d.ID, "key", d.Key, "state", o.State, "err", err)
+	}
 	return o, took
 }
 
