@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +188,50 @@ func TestWorkersPinLastsAcrossRestarts(t *testing.T) {
 	run()
 	if first, second := <-remote.pins, <-remote.pins; first != "" || second != "social.example" {
 		t.Errorf("pins sent with: %q, then %q; want none, then social.example", first, second)
+	}
+}
+
+// refusing is a relay that refuses every recipient by name, as a 550 does.
+type refusing struct{}
+
+func (refusing) Send(_ context.Context, m *crier.Message) (*crier.Receipt, error) {
+	return nil, crier.Permanent(errors.New("550 5.1.1 <" + m.Recipient + ">: no such user"))
+}
+
+// TestWorkersLogNoRecipient: a refused recipient's address stays out of
+// the log, even at debug level; the delivery's record keeps the relay's
+// text for a person.
+func TestWorkersLogNoRecipient(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db, err := sqlite.Open(t.Context(), t.TempDir()+"/crier.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const addr = "anna@buerger.example"
+	if _, err := db.AddSubscribers(t.Context(), []*crier.Subscriber{{Town: "soest", Email: addr, State: crier.SubscriberConfirmed}}, now); err != nil {
+		t.Fatal(err)
+	}
+	a := &crier.Announcement{ID: "a1", Revision: 1, Title: "Rathaus geschlossen", Body: "x", Towns: []string{"soest"},
+		Category: "Infra", Urgency: "Expected", Severity: "Minor", Certainty: "Observed", Mode: crier.ModeActual}
+	p := &crier.Plan{Announcement: a, Towns: []string{"soest"}, Messages: []*crier.Message{{Announcement: "a1", Revision: 1,
+		Town: "soest", Channel: "mail-soest", Type: "email", PerSubscriber: true, Event: crier.EventPublished,
+		Mode: crier.ModeActual, Subject: "Rathaus geschlossen", Text: "x"}}}
+	if _, err := db.CreateAnnouncement(t.Context(), p, "", now); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	w := &crier.Workers{Queue: db, Clock: channeltest.NewClock(now),
+		Logger:   slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Channels: map[string]*crier.ChannelInfo{"mail-soest": {ID: "mail-soest", Type: "email", PerSubscriber: true, Channel: refusing{}}}}
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want 1", n, err)
+	}
+	if strings.Contains(log.String(), addr) {
+		t.Errorf("the log names the recipient:\n%s", log.String())
+	}
+	ds, err := db.Deliveries(t.Context(), crier.DeliveryFilter{Announcement: "a1"})
+	if err != nil || len(ds) != 1 || ds[0].State != crier.StateFailed || !strings.Contains(ds[0].Error, "550") {
+		t.Errorf("deliveries: %+v, %v; want one failed with the relay's answer", ds, err)
 	}
 }
