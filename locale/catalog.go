@@ -270,6 +270,7 @@ var catalog = []entry{
 	{"subscribe.intro", "Meldungen der %s per E-Mail erhalten. Sie bekommen zuerst eine E-Mail mit einem Bestätigungslink; erst nach der Bestätigung senden wir Meldungen.", "Receive notices of %s by email. You first get an email with a confirmation link; notices are sent only after you confirm."},
 	{"subscribe.email", "E-Mail-Adresse", "Email address"},
 	{"subscribe.name", "Name (freiwillig)", "Name (optional)"},
+	{"subscribe.privacy", "Datenschutzerklärung: wie wir Ihre Adresse verwenden", "Privacy statement: how we use your address"},
 	{"subscribe.website", "Bitte dieses Feld leer lassen", "Please leave this field empty"},
 	{"subscribe.button", "Abonnieren", "Subscribe"},
 	{"subscribe.invalid", "Bitte geben Sie eine gültige E-Mail-Adresse an, zum Beispiel name@example.org.", "Please enter a valid email address, for example name@example.org."},

@@ -106,6 +106,9 @@ type Options struct {
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
 	Site http.Handler
+	// PrivacyURL, when set, is the operator's privacy statement, linked
+	// from the subscribe, confirm and unsubscribe pages.
+	PrivacyURL string
 	// Statuses, when set, keeps the towns' service status lists for
 	// GET and PUT /api/v1/towns/{town}/status; without it those routes
 	// answer 501.
@@ -133,6 +136,7 @@ type Server struct {
 	metrics     *Metrics
 	site        http.Handler
 	tokens      *crier.Tokens
+	privacyURL  string
 	limiter     *rateLimiter
 	peers       peers
 	conns       *connLimiter
@@ -201,6 +205,7 @@ func New(o Options) (*Server, error) {
 		metrics:     o.Metrics,
 		site:        o.Site,
 		tokens:      o.Tokens,
+		privacyURL:  o.PrivacyURL,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
 		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
 		conns:       newConnLimiter(o.MaxConnsPerClient),

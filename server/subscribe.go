@@ -66,6 +66,7 @@ input:focus{outline:3px solid #0050b3;outline-offset:2px}
 <input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
 <p><button type="submit">{{.Button}}</button></p>
 </form>
+{{end}}{{with .Privacy}}<p><a href="{{.URL}}" rel="external">{{.Text}}</a></p>
 {{end}}</main>
 </body>
 </html>
@@ -77,6 +78,19 @@ type subscribeData struct {
 	Form                                bool
 	EmailLabel, NameLabel, WebsiteLabel string
 	Email, Name, Button                 string
+	Privacy                             *privacyLink
+}
+
+// privacyLink is the link to the operator's privacy statement on every
+// subscriber page.
+type privacyLink struct{ URL, Text string }
+
+// privacy returns the privacy link in lang, or nil when none is configured.
+func (s *Server) privacy(lang string) *privacyLink {
+	if s.privacyURL == "" {
+		return nil
+	}
+	return &privacyLink{URL: s.privacyURL, Text: locale.T(lang, "subscribe.privacy")}
 }
 
 // subscriberLookup is implemented by stores that find one subscriber
@@ -393,6 +407,7 @@ func (s *Server) confirmAddress(ctx context.Context, town, email string, now tim
 }
 
 func (s *Server) subscribeAnswer(w http.ResponseWriter, status int, d subscribeData) {
+	d.Privacy = s.privacy(d.Lang)
 	s.writePublicPage(w, status, subscribePage, d)
 }
 

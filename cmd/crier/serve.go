@@ -83,6 +83,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Schedules:     sched,
 		Site:          web,
 		Tokens:        &a.tokens,
+		PrivacyURL:    cfg.Site.PrivacyURL,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 
