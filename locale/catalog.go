@@ -287,6 +287,8 @@ var catalog = []entry{
 	{"subscribe.mail.subject", "Bitte bestätigen: E-Mail-Benachrichtigung der %s", "Please confirm: email notices of %s"},
 	{"subscribe.mail.text", "Jemand, hoffentlich Sie, hat diese Adresse für die E-Mail-Benachrichtigung der %s angemeldet. Bitte bestätigen Sie die Anmeldung über diesen Link (7 Tage gültig):", "Someone, hopefully you, subscribed this address to the email notices of %s. Please confirm with this link (valid for 7 days):"},
 	{"subscribe.mail.ignore", "Wenn Sie sich nicht angemeldet haben, ignorieren Sie diese E-Mail; Sie erhalten dann keine Meldungen.", "If you did not subscribe, ignore this email and you will receive no notices."},
+	{"form.crossorigin.title", "Anfrage abgelehnt", "Request refused"},
+	{"form.crossorigin.text", "Dieses Formular lässt sich nur von unserer eigenen Seite aus absenden. Bitte öffnen Sie die Seite direkt und versuchen Sie es dort noch einmal.", "This form can only be sent from our own site. Please open the page directly and try again there."},
 	{"confirm.title", "Anmeldung bestätigen", "Confirm your subscription"},
 	{"confirm.ask", "Mit dem Knopf bestätigen Sie, dass Sie Meldungen der %s per E-Mail erhalten möchten.", "The button confirms that you want to receive notices of %s by email."},
 	{"confirm.button", "Anmeldung bestätigen", "Confirm"},

@@ -92,3 +92,21 @@ func TestAddressSyntax(t *testing.T) {
 		t.Errorf("subscribers %v, %v; want none", subs, err)
 	}
 }
+
+// TestSubscribeCrossSite: another site's page cannot make a visitor's
+// browser subscribe an address (and queue a confirmation mail to it).
+func TestSubscribeCrossSite(t *testing.T) {
+	srv, do := formsServer(t)
+	form := url.Values{"email": {"opfer@buerger.example"}}
+	for _, h := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}} {
+		if code, _, _ := do(http.MethodPost, "/soest/subscribe", form, h); code != http.StatusForbidden {
+			t.Errorf("POST with %v: %d, want 403", h, code)
+		}
+	}
+	if subs, err := srv.Client.Subscribers(context.Background(), "soest", ""); err != nil || len(subs) != 0 {
+		t.Errorf("after cross-site posts: subscribers %v, %v; want none", subs, err)
+	}
+	if code, _, _ := do(http.MethodPost, "/soest/subscribe", form, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
+		t.Errorf("same-origin POST: %d, want 200", code)
+	}
+}
