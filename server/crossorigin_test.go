@@ -44,7 +44,7 @@ func TestFormsCrossOrigin(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	confirm := "/confirm/" + subscribeTokens.Sign(crier.PurposeConfirm, "soest", "pending@example.org", testNow.Add(time.Hour))
+	confirm := confirmPath(t, e, "soest", "pending@example.org")
 	unsub := "/unsubscribe/" + subscribeTokens.Sign(crier.PurposeUnsubscribe, "soest", "anna@example.org", testNow.Add(time.Hour))
 	subscribe := url.Values{"email": {"new@example.org"}}
 	oneClick := url.Values{"List-Unsubscribe": {"One-Click"}}
