@@ -140,6 +140,7 @@ type Server struct {
 	tokens      *crier.Tokens
 	privacyURL  string
 	limiter     *rateLimiter
+	optIns      *optInQueue
 	peers       peers
 	conns       *connLimiter
 	statuses    crier.ServiceStatusStore
@@ -225,6 +226,7 @@ func New(o Options) (*Server, error) {
 	if s.ready == nil {
 		s.ready = s.queueReady
 	}
+	s.optIns = newOptInQueue(maxOptIns, s.decideOptIn)
 	s.routes()
 	return s, nil
 }

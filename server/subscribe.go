@@ -127,12 +127,14 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 }
 
 // subscribe answers GET and POST /{town}/subscribe. GET shows the form.
-// POST answers every acceptable address the same way, whether it was new,
-// pending, confirmed or unsubscribed, so that the form tells nobody who is
-// on a list: a new, pending or unsubscribed address is stored pending and
-// sent a confirmation mail (at most one per address and clock hour); a
-// confirmed one is sent nothing. A filled-in honeypot gets the same answer
-// and nothing happens. An invalid address gets 422 and the form again; a
+// POST answers every acceptable address the same way and at once, whether
+// it was new, pending, confirmed or unsubscribed, so that the form tells
+// nobody who is on a list, neither by its answer nor by its time: the
+// address is queued (see optInQueue) and decided on afterwards. A new or
+// unsubscribed address is stored pending and, as a pending one, sent a
+// confirmation mail (at most one per address and clock hour); a confirmed
+// one is sent nothing. A store failure is logged, not answered. A
+// filled-in honeypot gets the same answer and nothing happens. An invalid address gets 422 and the form again; a
 // town without email notices 404; a client IP over the rate limit 429.
 // Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
@@ -178,14 +180,108 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.subscribeAnswer(w, http.StatusUnprocessableEntity, form)
 		return
 	}
-	if err := s.optIn(r.Context(), t, email, cleanName(r.PostForm.Get("name")), now); err != nil {
-		s.log.Error("subscribe form", "town", t.ID, "err", err)
-		s.subscribeAnswer(w, http.StatusInternalServerError, subscribeData{Lang: lang,
+	req := optInRequest{town: t, email: email, name: cleanName(r.PostForm.Get("name")), at: now}
+	if !s.optIns.add(req) {
+		s.log.Warn("subscribe form: too many requests waiting, refused", "town", t.ID)
+		s.subscribeAnswer(w, http.StatusServiceUnavailable, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.failed.title"), Text: locale.T(lang, "subscribe.failed.text")})
 		return
 	}
 	s.subscribeAnswer(w, http.StatusOK, sent)
 }
+
+// optInRequest is an acceptable address posted to the subscribe form,
+// waiting to be decided on.
+type optInRequest struct {
+	town        *crier.Town
+	email, name string
+	at          time.Time
+}
+
+// optInTimeout bounds the store work of one subscribe request.
+const optInTimeout = time.Minute
+
+// maxOptIns bounds the subscribe requests waiting to be decided on; the
+// form answers 503 beyond it.
+const maxOptIns = 1000
+
+// decideOptIn does what a subscribe request asks, after the form has
+// answered it.
+func (s *Server) decideOptIn(req optInRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), optInTimeout)
+	defer cancel()
+	if err := s.optIn(ctx, req.town, req.email, req.name, req.at); err != nil {
+		s.log.Error("subscribe form", "town", req.town.ID, "err", err)
+	}
+}
+
+// optInQueue holds the subscribe requests the form has answered and one
+// goroutine, while there are any, that decides on them in turn. The form
+// answers before anything about the address is read or written, so its
+// answer and the time it takes are the same whether the address is new,
+// pending, confirmed or unsubscribed. Its zero value is not usable; see
+// newOptInQueue.
+type optInQueue struct {
+	decide func(optInRequest)
+	max    int
+
+	mu      sync.Mutex
+	idle    *sync.Cond // signaled when the last request is decided
+	pending []optInRequest
+	running bool // a goroutine decides on the pending requests
+}
+
+func newOptInQueue(max int, decide func(optInRequest)) *optInQueue {
+	q := &optInQueue{decide: decide, max: max}
+	q.idle = sync.NewCond(&q.mu)
+	return q
+}
+
+// add queues req and reports whether there was room for it.
+func (q *optInQueue) add(req optInRequest) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) >= q.max {
+		return false
+	}
+	q.pending = append(q.pending, req)
+	if !q.running {
+		q.running = true
+		go q.drain()
+	}
+	return true
+}
+
+func (q *optInQueue) drain() {
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.running = false
+			q.idle.Broadcast()
+			q.mu.Unlock()
+			return
+		}
+		req := q.pending[0]
+		q.pending = q.pending[1:]
+		q.mu.Unlock()
+		q.decide(req)
+	}
+}
+
+// wait returns once no request is pending or being decided.
+func (q *optInQueue) wait() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.running {
+		q.idle.Wait()
+	}
+}
+
+// Wait returns once every subscribe request the form has answered is
+// decided: the address stored and its confirmation mail queued, or
+// nothing done for a confirmed one. Call it after the HTTP server has
+// shut down, before the store closes.
+func (s *Server) Wait() { s.optIns.wait() }
 
 // optIn stores a new or unsubscribed address as pending and queues its
 // confirmation mail, as for a pending one; a confirmed address is left as
