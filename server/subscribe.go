@@ -134,8 +134,9 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 // unsubscribed address is stored pending and, as a pending one, sent a
 // confirmation mail (at most one per address and clock hour); a confirmed
 // one is sent nothing. A store failure is logged, not answered. A
-// filled-in honeypot gets the same answer and nothing happens. An invalid address gets 422 and the form again; a
-// town without email notices 404; a client IP over the rate limit 429.
+// filled-in honeypot gets the same answer and nothing happens. An invalid
+// address gets 422 and the form again; a town without email notices 404;
+// a client IP over the rate limit 429; a full queue 503.
 // Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	t := s.directory.Town(r.PathValue("town"))
@@ -219,7 +220,9 @@ func (s *Server) decideOptIn(req optInRequest) {
 // goroutine, while there are any, that decides on them in turn. The form
 // answers before anything about the address is read or written, so its
 // answer and the time it takes are the same whether the address is new,
-// pending, confirmed or unsubscribed. Its zero value is not usable; see
+// pending, confirmed or unsubscribed. It is kept in memory: a request
+// still queued when the process dies is lost, and its sender posts the
+// form again when no mail comes. Its zero value is not usable; see
 // newOptInQueue.
 type optInQueue struct {
 	decide func(optInRequest)
@@ -436,8 +439,9 @@ func (s *Server) subscriber(ctx context.Context, town, email string) (*crier.Sub
 // per email channel of the town, addressed to email alone, with the
 // confirmation link, in the instance mode and captured like every
 // message outside actual mode. Its link is good for the subscription's
-// version alone (see subscriptionVersion). It expires with the link. Its title and
-// body, which lists show, carry neither the address nor the link.
+// version alone (see subscriptionVersion). It expires with the link. Its
+// title and body, which lists show, carry neither the address nor the
+// link.
 func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email, version string, now time.Time) (*crier.Plan, error) {
 	expires := now.Add(confirmValidity)
 	token := s.tokens.Sign(confirmPurpose(version), t.ID, email, expires)
