@@ -48,30 +48,6 @@ func TestDeliveryKey(t *testing.T) {
 	}
 }
 
-func TestNormalizeEmail(t *testing.T) {
-	for in, want := range map[string]string{
-		"Anna@Example.ORG":        "Anna@example.org",
-		" jörg@soest.example ":    "jörg@soest.example",
-		"a@b":                     "a@b",
-		"":                        "",
-		"anna":                    "",
-		"Anna <anna@example.org>": "",
-		"a@b\r\nBcc: x@y":         "",
-		"a@b, c@d":                "",
-	} {
-		got, err := crier.NormalizeEmail(in)
-		if want == "" {
-			if err == nil {
-				t.Errorf("NormalizeEmail(%q) = %q, want an error", in, got)
-			}
-			continue
-		}
-		if err != nil || got != want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{

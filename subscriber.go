@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // SubscriberState is where an address stands on a town's list.
@@ -37,8 +38,21 @@ type Subscriber struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
-// NormalizeEmail checks that s is a single plain address (no display name,
-// no line breaks) and returns it with the domain lower-cased.
+// Limits of an address (RFC 5321 section 4.5.3.1 and its errata): the
+// local part, the domain and the whole path.
+const (
+	maxEmailLocal  = 64
+	maxEmailDomain = 253
+	maxEmail       = 254
+)
+
+// NormalizeEmail checks that s is a single plain address that mail can be
+// delivered to on the internet and returns it with the domain lower-cased.
+// It refuses display names and line breaks, IP literals ("x@[127.0.0.1]"),
+// domains without a dot ("a@b") or with a numeric top-level label, labels
+// that are empty, longer than 63 bytes or start or end with a hyphen, and
+// addresses longer than 254 bytes or with a local part over 64. The
+// subscribe form, the import and the API all check addresses with it.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -47,10 +61,49 @@ func NormalizeEmail(s string) (string, error) {
 	if strings.ContainsAny(s, "\r\n<>,; ") {
 		return "", fmt.Errorf("%q is not a plain address", s)
 	}
+	if len(s) > maxEmail {
+		return "", fmt.Errorf("address of %d bytes is longer than %d", len(s), maxEmail)
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s {
 		return "", fmt.Errorf("%q is not a valid address", s)
 	}
 	at := strings.LastIndexByte(s, '@')
-	return s[:at] + strings.ToLower(s[at:]), nil
+	local, domain := s[:at], strings.ToLower(s[at+1:])
+	if len(local) > maxEmailLocal {
+		return "", fmt.Errorf("%q: local part longer than %d bytes", s, maxEmailLocal)
+	}
+	if err := checkMailDomain(domain); err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	return local + "@" + domain, nil
+}
+
+// checkMailDomain checks that domain is a host name with at least two
+// labels, not an IP literal or a bare name.
+func checkMailDomain(domain string) error {
+	if strings.HasPrefix(domain, "[") {
+		return fmt.Errorf("IP literal as domain")
+	}
+	if len(domain) > maxEmailDomain {
+		return fmt.Errorf("domain longer than %d bytes", maxEmailDomain)
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("domain %q without a dot", domain)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return fmt.Errorf("domain %q has an invalid label", domain)
+		}
+		for _, r := range l {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return fmt.Errorf("domain %q has an invalid character %q", domain, r)
+			}
+		}
+	}
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		return fmt.Errorf("domain %q ends in a number", domain)
+	}
+	return nil
 }

@@ -37,8 +37,13 @@
 //	GET    /metrics                               no auth: Prometheus
 //	GET    /unsubscribe/{token}                   no auth (with Options.Tokens): asks; POST unsubscribes
 //	GET    /{town}/subscribe                      no auth (with Options.Tokens): the subscribe form;
-//	                                              POST stores pending and queues a confirmation mail
+//	                                              POST answers at once, then stores pending and
+//	                                              queues a confirmation mail (Server.Wait)
 //	GET    /confirm/{token}                       no auth (with Options.Tokens): asks; POST confirms
+//
+// POSTs to the public forms from another site's page get 403 (see
+// net/http.CrossOriginProtection); a mail client's one-click unsubscribe
+// sends no Origin and passes.
 //
 // # Errors
 //

@@ -505,7 +505,13 @@ func newEnv(t testing.TB, edit ...func(*Options)) *env {
 		t.Fatalf("New: %v", err)
 	}
 	e.server = s
-	ts := httptest.NewServer(s)
+	// Each request returns once the subscribe requests it handed on are
+	// decided, so that tests see their effect; TestSubscribeSameWork
+	// calls the server itself.
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(w, r)
+		s.Wait()
+	}))
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
 	e.seen = &seenTransport{next: ts.Client().Transport}

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
 )
@@ -107,6 +109,9 @@ type Options struct {
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
 	Site http.Handler
+	// PrivacyURL, when set, is the operator's privacy statement, linked
+	// from the subscribe, confirm and unsubscribe pages.
+	PrivacyURL string
 	// Statuses, when set, keeps the towns' service status lists for
 	// GET and PUT /api/v1/towns/{town}/status; without it those routes
 	// answer 501.
@@ -134,7 +139,9 @@ type Server struct {
 	metrics     *Metrics
 	site        http.Handler
 	tokens      *crier.Tokens
+	privacyURL  string
 	limiter     *rateLimiter
+	optIns      *optInQueue
 	peers       peers
 	conns       *connLimiter
 	statuses    crier.ServiceStatusStore
@@ -202,6 +209,7 @@ func New(o Options) (*Server, error) {
 		metrics:     o.Metrics,
 		site:        o.Site,
 		tokens:      o.Tokens,
+		privacyURL:  o.PrivacyURL,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
 		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
 		conns:       newConnLimiter(o.MaxConnsPerClient),
@@ -219,6 +227,7 @@ func New(o Options) (*Server, error) {
 	if s.ready == nil {
 		s.ready = s.queueReady
 	}
+	s.optIns = newOptInQueue(maxOptIns, s.decideOptIn)
 	s.routes()
 	return s, nil
 }
@@ -263,18 +272,44 @@ func (s *Server) routes() {
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics.Handler(s.log))
 	}
+	// The public forms change state, so a POST from another site's page
+	// is refused (cross-site request forgery). Requests without Origin
+	// and Sec-Fetch-Site pass: they come from no browser page, such as a
+	// mail client's RFC 8058 one-click unsubscribe.
+	form := s.crossOrigin()
 	mux.HandleFunc("GET /unsubscribe/{token}", s.unsubscribe)
-	mux.HandleFunc("POST /unsubscribe/{token}", s.unsubscribe)
+	mux.Handle("POST /unsubscribe/{token}", form.Handler(http.HandlerFunc(s.unsubscribe)))
 	mux.HandleFunc("GET /confirm/{token}", s.confirm)
-	mux.HandleFunc("POST /confirm/{token}", s.confirm)
+	mux.Handle("POST /confirm/{token}", form.Handler(http.HandlerFunc(s.confirm)))
 	// /{town}/subscribe, and the website's other /{town}/{page} paths.
 	mux.HandleFunc("GET /{town}/{page}", s.townPage)
-	mux.HandleFunc("POST /{town}/{page}", s.townPage)
+	mux.Handle("POST /{town}/{page}", form.Handler(http.HandlerFunc(s.townPage)))
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
 	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
+}
+
+// crossOrigin refuses cross-origin browser requests to the public forms
+// with 403 and a page that says so. The origin of the public URL is
+// trusted besides the request's own Host, for a reverse proxy that
+// passes on another Host; browsers that send Sec-Fetch-Site are judged by
+// it alone.
+func (s *Server) crossOrigin() *http.CrossOriginProtection {
+	c := http.NewCrossOriginProtection()
+	if u, err := url.Parse(s.engine.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		if err := c.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			s.log.Warn("public URL is no origin to trust for the forms", "err", err)
+		}
+	}
+	c.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lang := locale.Match(firstLanguage(r))
+		s.log.Info("public form: cross-origin request refused")
+		s.unsubscribeAnswer(w, http.StatusForbidden, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "form.crossorigin.title"), Text: locale.T(lang, "form.crossorigin.text")})
+	}))
+	return c
 }
 
 // authenticate lets requests with the admin bearer token through. Both

@@ -66,6 +66,7 @@ input:focus{outline:3px solid #0050b3;outline-offset:2px}
 <input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
 <p><button type="submit">{{.Button}}</button></p>
 </form>
+{{end}}{{with .Privacy}}<p><a href="{{.URL}}" rel="external">{{.Text}}</a></p>
 {{end}}</main>
 </body>
 </html>
@@ -77,6 +78,19 @@ type subscribeData struct {
 	Form                                bool
 	EmailLabel, NameLabel, WebsiteLabel string
 	Email, Name, Button                 string
+	Privacy                             *privacyLink
+}
+
+// privacyLink is the link to the operator's privacy statement on every
+// subscriber page.
+type privacyLink struct{ URL, Text string }
+
+// privacy returns the privacy link in lang, or nil when none is configured.
+func (s *Server) privacy(lang string) *privacyLink {
+	if s.privacyURL == "" {
+		return nil
+	}
+	return &privacyLink{URL: s.privacyURL, Text: locale.T(lang, "subscribe.privacy")}
 }
 
 // subscriberLookup is implemented by stores that find one subscriber
@@ -113,13 +127,16 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 }
 
 // subscribe answers GET and POST /{town}/subscribe. GET shows the form.
-// POST answers every acceptable address the same way, whether it was new,
-// pending, confirmed or unsubscribed, so that the form tells nobody who is
-// on a list: a new, pending or unsubscribed address is stored pending and
-// sent a confirmation mail (at most one per address and clock hour); a
-// confirmed one is sent nothing. A filled-in honeypot gets the same answer
-// and nothing happens. An invalid address gets 422 and the form again; a
-// town without email notices 404; a client IP over the rate limit 429.
+// POST answers every acceptable address the same way and at once, whether
+// it was new, pending, confirmed or unsubscribed, so that the form tells
+// nobody who is on a list, neither by its answer nor by its time: the
+// address is queued (see optInQueue) and decided on afterwards. A new or
+// unsubscribed address is stored pending and, as a pending one, sent a
+// confirmation mail (at most one per address and clock hour); a confirmed
+// one is sent nothing. A store failure is logged, not answered. A
+// filled-in honeypot gets the same answer and nothing happens. An invalid
+// address gets 422 and the form again; a town without email notices 404;
+// a client IP over the rate limit 429; a full queue 503.
 // Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	t := s.directory.Town(r.PathValue("town"))
@@ -164,17 +181,114 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.subscribeAnswer(w, http.StatusUnprocessableEntity, form)
 		return
 	}
-	if err := s.optIn(r.Context(), t, email, cleanName(r.PostForm.Get("name")), now); err != nil {
-		s.log.Error("subscribe form", "town", t.ID, "err", err)
-		s.subscribeAnswer(w, http.StatusInternalServerError, subscribeData{Lang: lang,
+	req := optInRequest{town: t, email: email, name: cleanName(r.PostForm.Get("name")), at: now}
+	if !s.optIns.add(req) {
+		s.log.Warn("subscribe form: too many requests waiting, refused", "town", t.ID)
+		s.subscribeAnswer(w, http.StatusServiceUnavailable, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.failed.title"), Text: locale.T(lang, "subscribe.failed.text")})
 		return
 	}
 	s.subscribeAnswer(w, http.StatusOK, sent)
 }
 
-// optIn stores a new, pending or unsubscribed address as pending and
-// queues its confirmation mail; a confirmed address is left as it is.
+// optInRequest is an acceptable address posted to the subscribe form,
+// waiting to be decided on.
+type optInRequest struct {
+	town        *crier.Town
+	email, name string
+	at          time.Time
+}
+
+// optInTimeout bounds the store work of one subscribe request.
+const optInTimeout = time.Minute
+
+// maxOptIns bounds the subscribe requests waiting to be decided on; the
+// form answers 503 beyond it.
+const maxOptIns = 1000
+
+// decideOptIn does what a subscribe request asks, after the form has
+// answered it.
+func (s *Server) decideOptIn(req optInRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), optInTimeout)
+	defer cancel()
+	if err := s.optIn(ctx, req.town, req.email, req.name, req.at); err != nil {
+		s.log.Error("subscribe form", "town", req.town.ID, "err", err)
+	}
+}
+
+// optInQueue holds the subscribe requests the form has answered and one
+// goroutine, while there are any, that decides on them in turn. The form
+// answers before anything about the address is read or written, so its
+// answer and the time it takes are the same whether the address is new,
+// pending, confirmed or unsubscribed. It is kept in memory: a request
+// still queued when the process dies is lost, and its sender posts the
+// form again when no mail comes. Its zero value is not usable; see
+// newOptInQueue.
+type optInQueue struct {
+	decide func(optInRequest)
+	max    int
+
+	mu      sync.Mutex
+	idle    *sync.Cond // signaled when the last request is decided
+	pending []optInRequest
+	running bool // a goroutine decides on the pending requests
+}
+
+func newOptInQueue(max int, decide func(optInRequest)) *optInQueue {
+	q := &optInQueue{decide: decide, max: max}
+	q.idle = sync.NewCond(&q.mu)
+	return q
+}
+
+// add queues req and reports whether there was room for it.
+func (q *optInQueue) add(req optInRequest) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) >= q.max {
+		return false
+	}
+	q.pending = append(q.pending, req)
+	if !q.running {
+		q.running = true
+		go q.drain()
+	}
+	return true
+}
+
+func (q *optInQueue) drain() {
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.running = false
+			q.idle.Broadcast()
+			q.mu.Unlock()
+			return
+		}
+		req := q.pending[0]
+		q.pending = q.pending[1:]
+		q.mu.Unlock()
+		q.decide(req)
+	}
+}
+
+// wait returns once no request is pending or being decided.
+func (q *optInQueue) wait() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.running {
+		q.idle.Wait()
+	}
+}
+
+// Wait returns once every subscribe request the form has answered is
+// decided: the address stored and its confirmation mail queued, or
+// nothing done for a confirmed one. Call it after the HTTP server has
+// shut down, before the store closes.
+func (s *Server) Wait() { s.optIns.wait() }
+
+// optIn stores a new or unsubscribed address as pending and queues its
+// confirmation mail, as for a pending one; a confirmed address is left as
+// it is.
 func (s *Server) optIn(ctx context.Context, t *crier.Town, email, name string, now time.Time) error {
 	cur, err := s.subscriber(ctx, t.ID, email)
 	if err != nil {
@@ -184,7 +298,9 @@ func (s *Server) optIn(ctx context.Context, t *crier.Town, email, name string, n
 		s.log.Info("subscribe form: address is confirmed already, nothing sent", "town", t.ID)
 		return nil
 	}
-	if cur == nil || cur.State != crier.SubscriberPending || name != "" {
+	// A pending address is not stored again, not even with a new name:
+	// that would void the link of the mail sent already and send another.
+	if cur == nil || cur.State == crier.SubscriberUnsubscribed {
 		if name == "" && cur != nil {
 			name = cur.Name
 		}
@@ -209,20 +325,45 @@ func (s *Server) optIn(ctx context.Context, t *crier.Town, email, name string, n
 }
 
 // queueConfirmation queues the confirmation mail to email, at most one per
-// address and clock hour however it is asked for (the form, an invite),
-// and reports whether it queued one now.
+// address, state of its subscription and clock hour however it is asked
+// for (the form, an invite), and reports whether it queued one now. The
+// address must be on the town's list.
 func (s *Server) queueConfirmation(ctx context.Context, t *crier.Town, email string, now time.Time) (bool, error) {
-	p, err := s.confirmationPlan(ctx, t, email, now)
+	sub, err := s.subscriber(ctx, t.ID, email)
 	if err != nil {
 		return false, err
 	}
-	key := "confirm:" + t.ID + ":" + email + ":" + now.UTC().Format("2006-01-02T15")
+	if sub == nil {
+		return false, crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, t.ID)
+	}
+	v := subscriptionVersion(sub)
+	p, err := s.confirmationPlan(ctx, t, email, v, now)
+	if err != nil {
+		return false, err
+	}
+	key := "confirm:" + t.ID + ":" + email + ":" + v + ":" + now.UTC().Format("2006-01-02T15")
 	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
 	if err != nil {
 		return false, fmt.Errorf("queue confirmation: %w", err)
 	}
 	return !res.Existing, nil
 }
+
+// subscriptionVersion names the state of a subscription as it is now: it
+// changes whenever the address is stored again or unsubscribed, so that a
+// confirmation link made for one state is void in every later one.
+func subscriptionVersion(sub *crier.Subscriber) string {
+	return strconv.FormatInt(sub.UpdatedAt.UnixNano(), 36)
+}
+
+// confirmPurpose is the token purpose of a confirmation link for the
+// subscription version v: the signature covers the version, which the
+// link carries beside the token.
+func confirmPurpose(v string) string { return crier.PurposeConfirm + " " + v }
+
+// confirmSep separates the version from the token in a confirmation link:
+// /confirm/{version}.{token}. The version never contains it.
+const confirmSep = "."
 
 // InviteResult is the answer of POST /api/v1/subscribers/{town}/invite.
 type InviteResult struct {
@@ -297,12 +438,14 @@ func (s *Server) subscriber(ctx context.Context, town, email string) (*crier.Sub
 // announcement of its own (crier.EventSubscriptionConfirm): one message
 // per email channel of the town, addressed to email alone, with the
 // confirmation link, in the instance mode and captured like every
-// message outside actual mode. It expires with the link. Its title and
-// body, which lists show, carry neither the address nor the link.
-func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email string, now time.Time) (*crier.Plan, error) {
+// message outside actual mode. Its link is good for the subscription's
+// version alone (see subscriptionVersion). It expires with the link. Its
+// title and body, which lists show, carry neither the address nor the
+// link.
+func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email, version string, now time.Time) (*crier.Plan, error) {
 	expires := now.Add(confirmValidity)
-	token := s.tokens.Sign(crier.PurposeConfirm, t.ID, email, expires)
-	link := strings.TrimRight(s.engine.PublicURL, "/") + "/confirm/" + url.PathEscape(token)
+	token := s.tokens.Sign(confirmPurpose(version), t.ID, email, expires)
+	link := strings.TrimRight(s.engine.PublicURL, "/") + "/confirm/" + url.PathEscape(version+confirmSep+token)
 	lang := locale.Match(t.Language)
 	name := townName(t)
 	subject := locale.T(lang, "subscribe.mail.subject", name)
@@ -338,7 +481,11 @@ func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email stri
 
 // confirm answers GET and POST /confirm/{token}, the link in the
 // confirmation mail. GET shows a button, so that link scanners confirm
-// nobody; POST confirms the address. A bad or expired link gets 400.
+// nobody; POST confirms the address. A bad or expired link gets 400, and
+// so does a link made before the subscription last changed: after the
+// address unsubscribed, or was taken off and put on the list again, an
+// old mail's link subscribes nobody. A link to an address that is
+// confirmed already answers as if it had confirmed it.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	lang := locale.Match(firstLanguage(r))
 	if s.tokens == nil {
@@ -346,9 +493,14 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	town, email, err := s.tokens.Verify(r.PathValue("token"), crier.PurposeConfirm, now)
-	t := s.directory.Town(town)
-	if err != nil || t == nil {
+	t, sub, err := s.confirmLink(r.Context(), r.PathValue("token"), now)
+	if err != nil {
+		s.log.Error("confirm subscription", "err", err)
+		s.unsubscribeAnswer(w, http.StatusInternalServerError, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "confirm.failed.title"), Text: locale.T(lang, "confirm.failed.text")})
+		return
+	}
+	if sub == nil {
 		s.unsubscribeAnswer(w, http.StatusBadRequest, unsubscribeData{Lang: lang,
 			Title: locale.T(lang, "confirm.bad.title"), Text: locale.T(lang, "confirm.bad.text")})
 		return
@@ -360,7 +512,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 			Button: locale.T(lang, "confirm.button")})
 		return
 	}
-	if err := s.confirmAddress(r.Context(), t.ID, email, now); err != nil {
+	if err := s.confirmAddress(r.Context(), sub, now); err != nil {
 		s.log.Error("confirm subscription", "town", t.ID, "err", err)
 		s.unsubscribeAnswer(w, http.StatusInternalServerError, unsubscribeData{Lang: lang,
 			Title: locale.T(lang, "confirm.failed.title"), Text: locale.T(lang, "confirm.failed.text")})
@@ -370,29 +522,47 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		Title: locale.T(lang, "confirm.done.title"), Text: locale.T(lang, "confirm.done.text", name)})
 }
 
-// confirmAddress sets the address confirmed, keeping its name; an address
-// confirmed already is left as it is.
-func (s *Server) confirmAddress(ctx context.Context, town, email string, now time.Time) error {
-	cur, err := s.subscriber(ctx, town, email)
-	if err != nil {
-		return err
+// confirmLink returns the town and subscriber a confirmation link is good
+// for at now, or a nil subscriber when it is good for none: malformed,
+// forged, expired, for an unknown town or address, or made for another
+// version of the subscription than its current one.
+func (s *Server) confirmLink(ctx context.Context, link string, now time.Time) (*crier.Town, *crier.Subscriber, error) {
+	v, token, ok := strings.Cut(link, confirmSep)
+	if !ok {
+		return nil, nil, nil
 	}
-	if cur != nil && cur.State == crier.SubscriberConfirmed {
+	town, email, err := s.tokens.Verify(token, confirmPurpose(v), now)
+	t := s.directory.Town(town)
+	if err != nil || t == nil {
+		return nil, nil, nil
+	}
+	sub, err := s.subscriber(ctx, t.ID, email)
+	if err != nil || sub == nil {
+		return nil, nil, err
+	}
+	if sub.State != crier.SubscriberConfirmed && (sub.State != crier.SubscriberPending || subscriptionVersion(sub) != v) {
+		return nil, nil, nil
+	}
+	return t, sub, nil
+}
+
+// confirmAddress sets the pending address sub confirmed, keeping its name;
+// an address confirmed already is left as it is.
+func (s *Server) confirmAddress(ctx context.Context, cur *crier.Subscriber, now time.Time) error {
+	if cur.State == crier.SubscriberConfirmed {
 		return nil
 	}
-	sub := &crier.Subscriber{Town: town, Email: email, State: crier.SubscriberConfirmed,
+	sub := &crier.Subscriber{Town: cur.Town, Email: cur.Email, Name: cur.Name, State: crier.SubscriberConfirmed,
 		Source: "double opt-in, confirmed " + now.UTC().Format(time.RFC3339)}
-	if cur != nil {
-		sub.Name = cur.Name
-	}
 	if _, err := s.subscribers.AddSubscribers(ctx, []*crier.Subscriber{sub}, now); err != nil {
 		return err
 	}
-	s.log.Info("subscription confirmed", "town", town)
+	s.log.Info("subscription confirmed", "town", cur.Town)
 	return nil
 }
 
 func (s *Server) subscribeAnswer(w http.ResponseWriter, status int, d subscribeData) {
+	d.Privacy = s.privacy(d.Lang)
 	s.writePublicPage(w, status, subscribePage, d)
 }
 

@@ -25,6 +25,7 @@ var unsubscribePage = template.Must(template.New("unsubscribe").Parse(`<!doctype
 <h1>{{.Title}}</h1>
 <p>{{.Text}}</p>
 {{if .Button}}<form method="post"><button type="submit">{{.Button}}</button></form>{{end}}
+{{with .Privacy}}<p><a href="{{.URL}}" rel="external">{{.Text}}</a></p>{{end}}
 </main>
 </body>
 </html>
@@ -41,6 +42,7 @@ button:focus{outline:3px solid #0050b3;outline-offset:2px}`
 // unsubscribeData fills unsubscribePage.
 type unsubscribeData struct {
 	Lang, Title, Text, Button string
+	Privacy                   *privacyLink
 }
 
 // unsubscribe answers GET and POST /unsubscribe/{token}. GET shows a
@@ -85,17 +87,25 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unsubscribeAnswer(w http.ResponseWriter, status int, d unsubscribeData) {
+	d.Privacy = s.privacy(d.Lang)
 	s.writePublicPage(w, status, unsubscribePage, d)
 }
 
+// publicPolicy is the Content-Security-Policy of the subscriber pages:
+// they load nothing but their inline style, post only to this server, and
+// no other site may frame them (clickjacking a subscribe or unsubscribe
+// button).
+const publicPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
 // writePublicPage writes one of the subscriber pages: never cached, loading
-// nothing, posting only to this server, telling no other site where it
-// came from.
+// nothing, posting only to this server, framed by no other site, never
+// sniffed as another type, telling no other site where it came from.
 func (s *Server) writePublicPage(w http.ResponseWriter, status int, page *template.Template, data any) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	h.Set("Content-Security-Policy", publicPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	if err := page.Execute(w, data); err != nil {

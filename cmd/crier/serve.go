@@ -83,6 +83,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Schedules:     sched,
 		Site:          web,
 		Tokens:        &a.tokens,
+		PrivacyURL:    cfg.Site.PrivacyURL,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 
@@ -148,6 +149,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	srv.Wait() // subscribe requests answered but not yet decided
 	wg.Wait()
 	log.Info("stopped")
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {

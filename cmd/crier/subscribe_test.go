@@ -132,4 +132,15 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 	if subs, err := srv.Client.Subscribers(ctx, "soest", crier.SubscriberUnsubscribed); err != nil || len(subs) != 1 || subs[0].Email != addr {
 		t.Errorf("after the one-click POST: unsubscribed %v, %v", subs, err)
 	}
+
+	// The confirmation mail's link, still within its week, is void now:
+	// it subscribes nobody who has left.
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		if code, page := send(method, link, url.Values{}); code != http.StatusBadRequest || strings.Contains(page, "<form") {
+			t.Errorf("%s %s after unsubscribing: %d, want 400\n%s", method, link, code, page)
+		}
+	}
+	if subs, err := srv.Client.Subscribers(ctx, "soest", crier.SubscriberConfirmed); err != nil || len(subs) != 0 {
+		t.Errorf("after the old link: confirmed %v, %v; want none", subs, err)
+	}
 }
