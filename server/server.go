@@ -357,10 +357,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// logPath is the request path, except that a subscriber's address is not
-// written to the log: the route pattern stands in for the path.
+// logPath is the request path, except that a subscriber's address and the
+// token of a subscriber link are not written to the log: the route pattern
+// stands in for the path. A link's token holds the address, readable, and
+// is the power to unsubscribe or confirm it.
 func logPath(r *http.Request) string {
-	if r.PathValue("email") != "" {
+	if r.PathValue("email") != "" || r.PathValue("token") != "" {
 		_, path, _ := strings.Cut(r.Pattern, " ")
 		return path
 	}
