@@ -53,8 +53,8 @@ func FuzzNotice(f *testing.F) {
 		if strings.Contains(string(data), "\r") {
 			return
 		}
-		crlf := append([]byte("\ufeff"), strings.ReplaceAll(string(data), "\n", "\r\n")...)
-		b, atb, err := parseNoticeAt(crlf, loc)
+		crlf := "\ufeff" + strings.ReplaceAll(strings.TrimPrefix(string(data), "\ufeff"), "\n", "\r\n")
+		b, atb, err := parseNoticeAt([]byte(crlf), loc)
 		if err != nil {
 			t.Fatalf("%q reads, but not with CRLF line breaks: %v", data, err)
 		}
