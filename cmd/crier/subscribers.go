@@ -119,7 +119,9 @@ func (m *Main) subscribersImport(ctx context.Context, args []string) error {
 }
 
 // readSubscribersCSV parses rows of email[,name]. A first row whose first
-// field is "email" (any case) is a header.
+// field is "email" (any case) is a header. Problems name the line of the
+// file a row starts on, which is not its number among the rows when the
+// file has empty lines or quoted fields that span lines.
 func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.Problem) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -127,17 +129,23 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 	var subs []*crier.Subscriber
 	var problems []crier.Problem
 	seen := map[string]int{}
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		where := fmt.Sprintf("line %d", line)
-		if err != nil {
-			problems = append(problems, crier.Problem{Field: where, Message: err.Error()})
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			problems = append(problems, csvProblem(pe))
 			continue
 		}
-		if line == 1 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
+		if err != nil { // the reader failed: nothing more comes
+			problems = append(problems, crier.Problem{Message: err.Error()})
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		where := fmt.Sprintf("line %d", line)
+		if first && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
 			continue
 		}
 		email, err := crier.NormalizeEmail(rec[0])
@@ -145,8 +153,8 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 			problems = append(problems, crier.Problem{Field: where, Message: err.Error()})
 			continue
 		}
-		if first, dup := seen[email]; dup {
-			problems = append(problems, crier.Problem{Field: where, Message: fmt.Sprintf("%s repeats line %d", email, first)})
+		if earlier, dup := seen[email]; dup {
+			problems = append(problems, crier.Problem{Field: where, Message: fmt.Sprintf("%s repeats line %d", email, earlier)})
 			continue
 		}
 		seen[email] = line
@@ -157,6 +165,16 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 		subs = append(subs, c.subscriber(email, name))
 	}
 	return subs, problems
+}
+
+// csvProblem places a row the CSV reader cannot read at the line the row
+// starts on.
+func csvProblem(pe *csv.ParseError) crier.Problem {
+	msg := fmt.Sprintf("column %d: %v", pe.Column, pe.Err)
+	if pe.Line != pe.StartLine {
+		msg = fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+	}
+	return crier.Problem{Field: fmt.Sprintf("line %d", pe.StartLine), Message: msg}
 }
 
 // subscribersExport writes a town's list as CSV.
