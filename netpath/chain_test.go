@@ -807,7 +807,7 @@ func TestAmbiguousMessageStaysPut(t *testing.T) {
 }
 
 // TestAmbiguousMessageWithSharedKeys: when every endpoint reaches the same
-// receiver (SharedKeys), a message that may have arrived fails over like
+// receiver (Endpoint.Receiver), a message that may have arrived fails over like
 // any other: the receiver drops the repeat whichever way it comes.
 func TestAmbiguousMessageWithSharedKeys(t *testing.T) {
 	primary, backup := newRemote("primary"), newRemote("backup")
