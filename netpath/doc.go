@@ -25,5 +25,19 @@
 // unreachable or timed out while connecting, proxies that refused,
 // TLS handshakes that failed. A timeout or a reset after a request was
 // written proves nothing, and a send that ended so is not repeated
-// elsewhere.
+// elsewhere: the chain names the endpoint in the error, the workers keep it
+// with the delivery as its pin, and the repeat goes only to endpoints that
+// reach the same receiver (Endpoint.Receiver), waiting while they cannot
+// take it.
+//
+// # Faults stay with their endpoint
+//
+// Endpoints of different chains that reach the same place over the same
+// network share one breaker, one set of send slots and one gone state
+// (Targets): a hung endpoint holds at most its slots, a timeout opens its
+// breaker at once, a success anywhere closes it and releases what waited
+// (ChainOptions.OnRecover), and an endpoint that answered 410 is gone
+// until a person resets it (Chain.Reset). A send that no endpoint could
+// take, or that an adapter held back for its own pacing, is
+// crier.Deferred: no attempt, no failure, no failover.
 package netpath
