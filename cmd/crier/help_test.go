@@ -40,6 +40,11 @@ func TestHelpEveryCommand(t *testing.T) {
 				t.Errorf("crier %s: no example heading:\n%s", strings.Join(args, " "), errOut)
 			}
 		}
+		// "crier help CMD [SUB]" shows the same help.
+		args := append([]string{"help"}, strings.Fields(tg.args)...)
+		if code, _, errOut := run(t, nil, args...); code != exitOK || !strings.Contains(errOut, tg.synopsis) {
+			t.Errorf("crier %s: exit %d, want 0 and the synopsis\n%s", strings.Join(args, " "), code, errOut)
+		}
 	}
 }
 

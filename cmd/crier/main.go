@@ -154,6 +154,11 @@ func commands() []command {
 
 // Run runs the command named by args[0] and returns the exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) > 1 && args[0] == "help" {
+		// "crier help publish" is "crier publish -h"; "crier help
+		// subscribers add" is "crier subscribers add -h".
+		return m.Run(ctx, append(args[1:len(args):len(args)], "-h"))
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		m.usage(m.Stdout)
 		return exitOK
