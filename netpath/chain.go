@@ -505,9 +505,6 @@ func (c *Chain) gone(ep *endpoint, err error) {
 	if ep.t.markGone(c.clock.Now(), err) {
 		c.log.Error("endpoint is gone (HTTP 410): sends skip it until a person clears it with crier endpoints reset",
 			"endpoint", ep.Name, "network", ep.Network, "err", err)
-		if c.onChange != nil {
-			c.onChange(c.id, ep.Name, ep.Network, StateClosed, StateGone)
-		}
 	}
 }
 
@@ -529,13 +526,13 @@ func (c *Chain) Reset(name string) error {
 	}
 	ep := c.eps[i]
 	ep.setRefused("")
-	if ep.t.reset() {
+	wasGone, changed := ep.t.reset()
+	if changed {
 		c.log.Info("endpoint cleared by a person; sends use it again", "endpoint", ep.Name, "network", ep.Network)
 	}
-	if c.onChange != nil {
-		c.onChange(c.id, ep.Name, ep.Network, StateGone, StateClosed)
-	}
-	if c.onRecover != nil {
+	// A target that was gone told every chain that uses it; otherwise this
+	// chain's deliveries go now all the same (a refused probe was cleared).
+	if !wasGone && c.onRecover != nil {
 		c.onRecover(c.id)
 	}
 	return nil

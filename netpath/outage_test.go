@@ -252,3 +252,49 @@ func mustChain(t *testing.T, o netpath.ChainOptions) *netpath.Chain {
 	}
 	return c
 }
+
+// TestSharedTargetGone: a 410 through one chain marks the place gone for
+// every chain that reaches it, and each is told (OnChange, for metrics);
+// a person's reset through any of them tells all and releases all.
+func TestSharedTargetGone(t *testing.T) {
+	clock := channeltest.NewClock(epoch)
+	targets := netpath.NewTargets(netpath.BreakerOptions{}, clock)
+	var mu sync.Mutex
+	var changes []string
+	recovered := map[string]int{}
+	radio := newRemote("radio")
+	chains := map[string]*netpath.Chain{}
+	for _, id := range []string{"soest", "werl"} {
+		chains[id] = mustChain(t, netpath.ChainOptions{
+			Channel: id, Clock: clock, Targets: targets,
+			OnChange: func(channel, endpoint, network string, from, to netpath.State) {
+				mu.Lock()
+				defer mu.Unlock()
+				changes = append(changes, channel+" "+string(to))
+			},
+			OnRecover: func(channel string) {
+				mu.Lock()
+				defer mu.Unlock()
+				recovered[channel]++
+			},
+			Endpoints: []netpath.Endpoint{{Name: "radio", Network: "default", Channel: radio, Target: "webhook radio"}},
+		})
+	}
+	radio.next(reply{err: crier.Gone(errors.New("410 Gone"))})
+	chains["soest"].Send(t.Context(), message("k1"))
+	if h := chains["werl"].Health()[0]; h.State != netpath.StateGone {
+		t.Errorf("werl's endpoint after soest's 410: %s, want gone", h.State)
+	}
+	if err := chains["werl"].Reset("radio"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(changes)
+	if diff := cmp.Diff([]string{"soest closed", "soest gone", "werl closed", "werl gone"}, changes); diff != "" {
+		t.Errorf("OnChange (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"soest": 1, "werl": 1}, recovered); diff != "" {
+		t.Errorf("OnRecover (-want +got):\n%s", diff)
+	}
+}

@@ -125,11 +125,18 @@ func (t *target) notify(tr transition) {
 	case StateClosed:
 		log.Info("endpoint answers again; sends use it", "from", tr.from)
 	}
+	tell(users, tr.from, tr.to)
+}
+
+// tell reports a change of a target's state to every chain endpoint that
+// uses it (OnChange), and a target that takes sends again (to closed) to
+// their chains (OnRecover).
+func tell(users []*endpoint, from, to State) {
 	for _, ep := range users {
 		if ep.chain.onChange != nil {
-			ep.chain.onChange(ep.chain.id, ep.Name, ep.Network, tr.from, tr.to)
+			ep.chain.onChange(ep.chain.id, ep.Name, ep.Network, from, to)
 		}
-		if tr.to == StateClosed && ep.chain.onRecover != nil {
+		if to == StateClosed && ep.chain.onRecover != nil {
 			ep.chain.onRecover(ep.chain.id)
 		}
 	}
@@ -155,8 +162,9 @@ func (t *target) take() bool {
 // give returns a slot claimed by take.
 func (t *target) give() { t.inflight.Add(-1) }
 
-// markGone records that the endpoint answered that it no longer exists.
-// It reports whether that is news.
+// markGone records that the endpoint answered that it no longer exists,
+// and tells every chain endpoint that uses t. It reports whether that is
+// news.
 func (t *target) markGone(now time.Time, err error) bool {
 	t.mu.Lock()
 	if !t.gone.IsZero() {
@@ -164,11 +172,12 @@ func (t *target) markGone(now time.Time, err error) bool {
 		return false
 	}
 	t.gone, t.goneErr = now, errText(err)
-	why := t.goneErr
+	why, users := t.goneErr, t.users
 	t.mu.Unlock()
 	if t.ts != nil && t.ts.OnGone != nil {
 		t.ts.OnGone(t.key, now, why)
 	}
+	tell(users, StateClosed, StateGone)
 	return true
 }
 
@@ -179,17 +188,23 @@ func (t *target) goneSince() (time.Time, string) {
 	return t.gone, t.goneErr
 }
 
-// reset forgets that t is gone and closes its breaker. It reports whether
+// reset forgets that t is gone, telling every chain endpoint that uses
+// it, and closes its breaker. It reports whether t was gone and whether
 // anything changed.
-func (t *target) reset() bool {
+func (t *target) reset() (wasGone, changed bool) {
 	t.mu.Lock()
-	wasGone := !t.gone.IsZero()
+	wasGone = !t.gone.IsZero()
 	t.gone, t.goneErr = time.Time{}, ""
+	users := t.users
 	t.mu.Unlock()
-	if wasGone && t.ts != nil && t.ts.OnClear != nil {
-		t.ts.OnClear(t.key)
+	if wasGone {
+		if t.ts != nil && t.ts.OnClear != nil {
+			t.ts.OnClear(t.key)
+		}
+		tell(users, StateGone, StateClosed)
 	}
-	return t.b.reset() || wasGone
+	closed := t.b.reset()
+	return wasGone, closed || wasGone
 }
 
 // discard is a logger that drops everything.
