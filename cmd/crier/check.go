@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +16,6 @@ import (
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
-	"github.com/crierhq/crier/server"
 )
 
 // Defaults of "crier check".
@@ -90,7 +87,7 @@ func (m *Main) check(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	checks := a.checkAll(ctx, *epTimeout)
-	m.addServed(ctx, cfg, checks)
+	m.addServed(ctx, &remote{config: m.configPath(*configFlag), dataDir: *dataDir}, checks)
 
 	c := checker{m: m, cfg: cfg, endpointTimeout: *epTimeout, timeout: *timeout}
 	c.printEndpoints(checks)
@@ -121,20 +118,16 @@ func (e endpointCheck) up() bool { return e.OK && e.Gone.IsZero() }
 
 // addServed adds what a running server knows and a probe cannot see: an
 // endpoint found gone (HTTP 410) stays so until a person resets it. It
-// asks the server whose address and token are in the data directory, for
-// at most a second, and adds nothing when none answers.
-func (m *Main) addServed(ctx context.Context, cfg *Config, checks map[string][]endpointCheck) {
-	base, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile))
-	if err != nil {
-		return
-	}
-	token, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFile))
+// asks the server the other commands would ask ($CRIER_SERVER, or the
+// address and token in the data directory), for at most a second, and
+// adds nothing when none answers.
+func (m *Main) addServed(ctx context.Context, r *remote, checks map[string][]endpointCheck) {
+	c, err := m.client(r)
 	if err != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	c := &server.Client{URL: strings.TrimSpace(string(base)), Token: strings.TrimSpace(string(token))}
 	list, err := c.Endpoints(ctx)
 	if err != nil {
 		return

@@ -26,29 +26,37 @@ func formsServer(t *testing.T) (*served, func(method, path string, form url.Valu
 		map[string]string{"RADIO_SECRET": secret})
 	do := func(method, path string, form url.Values, header map[string]string) (int, http.Header, string) {
 		t.Helper()
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequest(method, srv.URL+path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		return sendForm(t, srv.URL+path, method, form, header)
 	}
 	return srv, do
+}
+
+// sendForm sends a request to url, with form as its urlencoded body when
+// it is not nil and the given headers, and returns the answer's status,
+// headers and body.
+func sendForm(t *testing.T, url, method string, form url.Values, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 // TestPublicPagesHeaders: no public page, the subscriber pages included,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -52,24 +51,8 @@ func TestSubscribeDoubleOptIn(t *testing.T) {
 	const addr = "neu@buerger.example"
 	send := func(method, path string, form url.Values) (int, string) {
 		t.Helper()
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, err := http.NewRequest(method, srv.URL+path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, _, body := sendForm(t, srv.URL+path, method, form, nil)
+		return code, body
 	}
 
 	if code, page := send(http.MethodGet, "/soest/subscribe", nil); code != http.StatusOK || !strings.Contains(page, `name="email"`) {
