@@ -37,7 +37,8 @@ type Endpoint struct {
 	Target string
 	// Slots bounds the sends in flight to the endpoint's target at once,
 	// so that a slow or hung endpoint holds at most that many of its
-	// channel type's send slots; a send beyond it is deferred. 0: no
+	// channel type's send slots; a send beyond it skips the endpoint as
+	// an open breaker does (the next endpoint, or crier.Deferred). 0: no
 	// bound. The first endpoint to name a target sets its bound.
 	Slots int
 }
