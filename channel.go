@@ -131,3 +131,63 @@ type ChannelInfo struct {
 	Personalizes bool
 	Channel      Channel
 }
+
+// Limiter is implemented by channels whose posts must fit a length limit
+// (Mastodon's characters per status, Slack's per section), so that the
+// renderer can fit a post to it instead of leaving it to Check to refuse.
+// TextLimit returns the limit as the channel knows it now, without a
+// request: the same that Check counts against. A Max of zero means no
+// limit.
+type Limiter interface {
+	TextLimit() Limit
+}
+
+// Limit is how long a channel's post may be, in the channel's own counting.
+type Limit struct {
+	// Max is the most a post may count.
+	Max int
+	// Length counts m as the channel counts it against Max: Mastodon
+	// counts graphemes, each link as a fixed number and the content warning
+	// too; Slack counts the characters of the escaped section text.
+	Length func(m *Message) int
+}
+
+// Fits reports whether m fits l; everything fits no limit.
+func (l Limit) Fits(m *Message) bool {
+	return l.Max <= 0 || l.Length == nil || l.Length(m) <= l.Max
+}
+
+// Tightest returns one limit that a message meets exactly when it meets
+// every one of ls: a post that may fail over to any of several endpoints
+// must fit each. Its Max is the smallest Max, and its Length counts how far
+// a message comes towards the limit it is closest to overrunning. Limits
+// with a Max of zero are left out; none left gives the zero Limit.
+func Tightest(ls ...Limit) Limit {
+	var in []Limit
+	for _, l := range ls {
+		if l.Max > 0 && l.Length != nil {
+			in = append(in, l)
+		}
+	}
+	switch len(in) {
+	case 0:
+		return Limit{}
+	case 1:
+		return in[0]
+	}
+	out := Limit{Max: in[0].Max}
+	for _, l := range in[1:] {
+		out.Max = min(out.Max, l.Max)
+	}
+	out.Length = func(m *Message) int {
+		worst := 0
+		for i, l := range in {
+			// l.Length(m) - l.Max is how far m is over (or under) l.
+			if over := l.Length(m) - l.Max; i == 0 || over > worst {
+				worst = over
+			}
+		}
+		return out.Max + worst
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,8 +69,33 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	if len(p.Messages) == 0 && len(p.Problems) == 0 {
 		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
 	}
-	p.Notes = e.notes(p.Messages)
+	p.Notes = append(e.notes(p.Messages), omissionNotes(p.Messages)...)
 	return p, ctx.Err()
+}
+
+// NoteShortened is the code of the note that a message leaves part of the
+// announcement's body out (Message.Omitted). Args are the paragraphs
+// missing, the body's paragraphs, the characters missing and the
+// beginning of the missing text.
+const NoteShortened = "message.shortened"
+
+// omissionNotes returns a note for every message that leaves part of the
+// body out, naming its town, in message order.
+func omissionNotes(ms []*Message) []Note {
+	var out []Note
+	for _, m := range ms {
+		o := m.Omitted
+		if o == nil {
+			continue
+		}
+		out = append(out, Note{
+			Channel: m.Channel, Town: m.Town, Code: NoteShortened,
+			Args: []string{strconv.Itoa(o.Paragraphs), strconv.Itoa(o.Total), strconv.Itoa(o.Characters), o.From},
+			Message: fmt.Sprintf("shortened: %d of %d paragraphs (%d characters) missing in whole or in part, from %q",
+				o.Paragraphs, o.Total, o.Characters, o.From),
+		})
+	}
+	return out
 }
 
 // notes returns the notes of every channel that has messages, once per
@@ -110,9 +136,15 @@ func (e *Engine) renderTown(ctx context.Context, p *Plan, t *Town) {
 		if ch == nil {
 			continue // config validation makes this impossible
 		}
-		m, err := e.Renderer.Render(&RenderRequest{
+		req := &RenderRequest{
 			Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID), Shared: shared,
-		})
+		}
+		if l, ok := ch.Channel.(Limiter); ok {
+			if lim := l.TextLimit(); lim.Max > 0 && lim.Length != nil {
+				req.Limit = &lim
+			}
+		}
+		m, err := e.Renderer.Render(req)
 		if err != nil {
 			p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)
 			continue

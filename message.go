@@ -49,6 +49,11 @@ type Message struct {
 	Sensitive   bool   `json:"sensitive,omitempty"`
 	// Payload is a structured body, e.g. the webhook's JSON.
 	Payload []byte `json:"payload,omitempty"`
+	// Omitted says what of the announcement's body Text leaves out: a
+	// social post shortened to fit its channel's limit, or one whose
+	// template shows only part of the body. Nil when Text carries all of
+	// it, and for messages that always do (email, site).
+	Omitted *Omission `json:"omitted,omitempty"`
 	// Link is the public URL of the full announcement for this town.
 	Link    string    `json:"link,omitempty"`
 	Expires time.Time `json:"expires,omitzero"`
@@ -79,6 +84,20 @@ type Message struct {
 	// unknown outcome, kept with the delivery across restarts: a repeat
 	// may go only where the key is remembered. Empty when not known.
 	Pin string `json:"pin,omitempty"`
+}
+
+// Omission is what of an announcement's body a message leaves out, so that
+// a preview can say so.
+type Omission struct {
+	// Paragraphs is how many of the body's Total paragraphs (a list counts
+	// as one) the message lacks, wholly or in part.
+	Paragraphs int `json:"paragraphs"`
+	Total      int `json:"total"`
+	// Characters is how many characters of the body the message lacks.
+	Characters int `json:"characters"`
+	// From is the beginning of the first text the message lacks, cut short
+	// with "…", e.g. "Telefonisch erreichen Sie uns unter 02921 …".
+	From string `json:"from"`
 }
 
 // DeliveryKey returns the deterministic idempotency key of a delivery:

@@ -7,6 +7,9 @@ package crier
 type Note struct {
 	// Channel is the channel the note is about; the engine sets it.
 	Channel string `json:"channel,omitempty"`
+	// Town is the town of the one message the note is about, or empty when
+	// it is about all of the channel's messages.
+	Town string `json:"town,omitempty"`
 	// Code names the note for programs and translations, e.g.
 	// "mastodon.limit_unknown". It is stable.
 	Code string `json:"code"`

@@ -13,6 +13,9 @@ type RenderRequest struct {
 	// there what does not depend on the channel (the rendered body), so that
 	// it is done once per town. Nil means nothing is shared.
 	Shared map[string]any
+	// Limit is how long the channel's post may be (see Limiter); nil when
+	// the channel has no such limit. A renderer fits a post to it.
+	Limit *Limit
 }
 
 // Renderer turns an announcement into the message for one town and channel.
