@@ -28,3 +28,19 @@ func (c *Chain) Notes() []crier.Note {
 	}
 	return out
 }
+
+var _ crier.Limiter = (*Chain)(nil)
+
+// TextLimit returns the tightest of the limits of every endpoint whose
+// channel implements crier.Limiter (see crier.Tightest): a post must fit
+// wherever failover may send it, as Check demands. No such endpoint gives
+// the zero Limit, no limit.
+func (c *Chain) TextLimit() crier.Limit {
+	var ls []crier.Limit
+	for _, ep := range c.eps {
+		if l, ok := ep.Channel.(crier.Limiter); ok {
+			ls = append(ls, l.TextLimit())
+		}
+	}
+	return crier.Tightest(ls...)
+}

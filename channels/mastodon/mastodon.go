@@ -86,6 +86,7 @@ var (
 	_ crier.Closer  = (*Channel)(nil)
 	_ crier.Prober  = (*Channel)(nil)
 	_ crier.Noter   = (*Channel)(nil)
+	_ crier.Limiter = (*Channel)(nil)
 )
 
 // New returns a channel for the account described by o. It returns an
@@ -189,6 +190,7 @@ type Checker struct {
 var (
 	_ crier.Checker = (*Checker)(nil)
 	_ crier.Noter   = (*Checker)(nil)
+	_ crier.Limiter = (*Checker)(nil)
 )
 
 // NewChecker returns a Checker for the instance at server, sharing what
@@ -217,6 +219,12 @@ func (c *Checker) Notes() []crier.Note {
 	return ch.Notes()
 }
 
+// TextLimit reports what Channel.TextLimit would.
+func (c *Checker) TextLimit() crier.Limit {
+	ch := &Channel{host: c.host, inst: c.inst}
+	return ch.TextLimit()
+}
+
 // Close releases idle connections of the default client.
 func (ch *Channel) Close() error {
 	if ch.owned {
@@ -236,6 +244,17 @@ func (ch *Channel) Check(ctx context.Context, m *crier.Message) []crier.Problem 
 		return []crier.Problem{*p}
 	}
 	return nil
+}
+
+// TextLimit returns the limit Check counts against: the instance's
+// characters per status as a probe learned them or, while none is known,
+// DefaultMaxCharacters; Length counts as Length does, with the instance's
+// characters per link, the content warning included. It makes no request.
+func (ch *Channel) TextLimit() crier.Limit {
+	r := ch.rules()
+	return crier.Limit{Max: r.MaxCharacters, Length: func(m *crier.Message) int {
+		return Length(m.Text, m.SpoilerText, r.CharactersPerURL)
+	}}
 }
 
 // problem returns what is wrong with m under rules, if anything; known

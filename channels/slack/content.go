@@ -42,6 +42,19 @@ func (c *Channel) content(m *crier.Message, what string) (*content, error) {
 	return ct, nil
 }
 
+// TextLimit returns Slack's limit on a message's text: the characters of
+// its section block, counted as Check counts them (escaped, without the
+// leading banner and subject the header shows, with the closing link as
+// Slack shows it).
+func (c *Channel) TextLimit() crier.Limit { return TextLimit() }
+
+// TextLimit returns what Channel.TextLimit returns, without a channel.
+func TextLimit() crier.Limit {
+	return crier.Limit{Max: maxSection, Length: func(m *crier.Message) int {
+		return utf8.RuneCountInString(section(m))
+	}}
+}
+
 // options returns the chat.postMessage and chat.update options for ct.
 func (ct *content) options() []slackapi.MsgOption {
 	opts := []slackapi.MsgOption{

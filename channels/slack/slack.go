@@ -84,6 +84,7 @@ var (
 	_ crier.Replier = (*Channel)(nil)
 	_ crier.Closer  = (*Channel)(nil)
 	_ crier.Prober  = (*Channel)(nil)
+	_ crier.Limiter = (*Channel)(nil)
 )
 
 // errWebhook refuses what an incoming webhook cannot do.

@@ -462,6 +462,15 @@ func (u unusable) Notes() []crier.Note {
 	return nil
 }
 
+// TextLimit passes on the limit of its checker, so that posts are fitted
+// to it as the real run would fit them.
+func (u unusable) TextLimit() crier.Limit {
+	if l, ok := u.check.(crier.Limiter); ok {
+		return l.TextLimit()
+	}
+	return crier.Limit{}
+}
+
 // checkerFor returns what checks the messages of an endpoint of cc without
 // its credentials, or nil.
 func (a *app) checkerFor(cc ChannelConfig, ep EndpointConfig) crier.Checker {
@@ -471,7 +480,7 @@ func (a *app) checkerFor(cc ChannelConfig, ep EndpointConfig) crier.Checker {
 			return c
 		}
 	case "slack":
-		return checkFunc(slack.CheckMessage)
+		return slackChecker{checkFunc(slack.CheckMessage)}
 	case "email":
 		return checkFunc(email.CheckMessage)
 	case "webhook":
@@ -484,6 +493,11 @@ func (a *app) checkerFor(cc ChannelConfig, ep EndpointConfig) crier.Checker {
 type checkFunc func(*crier.Message) []crier.Problem
 
 func (f checkFunc) Check(_ context.Context, m *crier.Message) []crier.Problem { return f(m) }
+
+// slackChecker checks a Slack endpoint's messages and gives Slack's limit.
+type slackChecker struct{ checkFunc }
+
+func (slackChecker) TextLimit() crier.Limit { return slack.TextLimit() }
 
 // Probe reports why the endpoint cannot be used.
 func (u unusable) Probe(context.Context) error { return crier.Permanent(u.err) }
