@@ -54,6 +54,25 @@ type Data struct {
 	// in its language, in a fixed order; empty ones are left out.
 	Contacts []Contact
 
+	// Limit is the most a social post (mastodon, slack) may count, in the
+	// channel's own counting: Mastodon's characters per status on the
+	// channel's instance (graphemes, every link as 23 or what the instance
+	// says, the content warning included), Slack's characters per section
+	// (without the banner and title its header shows). 0 means no limit:
+	// every other type, or a channel that reports none.
+	Limit int
+	// Short is true when the social template runs a second time because
+	// the post it made first, with Short false, is longer than Limit; the
+	// template then makes the shortened post (a summary and the link).
+	Short bool
+	// Room is, when Short is true, how many characters the template may
+	// spend on the part it shortens (the default template's lead of the
+	// body). The renderer runs the template with a Room of 0 to learn what
+	// the rest of the post takes, then with what that leaves of Limit, and
+	// lowers it by what the post is still over, running the template again,
+	// until the post fits or Room is 0. It is 0 when Short is false.
+	Room int
+
 	// Body is the announcement's body rendered to HTML, safe to insert into
 	// HTML parts; BodyText is the same as plain text. Both are empty while
 	// the body itself is executed.
@@ -192,6 +211,7 @@ func funcs(lang string, loc *time.Location) map[string]any {
 		"datetime": func(t time.Time) string { return locale.DateTime(lang, t.In(loc)) },
 		"oneline":  oneLine,
 		"excerpt":  excerpt,
+		"lead":     lead,
 		"hashtag":  hashtag,
 		"runes":    runes,
 		"sub":      sub,

@@ -6,7 +6,8 @@
 // Each channel type is rendered from named templates:
 //
 //	email              email.subject, email.html, email.text
-//	mastodon, slack    social.text (a short post: banner, title, lead, hashtag, link)
+//	mastodon, slack    social.text (a post: banner, title, body, hashtag, link;
+//	                   see Social posts and their limit)
 //	webhook            webhook.payload (built-in: a Standard Webhooks JSON payload)
 //	site               none: the rendered body (HTML and text) and the title,
 //	                   the town's page on the emergency website
@@ -38,8 +39,9 @@
 // .Town.Language), its variables (.Vars), its contact details (.Contacts),
 // the announcement (.ID, .Revision, .Title, .Category, .Urgency, .Severity,
 // .Certainty, .Mode, .Banner, .ModeTag, .Expires, .Timestamp), .Link (the
-// public page), .UnsubscribeURL, and the rendered body as .Body (HTML) and
-// .BodyText (plain text). Times are in the town's time zone, Europe/Berlin
+// public page), .UnsubscribeURL, the rendered body as .Body (HTML) and
+// .BodyText (plain text), and for social posts .Limit, .Short and .Room
+// (see below). Times are in the town's time zone, Europe/Berlin
 // unless the town names another. The functions are:
 //
 //	t KEY ARGS...    the locale text KEY in the town's language
@@ -47,10 +49,36 @@
 //	datetime TIME    "Donnerstag, 31. Dezember 2026, 18:00 Uhr"
 //	oneline S        S with every run of white space made one space
 //	excerpt N S      the first paragraph of S, shortened to N characters
+//	lead N S         the leading paragraphs of S that fit into N characters,
+//	                 or the excerpt of N when the first alone does not
 //	hashtag S        "#BadSassendorf" from "Bad Sassendorf"
 //	runes S          the number of characters in S
 //	sub A B          A - B
 //	json V           V as JSON, e.g. a quoted string
+//
+// # Social posts and their limit
+//
+// A Mastodon or Slack post carries the whole body when it fits the
+// channel's limit, and a summary with the link when it does not; the
+// template decides what the summary is. .Limit is the limit in the
+// channel's own counting (Mastodon: graphemes of the post and its content
+// warning, every link as 23 characters or what the instance says, against
+// the instance's limit as a probe stored it, 500 while none is known;
+// Slack: the 3000 characters of the message's section, without the banner
+// and title its header shows), or 0 for none. The renderer first runs
+// social.text with .Short false. When that post is over the limit, it
+// runs it again with .Short true and .Room, the characters the template
+// may spend on what it shortens: first 0, to learn what the rest of the
+// post takes, then what that leaves of the limit, lowered by what the post
+// is still over until it fits or .Room is 0. A post that never fits is
+// kept as it is, and the channel's check refuses the announcement.
+//
+// The built-in template's short form is the banner, the title, the
+// leading paragraphs that fit (lead .Room .BodyText), the hashtag and
+// "Mehr: <link>". Whatever the template, the message's Omitted says which
+// of the body's paragraphs the post lacks, wholly or in part, how many
+// characters, and where the missing text begins; a preview shows it per
+// town and channel.
 //
 // # The body
 //

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/mastodon"
+	"github.com/crierhq/crier/channels/slack"
 )
 
 // The fixtures are the 14 municipalities of Kreis Soest with their official
@@ -132,8 +134,24 @@ func link(t *crier.Town, a *crier.Announcement) string {
 	return "https://krisen.kreis-soest.example/" + t.ID + "/" + a.ID
 }
 
+// request returns the request the engine makes for a town and channel:
+// with the channel's limit for mastodon (Mastodon's default, an instance
+// whose own is not known) and slack.
 func request(t *crier.Town, a *crier.Announcement, typ, channel string) *crier.RenderRequest {
-	return &crier.RenderRequest{Announcement: a, Town: t, Channel: channel, Type: typ, Link: link(t, a)}
+	req := &crier.RenderRequest{Announcement: a, Town: t, Channel: channel, Type: typ, Link: link(t, a)}
+	switch typ {
+	case "mastodon":
+		c, err := mastodon.NewChecker("https://social.example", nil)
+		if err != nil {
+			panic(err)
+		}
+		lim := c.TextLimit()
+		req.Limit = &lim
+	case "slack":
+		lim := slack.TextLimit()
+		req.Limit = &lim
+	}
+	return req
 }
 
 // mustNew returns a Renderer for the override directory dir ("" for none).

@@ -132,10 +132,10 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 		m.Text, _ = x.exec(emailText, d)
 		m.PerSubscriber = true
 	case "social":
-		text, _ := x.exec(socialText, d)
-		m.Text = strings.TrimSpace(text)
 		m.Subject = d.Title // the headline, for channels that show one (Slack)
 		m.SpoilerText, m.Sensitive = a.SpoilerText, a.Sensitive
+		m.Text = x.social(d, m)
+		m.Omitted = omission(d.BodyText, m.Text)
 	case "webhook":
 		m.Payload = x.payload(d)
 	case "site":
@@ -148,6 +148,57 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 		return nil, x.err()
 	}
 	return m, nil
+}
+
+// maxShortRuns bounds the runs of the social template in its short form.
+const maxShortRuns = 8
+
+// social executes the social template for m and returns the post. When
+// the request has a limit and the post with the whole text is over it,
+// the template runs again with d.Short set: first with no room, to learn
+// what the rest of the post takes, then with the room that leaves, and
+// again with less room for as long as the post is still over and the
+// room can shrink. A post
+// that never fits is returned as it is, for the channel's Check to refuse.
+func (x *run) social(d *Data, m *crier.Message) string {
+	lim := x.req.Limit
+	if lim != nil {
+		d.Limit = lim.Max
+	}
+	text, ok := x.exec(socialText, d)
+	text = strings.TrimSpace(text)
+	if !ok || lim == nil || lim.Max <= 0 || lim.Length == nil {
+		return text
+	}
+	over := func(s string) int {
+		c := *m
+		c.Text = s
+		return lim.Length(&c) - lim.Max
+	}
+	if over(text) <= 0 {
+		return text
+	}
+	// The short form without its shortened part shows what the rest of
+	// the post takes; the room starts at what is left of the limit.
+	d.Short, d.Room = true, 0
+	defer func() { d.Short, d.Room = false, 0 }()
+	frame, ok := x.exec(socialText, d)
+	if !ok {
+		return ""
+	}
+	d.Room = max(-over(strings.TrimSpace(frame)), 0)
+	for range maxShortRuns {
+		if text, ok = x.exec(socialText, d); !ok {
+			return ""
+		}
+		text = strings.TrimSpace(text)
+		n := over(text)
+		if n <= 0 || d.Room == 0 {
+			break
+		}
+		d.Room = max(d.Room-n, 0)
+	}
+	return text
 }
 
 // zone returns the named time zone, DefaultTimeZone for "".

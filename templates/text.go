@@ -49,6 +49,36 @@ func excerpt(n int, s string) string {
 	return string(r[:n-1]) + "…"
 }
 
+// lead returns the leading paragraphs of s that fit into n characters
+// (runes, with two for each blank line between them), each as it is, so
+// that a list keeps its lines. When even the first paragraph is longer
+// than n, it returns the excerpt of n characters instead. n < 1 gives "".
+func lead(n int, s string) string {
+	if n < 1 {
+		return ""
+	}
+	var out []string
+	used := 0
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		size := runes(p)
+		if len(out) > 0 {
+			size += 2
+		}
+		if used+size > n {
+			break
+		}
+		out = append(out, p)
+		used += size
+	}
+	if len(out) == 0 {
+		return excerpt(n, s)
+	}
+	return strings.Join(out, "\n\n")
+}
+
 // sentenceEnd reports whether r[i] ends a sentence: a full stop, question
 // or exclamation mark after a lower-case word or a closing bracket or
 // quote, followed by a space and an upper-case letter. Dates ("bis 4.
