@@ -84,18 +84,23 @@ const NoteShortened = "message.shortened"
 func omissionNotes(ms []*Message) []Note {
 	var out []Note
 	for _, m := range ms {
-		o := m.Omitted
-		if o == nil {
-			continue
+		if m.Omitted != nil {
+			out = append(out, OmissionNote(m))
 		}
-		out = append(out, Note{
-			Channel: m.Channel, Town: m.Town, Code: NoteShortened,
-			Args: []string{strconv.Itoa(o.Paragraphs), strconv.Itoa(o.Total), strconv.Itoa(o.Characters), o.From},
-			Message: fmt.Sprintf("shortened: %d of %d paragraphs (%d characters) missing in whole or in part, from %q",
-				o.Paragraphs, o.Total, o.Characters, o.From),
-		})
 	}
 	return out
+}
+
+// OmissionNote returns the NoteShortened note of m, which must have
+// Omitted set.
+func OmissionNote(m *Message) Note {
+	o := m.Omitted
+	return Note{
+		Channel: m.Channel, Town: m.Town, Code: NoteShortened,
+		Args: []string{strconv.Itoa(o.Paragraphs), strconv.Itoa(o.Total), strconv.Itoa(o.Characters), o.From},
+		Message: fmt.Sprintf("shortened: %d of %d paragraphs missing in whole or in part (%d characters), from %q",
+			o.Paragraphs, o.Total, o.Characters, o.From),
+	}
 }
 
 // notes returns the notes of every channel that has messages, once per

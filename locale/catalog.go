@@ -298,4 +298,11 @@ var catalog = []entry{
 	{"confirm.bad.text", "Dieser Bestätigungslink ist ungültig oder abgelaufen. Melden Sie sich bitte noch einmal an.", "This confirmation link is invalid or has expired. Please subscribe again."},
 	{"confirm.failed.title", "Bestätigung nicht möglich", "Could not confirm"},
 	{"confirm.failed.text", "Die Bestätigung ist gerade nicht möglich. Bitte versuchen Sie es später noch einmal.", "Confirming is not possible right now. Please try again later."},
+
+	// Social posts fitted to their channel's limit: the shortened post's
+	// link, and the preview's note that a post leaves part of the body out.
+	{"social.more", "Mehr:", "More:"},
+	{"note.message.shortened",
+		"gekürzt: %[1]s von %[2]s Absätzen fehlen ganz oder teilweise (%[3]s Zeichen), ab „%[4]s“",
+		"shortened: %[1]s of %[2]s paragraphs missing in whole or in part (%[3]s characters), from “%[4]s”"},
 }

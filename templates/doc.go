@@ -70,8 +70,9 @@
 // runs it again with .Short true and .Room, the characters the template
 // may spend on what it shortens: first 0, to learn what the rest of the
 // post takes, then what that leaves of the limit, lowered by what the post
-// is still over until it fits or .Room is 0. A post that never fits is
-// kept as it is, and the channel's check refuses the announcement.
+// is still over until it fits or .Room is 0. When even that does not fit,
+// the post with the whole text stays, and the channel's check refuses the
+// announcement.
 //
 // The built-in template's short form is the banner, the title, the
 // leading paragraphs that fit (lead .Room .BodyText), the hashtag and

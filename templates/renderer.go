@@ -158,8 +158,8 @@ const maxShortRuns = 8
 // the template runs again with d.Short set: first with no room, to learn
 // what the rest of the post takes, then with the room that leaves, and
 // again with less room for as long as the post is still over and the
-// room can shrink. A post
-// that never fits is returned as it is, for the channel's Check to refuse.
+// room can shrink. When no short form fits either, the post with the
+// whole text is returned, for the channel's Check to refuse.
 func (x *run) social(d *Data, m *crier.Message) string {
 	lim := x.req.Limit
 	if lim != nil {
@@ -188,12 +188,16 @@ func (x *run) social(d *Data, m *crier.Message) string {
 	}
 	d.Room = max(-over(strings.TrimSpace(frame)), 0)
 	for range maxShortRuns {
-		if text, ok = x.exec(socialText, d); !ok {
+		short, ok := x.exec(socialText, d)
+		if !ok {
 			return ""
 		}
-		text = strings.TrimSpace(text)
-		n := over(text)
-		if n <= 0 || d.Room == 0 {
+		short = strings.TrimSpace(short)
+		n := over(short)
+		if n <= 0 {
+			return short
+		}
+		if d.Room == 0 {
 			break
 		}
 		d.Room = max(d.Room-n, 0)

@@ -146,7 +146,8 @@ func TestSocialShortenedFirstParagraph(t *testing.T) {
 
 // TestSocialOverrideOverflows: an override that ignores .Short makes a
 // post over the limit; the renderer returns it as it is, for the channel's
-// Check to refuse, after trying the short form.
+// Check to refuse, after trying the short form. So does the built-in
+// template when the rest of the post alone is over the limit.
 func TestSocialOverrideOverflows(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"social.text.tmpl": `{{.Title}} {{.BodyText}} {{.BodyText}} {{.Link}}`})
 	r := mustNew(t, dir)
@@ -160,5 +161,15 @@ func TestSocialOverrideOverflows(t *testing.T) {
 	c, _ := mastodon.NewChecker("https://social.example", nil)
 	if ps := c.Check(t.Context(), m); len(ps) != 1 || !strings.Contains(ps[0].Message, "500") {
 		t.Errorf("Check: %v, want the post refused against 500", ps)
+	}
+
+	r = mustNew(t, "")
+	tw.Vars["hashtag"] = strings.Repeat("SoestInformiert", 40)
+	m = mustRender(t, r, req)
+	if !strings.Contains(m.Text, "02921 103-0") || m.Omitted != nil {
+		t.Errorf("post whose hashtag alone is over the limit: Omitted %+v, want the whole text, for Check to refuse:\n%s", m.Omitted, m.Text)
+	}
+	if ps := c.Check(t.Context(), m); len(ps) != 1 {
+		t.Errorf("Check: %v, want the post refused", ps)
 	}
 }

@@ -234,8 +234,15 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 		// Each recipient gets their own unsubscribe link; show where it goes.
 		msg.Text = strings.ReplaceAll(msg.Text, crier.UnsubscribePlaceholder, m.t("cli.unsubscribe_link"))
 		printMessage(m.Stdout, msg)
+		if msg.Omitted != nil {
+			// Said under the post as well as in the notes, so that a reader
+			// of the posts does not miss it.
+			fmt.Fprintf(m.Stdout, "[%s]\n\n", m.noteText(crier.OmissionNote(msg)))
+		}
 	}
-	m.printNotes(plan.Notes)
+	m.printNotes(slices.DeleteFunc(plan.Notes, func(n crier.Note) bool {
+		return (*town != "" && n.Town != "" && n.Town != *town) || (*channel != "" && n.Channel != *channel)
+	}))
 	if len(plan.Problems) > 0 {
 		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
 		for _, p := range plan.Problems {
@@ -255,12 +262,21 @@ func (m *Main) printNotes(notes []crier.Note) {
 	}
 	fmt.Fprintln(m.Stderr, m.t("cli.notes"))
 	for _, n := range notes {
-		text, ok := locale.Note(m.lang(), n.Code, n.Args)
-		if !ok {
-			text = n.Message
+		about := n.Channel
+		if n.Town != "" {
+			about = n.Town + " × " + n.Channel
 		}
-		fmt.Fprintf(m.Stderr, "  - %s: %s\n", n.Channel, text)
+		fmt.Fprintf(m.Stderr, "  - %s: %s\n", about, m.noteText(n))
 	}
+}
+
+// noteText returns a note's text in the reader's language, or as its
+// channel wrote it when the catalogue does not know it.
+func (m *Main) noteText(n crier.Note) string {
+	if text, ok := locale.Note(m.lang(), n.Code, n.Args); ok {
+		return text
+	}
+	return n.Message
 }
 
 // readFacts gives the channels what the probes of a crier serve on the

@@ -273,9 +273,10 @@ func TestExerciseNeverAsksInstances(t *testing.T) {
 func TestLimitsSurviveRestart(t *testing.T) {
 	large := mastodontest.NewServer(t, mastodontest.Options{MaxCharacters: 1000})
 	unknown := mustSilentInstance(t)
-	// A hashtag this long makes each post some 750 characters: more than
-	// Mastodon's 500, less than the instance's 1 000.
-	tags := strings.Repeat("KreisSoestInformiert", 20)
+	// A hashtag this long makes each post some 990 characters: less than
+	// the instance's 1 000, and more than Mastodon's 500 even when the
+	// post is shortened, since the hashtag alone is.
+	tags := strings.Repeat("KreisSoestInformiert", 30)
 	config := writeConfig(t, fmt.Sprintf(`mode: actual
 public_url: https://krisen.kreis-soest.example
 delivery: {probe_interval: 1h, shutdown_timeout: 1s}
@@ -408,7 +409,9 @@ func previewIn(t *testing.T, srv *served, lang string, a *crier.Announcement) *c
 func TestPreviewCommandNotes(t *testing.T) {
 	large := mastodontest.NewServer(t, mastodontest.Options{MaxCharacters: 1000})
 	dataDir := newDataDir(t)
-	tags := strings.Repeat("KreisSoestInformiert", 20) // a post of some 750 characters
+	// A post of some 990 characters, over 500 even shortened: the hashtag
+	// alone is.
+	tags := strings.Repeat("KreisSoestInformiert", 30)
 	config := writeConfig(t, fmt.Sprintf(`mode: actual
 data_dir: %q
 public_url: https://krisen.kreis-soest.example
