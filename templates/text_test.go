@@ -3,6 +3,10 @@ package templates
 import (
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/crierhq/crier"
 )
 
 func TestExcerpt(t *testing.T) {
@@ -90,3 +94,43 @@ func TestDescribe(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestLead(t *testing.T) {
+	text := "Erster Absatz.\n\nZweiter Absatz\nmit zwei Zeilen.\n\n- eins\n- zwei"
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{1000, text},
+		{14, "Erster Absatz."},
+		{14 + 2 + 31, "Erster Absatz.\n\nZweiter Absatz\nmit zwei Zeilen."},
+		{14 + 2 + 30, "Erster Absatz."},
+		{10, "Erster…"},
+		{0, ""},
+	}
+	for _, tt := range tests {
+		if got := lead(tt.n, text); got != tt.want {
+			t.Errorf("lead(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestOmission(t *testing.T) {
+	body := "Das Bürgerbüro bleibt geschlossen. Termine entfallen.\n\nIm Notfall: 02921 103-0.\n\n- eins\n- zwei"
+	tests := []struct {
+		name, post string
+		want       *crier.Omission
+	}{
+		{"whole, rewrapped", "Titel\n\nDas Bürgerbüro bleibt\ngeschlossen. Termine entfallen.\n\nIm Notfall: 02921 103-0.\n\n- eins - zwei\n\n#Soest https://x.example", nil},
+		{"first paragraph", "Titel\n\nDas Bürgerbüro bleibt geschlossen. Termine entfallen.\n\nMehr: https://x.example",
+			&crier.Omission{Paragraphs: 2, Total: 3, Characters: 24 + 13, From: "Im Notfall: 02921 103-0."}},
+		{"cut in the first", "Titel\n\nDas Bürgerbüro bleibt…\n\nMehr: https://x.example",
+			&crier.Omission{Paragraphs: 3, Total: 3, Characters: 31 + 24 + 13, From: "geschlossen. Termine entfallen."}},
+		{"none of it", "Titel", &crier.Omission{Paragraphs: 3, Total: 3, Characters: 53 + 24 + 13, From: "Das Bürgerbüro bleibt geschlossen. …"}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, omission(body, tt.post)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}

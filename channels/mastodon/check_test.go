@@ -312,3 +312,45 @@ func TestCheckURLChars(t *testing.T) {
 		t.Errorf("Check = %v, want none: 476 + 1 + 23 = 500", ps)
 	}
 }
+
+// TestTextLimit: the limit a channel gives the renderer is the one Check
+// counts against, Mastodon's default while the instance's is not known and
+// the instance's own once a probe learned it: a text of exactly the limit
+// passes Check, one character more does not.
+func TestTextLimit(t *testing.T) {
+	c, s, _ := setup(t, mastodontest.Options{MaxCharacters: 1000})
+	for _, tc := range []struct {
+		name  string
+		probe bool
+		max   int
+	}{{"unknown", false, 500}, {"learned", true, 1000}} {
+		if tc.probe {
+			mustProbe(t, c)
+		}
+		lim := c.TextLimit()
+		if lim.Max != tc.max {
+			t.Errorf("%s: Max %d, want %d", tc.name, lim.Max, tc.max)
+		}
+		m := message()
+		m.SpoilerText = "IT-Störung"
+		m.Text = "https://krisen.kreis-soest.example/" + strings.Repeat("x", 80) + " " + strings.Repeat("ä", tc.max-10-24) // 10 for the content warning, 23 for the link, 1 space
+		if n := lim.Length(m); n != tc.max {
+			t.Errorf("%s: Length %d, want %d: the link counts 23 and the content warning counts", tc.name, n, tc.max)
+		}
+		if ps := c.Check(t.Context(), m); len(ps) != 0 {
+			t.Errorf("%s: Check = %v for a text of the limit, want none", tc.name, ps)
+		}
+		m.Text += "ä"
+		if ps := c.Check(t.Context(), m); len(ps) != 1 || lim.Fits(m) {
+			t.Errorf("%s: Check = %v and Fits %v for one over, want a problem and false", tc.name, ps, lim.Fits(m))
+		}
+	}
+	// A checker without the channel's set of instances knows no limit.
+	checker, err := mastodon.NewChecker(s.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lim := checker.TextLimit(); lim.Max != 500 {
+		t.Errorf("Checker.TextLimit().Max = %d, want 500", lim.Max)
+	}
+}

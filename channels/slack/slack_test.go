@@ -913,3 +913,32 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestTextLimit: the limit a channel gives the renderer counts as Check
+// does, escaping and the closing link included, without the subject the
+// header shows: a text at the limit passes, one character more does not.
+func TestTextLimit(t *testing.T) {
+	lim := slack.TextLimit()
+	if lim.Max != 3000 {
+		t.Fatalf("Max %d, want 3000", lim.Max)
+	}
+	m := message()
+	m.Subject = "Bürgerbüro geschlossen"
+	m.Link = "https://krisen.example/soest/k7q2m4x9p3z8w6v1"
+	// The section: the text without its first paragraph (the subject),
+	// "&" as "&amp;", and the link as <link|Mehr Informationen>.
+	section := func(body string) string { return m.Subject + "\n\n" + body + "\n\n" + m.Link }
+	link := len("<https://krisen.example/soest/k7q2m4x9p3z8w6v1|Mehr Informationen>")
+	// "a&b " escaped is 8 characters; 100 of them trimmed are 799.
+	m.Text = section(strings.TrimSpace(strings.Repeat("a&b ", 100)) + " " + strings.Repeat("ü", 3000-link-2-799-1))
+	if n := lim.Length(m); n != 3000 {
+		t.Errorf("Length %d, want 3000", n)
+	}
+	if ps := slack.CheckMessage(m); len(ps) != 0 || !lim.Fits(m) {
+		t.Errorf("CheckMessage = %v for a text at the limit, want none", ps)
+	}
+	m.Text = strings.Replace(m.Text, "ü", "üü", 1)
+	if ps := slack.CheckMessage(m); len(ps) != 1 || lim.Fits(m) {
+		t.Errorf("CheckMessage = %v and Fits %v one over the limit, want a problem and false", ps, lim.Fits(m))
+	}
+}
