@@ -22,7 +22,9 @@
 //	POST   /api/v1/schedules/{id}/resume
 //	GET    /api/v1/deliveries/{id}/attempts
 //	POST   /api/v1/preview                        render and check; never commits; notes in the
-//	                                              Accept-Language language (German by default)
+//	                                              Accept-Language language (German by default);
+//	                                              a shortened post has "omitted" and a
+//	                                              message.shortened note naming its town
 //	GET    /api/v1/subscribers?town=&state=
 //	POST   /api/v1/subscribers                    {"subscribers":[...]}
 //	DELETE /api/v1/subscribers/{town}/{email}
