@@ -98,8 +98,8 @@ func OmissionNote(m *Message) Note {
 	return Note{
 		Channel: m.Channel, Town: m.Town, Code: NoteShortened,
 		Args: []string{strconv.Itoa(o.Paragraphs), strconv.Itoa(o.Total), strconv.Itoa(o.Characters), o.From},
-		Message: fmt.Sprintf("shortened: %d of %d paragraphs missing in whole or in part (%d characters), from %q",
-			o.Paragraphs, o.Total, o.Characters, o.From),
+		Message: fmt.Sprintf("shortened by %d characters (paragraphs affected: %d of %d), from %q",
+			o.Characters, o.Paragraphs, o.Total, o.From),
 	}
 }
 

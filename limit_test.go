@@ -98,7 +98,7 @@ func TestPreviewLimitsAndOmissions(t *testing.T) {
 		t.Errorf("limits (-want +got):\n%s", diff)
 	}
 	want := []crier.Note{{Channel: "social", Town: "long", Code: crier.NoteShortened, Args: []string{"2", "4", "300", "Telefon 02921 …"},
-		Message: `shortened: 2 of 4 paragraphs missing in whole or in part (300 characters), from "Telefon 02921 …"`}}
+		Message: `shortened by 300 characters (paragraphs affected: 2 of 4), from "Telefon 02921 …"`}}
 	if diff := cmp.Diff(want, p.Notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}

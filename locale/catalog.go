@@ -303,6 +303,6 @@ var catalog = []entry{
 	// link, and the preview's note that a post leaves part of the body out.
 	{"social.more", "Mehr:", "More:"},
 	{"note.message.shortened",
-		"gekürzt: %[1]s von %[2]s Absätzen fehlen ganz oder teilweise (%[3]s Zeichen), ab „%[4]s“",
-		"shortened: %[1]s of %[2]s paragraphs missing in whole or in part (%[3]s characters), from “%[4]s”"},
+		"gekürzt um %[3]s Zeichen (betroffene Absätze: %[1]s von %[2]s), ab „%[4]s“",
+		"shortened by %[3]s characters (paragraphs affected: %[1]s of %[2]s), from “%[4]s”"},
 }

@@ -133,7 +133,7 @@ func TestSocialShortenedPreview(t *testing.T) {
 		}
 	}
 	for _, tw := range e2eTowns {
-		if msg := notes[tw.id+" mastodon-"+tw.id]; !strings.HasPrefix(msg, "gekürzt: 2 von 3 Absätzen fehlen ganz oder teilweise") {
+		if msg := notes[tw.id+" mastodon-"+tw.id]; !strings.HasPrefix(msg, "gekürzt um ") || !strings.Contains(msg, " Zeichen (betroffene Absätze: 2 von 3), ab „") {
 			t.Errorf("%s: note %q, want it to say what is left out", tw.id, msg)
 		}
 	}
@@ -141,7 +141,7 @@ func TestSocialShortenedPreview(t *testing.T) {
 		t.Errorf("shortened notes %v, want one per town on the 500-character instance", notes)
 	}
 	en := previewIn(t, srv, "en", longNotice())
-	if !strings.Contains(fmt.Sprint(en.Notes), "shortened: 2 of 3 paragraphs missing in whole or in part") {
+	if !strings.Contains(fmt.Sprint(en.Notes), "(paragraphs affected: 2 of 3), from “") {
 		t.Errorf("notes in English: %+v", en.Notes)
 	}
 
@@ -154,8 +154,8 @@ func TestSocialShortenedPreview(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ lang, under, note string }{
-		{"de", "[gekürzt: 2 von 3 Absätzen fehlen ganz oder teilweise", "  - soest × mastodon-soest: gekürzt: 2 von 3 Absätzen"},
-		{"en", "[shortened: 2 of 3 paragraphs missing in whole or in part", "  - soest × mastodon-soest: shortened: 2 of 3 paragraphs"},
+		{"de", "(betroffene Absätze: 2 von 3), ab „", "  - soest × mastodon-soest: gekürzt um "},
+		{"en", "(paragraphs affected: 2 of 3), from “", "  - soest × mastodon-soest: shortened by "},
 	} {
 		code, out, errOut := run(t, map[string]string{"CRIER_LANG": tc.lang}, "preview", "--config", config, "--channel", "mastodon-soest", notice)
 		post, _, _ := strings.Cut(strings.SplitN(out, "\n\n", 2)[1], "\n\n[")
