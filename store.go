@@ -97,6 +97,12 @@ type SubscriberStore interface {
 	AddSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) (int, error)
 	// RemoveSubscriber marks an address unsubscribed; not_found if unknown.
 	RemoveSubscriber(ctx context.Context, town, email string, now time.Time) error
+	// ConfirmSubscriber sets a pending address confirmed, with source
+	// recording the consent, only while its subscription is still the
+	// version (UpdatedAt) the confirmation link was made for: a conflict
+	// error when it changed in between, e.g. by an unsubscribe; nil for an
+	// address confirmed already; not_found for an unknown one.
+	ConfirmSubscriber(ctx context.Context, town, email string, version time.Time, source string, now time.Time) error
 	// Subscribers returns a town's subscribers, optionally in one state.
 	Subscribers(ctx context.Context, town string, state SubscriberState) ([]*Subscriber, error)
 }
