@@ -76,7 +76,8 @@ type AnnouncementStore interface {
 	// Retry puts the deliveries of the announcement's latest revision in
 	// the given final states back in the queue, due now, and returns how
 	// many. Earlier revisions' deliveries are not retried: a later
-	// revision replaced what they would say.
+	// revision replaced what they would say, nor are deliveries to a
+	// pseudonym (IsPseudonym): their address was erased or purged.
 	Retry(ctx context.Context, announcement string, states []State, now time.Time) (int, error)
 }
 
