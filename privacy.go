@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -144,4 +145,57 @@ type PrivacyStore interface {
 	// idempotency keys used before it, and the list entries unsubscribed
 	// before it.
 	Purge(ctx context.Context, before time.Time, p *Pseudonyms) (*Purge, error)
+}
+
+// Retention applies a retention period: what Purge removes is kept for
+// Period after it is finished, and no longer.
+type Retention struct {
+	Store      PrivacyStore
+	Pseudonyms *Pseudonyms
+	// Period is the retention period; 0 keeps everything (purging is off).
+	Period time.Duration
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// Purge purges what finished more than Period before now and logs how
+// much, never what. With purging off it does nothing and returns nil.
+func (r *Retention) Purge(ctx context.Context) (*Purge, error) {
+	if r.Period <= 0 {
+		return nil, nil
+	}
+	res, err := r.Store.Purge(ctx, r.Clock.Now().Add(-r.Period), r.Pseudonyms)
+	if err != nil {
+		return nil, err
+	}
+	if r.Logger != nil {
+		level := slog.LevelInfo
+		if *res == (Purge{Before: res.Before}) {
+			level = slog.LevelDebug
+		}
+		r.Logger.Log(ctx, level, "retention: personal data past its period purged", "before", res.Before,
+			"deliveries", res.Deliveries, "attempts", res.Attempts, "captures", res.Captures, "keys", res.Keys,
+			"unsubscribed", res.Subscribers)
+	}
+	return res, nil
+}
+
+// Run purges at once and then every interval until ctx ends. A failed
+// purge is logged and tried again at the next interval.
+func (r *Retention) Run(ctx context.Context, interval time.Duration) {
+	if r.Period <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Purge(ctx); err != nil && ctx.Err() == nil && r.Logger != nil {
+			r.Logger.ErrorContext(ctx, "retention: purge", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

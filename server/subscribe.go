@@ -341,7 +341,13 @@ func (s *Server) queueConfirmation(ctx context.Context, t *crier.Town, email str
 	if err != nil {
 		return false, err
 	}
-	key := "confirm:" + t.ID + ":" + email + ":" + v + ":" + now.UTC().Format("2006-01-02T15")
+	// The key names the address by its pseudonym where there is one, so
+	// that the idempotency keys, kept longer than the mail, do not hold it.
+	who := email
+	if s.pseudonyms != nil {
+		who = s.pseudonyms.Of(email)
+	}
+	key := "confirm:" + t.ID + ":" + who + ":" + v + ":" + now.UTC().Format("2006-01-02T15")
 	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
 	if err != nil {
 		return false, fmt.Errorf("queue confirmation: %w", err)
