@@ -120,6 +120,9 @@ type Purge struct {
 	Attempts int `json:"attempts"`
 	// Captures is the number of captures whose recipient was replaced.
 	Captures int `json:"captures"`
+	// Confirmations is the number of stored confirmation mails whose
+	// link, long expired, was removed: its token carries the address.
+	Confirmations int `json:"confirmations"`
 	// Keys is the number of idempotency keys deleted.
 	Keys int `json:"keys"`
 	// Subscribers is the number of unsubscribed list entries deleted.
@@ -174,7 +177,8 @@ func (r *Retention) Purge(ctx context.Context) (*Purge, error) {
 			level = slog.LevelDebug
 		}
 		r.Logger.Log(ctx, level, "retention: personal data past its period purged", "before", res.Before,
-			"deliveries", res.Deliveries, "attempts", res.Attempts, "captures", res.Captures, "keys", res.Keys,
+			"deliveries", res.Deliveries, "attempts", res.Attempts, "captures", res.Captures,
+			"confirmations", res.Confirmations, "keys", res.Keys,
 			"unsubscribed", res.Subscribers)
 	}
 	return res, nil

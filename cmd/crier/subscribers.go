@@ -390,6 +390,6 @@ func (m *Main) purge(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.purged", locale.DateTime(m.lang(), res.Before.In(berlin)),
-		res.Deliveries, res.Captures, res.Attempts, res.Keys, res.Subscribers))
+		res.Deliveries, res.Captures, res.Confirmations, res.Attempts, res.Keys, res.Subscribers))
 	return nil
 }

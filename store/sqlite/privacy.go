@@ -95,7 +95,7 @@ func eraseAddress(ctx context.Context, tx *sql.Tx, town, email, pseudonym string
 			return err
 		}
 	}
-	if err := scrubConfirmations(ctx, tx, string(list)); err != nil {
+	if _, err := scrubConfirmations(ctx, tx, string(list)); err != nil {
 		return err
 	}
 	capIDs, err := queryIDs(ctx, tx, `UPDATE captures SET recipient = ?3
@@ -129,13 +129,13 @@ func eraseAddress(ctx context.Context, tx *sql.Tx, town, email, pseudonym string
 // confirmation mails among the deliveries in the JSON array list: such a
 // mail is addressed to one person, and its link's token carries the
 // address sealed.
-func scrubConfirmations(ctx context.Context, tx *sql.Tx, list string) error {
+func scrubConfirmations(ctx context.Context, tx *sql.Tx, list string) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT m.id, m.content FROM messages m
 		WHERE m.id IN (SELECT message_id FROM deliveries WHERE id IN (SELECT value FROM json_each(?1)))
 			AND (SELECT a.event FROM announcements a WHERE a.id = m.announcement AND a.revision = m.revision) = ?2`,
 		list, crier.EventSubscriptionConfirm)
 	if err != nil {
-		return fmt.Errorf("read confirmation mails: %w", err)
+		return 0, fmt.Errorf("read confirmation mails: %w", err)
 	}
 	type change struct {
 		id      int64
@@ -146,32 +146,32 @@ func scrubConfirmations(ctx context.Context, tx *sql.Tx, list string) error {
 		var c change
 		if err := rows.Scan(&c.id, &c.content); err != nil {
 			rows.Close()
-			return fmt.Errorf("read confirmation mails: %w", err)
+			return 0, fmt.Errorf("read confirmation mails: %w", err)
 		}
 		m, err := decodeMessage([]byte(c.content))
 		if err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		m.Text, m.HTML = scrubLinks(m.Text), scrubLinks(m.HTML)
 		b, err := json.Marshal(m)
 		if err != nil {
 			rows.Close()
-			return fmt.Errorf("encode message: %w", err)
+			return 0, fmt.Errorf("encode message: %w", err)
 		}
 		if c.content != string(b) {
 			changes = append(changes, change{c.id, string(b)})
 		}
 	}
 	if err := closeRows(rows); err != nil {
-		return fmt.Errorf("read confirmation mails: %w", err)
+		return 0, fmt.Errorf("read confirmation mails: %w", err)
 	}
 	for _, c := range changes {
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET content = ? WHERE id = ?`, c.content, c.id); err != nil {
-			return fmt.Errorf("scrub confirmation mail: %w", err)
+			return 0, fmt.Errorf("scrub confirmation mail: %w", err)
 		}
 	}
-	return nil
+	return len(changes), nil
 }
 
 // closeRows closes rows and returns the error that ended them.
@@ -378,7 +378,8 @@ func attempts(ctx context.Context, tx *sql.Tx, delivery int64) ([]*crier.Attempt
 // replaced by its pseudonym, error texts that name it name the pseudonym,
 // and their earlier attempts are deleted (each keeps its latest outcome on
 // its row); captures taken before it get the pseudonym as recipient and
-// lose their subscriber links; idempotency keys used before it and list
+// lose their subscriber links, as do the stored confirmation mails of
+// announcements created before it; idempotency keys used before it and list
 // entries unsubscribed before it are deleted. Deliveries still to be sent
 // are left alone, however old. It works in batches, each its own
 // transaction, so that sends are not held up for long.
@@ -424,7 +425,43 @@ func (db *DB) Purge(ctx context.Context, before time.Time, p *crier.Pseudonyms) 
 			break
 		}
 	}
+	for {
+		n, changed, err := db.purgeConfirmations(ctx, cut, res)
+		if err != nil {
+			return nil, fmt.Errorf("purge confirmation mails: %w", err)
+		}
+		if n < purgeBatch || changed == 0 {
+			break
+		}
+	}
 	return res, nil
+}
+
+// purgeConfirmations removes the link from up to purgeBatch stored
+// confirmation mails created before cut, and returns how many it looked
+// at and how many it changed. The link expired long before; its token
+// carries the address sealed.
+func (db *DB) purgeConfirmations(ctx context.Context, cut int64, res *crier.Purge) (seen, changed int, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		ids, err := queryIDs(ctx, tx, `SELECT d.id FROM deliveries d
+			JOIN announcements a ON a.id = d.announcement AND a.revision = d.revision
+			JOIN messages m ON m.id = d.message_id
+			WHERE a.event = ?1 AND a.created_at < ?2 AND instr(m.content, '/confirm/') > 0
+			LIMIT ?3`, crier.EventSubscriptionConfirm, cut, purgeBatch)
+		if err != nil {
+			return err
+		}
+		list, _ := json.Marshal(ids)
+		if changed, err = scrubConfirmations(ctx, tx, string(list)); err != nil {
+			return err
+		}
+		seen = len(ids)
+		return nil
+	})
+	if err == nil {
+		res.Confirmations += changed
+	}
+	return seen, changed, err
 }
 
 // purgeBatch is how many rows one purge transaction rewrites.

@@ -310,6 +310,15 @@ func TestPurge(t *testing.T) {
 		Towns: []string{"soest"}, Mode: crier.ModeActual}}, "key-old", t0); err != nil {
 		t.Fatal(err)
 	}
+	// A confirmation mail whose link expired long ago.
+	if _, err := db.CreateAnnouncement(ctx, &crier.Plan{
+		Announcement: &crier.Announcement{ID: "confirm-old", Revision: 1, Towns: []string{"soest"}, Mode: crier.ModeActual,
+			Event: crier.EventSubscriptionConfirm},
+		Messages: []*crier.Message{{Town: "soest", Channel: "mail-soest", Type: "email", Event: crier.EventSubscriptionConfirm,
+			Text: "https://krisen.example/confirm/v.SEALED", Recipient: "confirm@example.org"}},
+	}, "", t0); err != nil {
+		t.Fatal(err)
+	}
 	// Still to be sent, however old.
 	add("waiting@example.org", crier.SubscriberConfirmed, t0.Add(time.Hour))
 	publishMail(t, db, "stuck", t0.Add(time.Hour), "soest")
@@ -351,13 +360,16 @@ func TestPurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := crier.Purge{Before: t0.Add(30 * day), Deliveries: 1, Attempts: 1, Keys: 1, Subscribers: 1}
+	want := crier.Purge{Before: t0.Add(30 * day), Deliveries: 1, Attempts: 1, Confirmations: 1, Keys: 1, Subscribers: 1}
 	if *res != want {
 		t.Errorf("purge = %+v, want %+v", *res, want)
 	}
 	// old@ is still confirmed, and "stuck" and "new" went to it too.
 	if found := grepDB(t, path, "old@example.org"); fmt.Sprint(found) != "[subscribers.email (1 rows) deliveries.recipient (2 rows)]" {
 		t.Errorf("old@ after the purge: in %v; want on the list and in two deliveries", found)
+	}
+	if found := grepDB(t, path, "SEALED"); len(found) != 0 {
+		t.Errorf("the old confirmation link is still in %v", found)
 	}
 	if found := grepDB(t, path, "gone-long@"); len(found) != 0 {
 		t.Errorf("the long unsubscribed address is still in %v", found)
