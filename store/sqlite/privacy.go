@@ -58,7 +58,18 @@ func (db *DB) EraseAddress(ctx context.Context, town, address string, p *crier.P
 	if e.Empty() {
 		return nil, crier.Errorf(crier.ENOTFOUND, "nothing is stored about this address")
 	}
+	db.forgetOldPages(ctx)
 	return &e, nil
+}
+
+// forgetOldPages copies the write-ahead log into the database file and
+// empties it, so that the images of pages from before a change (an erased
+// address among them) do not stay in the log until it wraps. It is best
+// effort: while a reader holds an old snapshot the log is left as it is,
+// and the next checkpoint overwrites it.
+func (db *DB) forgetOldPages(ctx context.Context) {
+	var busy, log, done int
+	_ = db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &done)
 }
 
 func eraseAddress(ctx context.Context, tx *sql.Tx, town, email, pseudonym string, now time.Time, e *crier.Erasure) error {
@@ -433,6 +444,9 @@ func (db *DB) Purge(ctx context.Context, before time.Time, p *crier.Pseudonyms) 
 		if n < purgeBatch || changed == 0 {
 			break
 		}
+	}
+	if *res != (crier.Purge{Before: before}) {
+		db.forgetOldPages(ctx)
 	}
 	return res, nil
 }

@@ -1,9 +1,13 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,6 +116,22 @@ func grepDB(t *testing.T, path, needle string) []string {
 	return found
 }
 
+// inFiles returns the database file or write-ahead log whose bytes hold
+// needle in any case, and where, or "".
+func inFiles(t *testing.T, path, needle string) string {
+	t.Helper()
+	for _, file := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(file)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(bytes.ToLower(b), []byte(strings.ToLower(needle))); i >= 0 {
+			return fmt.Sprintf("%s at %d", filepath.Base(file), i)
+		}
+	}
+	return ""
+}
+
 func totals(t *testing.T, db *sqlite.DB, id string) map[crier.State]int {
 	t.Helper()
 	cs, err := db.Counts(context.Background(), id)
@@ -207,6 +227,11 @@ func TestEraseAddress(t *testing.T) {
 	for _, needle := range []string{"anna.muster@example.org", "anna.muster", "SEALED"} {
 		if found := grepDB(t, path, needle); len(found) > 0 {
 			t.Errorf("%q is still stored in %v", needle, found)
+		}
+		// Nor in the bytes of the files: deleted rows and old page images
+		// are not kept.
+		if where := inFiles(t, path, needle); where != "" {
+			t.Errorf("%q is still in the bytes of %s", needle, where)
 		}
 	}
 	if got := totals(t, db, "ann-1"); fmt.Sprint(got) != fmt.Sprint(before) {
@@ -373,6 +398,11 @@ func TestPurge(t *testing.T) {
 	}
 	if found := grepDB(t, path, "gone-long@"); len(found) != 0 {
 		t.Errorf("the long unsubscribed address is still in %v", found)
+	}
+	for _, needle := range []string{"gone-long@", "SEALED"} {
+		if where := inFiles(t, path, needle); where != "" {
+			t.Errorf("%q is still in the bytes of %s", needle, where)
+		}
 	}
 	for _, kept := range []string{"gone-lately@", "new@example.org", "waiting@example.org"} {
 		if found := grepDB(t, path, kept); len(found) == 0 {
