@@ -76,7 +76,8 @@ type AnnouncementStore interface {
 	// Retry puts the deliveries of the announcement's latest revision in
 	// the given final states back in the queue, due now, and returns how
 	// many. Earlier revisions' deliveries are not retried: a later
-	// revision replaced what they would say.
+	// revision replaced what they would say, nor are deliveries to a
+	// pseudonym (IsPseudonym): their address was erased or purged.
 	Retry(ctx context.Context, announcement string, states []State, now time.Time) (int, error)
 }
 
@@ -97,6 +98,12 @@ type SubscriberStore interface {
 	AddSubscribers(ctx context.Context, subs []*Subscriber, now time.Time) (int, error)
 	// RemoveSubscriber marks an address unsubscribed; not_found if unknown.
 	RemoveSubscriber(ctx context.Context, town, email string, now time.Time) error
+	// ConfirmSubscriber sets a pending address confirmed, with source
+	// recording the consent, only while its subscription is still the
+	// version (UpdatedAt) the confirmation link was made for: a conflict
+	// error when it changed in between, e.g. by an unsubscribe; nil for an
+	// address confirmed already; not_found for an unknown one.
+	ConfirmSubscriber(ctx context.Context, town, email string, version time.Time, source string, now time.Time) error
 	// Subscribers returns a town's subscribers, optionally in one state.
 	Subscribers(ctx context.Context, town string, state SubscriberState) ([]*Subscriber, error)
 }

@@ -36,6 +36,11 @@ type Subscriber struct {
 	Source    string    `json:"source,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// ConfirmedAt is when the address last became confirmed, and
+	// UnsubscribedAt when it last left the list; zero when it never did
+	// or it is not known.
+	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`
+	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"`
 }
 
 // Limits of an address (RFC 5321 section 4.5.3.1 and its errata): the

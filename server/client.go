@@ -208,6 +208,37 @@ func (c *Client) RemoveSubscriber(ctx context.Context, town, email string) error
 	return c.call(ctx, http.MethodDelete, path, nil, nil, nil)
 }
 
+// EraseAddress erases an address from a town's list, or from every list
+// when town is empty, and from every delivery, attempt and capture there;
+// the address travels in the body. Nothing stored is a not_found error.
+func (c *Client) EraseAddress(ctx context.Context, town, email string) (*crier.Erasure, error) {
+	var out crier.Erasure
+	if err := c.call(ctx, http.MethodPost, "/api/v1/subscribers/erase", nil, addressRequest{Email: email, Town: town}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PersonalData returns everything the server stores about an address;
+// the address travels in the body. Nothing stored is a not_found error.
+func (c *Client) PersonalData(ctx context.Context, email string) (*crier.PersonalData, error) {
+	var out crier.PersonalData
+	if err := c.call(ctx, http.MethodPost, "/api/v1/subscribers/show", nil, addressRequest{Email: email}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Purge runs the server's retention purge now and returns what it
+// removed; an invalid error when the retention period is off.
+func (c *Client) Purge(ctx context.Context) (*crier.Purge, error) {
+	var out crier.Purge
+	if err := c.call(ctx, http.MethodPost, "/api/v1/purge", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Captures returns what the exercise sink received, oldest first,
 // optionally only for one announcement; limit 0 means the server's default.
 func (c *Client) Captures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {

@@ -28,6 +28,11 @@
 //	GET    /api/v1/subscribers?town=&state=
 //	POST   /api/v1/subscribers                    {"subscribers":[...]}
 //	DELETE /api/v1/subscribers/{town}/{email}
+//	POST   /api/v1/subscribers/{town}/invite      a confirmation mail to every pending address
+//	POST   /api/v1/subscribers/erase              {"email","town"} (with Options.Privacy): erase the
+//	                                              address from one town, or every town without "town"
+//	POST   /api/v1/subscribers/show               {"email"} (with Options.Privacy): all stored about it
+//	POST   /api/v1/purge                          (with Options.Retention): the retention purge, now
 //	GET    /api/v1/captures?announcement=&limit=  what the exercise sink received
 //	GET    /api/v1/towns
 //	GET    /api/v1/towns/{town}/status            the service status list the website shows

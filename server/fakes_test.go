@@ -323,6 +323,22 @@ func (s *fakeSubscribers) RemoveSubscriber(_ context.Context, town, email string
 	return nil
 }
 
+func (s *fakeSubscribers) ConfirmSubscriber(_ context.Context, town, email string, version time.Time, source string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := s.find(town, email)
+	switch {
+	case sub == nil:
+		return crier.Errorf(crier.ENOTFOUND, "not on the list")
+	case sub.State == crier.SubscriberConfirmed:
+		return nil
+	case sub.State != crier.SubscriberPending || !sub.UpdatedAt.Equal(version):
+		return crier.Errorf(crier.ECONFLICT, "the subscription changed")
+	}
+	sub.State, sub.Source, sub.UpdatedAt, sub.ConfirmedAt = crier.SubscriberConfirmed, source, now, now
+	return nil
+}
+
 func (s *fakeSubscribers) Subscribers(_ context.Context, town string, state crier.SubscriberState) ([]*crier.Subscriber, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -119,6 +119,15 @@ type Options struct {
 	// DefaultStatus holds each town's configured status list, shown while
 	// no list is stored for the town.
 	DefaultStatus map[string][]crier.ServiceStatus
+	// Privacy and Pseudonyms, when both are set, serve the data protection
+	// routes POST /api/v1/subscribers/erase and /show; without them those
+	// answer 501. Pseudonyms also keep addresses out of the idempotency
+	// keys of confirmation mails.
+	Privacy    crier.PrivacyStore
+	Pseudonyms *crier.Pseudonyms
+	// Retention, when set, runs the retention purge for POST
+	// /api/v1/purge.
+	Retention *crier.Retention
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -146,6 +155,9 @@ type Server struct {
 	conns       *connLimiter
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
+	personal    crier.PrivacyStore
+	pseudonyms  *crier.Pseudonyms
+	retention   *crier.Retention
 	ready       func(ctx context.Context) error
 	version     string
 
@@ -215,6 +227,9 @@ func New(o Options) (*Server, error) {
 		conns:       newConnLimiter(o.MaxConnsPerClient),
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
+		personal:    o.Privacy,
+		pseudonyms:  o.Pseudonyms,
+		retention:   o.Retention,
 		ready:       o.Ready,
 		version:     o.Version,
 	}
@@ -257,6 +272,7 @@ func (s *Server) routes() {
 	api("POST /api/v1/subscribers", s.addSubscribers)
 	api("DELETE /api/v1/subscribers/{town}/{email}", s.removeSubscriber)
 	api("POST /api/v1/subscribers/{town}/invite", s.invite)
+	s.privacyRoutes(api)
 	api("GET /api/v1/captures", s.listCaptures)
 	api("GET /api/v1/towns", s.listTowns)
 	api("GET /api/v1/channels", s.listChannels)

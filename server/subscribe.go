@@ -341,7 +341,13 @@ func (s *Server) queueConfirmation(ctx context.Context, t *crier.Town, email str
 	if err != nil {
 		return false, err
 	}
-	key := "confirm:" + t.ID + ":" + email + ":" + v + ":" + now.UTC().Format("2006-01-02T15")
+	// The key names the address by its pseudonym where there is one, so
+	// that the idempotency keys, kept longer than the mail, do not hold it.
+	who := email
+	if s.pseudonyms != nil {
+		who = s.pseudonyms.Of(email)
+	}
+	key := "confirm:" + t.ID + ":" + who + ":" + v + ":" + now.UTC().Format("2006-01-02T15")
 	res, err := s.store.CreateAnnouncement(ctx, p, key, now)
 	if err != nil {
 		return false, fmt.Errorf("queue confirmation: %w", err)
@@ -512,7 +518,16 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 			Button: locale.T(lang, "confirm.button")})
 		return
 	}
-	if err := s.confirmAddress(r.Context(), sub, now); err != nil {
+	err = s.confirmAddress(r.Context(), sub, now)
+	if code := crier.ErrorCode(err); code == crier.ECONFLICT || code == crier.ENOTFOUND {
+		// The subscription changed, or was erased, since the link was
+		// checked: the link is void now.
+		s.log.Info("confirm subscription: the subscription changed meanwhile, nothing confirmed", "town", t.ID)
+		s.unsubscribeAnswer(w, http.StatusBadRequest, unsubscribeData{Lang: lang,
+			Title: locale.T(lang, "confirm.bad.title"), Text: locale.T(lang, "confirm.bad.text")})
+		return
+	}
+	if err != nil {
 		s.log.Error("confirm subscription", "town", t.ID, "err", err)
 		s.unsubscribeAnswer(w, http.StatusInternalServerError, unsubscribeData{Lang: lang,
 			Title: locale.T(lang, "confirm.failed.title"), Text: locale.T(lang, "confirm.failed.text")})
@@ -546,15 +561,17 @@ func (s *Server) confirmLink(ctx context.Context, link string, now time.Time) (*
 	return t, sub, nil
 }
 
-// confirmAddress sets the pending address sub confirmed, keeping its name;
-// an address confirmed already is left as it is.
+// confirmAddress sets the pending address cur confirmed, keeping its name;
+// an address confirmed already is left as it is. The store confirms it
+// only while the subscription is still the one the link was made for
+// (cur's version): an unsubscribe or a new subscription that came in
+// after the link was checked wins, with a conflict error.
 func (s *Server) confirmAddress(ctx context.Context, cur *crier.Subscriber, now time.Time) error {
 	if cur.State == crier.SubscriberConfirmed {
 		return nil
 	}
-	sub := &crier.Subscriber{Town: cur.Town, Email: cur.Email, Name: cur.Name, State: crier.SubscriberConfirmed,
-		Source: "double opt-in, confirmed " + now.UTC().Format(time.RFC3339)}
-	if _, err := s.subscribers.AddSubscribers(ctx, []*crier.Subscriber{sub}, now); err != nil {
+	source := "double opt-in, confirmed " + now.UTC().Format(time.RFC3339)
+	if err := s.subscribers.ConfirmSubscriber(ctx, cur.Town, cur.Email, cur.UpdatedAt, source, now); err != nil {
 		return err
 	}
 	s.log.Info("subscription confirmed", "town", cur.Town)

@@ -32,7 +32,7 @@ import (
 const (
 	dbFile        = "crier.db"
 	tokenFile     = "admin-token" // the admin API token, mode 0600
-	secretFile    = "secret"      // HMAC key for subscriber links, mode 0600
+	secretFile    = "secret"      // key of subscriber links and address pseudonyms, mode 0600
 	serverURLFile = "server.url"  // where serve listens, for the CLI
 )
 
@@ -115,6 +115,9 @@ type app struct {
 	engine    *crier.Engine
 	workers   *crier.Workers
 	tokens    crier.Tokens
+	// pseudonyms stand for erased addresses and those past retention,
+	// keyed by the same secret as tokens.
+	pseudonyms *crier.Pseudonyms
 	// instances is what the Mastodon endpoints know of their instances,
 	// shared between them; the probes fill it, never a publish.
 	instances *mastodon.Instances
@@ -179,6 +182,7 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		return nil, err
 	}
 	a.tokens = crier.Tokens{Secret: secret}
+	a.pseudonyms = crier.NewPseudonyms(secret)
 	a.db, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, dbFile))
 	if err != nil {
 		a.Close()

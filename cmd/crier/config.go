@@ -78,6 +78,8 @@ type Config struct {
 	// Site configures the emergency website that serve answers outside the
 	// API and site export writes.
 	Site SiteConfig `yaml:"site"`
+	// Privacy says how long personal data is kept.
+	Privacy PrivacyConfig `yaml:"privacy"`
 	// Networks are the ways out of this machine besides the system route,
 	// by name. The network "default" is the system route; it is always
 	// there and may be listed only empty.
@@ -399,6 +401,63 @@ type SiteConfig struct {
 	PrivacyURL string `yaml:"privacy_url"`
 	// MaxAge is how long browsers and proxies may reuse a page; default 1m.
 	MaxAge Duration `yaml:"max_age"`
+}
+
+// PrivacyConfig says how long crier keeps personal data.
+type PrivacyConfig struct {
+	// Retention is how long the personal data of finished deliveries is
+	// kept: after it, serve replaces their recipients' addresses by
+	// pseudonyms, deletes their earlier attempts, and deletes idempotency
+	// keys and unsubscribed list entries as old. Days ("90d") or a
+	// duration ("36h"), at least a day; "off" keeps everything. Default
+	// 90d.
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention is a retention period: whole days ("90d"), a Go duration
+// ("36h"), or "off" (also 0) for none.
+type Retention struct {
+	Duration time.Duration
+	Off      bool
+}
+
+// UnmarshalYAML reads a retention period; a bad one is a *yaml.TypeError
+// with its line.
+func (r *Retention) UnmarshalYAML(n *yaml.Node) error {
+	v, ok := parseRetention(n.Value)
+	if n.Kind != yaml.ScalarNode || !ok {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot read `%s` as a retention period such as 90d, 36h or off", n.Line, n.Value)}}
+	}
+	*r = v
+	return nil
+}
+
+func parseRetention(s string) (Retention, bool) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "off", "0":
+		return Retention{Off: true}, true
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return Retention{}, false
+		}
+		return Retention{Duration: time.Duration(n) * 24 * time.Hour, Off: n == 0}, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return Retention{}, false
+	}
+	return Retention{Duration: d, Off: d == 0}, true
+}
+
+// Period is the retention period, 0 when it is off.
+func (r Retention) Period() time.Duration {
+	if r.Off {
+		return 0
+	}
+	return r.Duration
 }
 
 // StatusConfig is one line of a town's service status on the website.
@@ -915,6 +974,9 @@ func (c *Config) setDefaults() {
 	dur(&d.Breaker.CoolDown, 30*time.Second)
 	dur(&d.ProbeInterval, 30*time.Second)
 	dur(&c.Schedule.Grace, schedule.DefaultGrace)
+	if r := &c.Privacy.Retention; !r.Off && r.Duration == 0 {
+		r.Duration = crier.DefaultRetention
+	}
 	if d.Breaker.Failures == 0 {
 		d.Breaker.Failures = 3
 	}
@@ -1108,6 +1170,9 @@ func (c *Config) Validate() error {
 	v.checkSchedule()
 	v.checkSite()
 	v.checkHTTP()
+	if r := v.c.Privacy.Retention; !r.Off && r.Duration != 0 && r.Duration < 24*time.Hour {
+		v.add("privacy.retention", "must be at least a day (1d), or off")
+	}
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {

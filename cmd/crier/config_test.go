@@ -320,6 +320,7 @@ func TestConfigAllTypes(t *testing.T) {
 			ProbeInterval:   Duration{30 * time.Second},
 		},
 		Schedule: ScheduleConfig{Grace: Duration{10 * time.Minute}},
+		Privacy:  PrivacyConfig{Retention: Retention{Duration: 90 * 24 * time.Hour}},
 		Networks: map[string]NetworkConfig{
 			"default": {},
 			"lte":     {Source: "192.168.8.10", DNS: []string{"192.168.8.1:53", "[2001:db8::1]:53"}},
@@ -386,6 +387,7 @@ delivery:
 			ProbeInterval:   Duration{30 * time.Second},
 		},
 		Schedule: ScheduleConfig{Grace: Duration{15 * time.Minute}},
+		Privacy:  PrivacyConfig{Retention: Retention{Duration: 90 * 24 * time.Hour}},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -789,7 +791,7 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, log, delivery, schedule, site, networks, channels, towns, groups)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, log, delivery, schedule, site, privacy, networks, channels, towns, groups)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, chunking, server, token, channel, webhook_url, probe_url, api_url, receiver)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
 		}},
@@ -1174,6 +1176,41 @@ func TestConfigWarningsProxy(t *testing.T) {
 		}
 		if diff := cmp.Diff(tc.want, c.Warnings()); diff != "" {
 			t.Errorf("%s: warnings (-want +got):\n%s", tc.yaml, diff)
+		}
+	}
+}
+
+// TestConfigRetention: privacy.retention takes days, a duration or off,
+// defaults to 90 days, and is at least a day.
+func TestConfigRetention(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+	}{
+		{"", 90 * 24 * time.Hour},
+		{"retention: 30d", 30 * 24 * time.Hour},
+		{"retention: 36h", 36 * time.Hour},
+		{"retention: off", 0},
+		{"retention: 0", 0},
+		{"retention: 0d", 0},
+	} {
+		c, err := LoadConfig(writeConfig(t, "privacy: {"+tc.value+"}\n"), noEnv)
+		if err != nil {
+			t.Errorf("%q: %v", tc.value, err)
+			continue
+		}
+		if got := c.Privacy.Retention.Period(); got != tc.want {
+			t.Errorf("%q: period %v, want %v", tc.value, got, tc.want)
+		}
+	}
+	_, err := LoadConfig(writeConfig(t, "privacy: {retention: 12h}\n"), noEnv)
+	if ps := crier.ErrorDetails(err); len(ps) != 1 || ps[0].Field != "privacy.retention" {
+		t.Errorf("12h: %v; want a problem with privacy.retention", err)
+	}
+	for _, bad := range []string{"soon", "-3d", "1.5d", "[90d]"} {
+		if _, err := LoadConfig(writeConfig(t, "privacy: {retention: "+bad+"}\n"), noEnv); err == nil ||
+			!strings.Contains(err.Error(), "retention period") {
+			t.Errorf("%q: %v; want an error that names a retention period", bad, err)
 		}
 	}
 }

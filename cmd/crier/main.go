@@ -96,7 +96,7 @@ func commands() []command {
 			example: "list -n 50"},
 		{name: "captures", args: "[ID] [-n N] [--full]", help: "show what the exercise sink received, newest first", run: (*Main).captures,
 			example: "captures k7xq2m4vbn3c5dfe --full"},
-		{name: "subscribers", args: "import|export|add|remove|invite …", help: "manage a town's email list", run: (*Main).subscribers,
+		{name: "subscribers", args: "import|export|add|remove|invite|erase|show …", help: "manage a town's email list", run: (*Main).subscribers,
 			example: "subscribers export --town soest", subs: []command{
 				{name: "import", args: "FILE --town ID [--confirmed --source TEXT]", help: "add or update addresses from a CSV file (email[,name], optional header); every bad row is reported before anything is written",
 					example: "subscribers import --town soest liste.csv"},
@@ -108,7 +108,13 @@ func commands() []command {
 					example: "subscribers remove --town soest anna@example.org"},
 				{name: "invite", args: "--town ID", help: "send every pending address a confirmation mail, as the subscribe form does (at most one per address and hour)",
 					example: "subscribers invite --town soest"},
+				{name: "erase", args: "(--town ID | --all-towns) ADDRESS", help: "erase an address (DSGVO Art. 17): off the list, and a pseudonym in its place in every delivery, attempt and capture; mail still queued to it is canceled",
+					example: "subscribers erase --all-towns anna@example.org"},
+				{name: "show", args: "ADDRESS", help: "write everything stored about an address as JSON (DSGVO Art. 15): list entries, deliveries with their attempts, captures",
+					example: "subscribers show anna@example.org > auskunft.json"},
 			}},
+		{name: "purge", args: "", help: "apply the retention period (privacy.retention) now; serve also does every hour", run: (*Main).purge,
+			example: "purge"},
 		{name: "schedule", args: "add|list|show|edit|pause|resume|remove", help: "publish later: once (publish_at) or by a cron spec", run: (*Main).schedules,
 			example: "schedule list", subs: []command{
 				{name: "add", args: "FILE [--cron SPEC | --at TIME] [--until DATE] [--expires-after D]", help: "publish a file later: once, or on every run of a cron spec",

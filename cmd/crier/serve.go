@@ -17,6 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// purgeInterval is how often serve applies the retention period.
+const purgeInterval = time.Hour
+
 // serve runs the API, the workers and the queue until ctx ends.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.flags("serve")
@@ -64,6 +67,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	retention := &crier.Retention{Store: a.db, Pseudonyms: a.pseudonyms, Period: cfg.Privacy.Retention.Period(),
+		Clock: m.Clock, Logger: log}
 	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
 	srv, err := server.New(server.Options{
 		Engine:        a.engine,
@@ -86,6 +91,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		PrivacyURL:    cfg.Site.PrivacyURL,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
+		Privacy:       a.db,
+		Pseudonyms:    a.pseudonyms,
+		Retention:     retention,
 
 		// The http section: who the client is, and how many connections it may hold.
 		TrustedProxies:    proxies,
@@ -129,6 +137,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}()
 	wg.Go(func() { sched.Run(ctx) })
 	wg.Go(func() { a.hurry(ctx) })
+	wg.Go(func() { retention.Run(ctx, purgeInterval) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	log.Info("crier is serving", "url", base, "public_url", cfg.PublicURL, "mode", cfg.Mode, "towns", len(cfg.Towns),

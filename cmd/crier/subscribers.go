@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
 )
 
 // importBatch is how many subscribers one API request carries.
@@ -22,7 +24,7 @@ func (m *Main) subscribers(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(args) == 0 {
-		return usageError("subscribers needs a sub-command: import, export, add, remove, invite")
+		return usageError("subscribers needs a sub-command: import, export, add, remove, invite, erase, show")
 	}
 	switch args[0] {
 	case "import":
@@ -35,8 +37,12 @@ func (m *Main) subscribers(ctx context.Context, args []string) error {
 		return m.subscribersRemove(ctx, args[1:])
 	case "invite":
 		return m.subscribersInvite(ctx, args[1:])
+	case "erase":
+		return m.subscribersErase(ctx, args[1:])
+	case "show":
+		return m.subscribersShow(ctx, args[1:])
 	}
-	return usageError(fmt.Sprintf("unknown subscribers sub-command %q: use import, export, add, remove or invite", args[0]))
+	return usageError(fmt.Sprintf("unknown subscribers sub-command %q: use import, export, add, remove, invite, erase or show", args[0]))
 }
 
 // consent holds the flags that say where consent came from.
@@ -287,5 +293,103 @@ func (m *Main) subscribersInvite(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.invited", res.Invited, *town, res.Skipped))
+	return nil
+}
+
+// subscribersErase erases an address from one town's list, or from every
+// list with --all-towns, and from every delivery, attempt and capture
+// there (DSGVO Art. 17). It prints what was changed, not the address.
+func (m *Main) subscribersErase(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers erase")
+	r := m.remoteFlags(fs)
+	town := fs.String("town", "", "the town whose list and deliveries lose the address")
+	all := fs.Bool("all-towns", false, "erase the address from every town's list and deliveries")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 1 || (*town == "") == !*all {
+		return usageError("usage: crier subscribers erase (--town ID | --all-towns) ADDRESS")
+	}
+	email, err := crier.NormalizeEmail(pos[0])
+	if err != nil {
+		return flagError(err)
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	e, err := cl.EraseAddress(ctx, *town, email)
+	if crier.ErrorCode(err) == crier.ENOTFOUND && crier.ErrorMessage(err) == nothingStored {
+		return errors.New(m.t("cli.erase.nothing"))
+	}
+	if err != nil {
+		return err
+	}
+	where := m.t("cli.erase.all_towns")
+	if *town != "" {
+		where = m.t("cli.erase.town", *town)
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.erased", where, e.Subscriptions, e.Deliveries, e.Canceled, e.Captures, e.Keys))
+	return nil
+}
+
+// nothingStored is the server's message when it has nothing about an
+// address.
+const nothingStored = "nothing is stored about this address"
+
+// subscribersShow writes everything stored about an address as JSON
+// (DSGVO Art. 15).
+func (m *Main) subscribersShow(ctx context.Context, args []string) error {
+	fs := m.flags("subscribers show")
+	r := m.remoteFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 1 {
+		return usageError("usage: crier subscribers show ADDRESS")
+	}
+	email, err := crier.NormalizeEmail(pos[0])
+	if err != nil {
+		return flagError(err)
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	d, err := cl.PersonalData(ctx, email)
+	if crier.ErrorCode(err) == crier.ENOTFOUND && crier.ErrorMessage(err) == nothingStored {
+		return errors.New(m.t("cli.erase.nothing"))
+	}
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
+}
+
+// purge applies the running server's retention period now.
+func (m *Main) purge(ctx context.Context, args []string) error {
+	fs := m.flags("purge")
+	r := m.remoteFlags(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return flagError(err)
+	}
+	if len(pos) != 0 {
+		return usageError("usage: crier purge")
+	}
+	cl, err := m.client(r)
+	if err != nil {
+		return err
+	}
+	res, err := cl.Purge(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, m.t("cli.purged", locale.DateTime(m.lang(), res.Before.In(berlin)),
+		res.Deliveries, res.Captures, res.Confirmations, res.Attempts, res.Keys, res.Subscribers))
 	return nil
 }

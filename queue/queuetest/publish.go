@@ -245,9 +245,9 @@ func testSubscribers(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	diff(t, "ense", []*crier.Subscriber{
-		{Town: "ense", Email: "anna@example.org", State: crier.SubscriberConfirmed, Source: "paper list Bürgerbüro", CreatedAt: t0, UpdatedAt: t0},
-		{Town: "ense", Email: "ben@example.org", Name: "Ben", State: crier.SubscriberConfirmed, Source: "double opt-in", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)},
-		{Town: "ense", Email: "carla@example.org", State: crier.SubscriberConfirmed, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)},
+		{Town: "ense", Email: "anna@example.org", State: crier.SubscriberConfirmed, Source: "paper list Bürgerbüro", CreatedAt: t0, UpdatedAt: t0, ConfirmedAt: t0},
+		{Town: "ense", Email: "ben@example.org", Name: "Ben", State: crier.SubscriberConfirmed, Source: "double opt-in", CreatedAt: t0, UpdatedAt: t0.Add(time.Hour), ConfirmedAt: t0.Add(time.Hour)},
+		{Town: "ense", Email: "carla@example.org", State: crier.SubscriberConfirmed, CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour), ConfirmedAt: t0.Add(time.Hour)},
 	}, ense, ignoreSubscriberID)
 	for i := 1; i < len(ense); i++ {
 		if ense[i].ID <= ense[i-1].ID {
@@ -270,6 +270,10 @@ func testSubscribers(t *testing.T, b Backend) {
 		emails = append(emails, s.Email)
 	}
 	diff(t, "confirmed in ense", []string{"ben@example.org", "carla@example.org"}, emails)
+	left, err := b.Subscribers(ctx, "ense", crier.SubscriberUnsubscribed)
+	if err != nil || len(left) != 1 || !left[0].UnsubscribedAt.Equal(t0.Add(2*time.Hour)) || !left[0].ConfirmedAt.Equal(t0) {
+		t.Errorf("unsubscribed in ense = %+v, %v; want anna, confirmed at t0, unsubscribed two hours later", left, err)
+	}
 	werl, err := b.Subscribers(ctx, "werl", crier.SubscriberConfirmed)
 	if err != nil || len(werl) != 1 || werl[0].Email != "anna@example.org" {
 		t.Errorf("werl = %+v, %v; want anna still confirmed there", werl, err)

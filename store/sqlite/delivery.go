@@ -102,31 +102,37 @@ func (db *DB) Counts(ctx context.Context, announcement string) ([]crier.Count, e
 // Attempts returns the attempts of one delivery, oldest first: the earlier
 // ones from the attempts table, the latest from the delivery's row.
 func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, error) {
-	rows, err := db.read.QueryContext(ctx, `
-		SELECT delivery, started, finished, endpoint, network, error_code, error, remote_id, url, 0, id
-		FROM attempts WHERE delivery = ?1
-		UNION ALL
-		SELECT id, started, finished, endpoint, network, error_code, error, remote_id, url, 1, 0
-		FROM deliveries WHERE id = ?1 AND started != 0
-		ORDER BY 10, 11`, delivery)
+	rows, err := db.read.QueryContext(ctx, attemptsSQL, delivery)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
-	as, err := collect(rows, func(s scanner) (*crier.Attempt, error) {
-		var (
-			a                 crier.Attempt
-			started, finished int64
-		)
-		var latest, id int64
-		err := s.Scan(&a.Delivery, &started, &finished, &a.Endpoint, &a.Network, &a.ErrorCode, &a.Error,
-			&a.RemoteID, &a.URL, &latest, &id)
-		a.Started, a.Finished = fromNanos(started), fromNanos(finished)
-		return &a, err
-	})
+	as, err := collect(rows, scanAttempt)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts: %w", err)
 	}
 	return as, nil
+}
+
+// attemptsSQL reads the attempts of delivery ?1: the earlier ones from the
+// attempts table, then the latest from the delivery's row.
+const attemptsSQL = `
+	SELECT delivery, started, finished, endpoint, network, error_code, error, remote_id, url, 0, id
+	FROM attempts WHERE delivery = ?1
+	UNION ALL
+	SELECT id, started, finished, endpoint, network, error_code, error, remote_id, url, 1, 0
+	FROM deliveries WHERE id = ?1 AND started != 0
+	ORDER BY 10, 11`
+
+func scanAttempt(s scanner) (*crier.Attempt, error) {
+	var (
+		a                 crier.Attempt
+		started, finished int64
+		latest, id        int64
+	)
+	err := s.Scan(&a.Delivery, &started, &finished, &a.Endpoint, &a.Network, &a.ErrorCode, &a.Error,
+		&a.RemoteID, &a.URL, &latest, &id)
+	a.Started, a.Finished = fromNanos(started), fromNanos(finished)
+	return &a, err
 }
 
 // Retry puts the deliveries of the announcement's latest revision in the
@@ -135,7 +141,8 @@ func (db *DB) Attempts(ctx context.Context, delivery int64) ([]*crier.Attempt, e
 // table), and returns how many. Deliveries of earlier revisions stay as
 // they are: a later revision replaced what they would say. The states must
 // be final; an empty or non-final list is invalid, and an unknown
-// announcement is not_found.
+// announcement is not_found. A delivery whose recipient was erased or is
+// past its retention period (a pseudonym) is never queued again.
 func (db *DB) Retry(ctx context.Context, announcement string, states []crier.State, now time.Time) (int, error) {
 	list, err := finalStates(states)
 	if err != nil {
@@ -155,8 +162,9 @@ func (db *DB) Retry(ctx context.Context, announcement string, states []crier.Sta
 				first_attempt = 0, ambiguous = 0, pin = '', error_code = '', error = '', started = 0, finished = 0, network = '',
 				lease = NULL, lease_until = 0, updated_at = ?1
 			WHERE announcement = ?2 AND state IN (SELECT value FROM json_each(?3))
-				AND revision = (SELECT MAX(revision) FROM announcements WHERE id = ?2)`,
-			nanos(now), announcement, list)
+				AND revision = (SELECT MAX(revision) FROM announcements WHERE id = ?2)
+				AND recipient NOT LIKE ?4`,
+			nanos(now), announcement, list, crier.PseudonymPrefix+"%")
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ func TestPragmas(t *testing.T) {
 		{db.write, "synchronous", "2"}, // FULL
 		{db.write, "foreign_keys", "1"},
 		{db.write, "query_only", "0"},
+		{db.write, "secure_delete", "2"}, // fast
 		{db.read, "synchronous", "2"},
 		{db.read, "foreign_keys", "1"},
 		{db.read, "query_only", "1"},

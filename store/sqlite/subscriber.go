@@ -10,7 +10,7 @@ import (
 	"github.com/crierhq/crier"
 )
 
-const subscriberColumns = `id, town, email, name, state, source, created_at, updated_at`
+const subscriberColumns = `id, town, email, name, state, source, created_at, updated_at, confirmed_at, unsubscribed_at`
 
 // AddSubscribers inserts or updates subscribers by town and address in one
 // transaction and returns how many were new. An existing subscriber takes
@@ -86,9 +86,14 @@ func prepareUpsert(ctx context.Context, tx *sql.Tx) (*upserter, error) {
 		query string
 	}{
 		{&u.find, `SELECT id, created_at FROM subscribers WHERE town = ? AND email = ?`},
-		{&u.insert, `INSERT INTO subscribers (town, email, name, state, source, created_at, updated_at)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)`},
-		{&u.update, `UPDATE subscribers SET name = ?, state = ?, source = ?, updated_at = ? WHERE id = ?`},
+		{&u.insert, `INSERT INTO subscribers (town, email, name, state, source, created_at, updated_at,
+				confirmed_at, unsubscribed_at)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, iif(?4 = 'confirmed', ?6, 0), iif(?4 = 'unsubscribed', ?6, 0))`},
+		// The times of confirming and leaving change with the state alone.
+		{&u.update, `UPDATE subscribers SET name = ?1, state = ?2, source = ?3, updated_at = ?4,
+				confirmed_at = iif(?2 = 'confirmed' AND state != 'confirmed', ?4, confirmed_at),
+				unsubscribed_at = iif(?2 = 'unsubscribed' AND state != 'unsubscribed', ?4, unsubscribed_at)
+			WHERE id = ?5`},
 	} {
 		if *p.stmt, err = tx.PrepareContext(ctx, p.query); err != nil {
 			u.close()
@@ -133,8 +138,9 @@ func (db *DB) RemoveSubscriber(ctx context.Context, town, email string, now time
 	if e, err := crier.NormalizeEmail(email); err == nil {
 		email = e
 	}
-	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = ?, updated_at = ? WHERE town = ? AND email = ?`,
-		string(crier.SubscriberUnsubscribed), nanos(now), town, email)
+	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = 'unsubscribed', updated_at = ?1,
+			unsubscribed_at = iif(state != 'unsubscribed', ?1, unsubscribed_at)
+		WHERE town = ?2 AND email = ?3`, nanos(now), town, email)
 	if err != nil {
 		return fmt.Errorf("remove subscriber: %w", err)
 	}
@@ -146,6 +152,38 @@ func (db *DB) RemoveSubscriber(ctx context.Context, town, email string, now time
 		return crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, town)
 	}
 	return nil
+}
+
+// ConfirmSubscriber sets the town's pending subscriber with the address
+// confirmed, with source as the record of its consent, but only while
+// the subscription is the version the confirmation link was made for:
+// pending and last changed at version (Subscriber.UpdatedAt). The check
+// and the change are one statement, so that an unsubscribe or a new
+// subscription in between is never overwritten. An address confirmed
+// already is left as it is and is no error; an unknown one is not_found;
+// any other state or version is a conflict.
+func (db *DB) ConfirmSubscriber(ctx context.Context, town, email string, version time.Time, source string, now time.Time) error {
+	if e, err := crier.NormalizeEmail(email); err == nil {
+		email = e
+	}
+	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = 'confirmed', source = ?1, updated_at = ?2,
+			confirmed_at = ?2
+		WHERE town = ?3 AND email = ?4 AND state = 'pending' AND updated_at = ?5`,
+		source, nanos(now), town, email, nanos(version))
+	if err != nil {
+		return fmt.Errorf("confirm subscriber: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	cur, err := db.Subscriber(ctx, town, email)
+	switch {
+	case err != nil:
+		return err
+	case cur.State == crier.SubscriberConfirmed:
+		return nil
+	}
+	return crier.Errorf(crier.ECONFLICT, "the subscription changed after the confirmation link was made")
 }
 
 // Subscriber returns the town's subscriber with the address email, or a
@@ -191,10 +229,13 @@ func scanSubscriber(s scanner) (*crier.Subscriber, error) {
 		sub              crier.Subscriber
 		state            string
 		created, updated int64
+		confirmed, left  int64
 	)
-	if err := s.Scan(&sub.ID, &sub.Town, &sub.Email, &sub.Name, &state, &sub.Source, &created, &updated); err != nil {
+	if err := s.Scan(&sub.ID, &sub.Town, &sub.Email, &sub.Name, &state, &sub.Source, &created, &updated,
+		&confirmed, &left); err != nil {
 		return nil, err
 	}
 	sub.State, sub.CreatedAt, sub.UpdatedAt = crier.SubscriberState(state), fromNanos(created), fromNanos(updated)
+	sub.ConfirmedAt, sub.UnsubscribedAt = fromNanos(confirmed), fromNanos(left)
 	return &sub, nil
 }
