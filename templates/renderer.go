@@ -93,14 +93,20 @@ func New(o Options) (*Renderer, error) {
 // text), and site (the title as subject and the rendered body as HTML and
 // text: the town's text on the emergency website, stored with the
 // announcement and never delivered). Every problem, an unknown type, a
-// missing town variable or a broken template, comes back as an EINVALID *crier.Error whose Details name
-// the town, the channel, the template and the line.
+// missing town variable, a broken template, a body that loops without
+// bound or a part larger than req.MaxSize, comes back as an EINVALID
+// *crier.Error whose Details name the town, the channel, the template and
+// the line. When req.Context is done, rendering stops at the next write
+// and Render returns an error that wraps the context's cause.
 func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	if req == nil || req.Announcement == nil || req.Town == nil {
 		return nil, crier.Errorf(crier.EINVALID, "render request without an announcement or a town")
 	}
 	a, town := req.Announcement, req.Town
-	x := &run{r: r, req: req}
+	x := &run{r: r, req: req, m: newMeter(req)}
+	if err := x.m.err(); err != nil {
+		return nil, err
+	}
 	kind, ok := kinds[req.Type]
 	if !ok {
 		known := strings.Join(slices.Sorted(maps.Keys(kinds)), ", ")
@@ -116,6 +122,9 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	d := newData(req, lang, loc, r.clock.Now())
 	x.fm = funcs(lang, loc)
 	x.body(d)
+	if x.stop != nil {
+		return nil, x.stop
+	}
 	if x.problems != nil {
 		return nil, x.err()
 	}
@@ -138,11 +147,17 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 		m.SpoilerText, m.Sensitive = a.SpoilerText, a.Sensitive
 	case "webhook":
 		m.Payload = x.payload(d)
+		if len(m.Payload) > x.m.max {
+			x.problem("payload", "%v", &sizeError{max: x.m.max})
+		}
 	case "site":
 		// The town's text as the emergency website shows it (site.Body):
 		// stored with the announcement, never delivered.
 		m.Subject = d.Title
 		m.HTML, m.Text = string(d.Body), d.BodyText
+	}
+	if x.stop != nil {
+		return nil, x.stop
 	}
 	if x.problems != nil {
 		return nil, x.err()
@@ -179,12 +194,24 @@ func (r *Renderer) lookup(town, channel, name string) *tmpl {
 }
 
 // run is one Render call: it collects every problem instead of stopping at
-// the first.
+// the first, unless its context stops it.
 type run struct {
 	r        *Renderer
 	req      *crier.RenderRequest
+	m        *meter
 	fm       map[string]any
 	problems []crier.Problem
+	stop     *stopError // why the context stopped the rendering
+}
+
+// failed records the error of executing the template named field: a stop
+// of the context, or a problem.
+func (x *run) failed(field, name string, err error) {
+	if s, ok := stopped(err); ok {
+		x.stop = s
+		return
+	}
+	x.problem(field, "%s", describe(name, err))
 }
 
 func (x *run) problem(field, format string, args ...any) {
@@ -215,6 +242,10 @@ func (x *run) body(d *Data) {
 			x.problem("reason", "%v", err)
 			return
 		}
+		if len(h) > x.m.max || len(text) > x.m.max {
+			x.problem("reason", "%v", &sizeError{max: x.m.max})
+			return
+		}
 		d.Body, d.BodyText = htmltemplate.HTML(h), text
 		return
 	}
@@ -234,7 +265,7 @@ func (x *run) body(d *Data) {
 	}
 	before := len(x.problems)
 	x.renderBody(d)
-	if x.req.Shared != nil {
+	if x.req.Shared != nil && x.stop == nil {
 		b := renderedBody{html: d.Body, text: d.BodyText}
 		if len(x.problems) > before {
 			b.problem = x.problems[before].Message
@@ -254,19 +285,29 @@ type renderedBody struct {
 // renders the Markdown result.
 func (x *run) renderBody(d *Data) {
 	const name = "body"
-	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.fm).Parse(x.req.Announcement.Body)
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.m.bodyFuncs(x.fm)).Parse(x.req.Announcement.Body)
 	if err != nil {
 		x.problem(name, "%s", describe(name, err))
 		return
 	}
-	var src strings.Builder
-	if err := t.Execute(&src, d.markdownSafe()); err != nil {
-		x.problem(name, "%s", describe(name, err))
+	if unbounded := boundedBody(t); len(unbounded) > 0 {
+		for _, u := range unbounded {
+			x.problem(name, "%s", u)
+		}
+		return
+	}
+	src := x.m.writer()
+	if err := t.Execute(src, d.markdownSafe()); err != nil {
+		x.failed(name, name, err)
 		return
 	}
 	h, text, err := renderMarkdown(x.r.md, []byte(src.String()))
 	if err != nil {
 		x.problem(name, "%v", err)
+		return
+	}
+	if len(h) > x.m.max || len(text) > x.m.max {
+		x.problem(name, "%v", &sizeError{max: x.m.max})
 		return
 	}
 	d.Body = htmltemplate.HTML(h) // goldmark without raw HTML, links checked by linkPolicy
@@ -277,12 +318,12 @@ func (x *run) renderBody(d *Data) {
 // records a problem and returns false when that fails.
 func (x *run) exec(name string, d *Data) (string, bool) {
 	t := x.r.lookup(x.req.Town.ID, x.req.Channel, name)
-	out, err := t.execute(x.fm, d)
-	if err != nil {
-		x.problem("template "+t.name, "%s", describe(t.name, err))
+	w := x.m.writer()
+	if err := t.execute(x.fm, d, w); err != nil {
+		x.failed("template "+t.name, t.name, err)
 		return "", false
 	}
-	return out, true
+	return w.String(), true
 }
 
 // subject executes the subject template and checks that the result is one
