@@ -79,6 +79,9 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	rctx, cancel := context.WithTimeoutCause(rctx, limits.Timeout, errRenderTimeout)
 	defer cancel()
 	r := &townRender{ctx: rctx, limits: limits, stop: stop}
+	// The time limit bounds work on this machine's processors, so it is
+	// this process's time, not the injected Clock.
+	start := time.Now()
 
 	// Towns render independently of each other, side by side on as many
 	// cores as there are; the plan lists them in order.
@@ -93,8 +96,12 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if rctx.Err() != nil {
-		return nil, e.stopped(p.Problems, parts, context.Cause(rctx), limits)
+	cause := context.Cause(rctx)
+	if cause == nil && time.Since(start) >= limits.Timeout {
+		cause = errRenderTimeout // finished, but not in time: the timer has not fired yet
+	}
+	if cause != nil {
+		return nil, e.stopped(p.Problems, parts, cause, limits)
 	}
 	for _, part := range parts {
 		p.Messages = append(p.Messages, part.Messages...)
