@@ -185,7 +185,8 @@ type Problem struct {
 	Channels []string `json:"channels,omitempty"`
 }
 
-// String formats p as "town soest, channel mail: field: message".
+// String formats p as "town soest, channel mail: field: message". A
+// problem many towns share ends in the first ten of them in brackets.
 func (p Problem) String() string {
 	var parts []string
 	if p.Town != "" {

@@ -176,7 +176,7 @@ func TestProblemsAnswerStaysSmall(t *testing.T) {
 		}
 	}
 	if len(grouped) != 2 || !strings.HasPrefix(grouped[0], "300 Orte: ") {
-		t.Errorf("grouped problems %q, want two (email, mastodon) with 300 towns: %s", grouped, answer)
+		t.Errorf("grouped problems %q, want two (email, mastodon) with 300 towns: %.500s", grouped, answer)
 	}
 }
 
@@ -204,5 +204,21 @@ func TestBodyLimits(t *testing.T) {
 	defer e.subs.mu.Unlock()
 	if n := len(e.subs.subs); n != 0 {
 		t.Errorf("%d subscribers written from a refused import", n)
+	}
+}
+
+// TestClientLargeErrorAnswer: an error answer over MaxErrorAnswer is
+// reported with its size, never shown raw.
+func TestClientLargeErrorAnswer(t *testing.T) {
+	huge := `{"error":{"code":"invalid","message":"` + strings.Repeat("x", MaxErrorAnswer) + `"}}`
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		w.Write([]byte(huge))
+	}))
+	t.Cleanup(remote.Close)
+	_, err := (&Client{URL: remote.URL}).Preview(context.Background(), &crier.Announcement{})
+	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") || len(err.Error()) > 200 {
+		t.Errorf("error %.300v, want one naming the size", err)
 	}
 }

@@ -3,6 +3,7 @@ package templates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,6 +84,26 @@ func TestHugeOutputStopsAtLimit(t *testing.T) {
 				t.Errorf("problem %s, want the size limit", problems[0])
 			}
 		})
+	}
+}
+
+// TestBodyFunctionsCounted: the string functions a body calls are the
+// bounded ones, not text/template's builtins.
+func TestBodyFunctionsCounted(t *testing.T) {
+	// The escapers grow 500 characters past 1 KiB.
+	for _, f := range []string{"html", "js", "urlquery"} {
+		body := fmt.Sprintf(`{{%s "%s"}}`, f, strings.Repeat("<", 500))
+		_, problems, err := renderWith(t, body, 1<<10, nil)
+		if len(problems) != 1 || !strings.Contains(problems[0].Message, "error calling "+f) {
+			t.Errorf("%s of 500 characters under a 1 KiB limit: %v %v", f, problems, err)
+		}
+	}
+	// Values over the limit that are never written.
+	for _, f := range []string{"print", "println", "printf"} {
+		body := fmt.Sprintf(`{{$x := %s "%s"}}ok`, f, strings.Repeat("x", 2<<10))
+		if _, problems, _ := renderWith(t, body, 1<<10, nil); len(problems) != 1 || !strings.Contains(problems[0].Message, "error calling "+f) {
+			t.Errorf("%s of 2 KiB without output under a 1 KiB limit: %v", f, problems)
+		}
 	}
 }
 

@@ -120,7 +120,7 @@ func TestTemplateWorkBounded(t *testing.T) {
 					}
 				}
 				if !found {
-					t.Errorf("%s: no problem of all 14 towns says %q:\n%s", path, tc.want, answer)
+					t.Errorf("%s: no problem of all 14 towns says %q:\n%.1000s", path, tc.want, answer)
 				}
 			}
 		})
@@ -147,7 +147,7 @@ func TestLargeRequestSmallAnswer(t *testing.T) {
 	big := announcementJSON("Hinweis", strings.Repeat("x", 1<<20))
 	status, answer, _ = post(t, srv, "/api/v1/announcements", big)
 	if status != http.StatusRequestEntityTooLarge || !strings.Contains(string(answer), "larger than the limit of 1 MiB") {
-		t.Errorf("request of %d bytes: %d %s, want 413 naming the limit", len(big), status, answer)
+		t.Errorf("request of %d bytes: %d %.500s, want 413 naming the limit", len(big), status, answer)
 	}
 	file := filepath.Join(t.TempDir(), "gross.md")
 	os.WriteFile(file, []byte("---\ntitle: Hinweis\ntowns: [soest]\n---\n"+strings.Repeat("Text ", 1<<18)+"\n"), 0o600)
@@ -172,7 +172,7 @@ func TestLimitsConfigured(t *testing.T) {
 		ps := problemsIn(t, answer)
 		if status != http.StatusUnprocessableEntity || len(ps) != 3 || !strings.Contains(ps[2].Message, "weitere Probleme") ||
 			!strings.Contains(ps[0].Message, "16 KiB per message") {
-			t.Errorf("publish over the message limit: %d %s", status, answer)
+			t.Errorf("publish over the message limit: %d %.1000s", status, answer)
 		}
 
 		dir := t.TempDir()
