@@ -28,10 +28,16 @@ import (
 //     range only over the data's own lists (.Contacts, .Vars), not over a
 //     number, a variable or a function's result, and not inside another
 //     range; nor may it call templates ({{template}}, {{block}}), which
-//     could recurse.
+//     could recurse; and it holds at most maxBodyActions actions, so that
+//     the builtins no function wraps (eq, slice, index, …) run a bounded
+//     number of times on values bounded in size.
 //
 // Template override files are the operator's configuration and trusted;
 // they too write through a limitWriter.
+
+// maxBodyActions bounds the actions ({{…}}) in a body; a real notice has a
+// handful.
+const maxBodyActions = 500
 
 // workFactor bounds what the string functions of one body may produce in
 // all: workFactor times the size limit of a message.
@@ -139,12 +145,17 @@ func boundedBody(t *texttemplate.Template) []string {
 	if t.Tree != nil {
 		c.walk(t.Tree.Root, false)
 	}
+	if c.actions > maxBodyActions {
+		c.problems = append(c.problems, fmt.Sprintf("the body holds %d template actions ({{…}}); a notice may hold at most %d",
+			c.actions, maxBodyActions))
+	}
 	return c.problems
 }
 
 type bodyCheck struct {
 	t        *texttemplate.Template
 	problems []string
+	actions  int
 }
 
 func (c *bodyCheck) add(n parse.Node, format string, args ...any) {
@@ -163,6 +174,11 @@ func (c *bodyCheck) line(n parse.Node) int {
 }
 
 func (c *bodyCheck) walk(n parse.Node, inRange bool) {
+	switch n.(type) {
+	case *parse.ActionNode, *parse.IfNode, *parse.WithNode, *parse.RangeNode, *parse.TemplateNode,
+		*parse.BreakNode, *parse.ContinueNode:
+		c.actions++
+	}
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
@@ -222,4 +238,42 @@ func pipeText(p *parse.PipeNode) string {
 // stopped returns the stopError in err's chain, if any.
 func stopped(err error) (*stopError, bool) {
 	return errors.AsType[*stopError](err)
+}
+
+// markdown converts src to HTML and plain text (renderMarkdown) under the
+// render context. goldmark cannot be interrupted, and some inputs take it
+// quadratic time (thousands of unclosed links or nested quotes in 256 KiB
+// take tens of seconds), so the conversion runs on a goroutine of its
+// own, and a done context returns at once while the conversion finishes
+// in the background. The Renderer's slots bound how many run at once,
+// those left behind included, to the number of processors, so that
+// abandoned conversions cannot pile up; a conversion waiting for a slot
+// also stops with the context.
+func (x *run) markdown(src []byte) (htmlOut, textOut string, err error) {
+	select {
+	case x.r.mdSlots <- struct{}{}:
+	case <-x.m.ctx.Done():
+		return "", "", x.m.err()
+	}
+	type result struct {
+		html, text string
+		err        error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-x.r.mdSlots }()
+		defer func() {
+			if v := recover(); v != nil {
+				done <- result{err: fmt.Errorf("the Markdown could not be converted: %v", v)}
+			}
+		}()
+		h, t, err := renderMarkdown(x.r.md, src)
+		done <- result{h, t, err}
+	}()
+	select {
+	case r := <-done:
+		return r.html, r.text, r.err
+	case <-x.m.ctx.Done():
+		return "", "", x.m.err()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crierhq/crier"
 )
@@ -38,6 +39,7 @@ func TestUnboundedLoopsRefused(t *testing.T) {
 		{"nested range", "{{range .Contacts}}\n{{range $.Contacts}}{{end}}{{end}}", "line 2: {{range}} inside another {{range}}"},
 		{"template call", `{{define "x"}}{{template "x" .}}{{template "x" .}}{{end}}{{template "x" .}}`, `{{template "x"}}`},
 		{"block", `{{block "y" .}}{{end}}`, `{{template "y"}}`},
+		{"too many actions", strings.Repeat(`{{if eq .Title .Title}}{{end}}`, 501), "the body holds 501 template actions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, problems, err := renderWith(t, tc.body, 0, nil)
@@ -148,5 +150,43 @@ func TestRenderStopsAtNextWrite(t *testing.T) {
 	}
 	if _, err := m.produce("x"); err == nil {
 		t.Fatal("function after cancel succeeded")
+	}
+}
+
+// TestMarkdownStopsWithContext: goldmark takes quadratic time on some
+// inputs and cannot be interrupted; the rendering returns when its
+// context ends all the same, and a conversion waiting for a slot stops
+// too.
+func TestMarkdownStopsWithContext(t *testing.T) {
+	slow := strings.Repeat("[a](", 20000) // seconds of goldmark
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, problems, err := renderWith(t, slow, 0, ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || problems != nil {
+		t.Errorf("slow Markdown past the deadline: err %v, problems %v; want the deadline", err, problems)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("returned after %v, want soon after the deadline", took)
+	}
+
+	r := mustNew(t, "")
+	for range cap(r.mdSlots) {
+		r.mdSlots <- struct{}{} // every slot taken
+	}
+	a := buergerbuero(crier.ModeExercise)
+	req := request(town(t, "soest"), a, "site", "site")
+	done := make(chan error, 1)
+	wait, stop := context.WithCancel(context.Background())
+	req.Context = wait
+	go func() { _, err := r.Render(req); done <- err }()
+	stop()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("waiting for a slot: %v, want canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a conversion waiting for a slot did not stop with its context")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type Renderer struct {
 	defaults  map[string]*tmpl // by template name
 	overrides map[string]*tmpl // by path in Dir
 	zones     sync.Map         // time zone name → *time.Location
+	// mdSlots bounds the Markdown conversions running at once (see
+	// run.markdown).
+	mdSlots chan struct{}
 }
 
 var _ crier.Renderer = (*Renderer)(nil)
@@ -56,7 +60,7 @@ var _ crier.Renderer = (*Renderer)(nil)
 // whose Details name each file and line, so that a mistake shows at start
 // and not when the first announcement goes out.
 func New(o Options) (*Renderer, error) {
-	r := &Renderer{log: o.Logger, clock: o.Clock, md: newMarkdown()}
+	r := &Renderer{log: o.Logger, clock: o.Clock, md: newMarkdown(), mdSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -237,9 +241,9 @@ func (x *run) body(d *Data) {
 		// A cancel says why, or that the notice no longer holds; the
 		// original body is not repeated.
 		reason := cmp.Or(strings.TrimSpace(d.Reason), locale.T(d.Town.Language, "revision.canceled.body"))
-		h, text, err := renderMarkdown(x.r.md, []byte(reason))
+		h, text, err := x.markdown([]byte(reason))
 		if err != nil {
-			x.problem("reason", "%v", err)
+			x.failed("reason", "reason", err)
 			return
 		}
 		if len(h) > x.m.max || len(text) > x.m.max {
@@ -301,9 +305,9 @@ func (x *run) renderBody(d *Data) {
 		x.failed(name, name, err)
 		return
 	}
-	h, text, err := renderMarkdown(x.r.md, []byte(src.String()))
+	h, text, err := x.markdown([]byte(src.String()))
 	if err != nil {
-		x.problem(name, "%v", err)
+		x.failed(name, name, err)
 		return
 	}
 	if len(h) > x.m.max || len(text) > x.m.max {
