@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -34,11 +35,28 @@ type Engine struct {
 	NewID func() string
 	// Notify, when set, is called after a commit so that workers wake up.
 	Notify func()
+	// Limits bound the work of rendering one announcement; zero fields
+	// take their defaults.
+	Limits RenderLimits
 }
 
+// Causes of a rendering stopped at a limit of the announcement: what the
+// render context of Preview was canceled with.
+var (
+	errRenderTimeout = errors.New("rendering time limit reached")
+	errRenderSize    = errors.New("rendering size limit reached")
+)
+
 // Preview validates and renders a for every targeted town × channel, and
-// each targeted town's page (Plan.Pages), without committing anything. The plan lists every problem; err is only for
-// failures of crier itself.
+// each targeted town's page (Plan.Pages), without committing anything. The
+// plan lists every problem; err is for failures of crier itself, for ctx
+// done (the client has gone), and for an announcement whose rendering took
+// longer than Limits.Timeout or grew larger than Limits.MaxAnnouncement:
+// that is an EINVALID error listing the limit and every other problem
+// found, and no plan.
+//
+// Towns render side by side; when ctx is done or a limit is reached, the
+// towns being rendered stop at their next write and no further town starts.
 func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	a.SetDefaults(e.Mode)
 	if a.ID == "" {
@@ -54,13 +72,38 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 	p.Problems = append(p.Problems, problems...)
 	p.Problems = append(p.Problems, e.checkSelection(a, towns)...)
 
+	limits := e.Limits.WithDefaults()
+	// The render context ends with ctx, at the time limit, or when the
+	// messages grow past the size limit; its cause tells which.
+	rctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	rctx, cancel := context.WithTimeoutCause(rctx, limits.Timeout, errRenderTimeout)
+	defer cancel()
+	r := &townRender{ctx: rctx, limits: limits, stop: stop}
+	// The time limit bounds work on this machine's processors, so it is
+	// this process's time, not the injected Clock.
+	start := time.Now()
+
 	// Towns render independently of each other, side by side on as many
 	// cores as there are; the plan lists them in order.
 	parts := make([]Plan, len(towns))
 	inParallel(len(towns), func(i int) {
+		if rctx.Err() != nil {
+			return // stopped: no further town starts
+		}
 		parts[i].Announcement = a
-		e.renderTown(ctx, &parts[i], e.Directory.Town(towns[i]))
+		e.renderTown(r, &parts[i], e.Directory.Town(towns[i]))
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cause := context.Cause(rctx)
+	if cause == nil && time.Since(start) >= limits.Timeout {
+		cause = errRenderTimeout // finished, but not in time: the timer has not fired yet
+	}
+	if cause != nil {
+		return nil, e.stopped(p.Problems, parts, cause, limits)
+	}
 	for _, part := range parts {
 		p.Messages = append(p.Messages, part.Messages...)
 		p.Pages = append(p.Pages, part.Pages...)
@@ -70,7 +113,59 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
 	}
 	p.Notes = append(e.notes(p.Messages), omissionNotes(p.Messages)...)
-	return p, ctx.Err()
+	return p, nil
+}
+
+// townRender is what the towns of one Preview share: the render context,
+// the limits, and the size of everything rendered so far.
+type townRender struct {
+	ctx    context.Context
+	limits RenderLimits
+	stop   context.CancelCauseFunc
+	size   atomic.Int64
+}
+
+// add counts m's size and stops the rendering once everything rendered
+// exceeds the announcement's limit.
+func (r *townRender) add(m *Message) {
+	if r.size.Add(m.Size()) > r.limits.MaxAnnouncement {
+		r.stop(errRenderSize)
+	}
+}
+
+// stopped is the error of a rendering stopped at a limit: the limit and
+// every problem found before it, of the announcement and of the towns.
+func (e *Engine) stopped(problems []Problem, parts []Plan, cause error, limits RenderLimits) error {
+	var limit Problem
+	switch {
+	case errors.Is(cause, errRenderSize):
+		limit = Problem{Field: "body", Message: fmt.Sprintf("the rendered messages of all towns and channels together "+
+			"are larger than the limit of %s per announcement; rendering was stopped. Shorten the text, "+
+			"or publish it for fewer towns at a time", SizeText(limits.MaxAnnouncement))}
+	case errors.Is(cause, errRenderTimeout):
+		limit = Problem{Field: "body", Message: fmt.Sprintf("rendering for all towns took longer than the limit of %s "+
+			"and was stopped; the body does too much work", limits.Timeout)}
+	default:
+		return fmt.Errorf("render: %w", cause)
+	}
+	ps := append([]Problem{limit}, problems...)
+	for _, part := range parts {
+		ps = append(ps, part.Problems...)
+	}
+	return Invalid(fmt.Sprintf("announcement rejected: %d problem(s), nothing was queued", len(ps)), ps)
+}
+
+// SizeText writes n bytes for people: "256 KiB", "32 MiB", "1000 bytes".
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // NoteShortened is the code of the note that a message leaves part of the
@@ -128,8 +223,9 @@ func (e *Engine) notes(ms []*Message) []Note {
 }
 
 // renderTown renders and checks the messages of town t for p's
-// announcement, and its page, into p.
-func (e *Engine) renderTown(ctx context.Context, p *Plan, t *Town) {
+// announcement, and its page, into p. When r's context is done, it stops
+// and leaves the reason to Preview.
+func (e *Engine) renderTown(r *townRender, p *Plan, t *Town) {
 	a := p.Announcement
 	capture := e.Mode != ModeActual || a.Mode != ModeActual
 	shared := make(map[string]any, 2)
@@ -142,6 +238,7 @@ func (e *Engine) renderTown(ctx context.Context, p *Plan, t *Town) {
 			continue // config validation makes this impossible
 		}
 		req := &RenderRequest{
+			Context: r.ctx, MaxSize: r.limits.MaxMessage,
 			Announcement: a, Town: t, Channel: ch.ID, Type: ch.Type, Link: e.link(t.ID, a.ID), Shared: shared,
 		}
 		if l, ok := ch.Channel.(Limiter); ok {
@@ -150,21 +247,25 @@ func (e *Engine) renderTown(ctx context.Context, p *Plan, t *Town) {
 			}
 		}
 		m, err := e.Renderer.Render(req)
+		if r.ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			p.Problems = append(p.Problems, renderProblems(err, t.ID, ch.ID)...)
 			continue
 		}
+		r.add(m)
 		m.Capture = capture
 		m.PerSubscriber = ch.PerSubscriber
 		if c, ok := ch.Channel.(Checker); ok {
-			for _, pr := range c.Check(ctx, m) {
+			for _, pr := range c.Check(r.ctx, m) {
 				pr.Town, pr.Channel = t.ID, ch.ID
 				p.Problems = append(p.Problems, pr)
 			}
 		}
 		p.Messages = append(p.Messages, m)
 	}
-	e.page(p, t, shared, capture)
+	e.page(r, p, t, shared, capture)
 }
 
 // inParallel calls fn for every i in [0, n) on up to GOMAXPROCS
@@ -195,11 +296,15 @@ func inParallel(n int, fn func(i int)) {
 // reusing the body the channels rendered through shared. A problem that a
 // channel of the town reported already (the same body error) is not listed
 // twice.
-func (e *Engine) page(p *Plan, t *Town, shared map[string]any, capture bool) {
+func (e *Engine) page(r *townRender, p *Plan, t *Town, shared map[string]any, capture bool) {
 	m, err := e.Renderer.Render(&RenderRequest{
+		Context: r.ctx, MaxSize: r.limits.MaxMessage,
 		Announcement: p.Announcement, Town: t, Channel: PageType, Type: PageType,
 		Link: e.link(t.ID, p.Announcement.ID), Shared: shared,
 	})
+	if r.ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		for _, pr := range renderProblems(err, t.ID, PageType) {
 			if !slices.ContainsFunc(p.Problems, func(q Problem) bool {
@@ -210,6 +315,7 @@ func (e *Engine) page(p *Plan, t *Town, shared map[string]any, capture bool) {
 		}
 		return
 	}
+	r.add(m)
 	m.Capture = capture
 	p.Pages = append(p.Pages, m)
 }

@@ -178,9 +178,15 @@ type Problem struct {
 	Town    string `json:"town,omitempty"`
 	Channel string `json:"channel,omitempty"`
 	Message string `json:"message"`
+	// Towns and Channels list where a problem that many towns share was
+	// found, when it is reported once for all of them; Town and Channel
+	// are then empty, or Channel is the one channel they share.
+	Towns    []string `json:"towns,omitempty"`
+	Channels []string `json:"channels,omitempty"`
 }
 
-// String formats p as "town soest, channel mail: field: message".
+// String formats p as "town soest, channel mail: field: message". A
+// problem many towns share ends in the first ten of them in brackets.
 func (p Problem) String() string {
 	var parts []string
 	if p.Town != "" {
@@ -190,15 +196,26 @@ func (p Problem) String() string {
 		parts = append(parts, "channel "+p.Channel)
 	}
 	where := strings.Join(parts, ", ")
+	msg := p.Message
+	if len(p.Towns) > 0 {
+		// A problem many towns share: its message counts them; name
+		// the first few.
+		const shown = 10
+		names := strings.Join(p.Towns[:min(len(p.Towns), shown)], ", ")
+		if len(p.Towns) > shown {
+			names += ", …"
+		}
+		msg += " [" + names + "]"
+	}
 	switch {
 	case where != "" && p.Field != "":
-		return where + ": " + p.Field + ": " + p.Message
+		return where + ": " + p.Field + ": " + msg
 	case where != "":
-		return where + ": " + p.Message
+		return where + ": " + msg
 	case p.Field != "":
-		return p.Field + ": " + p.Message
+		return p.Field + ": " + msg
 	}
-	return p.Message
+	return msg
 }
 
 // Invalid returns an EINVALID error listing problems, or nil when there are none.

@@ -9,6 +9,13 @@ type entry struct {
 // where they appear. Keep German and English side by side and use the same
 // fmt verbs in both; the tests check that.
 var catalog = []entry{
+	// Bounded template work: problems many towns share are reported once
+	// (%d towns, %s the problem), and an answer lists at most so many.
+	{"problems.towns", "%d Orte: %s", "%d towns: %s"},
+	{"problems.more", "… und %d weitere Probleme", "… and %d more problems"},
+	{"cli.csv.too_large", "%s ist größer als %s (--max-size) und wurde nicht importiert; teilen Sie die Datei auf.",
+		"%s is larger than %s (--max-size) and was not imported; split the file."},
+
 	// Mode banners: every message that is not a real notice says so.
 	{"mode.exercise.banner", "ÜBUNG – keine echte Meldung", "EXERCISE – not a real notice"},
 	{"mode.exercise.tag", "ÜBUNG", "EXERCISE"},

@@ -672,22 +672,26 @@ func (c *Chain) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 	}
 	wg.Wait()
 
+	// A checker reports a problem of one message, by town, channel,
+	// field and text.
+	type key struct{ field, town, channel, message string }
+	keyOf := func(p crier.Problem) key { return key{p.Field, p.Town, p.Channel, p.Message} }
 	var order []crier.Problem
-	by := map[crier.Problem][]string{}
+	by := map[key][]string{}
 	for i, ps := range found {
 		for _, p := range ps {
-			names, ok := by[p]
+			names, ok := by[keyOf(p)]
 			if !ok {
 				order = append(order, p)
 			}
 			if len(names) == 0 || names[len(names)-1] != c.eps[i].Name {
-				by[p] = append(names, c.eps[i].Name)
+				by[keyOf(p)] = append(names, c.eps[i].Name)
 			}
 		}
 	}
 	if len(c.eps) > 1 {
 		for i, p := range order {
-			names := by[p]
+			names := by[keyOf(p)]
 			label := "endpoint "
 			if len(names) > 1 {
 				label = "endpoints "

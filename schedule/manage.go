@@ -262,6 +262,10 @@ func (s *Scheduler) check(ctx context.Context, sc *crier.Schedule, now time.Time
 		return first, problems, nil
 	}
 	plan, err := s.Engine.Preview(ctx, Announcement(sc, first))
+	if crier.ErrorCode(err) == crier.EINVALID {
+		// Rendering reached a limit: its problems are the schedule's.
+		return first, append(problems, crier.ErrorDetails(err)...), nil
+	}
 	if err != nil {
 		return first, nil, fmt.Errorf("preview: %w", err)
 	}

@@ -97,7 +97,7 @@ func retryable() []crier.State { return []crier.State{crier.StateFailed, crier.S
 // publishes at once; an older one is refused as in the past.
 func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 	var req publishAtRequest
-	if err := decodeJSON(w, r, &req, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &req, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -125,13 +125,7 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 	problems = append(problems, idempotencyKeyProblems(key)...)
 	if len(problems) > 0 {
 		// List the engine's problems too, so that one answer names them all.
-		p, err := s.engine.Preview(r.Context(), &a)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		problems = append(problems, p.Problems...)
-		s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
+		s.rejectWithPreview(w, r, &a, problems)
 		return
 	}
 	res, err := s.engine.Publish(r.Context(), &a, key)
@@ -154,22 +148,43 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 // that publishing would reject.
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	var a crier.Announcement
-	if err := decodeJSON(w, r, &a, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &a, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	problems := newAnnouncementProblems(&a)
 	p, err := s.engine.Preview(r.Context(), &a)
 	if err != nil {
+		if crier.ErrorCode(err) == crier.EINVALID {
+			// Rendering stopped at a limit: no plan, 422.
+			ps := append(problems, crier.ErrorDetails(err)...)
+			err = crier.Invalid(rejected(len(ps)), ps)
+		}
 		s.error(w, r, err)
 		return
 	}
-	p.Problems = append(problems, p.Problems...)
+	p.Problems = s.summarize(r, append(problems, p.Problems...))
 	if p.Messages == nil {
 		p.Messages = []*crier.Message{}
 	}
 	localizeNotes(p.Notes, locale.Match(firstLanguage(r)))
 	s.writeJSON(w, r, http.StatusOK, p)
+}
+
+// rejectWithPreview refuses the announcement a with problems and every
+// problem its preview finds, so that one answer names them all.
+func (s *Server) rejectWithPreview(w http.ResponseWriter, r *http.Request, a *crier.Announcement, problems []crier.Problem) {
+	p, err := s.engine.Preview(r.Context(), a)
+	switch {
+	case crier.ErrorCode(err) == crier.EINVALID:
+		problems = append(problems, crier.ErrorDetails(err)...)
+	case err != nil:
+		s.error(w, r, err)
+		return
+	default:
+		problems = append(problems, p.Problems...)
+	}
+	s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
 }
 
 // localizeNotes gives each note's text in lang (German unless the request
@@ -325,7 +340,7 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 func (s *Server) retry(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var req retryRequest
-	if err := decodeJSON(w, r, &req, MaxBody, true); err != nil {
+	if err := decodeJSON(w, r, &req, s.maxBody, true); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -28,7 +28,15 @@ type Client struct {
 	Token string
 	// HTTP is the client used for requests; http.DefaultClient when nil.
 	HTTP *http.Client
+	// Language, when set, is sent as Accept-Language: the language of the
+	// words the server adds to problems ("14 Orte: …").
+	Language string
 }
+
+// MaxErrorAnswer bounds how much of an error answer the Client reads. The
+// server keeps its error answers far smaller (it groups and caps
+// problems); a larger one is reported as too large, not shown raw.
+const MaxErrorAnswer = 16 << 20
 
 // DeliveryQuery selects a page of an announcement's deliveries; empty
 // fields match everything.
@@ -363,6 +371,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Language != "" {
+		req.Header.Set("Accept-Language", c.Language)
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -393,10 +404,17 @@ func (c *Client) send(req *http.Request, out any) error {
 // responseError turns an error answer into the *crier.Error it carries,
 // or, for an answer not from the API (a proxy's error page), into a plain
 // error naming the status.
+//
+// An answer larger than MaxErrorAnswer is reported as such, with its
+// status, and never shown raw.
 func responseError(req *http.Request, resp *http.Response) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxErrorAnswer+1))
 	if err != nil {
 		return fmt.Errorf("read response of %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if len(body) > MaxErrorAnswer {
+		return fmt.Errorf("%s %s: answer %s is larger than %s and was not read", req.Method, req.URL.Path,
+			resp.Status, crier.SizeText(MaxErrorAnswer))
 	}
 	var er errorResponse
 	if json.Unmarshal(body, &er) == nil && er.Error.Code != "" {

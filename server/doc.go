@@ -63,14 +63,21 @@
 // Anything else is 500 with code "internal" and the message "internal
 // error"; the real error goes only to the log.
 //
-// Three codes belong to HTTP alone. A server without a service status
+// Some codes belong to HTTP alone. A server without a service status
 // store answers the status routes 501 with code "not_implemented". A request body that cannot be read as the
 // expected JSON (malformed, an unknown field, a value of the wrong type,
-// trailing data, or larger than the route's limit) is 400 with code
-// "bad_request": the request was not understood, so its content was never
-// checked. A known path asked with the wrong method is 405 with code
-// "method_not_allowed" and an Allow header. A body that was understood but
-// whose content is wrong is 422 "invalid".
+// or trailing data) is 400 with code "bad_request": the request was not
+// understood, so its content was never checked. A body larger than the
+// route's limit (Options.MaxBody, Options.MaxImportBody) is 413 with code
+// "too_large", and is not read further. A known path asked with the wrong
+// method is 405 with code "method_not_allowed" and an Allow header. A body
+// that was understood but whose content is wrong is 422 "invalid".
+//
+// The details of an answer are summarized (SummarizeProblems): a problem
+// that many towns share is listed once with their number and names, and
+// at most Options.MaxProblems are listed, so that an answer stays small
+// whatever the request. A request whose client has gone is not answered;
+// its context ends the rendering it started.
 //
 // A client over its connection cap (Options.MaxConnsPerClient) gets 429
 // with code "too_many_requests" and a Retry-After header.

@@ -26,6 +26,9 @@ const (
 	// CodeTooManyRequests: the client holds too many connections to this
 	// server (HTTP 429, with Retry-After).
 	CodeTooManyRequests = "too_many_requests"
+	// CodeTooLarge: the request body is larger than the route accepts
+	// (HTTP 413).
+	CodeTooLarge = "too_large"
 )
 
 // errorResponse is the body of every API error.
@@ -60,6 +63,8 @@ func httpStatus(code string) int {
 		return http.StatusNotImplemented
 	case CodeTooManyRequests:
 		return http.StatusTooManyRequests
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }
@@ -68,10 +73,18 @@ func httpStatus(code string) int {
 // code a client can act on are shown with their message and details;
 // everything else is logged with its whole chain and answered with a
 // generic 500.
+//
+// A request whose client has gone gets no answer: nobody reads it.
+// Problems are summarized (SummarizeProblems) so that an answer stays
+// small whatever the request.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		s.log.InfoContext(r.Context(), "client has gone", "method", r.Method, "path", logPath(r))
+		return
+	}
 	code := crier.ErrorCode(err)
 	status := httpStatus(code)
-	body := errorBody{Code: code, Message: crier.ErrorMessage(err), Details: crier.ErrorDetails(err)}
+	body := errorBody{Code: code, Message: crier.ErrorMessage(err), Details: s.summarize(r, crier.ErrorDetails(err))}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed",
 			"method", r.Method, "path", logPath(r), "err", err)
@@ -134,7 +147,9 @@ func bodyError(err error, limit int64) error {
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		return badRequest("", fmt.Sprintf("request body is larger than %s", sizeText(limit)))
+		msg := fmt.Sprintf("request body is larger than the limit of %s", crier.SizeText(limit))
+		return &crier.Error{Code: CodeTooLarge, Message: "cannot read request body: " + msg,
+			Details: []crier.Problem{{Message: msg}}}
 	case errors.Is(err, io.EOF):
 		return badRequest("", "request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -167,13 +182,6 @@ func badRequest(field, message string) error {
 		Message: msg,
 		Details: []crier.Problem{{Field: field, Message: message}},
 	}
-}
-
-func sizeText(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // query reads URL query parameters and collects every problem with them.

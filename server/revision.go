@@ -20,7 +20,7 @@ type cancelRequest struct {
 // listing every problem (nothing is queued then).
 func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 	var a crier.Announcement
-	if err := decodeJSON(w, r, &a, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &a, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -39,7 +39,7 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 // reason in the body; answers as updateAnnouncement.
 func (s *Server) cancelAnnouncement(w http.ResponseWriter, r *http.Request) {
 	var req cancelRequest
-	if err := decodeJSON(w, r, &req, MaxBody, true); err != nil {
+	if err := decodeJSON(w, r, &req, s.maxBody, true); err != nil {
 		s.error(w, r, err)
 		return
 	}

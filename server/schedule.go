@@ -80,13 +80,7 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 			Message: fmt.Sprintf("%s is in the past", req.PublishAt.Format(time.RFC3339))})
 	}
 	if len(problems) > 0 {
-		p, err := s.engine.Preview(r.Context(), &req.Announcement)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		problems = append(problems, p.Problems...)
-		s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
+		s.rejectWithPreview(w, r, &req.Announcement, problems)
 		return
 	}
 	sc, existing, err := s.schedules.Create(r.Context(), &crier.Schedule{At: req.PublishAt, Announcement: &req.Announcement}, key)
@@ -121,7 +115,7 @@ func (s *Server) scheduled(w http.ResponseWriter, r *http.Request, sc *crier.Sch
 // the Idempotency-Key was seen before, 422 listing every problem.
 func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	var sc crier.Schedule
-	if err := decodeJSON(w, r, &sc, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &sc, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -213,7 +207,7 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) {
 // done or canceled.
 func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
 	var p schedule.Patch
-	if err := decodeJSON(w, r, &p, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &p, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}

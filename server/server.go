@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -20,14 +21,18 @@ import (
 	"github.com/crierhq/crier/schedule"
 )
 
-// Limits of request bodies and result pages.
+// Limits of request bodies, answers and result pages.
 const (
-	// MaxBody is the largest request body accepted by routes that take an
-	// announcement or a retry request.
+	// MaxBody is the default of Options.MaxBody: the largest request body
+	// accepted by routes that take an announcement or a retry request.
 	MaxBody = 1 << 20
-	// MaxImportBody is the largest subscriber import accepted in one
-	// request, about 50 000 addresses; larger lists are sent in batches.
+	// MaxImportBody is the default of Options.MaxImportBody: the largest
+	// subscriber import accepted in one request, about 50 000 addresses;
+	// larger lists are sent in batches.
 	MaxImportBody = 8 << 20
+	// MaxProblems is the default of Options.MaxProblems: the most problems
+	// one answer lists.
+	MaxProblems = 100
 	// DefaultPage is the page size when a request gives no limit.
 	DefaultPage = 100
 	// MaxPage is the largest page size; larger limits are lowered to it.
@@ -128,6 +133,17 @@ type Options struct {
 	// Retention, when set, runs the retention purge for POST
 	// /api/v1/purge.
 	Retention *crier.Retention
+	// MaxBody is the largest request body, in bytes, of the routes that
+	// take an announcement, a schedule, a retry or a status list; a larger
+	// one is answered 413. Default MaxBody.
+	MaxBody int64
+	// MaxImportBody is the largest subscriber import, in bytes, in one
+	// request; a larger one is answered 413. Default MaxImportBody.
+	MaxImportBody int64
+	// MaxProblems is the most problems one answer lists, after grouping
+	// the ones many towns share (see SummarizeProblems). Default
+	// MaxProblems.
+	MaxProblems int
 }
 
 // Server is crier's HTTP API. It is an http.Handler.
@@ -160,6 +176,10 @@ type Server struct {
 	retention   *crier.Retention
 	ready       func(ctx context.Context) error
 	version     string
+
+	maxBody       int64
+	maxImportBody int64
+	maxProblems   int
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -232,6 +252,10 @@ func New(o Options) (*Server, error) {
 		retention:   o.Retention,
 		ready:       o.Ready,
 		version:     o.Version,
+
+		maxBody:       cmp.Or(max(o.MaxBody, 0), MaxBody),
+		maxImportBody: cmp.Or(max(o.MaxImportBody, 0), MaxImportBody),
+		maxProblems:   cmp.Or(max(o.MaxProblems, 0), MaxProblems),
 	}
 	if s.clock == nil {
 		s.clock = crier.SystemClock{}

@@ -257,19 +257,23 @@ func TestRequestBody(t *testing.T) {
 		{"unknown field", `{"title":"Hinweis","titel":"Hinweis"}`, "cannot read request body: titel: unknown field", "titel"},
 		{"wrong type", `{"towns":"soest"}`, "", "towns"},
 		{"two values", `{"title":"a"} {"title":"b"}`, "cannot read request body: request body holds more than one JSON value", ""},
-		{"too large", big, "cannot read request body: request body is larger than 1 MiB", ""},
+		{"too large", big, "cannot read request body: request body is larger than the limit of 1 MiB", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			wantStatus, wantCode := http.StatusBadRequest, CodeBadRequest
+			if tt.name == "too large" {
+				wantStatus, wantCode = http.StatusRequestEntityTooLarge, CodeTooLarge
+			}
 			for _, path := range []string{"/api/v1/announcements", "/api/v1/preview"} {
 				status, body := rawRequest(t, e, http.MethodPost, path, testToken, tt.body)
-				if status != http.StatusBadRequest {
-					t.Fatalf("%s: status = %d, want 400 (%s)", path, status, body)
+				if status != wantStatus {
+					t.Fatalf("%s: status = %d, want %d (%s)", path, status, wantStatus, body)
 				}
 				var got errorResponse
 				decodeBody(t, body, &got)
-				if got.Error.Code != CodeBadRequest || len(got.Error.Details) != 1 {
-					t.Fatalf("%s: error = %+v, want bad_request with one detail", path, got.Error)
+				if got.Error.Code != wantCode || len(got.Error.Details) != 1 {
+					t.Fatalf("%s: error = %+v, want %s with one detail", path, got.Error, wantCode)
 				}
 				if tt.wantMessage != "" && got.Error.Message != tt.wantMessage {
 					t.Errorf("%s: message = %q, want %q", path, got.Error.Message, tt.wantMessage)

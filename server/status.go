@@ -82,7 +82,7 @@ func (s *Server) putServiceStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req serviceStatusRequest
-	if err := decodeJSON(w, r, &req, MaxBody, false); err != nil {
+	if err := decodeJSON(w, r, &req, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -59,7 +59,7 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request) {
 // with 422 and each problem names its row.
 func (s *Server) addSubscribers(w http.ResponseWriter, r *http.Request) {
 	var req subscriberList
-	if err := decodeJSON(w, r, &req, MaxImportBody, false); err != nil {
+	if err := decodeJSON(w, r, &req, s.maxImportBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}

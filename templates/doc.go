@@ -91,6 +91,15 @@
 // tel are reduced to their text, and bare web addresses become links. The
 // plain-text form keeps paragraphs, list bullets and link targets.
 //
+// The body comes from whoever sends the announcement, so its work is
+// bounded (see limit.go): it may range only over a list of the data
+// (.Contacts, .Vars), not over a number, a variable or a function's
+// result, and not inside another range; it may not call templates
+// ({{template}}, {{block}}); print, printf, println, html, js and urlquery
+// count what they produce. Every rendered part is at most
+// crier.RenderRequest.MaxSize bytes, and rendering stops at the next write
+// once crier.RenderRequest.Context is done.
+//
 // # Unsubscribe links
 //
 // Email is rendered once per town, not per recipient. .UnsubscribeURL is

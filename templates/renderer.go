@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type Renderer struct {
 	defaults  map[string]*tmpl // by template name
 	overrides map[string]*tmpl // by path in Dir
 	zones     sync.Map         // time zone name → *time.Location
+	// mdSlots bounds the Markdown conversions running at once (see
+	// run.markdown).
+	mdSlots chan struct{}
 }
 
 var _ crier.Renderer = (*Renderer)(nil)
@@ -56,7 +60,7 @@ var _ crier.Renderer = (*Renderer)(nil)
 // whose Details name each file and line, so that a mistake shows at start
 // and not when the first announcement goes out.
 func New(o Options) (*Renderer, error) {
-	r := &Renderer{log: o.Logger, clock: o.Clock, md: newMarkdown()}
+	r := &Renderer{log: o.Logger, clock: o.Clock, md: newMarkdown(), mdSlots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,14 +97,20 @@ func New(o Options) (*Renderer, error) {
 // text), and site (the title as subject and the rendered body as HTML and
 // text: the town's text on the emergency website, stored with the
 // announcement and never delivered). Every problem, an unknown type, a
-// missing town variable or a broken template, comes back as an EINVALID *crier.Error whose Details name
-// the town, the channel, the template and the line.
+// missing town variable, a broken template, a body that loops without
+// bound or a part larger than req.MaxSize, comes back as an EINVALID
+// *crier.Error whose Details name the town, the channel, the template and
+// the line. When req.Context is done, rendering stops at the next write
+// and Render returns an error that wraps the context's cause.
 func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	if req == nil || req.Announcement == nil || req.Town == nil {
 		return nil, crier.Errorf(crier.EINVALID, "render request without an announcement or a town")
 	}
 	a, town := req.Announcement, req.Town
-	x := &run{r: r, req: req}
+	x := &run{r: r, req: req, m: newMeter(req)}
+	if err := x.m.err(); err != nil {
+		return nil, err
+	}
 	kind, ok := kinds[req.Type]
 	if !ok {
 		known := strings.Join(slices.Sorted(maps.Keys(kinds)), ", ")
@@ -116,6 +126,9 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	d := newData(req, lang, loc, r.clock.Now())
 	x.fm = funcs(lang, loc)
 	x.body(d)
+	if x.stop != nil {
+		return nil, x.stop
+	}
 	if x.problems != nil {
 		return nil, x.err()
 	}
@@ -138,11 +151,17 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 		m.Omitted = omission(d.BodyText, m.Text)
 	case "webhook":
 		m.Payload = x.payload(d)
+		if len(m.Payload) > x.m.max {
+			x.problem("payload", "%v", &sizeError{max: x.m.max})
+		}
 	case "site":
 		// The town's text as the emergency website shows it (site.Body):
 		// stored with the announcement, never delivered.
 		m.Subject = d.Title
 		m.HTML, m.Text = string(d.Body), d.BodyText
+	}
+	if x.stop != nil {
+		return nil, x.stop
 	}
 	if x.problems != nil {
 		return nil, x.err()
@@ -234,12 +253,24 @@ func (r *Renderer) lookup(town, channel, name string) *tmpl {
 }
 
 // run is one Render call: it collects every problem instead of stopping at
-// the first.
+// the first, unless its context stops it.
 type run struct {
 	r        *Renderer
 	req      *crier.RenderRequest
+	m        *meter
 	fm       map[string]any
 	problems []crier.Problem
+	stop     *stopError // why the context stopped the rendering
+}
+
+// failed records the error of executing the template named field: a stop
+// of the context, or a problem.
+func (x *run) failed(field, name string, err error) {
+	if s, ok := stopped(err); ok {
+		x.stop = s
+		return
+	}
+	x.problem(field, "%s", describe(name, err))
 }
 
 func (x *run) problem(field, format string, args ...any) {
@@ -265,9 +296,13 @@ func (x *run) body(d *Data) {
 		// A cancel says why, or that the notice no longer holds; the
 		// original body is not repeated.
 		reason := cmp.Or(strings.TrimSpace(d.Reason), locale.T(d.Town.Language, "revision.canceled.body"))
-		h, text, err := renderMarkdown(x.r.md, []byte(reason))
+		h, text, err := x.markdown([]byte(reason))
 		if err != nil {
-			x.problem("reason", "%v", err)
+			x.failed("reason", "reason", err)
+			return
+		}
+		if len(h) > x.m.max || len(text) > x.m.max {
+			x.problem("reason", "%v", &sizeError{max: x.m.max})
 			return
 		}
 		d.Body, d.BodyText = htmltemplate.HTML(h), text
@@ -289,7 +324,7 @@ func (x *run) body(d *Data) {
 	}
 	before := len(x.problems)
 	x.renderBody(d)
-	if x.req.Shared != nil {
+	if x.req.Shared != nil && x.stop == nil {
 		b := renderedBody{html: d.Body, text: d.BodyText}
 		if len(x.problems) > before {
 			b.problem = x.problems[before].Message
@@ -309,19 +344,29 @@ type renderedBody struct {
 // renders the Markdown result.
 func (x *run) renderBody(d *Data) {
 	const name = "body"
-	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.fm).Parse(x.req.Announcement.Body)
+	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.m.bodyFuncs(x.fm)).Parse(x.req.Announcement.Body)
 	if err != nil {
 		x.problem(name, "%s", describe(name, err))
 		return
 	}
-	var src strings.Builder
-	if err := t.Execute(&src, d.markdownSafe()); err != nil {
-		x.problem(name, "%s", describe(name, err))
+	if unbounded := boundedBody(t); len(unbounded) > 0 {
+		for _, u := range unbounded {
+			x.problem(name, "%s", u)
+		}
 		return
 	}
-	h, text, err := renderMarkdown(x.r.md, []byte(src.String()))
+	src := x.m.writer()
+	if err := t.Execute(src, d.markdownSafe()); err != nil {
+		x.failed(name, name, err)
+		return
+	}
+	h, text, err := x.markdown([]byte(src.String()))
 	if err != nil {
-		x.problem(name, "%v", err)
+		x.failed(name, name, err)
+		return
+	}
+	if len(h) > x.m.max || len(text) > x.m.max {
+		x.problem(name, "%v", &sizeError{max: x.m.max})
 		return
 	}
 	d.Body = htmltemplate.HTML(h) // goldmark without raw HTML, links checked by linkPolicy
@@ -332,12 +377,12 @@ func (x *run) renderBody(d *Data) {
 // records a problem and returns false when that fails.
 func (x *run) exec(name string, d *Data) (string, bool) {
 	t := x.r.lookup(x.req.Town.ID, x.req.Channel, name)
-	out, err := t.execute(x.fm, d)
-	if err != nil {
-		x.problem("template "+t.name, "%s", describe(t.name, err))
+	w := x.m.writer()
+	if err := t.execute(x.fm, d, w); err != nil {
+		x.failed("template "+t.name, t.name, err)
 		return "", false
 	}
-	return out, true
+	return w.String(), true
 }
 
 // subject executes the subject template and checks that the result is one

@@ -85,23 +85,20 @@ func escapeCheck(t *htmltemplate.Template) error {
 	return nil
 }
 
-// execute runs the template with the functions fm on d.
-func (t *tmpl) execute(fm map[string]any, d *Data) (string, error) {
-	var b strings.Builder
+// execute runs the template with the functions fm on d, writing to w.
+func (t *tmpl) execute(fm map[string]any, d *Data, w io.Writer) error {
 	if t.html != nil {
 		c, err := t.html.Clone()
 		if err != nil {
-			return "", err
+			return err
 		}
-		err = c.Funcs(fm).Execute(&b, d)
-		return b.String(), err
+		return c.Funcs(fm).Execute(w, d)
 	}
 	c, err := t.text.Clone()
 	if err != nil {
-		return "", err
+		return err
 	}
-	err = c.Funcs(fm).Execute(&b, d)
-	return b.String(), err
+	return c.Funcs(fm).Execute(w, d)
 }
 
 // parseDefaults parses the embedded templates.

@@ -224,6 +224,11 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	defer app.Close()
 	app.readFacts(ctx)
 	plan, err := app.engine.Preview(ctx, a)
+	if crier.ErrorCode(err) == crier.EINVALID {
+		// A limit was reached: the problems, summarized, and exit 2.
+		return m.invalid(&crier.Error{Code: crier.EINVALID, Message: crier.ErrorMessage(err),
+			Details: m.summarize(app, crier.ErrorDetails(err))})
+	}
 	if err != nil {
 		return err
 	}
@@ -245,7 +250,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	}))
 	if len(plan.Problems) > 0 {
 		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
-		for _, p := range plan.Problems {
+		for _, p := range m.summarize(app, plan.Problems) {
 			fmt.Fprintf(m.Stderr, "  - %s\n", p)
 		}
 		return &failure{exitInvalid}

@@ -161,6 +161,7 @@ func (m *Main) buildPreview(cfg *Config, log *slog.Logger) (*app, error) {
 		Clock:     m.Clock,
 		Mode:      cfg.Mode,
 		PublicURL: cfg.PublicURL,
+		Limits:    cfg.Limits.render(),
 	}
 	return a, nil
 }

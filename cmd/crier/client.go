@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -68,7 +69,7 @@ func (m *Main) client(r *remote) (*server.Client, error) {
 			token = strings.TrimSpace(string(b))
 		}
 	}
-	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}, Language: m.lang()}, nil
 }
 
 // lang returns the language for user-facing text: $CRIER_LANG, else the
@@ -160,4 +161,16 @@ func (m *Main) printProblems(err error) {
 	for _, p := range crier.ErrorDetails(err) {
 		fmt.Fprintf(m.Stderr, "  - %s\n", p)
 	}
+}
+
+// summarize groups and caps problems found on this machine as the
+// server's answers do (server.SummarizeProblems).
+func (m *Main) summarize(a *app, ps []crier.Problem) []crier.Problem {
+	typeOf := func(id string) string {
+		if ch := a.channels[id]; ch != nil {
+			return ch.Type
+		}
+		return ""
+	}
+	return server.SummarizeProblems(ps, typeOf, m.lang(), cmp.Or(max(a.cfg.Limits.Problems, 0), server.MaxProblems))
 }

@@ -69,6 +69,9 @@ type Config struct {
 	Templates string `yaml:"templates"`
 	// HTTP configures the HTTP server of serve.
 	HTTP HTTPConfig `yaml:"http"`
+	// Limits bound the work one request can cause: rendering, request
+	// bodies, the problems an answer lists.
+	Limits LimitsConfig `yaml:"limits"`
 	// Log configures the process log.
 	Log LogConfig `yaml:"log"`
 	// Delivery tunes the delivery workers.
@@ -149,6 +152,101 @@ func (h HTTPConfig) proxies() ([]netip.Prefix, []int) {
 // proxyHeader is the canonical name of ProxyHeader, "" for the default.
 func (h HTTPConfig) proxyHeader() string {
 	return map[string]string{"x-forwarded-for": "X-Forwarded-For", "forwarded": "Forwarded"}[h.ProxyHeader]
+}
+
+// LimitsConfig bounds the work one request can cause. Zero values take
+// the defaults of packages crier and server.
+type LimitsConfig struct {
+	// Message is the largest that each rendered part of one message
+	// (subject, HTML, plain text, payload) and each town's rendered body
+	// may be. Default 256KiB (crier.DefaultMaxMessage).
+	Message Size `yaml:"message"`
+	// Announcement is the largest that all rendered messages and pages of
+	// one announcement may be together, over all its towns and channels.
+	// Default 32MiB (crier.DefaultMaxAnnouncement).
+	Announcement Size `yaml:"announcement"`
+	// RenderTime bounds rendering one announcement for all its towns.
+	// Default 5s (crier.DefaultRenderTimeout).
+	RenderTime Duration `yaml:"render_time"`
+	// RequestBody is the largest request body of the API routes that take
+	// an announcement, a schedule, a retry or a status list; larger ones
+	// are answered 413. Default 1MiB (server.MaxBody).
+	RequestBody Size `yaml:"request_body"`
+	// ImportBody is the largest subscriber import in one API request;
+	// larger ones are answered 413. crier subscribers import sends 1000
+	// rows per request. Default 8MiB (server.MaxImportBody).
+	ImportBody Size `yaml:"import_body"`
+	// Problems is the most problems one answer lists, after grouping the
+	// ones many towns share. Default 100 (server.MaxProblems).
+	Problems int `yaml:"problems"`
+}
+
+// render returns the rendering limits for the engine.
+func (l LimitsConfig) render() crier.RenderLimits {
+	return crier.RenderLimits{MaxMessage: int(l.Message), MaxAnnouncement: int64(l.Announcement),
+		Timeout: l.RenderTime.Duration}.WithDefaults()
+}
+
+// Size is a number of bytes written with its unit: "512B", "256KiB",
+// "32MiB", "1GiB" (a space before the unit is allowed). A bare number is
+// a problem: its unit is unclear.
+type Size int64
+
+// sizeUnits are the units of a Size, longest first.
+var sizeUnits = []struct {
+	name string
+	n    int64
+}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+
+// UnmarshalYAML reads a size; a bad one is a *yaml.TypeError with its
+// line, like the decoder's own type errors.
+func (z *Size) UnmarshalYAML(n *yaml.Node) error {
+	bad := &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot read `%s` as a size such as 256KiB or 8MiB", n.Line, n.Value)}}
+	if n.Kind != yaml.ScalarNode {
+		return bad
+	}
+	v, err := parseSize(n.Value)
+	if err != nil {
+		return bad
+	}
+	*z = v
+	return nil
+}
+
+// parseSize reads a size such as "256KiB"; see Size.
+func parseSize(s string) (Size, error) {
+	for _, u := range sizeUnits {
+		num, ok := strings.CutSuffix(s, u.name)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || v < 0 || v > (1<<62)/u.n {
+			break
+		}
+		return Size(v * u.n), nil
+	}
+	return 0, fmt.Errorf("cannot read %q as a size such as 256KiB or 8MiB", s)
+}
+
+// Set reads a size from a command-line flag.
+func (z *Size) Set(s string) error {
+	v, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*z = v
+	return nil
+}
+
+// String writes z as it is read.
+func (z Size) String() string {
+	for _, u := range sizeUnits {
+		if z != 0 && int64(z)%u.n == 0 {
+			return strconv.FormatInt(int64(z)/u.n, 10) + u.name
+		}
+	}
+	return "0B"
 }
 
 // LogConfig configures the process log.
@@ -1173,6 +1271,7 @@ func (c *Config) Validate() error {
 	if r := v.c.Privacy.Retention; !r.Off && r.Duration != 0 && r.Duration < 24*time.Hour {
 		v.add("privacy.retention", "must be at least a day (1d), or off")
 	}
+	v.checkLimits()
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
@@ -1675,6 +1774,25 @@ func (v *configCheck) checkHTTP() {
 	}
 	if h.MaxConnsPerClient < 0 {
 		v.add("http.max_conns_per_client", "must not be negative")
+	}
+}
+
+// checkLimits checks the limits: none negative, and a message no larger
+// than an announcement.
+func (v *configCheck) checkLimits() {
+	l := &v.c.Limits
+	for _, f := range []struct {
+		field string
+		value int64
+	}{{"limits.message", int64(l.Message)}, {"limits.announcement", int64(l.Announcement)},
+		{"limits.render_time", int64(l.RenderTime.Duration)}, {"limits.request_body", int64(l.RequestBody)},
+		{"limits.import_body", int64(l.ImportBody)}, {"limits.problems", int64(l.Problems)}} {
+		if f.value < 0 {
+			v.add(f.field, "must not be negative")
+		}
+	}
+	if r := l.render(); l.Message > 0 && int64(r.MaxMessage) > r.MaxAnnouncement {
+		v.add("limits.message", "%s is larger than limits.announcement (%s)", Size(r.MaxMessage), Size(r.MaxAnnouncement))
 	}
 }
 

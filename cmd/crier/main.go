@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // time zones on machines without zone data
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/server"
 )
 
 // version can be set at build time with -ldflags "-X main.version=…";
@@ -98,7 +99,7 @@ func commands() []command {
 			example: "captures k7xq2m4vbn3c5dfe --full"},
 		{name: "subscribers", args: "import|export|add|remove|invite|erase|show …", help: "manage a town's email list", run: (*Main).subscribers,
 			example: "subscribers export --town soest", subs: []command{
-				{name: "import", args: "FILE --town ID [--confirmed --source TEXT]", help: "add or update addresses from a CSV file (email[,name], optional header); every bad row is reported before anything is written",
+				{name: "import", args: "FILE --town ID [--confirmed --source TEXT] [--max-size SIZE]", help: "add or update addresses from a CSV file (email[,name], optional header); every bad row is reported before anything is written",
 					example: "subscribers import --town soest liste.csv"},
 				{name: "export", args: "--town ID [--state S]", help: "write a town's list as CSV to stdout",
 					example: "subscribers export --town soest --state confirmed"},
@@ -202,7 +203,7 @@ func (m *Main) exit(err error) int {
 	case errors.As(err, new(usageError)):
 		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
 		return exitInvalid
-	case crier.ErrorCode(err) == crier.EINVALID:
+	case crier.ErrorCode(err) == crier.EINVALID, crier.ErrorCode(err) == server.CodeTooLarge:
 		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
 		return exitInvalid
 	}

@@ -99,6 +99,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		TrustedProxies:    proxies,
 		ProxyHeader:       cfg.HTTP.proxyHeader(),
 		MaxConnsPerClient: cfg.HTTP.MaxConnsPerClient,
+
+		// The limits section: what one request may send and be answered.
+		MaxBody:       int64(cfg.Limits.RequestBody),
+		MaxImportBody: int64(cfg.Limits.ImportBody),
+		MaxProblems:   cfg.Limits.Problems,
 	})
 	if err != nil {
 		return err

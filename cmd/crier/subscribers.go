@@ -18,6 +18,10 @@ import (
 // importBatch is how many subscribers one API request carries.
 const importBatch = 1000
 
+// defaultMaxCSV is the default of subscribers import --max-size: about
+// a million addresses.
+const defaultMaxCSV = 64 << 20
+
 // subscribers manages a town's email list.
 func (m *Main) subscribers(ctx context.Context, args []string) error {
 	if err := m.subHelp("subscribers", args); err != nil {
@@ -87,6 +91,8 @@ func (m *Main) subscribersImport(ctx context.Context, args []string) error {
 	fs := m.flags("subscribers import")
 	r := m.remoteFlags(fs)
 	c := m.consentFlags(fs)
+	maxSize := Size(defaultMaxCSV)
+	fs.Var(&maxSize, "max-size", "the largest CSV `SIZE` read, such as 64MiB or 500KiB; a larger file is refused before anything is read")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -102,7 +108,16 @@ func (m *Main) subscribersImport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer f.Close()
-	subs, problems := readSubscribersCSV(f, c)
+	tooLarge := crier.Errorf(crier.EINVALID, "%s", m.t("cli.csv.too_large", pos[0], crier.SizeText(int64(maxSize))))
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > int64(maxSize) {
+		return tooLarge
+	}
+	// A file that is no regular file (a pipe) is read up to the limit.
+	lr := &io.LimitedReader{R: f, N: int64(maxSize) + 1}
+	subs, problems := readSubscribersCSV(lr, c)
+	if lr.N == 0 {
+		return tooLarge
+	}
 	if len(problems) > 0 {
 		return crier.Invalid(fmt.Sprintf("%s: %d bad row(s), nothing was imported", pos[0], len(problems)), problems)
 	}
