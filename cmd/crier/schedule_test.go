@@ -95,6 +95,29 @@ func waitPublished(t *testing.T, c *server.Client, id string) *server.Status {
 	}
 }
 
+// waitRunFinished polls the server until a run of the schedule id has
+// finished: the scheduler records the run after its announcement is
+// committed, so the announcement can be seen a moment before the run.
+func waitRunFinished(t *testing.T, c *server.Client, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := c.Schedule(context.Background(), id)
+		if err != nil {
+			t.Fatalf("schedule %s: %v", id, err)
+		}
+		for _, r := range d.Runs {
+			if r.State != crier.RunClaimed {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("schedule %s: no run finished within 30s: %+v", id, d.Runs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 var idPattern = regexp.MustCompile(`: ([a-z0-9]+) – `)
 
 // scheduledID returns the id in "Scheduled: ID – …" or "Schedule created: ID – …".
@@ -236,6 +259,7 @@ func TestScheduleCLI(t *testing.T) {
 	if st.Announcement.Title != wantTitle || st.Total != 2 {
 		t.Errorf("published %q with %d deliveries, want %q with 2", st.Announcement.Title, st.Total, wantTitle)
 	}
+	waitRunFinished(t, srv.Client, once)
 	code, out, _ = cli("schedule", "show", once)
 	if code != exitOK || !strings.Contains(out, "done") || !strings.Contains(out, "published") || !strings.Contains(out, "2 deliveries") {
 		t.Errorf("schedule show after the run: exit %d\n%s", code, out)
