@@ -90,6 +90,20 @@ func (a *Announcement) SetDefaults(mode Mode) {
 	}
 }
 
+// SameContent reports whether a and b say the same thing to the same
+// readers: title, body, towns, channels, classification, content warning,
+// reason, expiry and mode, with defaults filled in alike (a mode left out
+// takes the other's). Ids, revisions and times of creation do not count.
+func SameContent(a, b *Announcement) bool {
+	x, y := *a, *b
+	x.SetDefaults(b.Mode)
+	y.SetDefaults(x.Mode)
+	return x.Title == y.Title && x.Body == y.Body && slices.Equal(x.Towns, y.Towns) &&
+		slices.Equal(x.Channels, y.Channels) && x.Category == y.Category && x.Urgency == y.Urgency &&
+		x.Severity == y.Severity && x.Certainty == y.Certainty && x.SpoilerText == y.SpoilerText &&
+		x.Sensitive == y.Sensitive && x.Reason == y.Reason && x.Expires.Equal(y.Expires) && x.Mode == y.Mode
+}
+
 // Validate checks the announcement's own fields against now and returns
 // every problem. It does not resolve towns or render templates.
 func (a *Announcement) Validate(now time.Time) []Problem {

@@ -237,14 +237,7 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 
 // unchanged reports whether the update a says what prev says, so that it
 // would send every subscriber a correction that corrects nothing.
-func unchanged(prev, a *Announcement) bool {
-	c := *a
-	c.SetDefaults(prev.Mode)
-	return c.Title == prev.Title && c.Body == prev.Body && slices.Equal(c.Towns, prev.Towns) &&
-		slices.Equal(c.Channels, prev.Channels) && c.Category == prev.Category && c.Urgency == prev.Urgency &&
-		c.Severity == prev.Severity && c.Certainty == prev.Certainty && c.SpoilerText == prev.SpoilerText &&
-		c.Sensitive == prev.Sensitive && c.Reason == prev.Reason && c.Expires.Equal(prev.Expires)
-}
+func unchanged(prev, a *Announcement) bool { return SameContent(prev, a) }
 
 // Cancel withdraws the announcement id with a new revision: every channel
 // deletes or answers its earlier post where it can, or sends the

@@ -177,6 +177,15 @@ type Problem struct {
 	Field   string `json:"field,omitempty"`
 	Town    string `json:"town,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Code names the problem for programs and translations, e.g.
+	// "title.missing"; empty for a problem that has no translation (then
+	// Message is shown as it is). It is stable.
+	Code string `json:"code,omitempty"`
+	// Args are the values the problem's text is made of, in order, so
+	// that the text can be given in every language.
+	Args []string `json:"args,omitempty"`
+	// Message is the problem's text in English. The API and the CLI give
+	// it in their reader's language where Code has a translation.
 	Message string `json:"message"`
 }
 

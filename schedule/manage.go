@@ -63,7 +63,12 @@ func template(a *crier.Announcement) *crier.Announcement {
 // non-empty idempotencyKey returns the schedule it created, with existing
 // set. The id, state and run times of sc are ignored; the template's id,
 // revision and creation time are cleared.
-func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (stored *crier.Schedule, existing bool, err error) {
+//
+// A schedule that would publish what an active or paused one publishes,
+// at the same times, is most likely the same file sent twice: unless again
+// is true it is refused with an ECONFLICT error whose one detail (code
+// CodeRepeat) names the schedule there is already.
+func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyKey string, again bool) (stored *crier.Schedule, existing bool, err error) {
 	s.init()
 	// A repeated request gets its first answer, even where it would no
 	// longer pass (its time has come since).
@@ -82,6 +87,11 @@ func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyK
 	if err := crier.Invalid(rejected(len(problems)), problems); err != nil {
 		return nil, false, err
 	}
+	if !again {
+		if err := s.refuseRepeat(ctx, n); err != nil {
+			return nil, false, err
+		}
+	}
 	n.NextRun = first
 	stored, existing, err = s.Store.CreateSchedule(ctx, n, idempotencyKey)
 	if err != nil {
@@ -93,6 +103,43 @@ func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyK
 		s.Notify()
 	}
 	return stored, existing, nil
+}
+
+// CodeRepeat is the code of the problem that refuses a schedule because a
+// pending one publishes the same notice at the same times. Its Args are
+// that schedule's id and when it fires (RFC 3339 time or cron spec).
+const CodeRepeat = "schedule.repeat"
+
+// refuseRepeat returns a conflict when an active or paused schedule
+// publishes what n would, at the same times. It is a check for the
+// mistake of sending one file twice, not a lock: two such requests at the
+// same instant may both pass.
+func (s *Scheduler) refuseRepeat(ctx context.Context, n *crier.Schedule) error {
+	pending, err := s.Store.Schedules(ctx, crier.ScheduleActive, crier.SchedulePaused)
+	if err != nil {
+		return fmt.Errorf("look up pending schedules: %w", err)
+	}
+	for _, p := range pending {
+		if !sameSchedule(p, n) {
+			continue
+		}
+		msg := fmt.Sprintf("schedule %s already publishes the same notice at the same time (%s): nothing was scheduled",
+			p.ID, when(p))
+		return &crier.Error{Code: crier.ECONFLICT, Message: msg, Details: []crier.Problem{{
+			Field: "again", Code: CodeRepeat, Args: []string{p.ID, when(p)}, Message: msg}}}
+	}
+	return nil
+}
+
+// sameSchedule reports whether a and b fire at the same times with the
+// same notice. A mode left out is the instance's default when the run
+// fires, so it equals only a mode left out.
+func sameSchedule(a, b *crier.Schedule) bool {
+	if a.Announcement == nil || b.Announcement == nil {
+		return false
+	}
+	return a.Spec == b.Spec && a.At.Equal(b.At) && a.Until.Equal(b.Until) && a.ExpiresAfter == b.ExpiresAfter &&
+		a.Announcement.Mode == b.Announcement.Mode && crier.SameContent(a.Announcement, b.Announcement)
 }
 
 // Created returns the schedule that a Create with idempotencyKey stored,

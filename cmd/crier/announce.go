@@ -28,6 +28,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	r := m.remoteFlags(fs)
 	wait := waitFlag(fs)
 	key := keyFlag(fs, "publish")
+	again := againFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -44,7 +45,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 		return err
 	}
 	if !publishAt.IsZero() {
-		return m.publishAt(ctx, c, a, publishAt, key(), *wait)
+		return m.publishAt(ctx, c, a, publishAt, key(), *wait, *again)
 	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {
