@@ -189,6 +189,19 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// Problemf returns a problem about field with a code, whose English
+// Message is format filled with args. The args are kept as text in Args,
+// so that the catalogue can give the text in another language: format
+// uses only the verbs %s, %q and %v, and the catalogue's English text of
+// the code is format itself (a test checks both).
+func Problemf(field, code, format string, args ...any) Problem {
+	p := Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		p.Args = append(p.Args, fmt.Sprint(a))
+	}
+	return p
+}
+
 // String formats p as "town soest, channel mail: field: message".
 func (p Problem) String() string {
 	var parts []string

@@ -125,8 +125,8 @@ func (s *Scheduler) refuseRepeat(ctx context.Context, n *crier.Schedule) error {
 		}
 		msg := fmt.Sprintf("schedule %s already publishes the same notice at the same time (%s): nothing was scheduled",
 			p.ID, when(p))
-		return &crier.Error{Code: crier.ECONFLICT, Message: msg, Details: []crier.Problem{{
-			Field: "again", Code: CodeRepeat, Args: []string{p.ID, when(p)}, Message: msg}}}
+		return &crier.Error{Code: crier.ECONFLICT, Message: msg, Details: []crier.Problem{crier.Problemf("again", CodeRepeat,
+			"schedule %v already publishes the same notice at the same time (%v): nothing was scheduled", p.ID, when(p))}}
 	}
 	return nil
 }
@@ -169,9 +169,9 @@ func (s *Scheduler) Update(ctx context.Context, id string, p *Patch) (*crier.Sch
 	}
 	switch {
 	case cur.OneOff() && !n.OneOff():
-		problems = append(problems, crier.Problem{Field: "spec", Message: "a one-off schedule cannot become recurring: remove it and add a new one"})
+		problems = append(problems, crier.Problemf("spec", "schedule.stays_one_off", "a one-off schedule cannot become recurring: remove it and add a new one"))
 	case !cur.OneOff() && n.OneOff():
-		problems = append(problems, crier.Problem{Field: "spec", Message: "a recurring schedule needs a spec: remove it and add a one-off schedule instead"})
+		problems = append(problems, crier.Problemf("spec", "schedule.stays_recurring", "a recurring schedule needs a spec: remove it and add a one-off schedule instead"))
 	}
 	if err := crier.Invalid(fmt.Sprintf("schedule %s not changed: %d problem(s)", id, len(problems)), problems); err != nil {
 		return nil, err
@@ -217,8 +217,8 @@ func (s *Scheduler) Resume(ctx context.Context, id string) (*crier.Schedule, err
 			return err
 		}
 		if st.OneOff() && now.Sub(st.At) > grace {
-			return crier.Invalid("schedule not resumed", []crier.Problem{{Field: "at", Message: fmt.Sprintf(
-				"%s passed while the schedule was paused: give it a new time or remove it", st.At.Format(time.RFC3339))}})
+			return crier.Invalid("schedule not resumed", []crier.Problem{crier.Problemf("at", "schedule.passed_paused",
+				"%v passed while the schedule was paused: give it a new time or remove it", st.At.Format(time.RFC3339))})
 		}
 		tm, err := newTiming(st)
 		if err != nil {
@@ -226,7 +226,7 @@ func (s *Scheduler) Resume(ctx context.Context, id string) (*crier.Schedule, err
 		}
 		st.State, st.NextRun = crier.ScheduleActive, tm.first(now)
 		if st.NextRun.IsZero() {
-			return crier.Invalid("schedule not resumed", []crier.Problem{{Field: "until", Message: "no run is left before until"}})
+			return crier.Invalid("schedule not resumed", []crier.Problem{crier.Problemf("until", "schedule.no_run_left", "no run is left before until")})
 		}
 		return nil
 	})
@@ -286,21 +286,21 @@ func (s *Scheduler) check(ctx context.Context, sc *crier.Schedule, now time.Time
 	tm, err := newTiming(sc)
 	switch {
 	case err != nil && !hasField(problems, "spec"):
-		problems = append(problems, crier.Problem{Field: "spec", Message: err.Error()})
+		problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
 	case err != nil:
 		// Validate named the zone; check the times in the default zone.
 		_, rest := crier.SplitSpec(sc.Spec)
 		if _, err := newTiming(&crier.Schedule{Spec: rest}); err != nil && rest != "" {
-			problems = append(problems, crier.Problem{Field: "spec", Message: err.Error()})
+			problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
 		}
 	case !sc.OneOff():
 		if first = tm.first(now); first.IsZero() {
 			first = now
-			msg := "has no time in the next five years"
+			p := crier.Problemf("spec", "schedule.no_time_ahead", "%q has no time in the next five years", sc.Spec)
 			if !sc.Until.IsZero() {
-				msg = "has no time before until"
+				p = crier.Problemf("spec", "schedule.no_time_before_until", "%q has no time before until", sc.Spec)
 			}
-			problems = append(problems, crier.Problem{Field: "spec", Message: fmt.Sprintf("%q %s", sc.Spec, msg)})
+			problems = append(problems, p)
 		}
 	case !sc.At.IsZero():
 		first = sc.At

@@ -166,11 +166,12 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p.Problems = append(problems, p.Problems...)
+	lang := locale.Match(firstLanguage(r))
+	p.Problems = localizeProblems(append(problems, p.Problems...), lang)
 	if p.Messages == nil {
 		p.Messages = []*crier.Message{}
 	}
-	localizeNotes(p.Notes, locale.Match(firstLanguage(r)))
+	localizeNotes(p.Notes, lang)
 	s.writeJSON(w, r, http.StatusOK, p)
 }
 

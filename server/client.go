@@ -28,6 +28,10 @@ type Client struct {
 	Token string
 	// HTTP is the client used for requests; http.DefaultClient when nil.
 	HTTP *http.Client
+	// Language is sent as Accept-Language, the language the server gives
+	// problems and notes in ("de" or "en"); none is sent when it is empty,
+	// and the server answers in German.
+	Language string
 }
 
 // DeliveryQuery selects a page of an announcement's deliveries; empty
@@ -337,6 +341,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.Language != "" {
+		req.Header.Set("Accept-Language", c.Language)
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}

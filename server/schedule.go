@@ -80,8 +80,7 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 	case s.schedules == nil:
 		problems = append(problems, crier.Problem{Field: "publish_at", Message: "this server does not schedule announcements"})
 	case !req.PublishAt.After(now):
-		problems = append(problems, crier.Problem{Field: "publish_at",
-			Message: fmt.Sprintf("%s is in the past", req.PublishAt.Format(time.RFC3339))})
+		problems = append(problems, crier.Problemf("publish_at", "in_past", "%v is in the past", req.PublishAt.Format(time.RFC3339)))
 	}
 	if len(problems) > 0 {
 		p, err := s.engine.Preview(r.Context(), &req.Announcement)

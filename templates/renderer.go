@@ -188,9 +188,13 @@ type run struct {
 }
 
 func (x *run) problem(field, format string, args ...any) {
-	x.problems = append(x.problems, crier.Problem{
-		Town: x.req.Town.ID, Channel: x.req.Channel, Field: field, Message: fmt.Sprintf(format, args...),
-	})
+	x.coded(crier.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// coded adds p, which may carry a code, for the run's town and channel.
+func (x *run) coded(p crier.Problem) {
+	p.Town, p.Channel = x.req.Town.ID, x.req.Channel
+	x.problems = append(x.problems, p)
 }
 
 func (x *run) err() error {
@@ -296,9 +300,9 @@ func (x *run) subject(d *Data) string {
 	field := "template " + x.r.lookup(x.req.Town.ID, x.req.Channel, emailSubject).name
 	switch {
 	case s == "":
-		x.problem(field, "the subject is empty")
+		x.coded(crier.Problemf(field, "template.subject_empty", "the subject is empty"))
 	case strings.ContainsFunc(s, isControl):
-		x.problem(field, "the subject must be a single line without control characters, got %q", s)
+		x.coded(crier.Problemf(field, "template.subject_line", "the subject must be a single line without control characters, got %q", s))
 	}
 	return s
 }

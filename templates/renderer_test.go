@@ -247,14 +247,16 @@ func TestSubjectSingleLine(t *testing.T) {
 	r := mustNew(t, dir)
 	_, err := r.Render(request(town(t, "soest"), kfz(crier.ModeActual), "email", "mail-soest"))
 	want := []crier.Problem{{
-		Town: "soest", Channel: "mail-soest", Field: "template email.subject.tmpl",
+		Town: "soest", Channel: "mail-soest", Field: "template email.subject.tmpl", Code: "template.subject_line",
+		Args:    []string{"Kfz-Zulassungsstelle: Termine entfallen\nStadt Soest"},
 		Message: `the subject must be a single line without control characters, got "Kfz-Zulassungsstelle: Termine entfallen\nStadt Soest"`,
 	}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 	_, err = r.Render(request(town(t, "werl"), kfz(crier.ModeActual), "email", "mail-werl"))
-	want = []crier.Problem{{Town: "werl", Channel: "mail-werl", Field: "template werl/email.subject.tmpl", Message: "the subject is empty"}}
+	want = []crier.Problem{{Town: "werl", Channel: "mail-werl", Field: "template werl/email.subject.tmpl", Code: "template.subject_empty",
+		Message: "the subject is empty"}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

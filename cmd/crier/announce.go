@@ -240,7 +240,7 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	if len(plan.Problems) > 0 {
 		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
 		for _, p := range plan.Problems {
-			fmt.Fprintf(m.Stderr, "  - %s\n", p)
+			fmt.Fprintf(m.Stderr, "  - %s\n", m.problemText(m.localProblem(p)))
 		}
 		return &failure{exitInvalid}
 	}

@@ -68,7 +68,7 @@ func (m *Main) client(r *remote) (*server.Client, error) {
 			token = strings.TrimSpace(string(b))
 		}
 	}
-	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}, Language: m.lang()}, nil
 }
 
 // lang returns the language for user-facing text: $CRIER_LANG, else the
@@ -154,10 +154,47 @@ func waitFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
 }
 
-// printProblems lists every problem of an invalid-input error.
+// printProblems lists every problem of an invalid-input error from the
+// server, which gave their texts in the reader's language.
 func (m *Main) printProblems(err error) {
-	fmt.Fprintf(m.Stderr, "crier: %s\n", crier.ErrorMessage(err))
-	for _, p := range crier.ErrorDetails(err) {
-		fmt.Fprintf(m.Stderr, "  - %s\n", p)
+	ps := crier.ErrorDetails(err)
+	head := crier.ErrorMessage(err)
+	if m.lang() != "en" {
+		head = m.t("cli.rejected", len(ps))
 	}
+	fmt.Fprintf(m.Stderr, "crier: %s\n", head)
+	for _, p := range ps {
+		fmt.Fprintf(m.Stderr, "  - %s\n", m.problemText(p))
+	}
+}
+
+// problemText formats p as Problem.String does, with the town and the
+// channel named in the reader's language.
+func (m *Main) problemText(p crier.Problem) string {
+	var where []string
+	if p.Town != "" {
+		where = append(where, m.t("cli.problem_town", p.Town))
+	}
+	if p.Channel != "" {
+		where = append(where, m.t("cli.problem_channel", p.Channel))
+	}
+	if p.Field != "" {
+		where = append(where, p.Field)
+	}
+	if len(where) == 0 {
+		return p.Message
+	}
+	sep := ": "
+	if p.Field != "" && len(where) > 1 {
+		// "town soest, channel radio: body: …"
+		return strings.Join(where[:len(where)-1], ", ") + sep + p.Field + sep + p.Message
+	}
+	return strings.Join(where, ", ") + sep + p.Message
+}
+
+// localProblem gives a problem found on this machine (preview) in the
+// reader's language.
+func (m *Main) localProblem(p crier.Problem) crier.Problem {
+	p.Message, _ = locale.Problem(m.lang(), p.Code, p.Args, p.Message)
+	return p
 }

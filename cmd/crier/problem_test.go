@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProblemLanguage: the problems of an invalid notice are given in
+// German by default and in English with the English setting, both when the
+// server refuses a publish and when preview finds them on this machine.
+func TestProblemLanguage(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	path := filepath.Join(t.TempDir(), "invalid.md")
+	text := "---\ntitle: Bürgerbüro geschlossen\ntowns: [soest, dortmund]\nchannels: [radio, fax]\n---\n  \n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"": {
+			"body: darf nicht leer sein",
+			`towns[1]: unbekannter Ort oder unbekannte Gruppe "dortmund" (bekannt: `,
+			`channels[1]: unbekannter Kanal "fax"`,
+		},
+		"en": {
+			"body: must not be empty",
+			`towns[1]: unknown town or group "dortmund" (known: `,
+			`channels[1]: unknown channel "fax"`,
+		},
+	}
+	for lang, lines := range want {
+		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+		for _, args := range [][]string{
+			{"publish", path, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir},
+			{"preview", path, "--config", "../../config.example.yaml"},
+		} {
+			code, out, errOut := run(t, env, args...)
+			if code != exitInvalid {
+				t.Errorf("CRIER_LANG=%q %s: exit %d, want %d\n%s%s", lang, args[0], code, exitInvalid, out, errOut)
+			}
+			for _, l := range lines {
+				if !strings.Contains(errOut, "  - "+l) {
+					t.Errorf("CRIER_LANG=%q %s: no line %q in\n%s", lang, args[0], l, errOut)
+				}
+			}
+		}
+	}
+}
