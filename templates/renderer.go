@@ -229,8 +229,8 @@ func (x *run) body(d *Data) {
 		key += "\x00" + x.req.Channel + "\x00" + x.req.Type
 	}
 	if b, ok := x.req.Shared[key].(renderedBody); ok {
-		if b.problem != "" {
-			x.problem(name, "%s", b.problem)
+		if b.problem != nil {
+			x.coded(*b.problem)
 			return
 		}
 		d.Body, d.BodyText = b.html, b.text
@@ -241,7 +241,7 @@ func (x *run) body(d *Data) {
 	if x.req.Shared != nil {
 		b := renderedBody{html: d.Body, text: d.BodyText}
 		if len(x.problems) > before {
-			b.problem = x.problems[before].Message
+			b.problem = new(x.problems[before])
 		}
 		x.req.Shared[key] = b
 	}
@@ -251,7 +251,7 @@ func (x *run) body(d *Data) {
 type renderedBody struct {
 	html    htmltemplate.HTML
 	text    string
-	problem string
+	problem *crier.Problem
 }
 
 // renderBody executes the body as a template over the town's data and
@@ -260,12 +260,12 @@ func (x *run) renderBody(d *Data) {
 	const name = "body"
 	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.fm).Parse(x.req.Announcement.Body)
 	if err != nil {
-		x.problem(name, "%s", describe(name, err))
+		x.coded(describeProblem(name, name, err))
 		return
 	}
 	var src strings.Builder
 	if err := t.Execute(&src, d.markdownSafe()); err != nil {
-		x.problem(name, "%s", describe(name, err))
+		x.coded(describeProblem(name, name, err))
 		return
 	}
 	h, text, err := renderMarkdown(x.r.md, []byte(src.String()))
@@ -283,7 +283,7 @@ func (x *run) exec(name string, d *Data) (string, bool) {
 	t := x.r.lookup(x.req.Town.ID, x.req.Channel, name)
 	out, err := t.execute(x.fm, d)
 	if err != nil {
-		x.problem("template "+t.name, "%s", describe(t.name, err))
+		x.coded(describeProblem("template "+t.name, t.name, err))
 		return "", false
 	}
 	return out, true

@@ -195,6 +195,7 @@ func TestMissingVariable(t *testing.T) {
 	_, err := r.Render(request(soest, buergerbuero(crier.ModeActual), "email", "mail-soest"))
 	want := []crier.Problem{{
 		Town: "soest", Channel: "mail-soest", Field: "template soest/email.text.tmpl",
+		Code: "template.missing_var_line", Args: []string{"3", "fax", "{{.Vars.fax}}", "fax"},
 		Message: `line 3: the town has no variable "fax" ({{.Vars.fax}}); set it in the town's vars, ` +
 			`or write {{with index .Vars "fax"}}…{{end}} where it is optional`,
 	}}
@@ -213,6 +214,7 @@ func TestMissingVariable(t *testing.T) {
 	_, err = r.Render(request(soest, a, "mastodon", "mastodon-soest"))
 	want = []crier.Problem{{
 		Town: "soest", Channel: "mastodon-soest", Field: "body",
+		Code: "template.missing_var_line", Args: []string{"3", "fax", "{{.Vars.fax}}", "fax"},
 		Message: `line 3: the town has no variable "fax" ({{.Vars.fax}}); set it in the town's vars, ` +
 			`or write {{with index .Vars "fax"}}…{{end}} where it is optional`,
 	}}

@@ -29,6 +29,22 @@ func TestProblemLanguage(t *testing.T) {
 			`channels[1]: unknown channel "fax"`,
 		},
 	}
+	// A town variable the town does not have, found for each town and
+	// channel.
+	missing := filepath.Join(t.TempDir(), "missing.md")
+	if err := os.WriteFile(missing, []byte("---\ntitle: Fax\ntowns: [soest]\nchannels: [radio]\n---\nFax: {{.Vars.fax}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for lang, line := range map[string]string{
+		"":   `Ort soest, Kanal radio: body: Zeile 1: der Ort hat keine Variable "fax" ({{.Vars.fax}})`,
+		"en": `town soest, channel radio: body: line 1: the town has no variable "fax" ({{.Vars.fax}})`,
+	} {
+		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+		code, _, errOut := run(t, env, "publish", missing, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)
+		if code != exitInvalid || !strings.Contains(errOut, "  - "+line) {
+			t.Errorf("CRIER_LANG=%q, a missing variable: exit %d, want %d and a line %q:\n%s", lang, code, exitInvalid, line, errOut)
+		}
+	}
 	for lang, lines := range want {
 		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
 		for _, args := range [][]string{
