@@ -17,7 +17,7 @@ type problemCall struct {
 	where, code, format string
 }
 
-// problemCalls returns every call of Problemf in the module's non-test
+// problemCalls returns every call of Problemf (and v.add) in the module's non-test
 // Go files, with the code resolved where it is a string constant of the
 // module, and the calls whose code it cannot resolve.
 func problemCalls(t *testing.T) (calls []problemCall, unresolved []string) {
@@ -60,7 +60,7 @@ func problemCalls(t *testing.T) (calls []problemCall, unresolved []string) {
 	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
-			if !ok || calleeName(call.Fun) != "Problemf" || len(call.Args) < 3 {
+			if !ok || !problemMaker(call.Fun) || len(call.Args) < 3 || forwards(call) {
 				return true
 			}
 			where := fset.Position(call.Pos()).String()
@@ -78,6 +78,28 @@ func problemCalls(t *testing.T) (calls []problemCall, unresolved []string) {
 		})
 	}
 	return calls, unresolved
+}
+
+// problemMaker reports whether fn makes a coded problem: crier.Problemf,
+// or the configuration check's v.add, which takes the same arguments.
+func problemMaker(fn ast.Expr) bool {
+	if calleeName(fn) == "Problemf" {
+		return true
+	}
+	sel, ok := fn.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "add" {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == "v"
+}
+
+// forwards reports whether call passes on the code and format of a helper
+// that wraps Problemf; the helper's own calls are checked.
+func forwards(call *ast.CallExpr) bool {
+	code, ok1 := call.Args[1].(*ast.Ident)
+	format, ok2 := call.Args[2].(*ast.Ident)
+	return ok1 && ok2 && code.Name == "code" && format.Name == "format"
 }
 
 func calleeName(e ast.Expr) string {

@@ -197,7 +197,13 @@ func (m *Main) exit(err error) int {
 		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
 		return exitInvalid
 	case crier.ErrorCode(err) == crier.EINVALID:
-		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
+		// The first line says what was refused; each problem follows in
+		// the reader's language.
+		head, _, _ := strings.Cut(err.Error(), "\n")
+		fmt.Fprintf(m.Stderr, "crier: %s\n", head)
+		for _, p := range crier.ErrorDetails(err) {
+			fmt.Fprintf(m.Stderr, "  %s\n", m.problemText(m.localProblem(p)))
+		}
 		return exitInvalid
 	}
 	fmt.Fprintf(m.Stderr, "crier: %v\n", err)

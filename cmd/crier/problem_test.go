@@ -63,3 +63,34 @@ func TestProblemLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigProblemLanguage: the problems of a configuration file are
+// given in German by default and in English with the English setting.
+func TestConfigProblemLanguage(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "crier.yaml")
+	bad := strings.Replace(string(example), "listen: 127.0.0.1:8080", "listen: irgendwo", 1)
+	if bad == string(example) {
+		t.Fatal("config.example.yaml has no listen: 127.0.0.1:8080 line to break")
+	}
+	if err := os.WriteFile(config, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notice := filepath.Join(dir, "notice.md")
+	if err := os.WriteFile(notice, []byte("---\ntitle: Test\ntowns: [soest]\n---\nText\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{
+		"":   `  listen: "irgendwo" ist nicht Host:Port, z. B. 127.0.0.1:8080`,
+		"en": `  listen: "irgendwo" is not host:port, e.g. 127.0.0.1:8080`,
+	} {
+		code, _, errOut := run(t, map[string]string{"CRIER_LANG": lang}, "preview", "--config", config, notice)
+		if code != exitInvalid || !strings.Contains(errOut, "invalid configuration\n") || !strings.Contains(errOut, want+"\n") {
+			t.Errorf("CRIER_LANG=%q: exit %d, want %d and the line %q:\n%s", lang, code, exitInvalid, want, errOut)
+		}
+	}
+}

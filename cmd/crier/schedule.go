@@ -25,7 +25,7 @@ type ScheduleConfig struct {
 
 func (v *configCheck) checkSchedule() {
 	if v.c.Schedule.Grace.Duration <= 0 {
-		v.add("schedule.grace", "must be positive")
+		v.add("schedule.grace", "positive", "must be positive")
 	}
 }
 
