@@ -1,7 +1,6 @@
 package crier
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -90,43 +89,54 @@ func (a *Announcement) SetDefaults(mode Mode) {
 	}
 }
 
+// SameContent reports whether a and b say the same thing to the same
+// readers: title, body, towns, channels, classification, content warning,
+// reason, expiry and mode, with defaults filled in alike (a mode left out
+// takes the other's). Ids, revisions and times of creation do not count.
+func SameContent(a, b *Announcement) bool {
+	x, y := *a, *b
+	x.SetDefaults(b.Mode)
+	y.SetDefaults(x.Mode)
+	return x.Title == y.Title && x.Body == y.Body && slices.Equal(x.Towns, y.Towns) &&
+		slices.Equal(x.Channels, y.Channels) && x.Category == y.Category && x.Urgency == y.Urgency &&
+		x.Severity == y.Severity && x.Certainty == y.Certainty && x.SpoilerText == y.SpoilerText &&
+		x.Sensitive == y.Sensitive && x.Reason == y.Reason && x.Expires.Equal(y.Expires) && x.Mode == y.Mode
+}
+
 // Validate checks the announcement's own fields against now and returns
 // every problem. It does not resolve towns or render templates.
 func (a *Announcement) Validate(now time.Time) []Problem {
 	var ps []Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
 	switch {
 	case strings.TrimSpace(a.Title) == "":
-		add("title", "must not be empty")
+		ps = append(ps, Problemf("title", "empty", "must not be empty"))
 	case strings.ContainsAny(a.Title, "\r\n"):
-		add("title", "must be a single line (contains a line break)")
+		ps = append(ps, Problemf("title", "single_line", "must be a single line (contains a line break)"))
 	case len([]rune(a.Title)) > 200:
-		add("title", "is %d characters long, at most 200 are allowed", len([]rune(a.Title)))
+		ps = append(ps, Problemf("title", "too_long", "is %v characters long, at most %v are allowed", len([]rune(a.Title)), 200))
 	}
 	if strings.ContainsAny(a.SpoilerText, "\r\n") {
-		add("spoiler_text", "must be a single line (contains a line break)")
+		ps = append(ps, Problemf("spoiler_text", "single_line", "must be a single line (contains a line break)"))
 	} else if n := len([]rune(a.SpoilerText)); n > 200 {
-		add("spoiler_text", "is %d characters long, at most 200 are allowed", n)
+		ps = append(ps, Problemf("spoiler_text", "too_long", "is %v characters long, at most %v are allowed", n, 200))
 	}
 	if strings.TrimSpace(a.Body) == "" && a.Event != EventCanceled {
-		add("body", "must not be empty")
+		ps = append(ps, Problemf("body", "empty", "must not be empty"))
 	}
 	switch a.Event {
 	case EventPublished, EventUpdated, EventCanceled, "":
 	default:
-		add("event", "%q is not one of %s, %s, %s", a.Event, EventPublished, EventUpdated, EventCanceled)
+		ps = append(ps, Problemf("event", "not_one_of", "%q is not one of %v", a.Event, strings.Join([]string{EventPublished, EventUpdated, EventCanceled}, ", ")))
 	}
 	if n := len([]rune(a.Reason)); n > 1000 {
-		add("reason", "is %d characters long, at most 1000 are allowed", n)
+		ps = append(ps, Problemf("reason", "too_long", "is %v characters long, at most %v are allowed", n, 1000))
 	}
 	if len(a.Towns) == 0 {
-		add("towns", "must name at least one town, group, or \"all\"")
+		ps = append(ps, Problemf("towns", "towns.missing", "must name at least one town, group, or \"all\""))
 	}
 	check := func(field, v string, allowed []string) {
 		if !slices.Contains(allowed, v) {
-			add(field, "%q is not one of %s", v, strings.Join(allowed, ", "))
+			ps = append(ps, Problemf(field, "not_one_of", "%q is not one of %v", v, strings.Join(allowed, ", ")))
 		}
 	}
 	check("category", a.Category, Categories)
@@ -134,10 +144,10 @@ func (a *Announcement) Validate(now time.Time) []Problem {
 	check("severity", a.Severity, Severities)
 	check("certainty", a.Certainty, Certainties)
 	if !a.Mode.Valid() {
-		add("mode", "%q is not one of actual, exercise, test", a.Mode)
+		ps = append(ps, Problemf("mode", "not_one_of", "%q is not one of %v", a.Mode, "actual, exercise, test"))
 	}
 	if !a.Expires.IsZero() && !a.Expires.After(now) {
-		add("expires", "%s is in the past", a.Expires.Format(time.RFC3339))
+		ps = append(ps, Problemf("expires", "in_past", "%v is in the past", a.Expires.Format(time.RFC3339)))
 	}
 	return ps
 }

@@ -110,7 +110,7 @@ func (e *Engine) Preview(ctx context.Context, a *Announcement) (*Plan, error) {
 		p.Problems = append(p.Problems, part.Problems...)
 	}
 	if len(p.Messages) == 0 && len(p.Problems) == 0 {
-		p.Problems = append(p.Problems, Problem{Field: "channels", Message: "the targeted towns have none of the selected channels"})
+		p.Problems = append(p.Problems, Problemf("channels", "channels.none_targeted", "the targeted towns have none of the selected channels"))
 	}
 	p.Notes = append(e.notes(p.Messages), omissionNotes(p.Messages)...)
 	return p, nil
@@ -367,8 +367,8 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 		a.Mode = prev.Mode
 	}
 	if a.Mode != prev.Mode {
-		return nil, Invalid("update rejected, nothing was queued", []Problem{{Field: "mode",
-			Message: fmt.Sprintf("must stay %s, the mode of the announcement it updates", prev.Mode)}})
+		return nil, Invalid("update rejected, nothing was queued", []Problem{Problemf("mode", "mode.must_stay",
+			"must stay %v, the mode of the announcement it updates", prev.Mode)})
 	}
 	if unchanged(prev, a) {
 		return nil, Errorf(ECONFLICT, "nothing changed: the update says what revision %d of %s says, so nothing was queued; "+
@@ -380,14 +380,7 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 
 // unchanged reports whether the update a says what prev says, so that it
 // would send every subscriber a correction that corrects nothing.
-func unchanged(prev, a *Announcement) bool {
-	c := *a
-	c.SetDefaults(prev.Mode)
-	return c.Title == prev.Title && c.Body == prev.Body && slices.Equal(c.Towns, prev.Towns) &&
-		slices.Equal(c.Channels, prev.Channels) && c.Category == prev.Category && c.Urgency == prev.Urgency &&
-		c.Severity == prev.Severity && c.Certainty == prev.Certainty && c.SpoilerText == prev.SpoilerText &&
-		c.Sensitive == prev.Sensitive && c.Reason == prev.Reason && c.Expires.Equal(prev.Expires)
-}
+func unchanged(prev, a *Announcement) bool { return SameContent(prev, a) }
 
 // Cancel withdraws the announcement id with a new revision: every channel
 // deletes or answers its earlier post where it can, or sends the
@@ -444,7 +437,7 @@ func (e *Engine) checkSelection(a *Announcement, towns []string) []Problem {
 	var ps []Problem
 	for i, id := range a.Channels {
 		if e.Channels[id] == nil {
-			ps = append(ps, Problem{Field: fmt.Sprintf("channels[%d]", i), Message: fmt.Sprintf("unknown channel %q", id)})
+			ps = append(ps, Problemf(fmt.Sprintf("channels[%d]", i), "channels.unknown", "unknown channel %q", id))
 			continue
 		}
 		used := false
@@ -455,7 +448,7 @@ func (e *Engine) checkSelection(a *Announcement, towns []string) []Problem {
 			}
 		}
 		if !used && len(towns) > 0 {
-			ps = append(ps, Problem{Field: fmt.Sprintf("channels[%d]", i), Message: fmt.Sprintf("channel %q is not a channel of any targeted town", id)})
+			ps = append(ps, Problemf(fmt.Sprintf("channels[%d]", i), "channels.not_targeted", "channel %q is not a channel of any targeted town", id))
 		}
 	}
 	return ps

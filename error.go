@@ -177,12 +177,34 @@ type Problem struct {
 	Field   string `json:"field,omitempty"`
 	Town    string `json:"town,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Code names the problem for programs and translations, e.g.
+	// "title.missing"; empty for a problem that has no translation (then
+	// Message is shown as it is). It is stable.
+	Code string `json:"code,omitempty"`
+	// Args are the values the problem's text is made of, in order, so
+	// that the text can be given in every language.
+	Args []string `json:"args,omitempty"`
+	// Message is the problem's text in English. The API and the CLI give
+	// it in their reader's language where Code has a translation.
 	Message string `json:"message"`
 	// Towns and Channels list where a problem that many towns share was
 	// found, when it is reported once for all of them; Town and Channel
 	// are then empty, or Channel is the one channel they share.
 	Towns    []string `json:"towns,omitempty"`
 	Channels []string `json:"channels,omitempty"`
+}
+
+// Problemf returns a problem about field with a code, whose English
+// Message is format filled with args. The args are kept as text in Args,
+// so that the catalogue can give the text in another language: format
+// uses only the verbs %s, %q and %v, and the catalogue's English text of
+// the code is format itself (a test checks both).
+func Problemf(field, code, format string, args ...any) Problem {
+	p := Problem{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		p.Args = append(p.Args, fmt.Sprint(a))
+	}
+	return p
 }
 
 // String formats p as "town soest, channel mail: field: message". A

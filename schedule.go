@@ -108,49 +108,46 @@ func (s *Schedule) Location() (*time.Location, error) {
 // announcement.
 func (s *Schedule) Validate(now time.Time) []Problem {
 	var ps []Problem
-	add := func(field, format string, args ...any) {
-		ps = append(ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
 	zone, rest := SplitSpec(s.Spec)
 	switch {
 	case s.Spec == "" && s.At.IsZero():
-		add("spec", "a schedule needs a cron spec or a time (at)")
+		ps = append(ps, Problemf("spec", "schedule.no_time", "a schedule needs a cron spec or a time (at)"))
 	case s.Spec != "" && !s.At.IsZero():
-		add("at", "a schedule has a cron spec or a time, not both")
+		ps = append(ps, Problemf("at", "schedule.both_times", "a schedule has a cron spec or a time, not both"))
 	case s.Spec != "" && rest == "":
-		add("spec", "%q names a time zone but no times", s.Spec)
+		ps = append(ps, Problemf("spec", "schedule.zone_only", "%q names a time zone but no times", s.Spec))
 	}
 	if _, err := s.Location(); err != nil && zone != "" {
-		add("spec", "%v", err)
+		ps = append(ps, Problemf("spec", "schedule.unknown_zone", "unknown time zone %q", zone))
 	}
 	if !s.At.IsZero() && !s.At.After(now) {
-		add("at", "%s is in the past", s.At.Format(time.RFC3339))
+		ps = append(ps, Problemf("at", "in_past", "%v is in the past", s.At.Format(time.RFC3339)))
 	}
 	if !s.Until.IsZero() {
 		switch {
 		case s.OneOff():
-			add("until", "only a recurring schedule has an end")
+			ps = append(ps, Problemf("until", "schedule.until_one_off", "only a recurring schedule has an end"))
 		case !s.Until.After(now):
-			add("until", "%s is in the past", s.Until.Format(time.RFC3339))
+			ps = append(ps, Problemf("until", "in_past", "%v is in the past", s.Until.Format(time.RFC3339)))
 		}
 	}
 	if s.ExpiresAfter < 0 {
-		add("expires_after", "must not be negative")
+		ps = append(ps, Problemf("expires_after", "negative", "must not be negative"))
 	}
 	a := s.Announcement
 	if a == nil {
-		add("announcement", "must be given")
+		ps = append(ps, Problemf("announcement", "missing", "must be given"))
 		return ps
 	}
 	switch {
 	case a.Expires.IsZero():
 	case !s.OneOff():
-		add("expires", "a recurring schedule's notices expire relative to each run: use expires_after")
+		ps = append(ps, Problemf("expires", "schedule.expires_recurring", "a recurring schedule's notices expire relative to each run: use expires_after"))
 	case s.ExpiresAfter > 0:
-		add("expires_after", "give expires or expires_after, not both")
+		ps = append(ps, Problemf("expires_after", "schedule.expires_both", "give expires or expires_after, not both"))
 	case !s.At.IsZero() && !a.Expires.After(s.At):
-		add("expires", "%s is not after the time the announcement is published (%s)",
-			a.Expires.Format(time.RFC3339), s.At.Format(time.RFC3339))
+		ps = append(ps, Problemf("expires", "schedule.expires_before", "%v is not after the time the announcement is published (%v)",
+			a.Expires.Format(time.RFC3339), s.At.Format(time.RFC3339)))
 	}
 	return ps
 }

@@ -59,47 +59,44 @@ const (
 func CheckServiceStatus(lines []ServiceStatus) []Problem {
 	var ps []Problem
 	if len(lines) > MaxServiceStatusLines {
-		ps = append(ps, Problem{Field: "status",
-			Message: fmt.Sprintf("has %d lines, at most %d", len(lines), MaxServiceStatusLines)})
+		ps = append(ps, Problemf("status", "status.too_many", "has %v lines, at most %v", len(lines), MaxServiceStatusLines))
 	}
 	seen := map[string]int{}
 	for i, l := range lines {
 		field := fmt.Sprintf("status[%d].", i)
-		if p := checkStatusText(l.Service, MaxServiceRunes); p != "" {
-			ps = append(ps, Problem{Field: field + "service", Message: p})
+		if p, bad := checkStatusText(field+"service", l.Service, MaxServiceRunes); bad {
+			ps = append(ps, p)
 		} else if first, dup := seen[l.Service]; dup {
-			ps = append(ps, Problem{Field: field + "service",
-				Message: fmt.Sprintf("%q repeats status[%d]", l.Service, first)})
+			ps = append(ps, Problemf(field+"service", "status.repeats", "%q repeats status[%v]", l.Service, first))
 		} else {
 			seen[l.Service] = i
 		}
 		if !l.Availability.Valid() {
-			ps = append(ps, Problem{Field: field + "availability",
-				Message: fmt.Sprintf("%q is not up, limited or down", l.Availability)})
+			ps = append(ps, Problemf(field+"availability", "status.availability", "%q is not up, limited or down", l.Availability))
 		}
-		if p := checkStatusText(l.Text, MaxServiceTextRunes); p != "" {
-			ps = append(ps, Problem{Field: field + "text", Message: p})
+		if p, bad := checkStatusText(field+"text", l.Text, MaxServiceTextRunes); bad {
+			ps = append(ps, p)
 		}
 	}
 	return ps
 }
 
-// checkStatusText explains what is wrong with a service name or text, or
-// returns "".
-func checkStatusText(s string, limit int) string {
+// checkStatusText returns what is wrong with a service name or text at
+// field, and whether anything is.
+func checkStatusText(field, s string, limit int) (Problem, bool) {
 	switch {
 	case strings.TrimSpace(s) == "":
-		return "is required"
+		return Problemf(field, "required", "is required"), true
 	case !utf8.ValidString(s):
-		return "is not valid UTF-8"
+		return Problemf(field, "utf8", "is not valid UTF-8"), true
 	case strings.ContainsFunc(s, unicode.IsControl):
-		return "must be a single line without control characters"
+		return Problemf(field, "control_characters", "must be a single line without control characters"), true
 	case strings.TrimSpace(s) != s:
-		return "must not start or end with spaces"
+		return Problemf(field, "spaces", "must not start or end with spaces"), true
 	case utf8.RuneCountInString(s) > limit:
-		return fmt.Sprintf("is %d characters, at most %d", utf8.RuneCountInString(s), limit)
+		return Problemf(field, "too_long_short", "is %v characters, at most %v", utf8.RuneCountInString(s), limit), true
 	}
-	return ""
+	return Problem{}, false
 }
 
 // ServiceStatusStore keeps the service status lists that people set

@@ -68,10 +68,8 @@ func (d *Directory) Resolve(targets []string) ([]string, []Problem) {
 				want[id] = true
 			}
 		default:
-			problems = append(problems, Problem{
-				Field:   fmt.Sprintf("towns[%d]", i),
-				Message: fmt.Sprintf("unknown town or group %q (known: %s)", name, d.known()),
-			})
+			problems = append(problems, Problemf(fmt.Sprintf("towns[%d]", i), "towns.unknown",
+				"unknown town or group %q (known: %v)", name, d.known()))
 		}
 	}
 	var ids []string

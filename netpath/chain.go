@@ -657,6 +657,12 @@ func (e *chainError) Unwrap() []error {
 	return errs
 }
 
+// problemKey identifies a problem by all its fields, so that the same
+// problem reported by several endpoints is listed once.
+func problemKey(p crier.Problem) string {
+	return strings.Join(append([]string{p.Field, p.Town, p.Channel, p.Code, p.Message}, p.Args...), "\x00")
+}
+
 // Check runs the Check of every endpoint whose channel implements
 // crier.Checker, in parallel, and returns the union of their problems in
 // endpoint order, each once: a message must fit wherever failover may send
@@ -672,26 +678,23 @@ func (c *Chain) Check(ctx context.Context, m *crier.Message) []crier.Problem {
 	}
 	wg.Wait()
 
-	// A checker reports a problem of one message, by town, channel,
-	// field and text.
-	type key struct{ field, town, channel, message string }
-	keyOf := func(p crier.Problem) key { return key{p.Field, p.Town, p.Channel, p.Message} }
 	var order []crier.Problem
-	by := map[key][]string{}
+	by := map[string][]string{}
 	for i, ps := range found {
 		for _, p := range ps {
-			names, ok := by[keyOf(p)]
+			k := problemKey(p)
+			names, ok := by[k]
 			if !ok {
 				order = append(order, p)
 			}
 			if len(names) == 0 || names[len(names)-1] != c.eps[i].Name {
-				by[keyOf(p)] = append(names, c.eps[i].Name)
+				by[k] = append(names, c.eps[i].Name)
 			}
 		}
 	}
 	if len(c.eps) > 1 {
 		for i, p := range order {
-			names := by[keyOf(p)]
+			names := by[problemKey(p)]
 			label := "endpoint "
 			if len(names) > 1 {
 				label = "endpoints "

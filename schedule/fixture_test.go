@@ -175,10 +175,12 @@ func (f *fixture) tick(t time.Time) time.Time {
 	return next
 }
 
-// create creates a schedule and fails the test on an error.
+// create creates a schedule and fails the test on an error. It creates
+// a repeat of a pending schedule as well: tests that two schedules of one
+// notice fire apart need them.
 func (f *fixture) create(sc *crier.Schedule) *crier.Schedule {
 	f.t.Helper()
-	stored, _, err := f.sched.Create(context.Background(), sc, "")
+	stored, _, err := f.sched.Create(context.Background(), sc, "", true)
 	if err != nil {
 		f.t.Fatalf("Create: %v", err)
 	}

@@ -63,7 +63,12 @@ func template(a *crier.Announcement) *crier.Announcement {
 // non-empty idempotencyKey returns the schedule it created, with existing
 // set. The id, state and run times of sc are ignored; the template's id,
 // revision and creation time are cleared.
-func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (stored *crier.Schedule, existing bool, err error) {
+//
+// A schedule that would publish what an active or paused one publishes,
+// at the same times, is most likely the same file sent twice: unless again
+// is true it is refused with an ECONFLICT error whose one detail (code
+// CodeRepeat) names the schedule there is already.
+func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyKey string, again bool) (stored *crier.Schedule, existing bool, err error) {
 	s.init()
 	// A repeated request gets its first answer, even where it would no
 	// longer pass (its time has come since).
@@ -82,6 +87,11 @@ func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyK
 	if err := crier.Invalid(rejected(len(problems)), problems); err != nil {
 		return nil, false, err
 	}
+	if !again {
+		if err := s.refuseRepeat(ctx, n); err != nil {
+			return nil, false, err
+		}
+	}
 	n.NextRun = first
 	stored, existing, err = s.Store.CreateSchedule(ctx, n, idempotencyKey)
 	if err != nil {
@@ -93,6 +103,43 @@ func (s *Scheduler) Create(ctx context.Context, sc *crier.Schedule, idempotencyK
 		s.Notify()
 	}
 	return stored, existing, nil
+}
+
+// CodeRepeat is the code of the problem that refuses a schedule because a
+// pending one publishes the same notice at the same times. Its Args are
+// that schedule's id and when it fires (RFC 3339 time or cron spec).
+const CodeRepeat = "schedule.repeat"
+
+// refuseRepeat returns a conflict when an active or paused schedule
+// publishes what n would, at the same times. It is a check for the
+// mistake of sending one file twice, not a lock: two such requests at the
+// same instant may both pass.
+func (s *Scheduler) refuseRepeat(ctx context.Context, n *crier.Schedule) error {
+	pending, err := s.Store.Schedules(ctx, crier.ScheduleActive, crier.SchedulePaused)
+	if err != nil {
+		return fmt.Errorf("look up pending schedules: %w", err)
+	}
+	for _, p := range pending {
+		if !sameSchedule(p, n) {
+			continue
+		}
+		msg := fmt.Sprintf("schedule %s already publishes the same notice at the same time (%s): nothing was scheduled",
+			p.ID, when(p))
+		return &crier.Error{Code: crier.ECONFLICT, Message: msg, Details: []crier.Problem{crier.Problemf("again", CodeRepeat,
+			"schedule %v already publishes the same notice at the same time (%v): nothing was scheduled", p.ID, when(p))}}
+	}
+	return nil
+}
+
+// sameSchedule reports whether a and b fire at the same times with the
+// same notice. A mode left out is the instance's default when the run
+// fires, so it equals only a mode left out.
+func sameSchedule(a, b *crier.Schedule) bool {
+	if a.Announcement == nil || b.Announcement == nil {
+		return false
+	}
+	return a.Spec == b.Spec && a.At.Equal(b.At) && a.Until.Equal(b.Until) && a.ExpiresAfter == b.ExpiresAfter &&
+		a.Announcement.Mode == b.Announcement.Mode && crier.SameContent(a.Announcement, b.Announcement)
 }
 
 // Created returns the schedule that a Create with idempotencyKey stored,
@@ -122,9 +169,9 @@ func (s *Scheduler) Update(ctx context.Context, id string, p *Patch) (*crier.Sch
 	}
 	switch {
 	case cur.OneOff() && !n.OneOff():
-		problems = append(problems, crier.Problem{Field: "spec", Message: "a one-off schedule cannot become recurring: remove it and add a new one"})
+		problems = append(problems, crier.Problemf("spec", "schedule.stays_one_off", "a one-off schedule cannot become recurring: remove it and add a new one"))
 	case !cur.OneOff() && n.OneOff():
-		problems = append(problems, crier.Problem{Field: "spec", Message: "a recurring schedule needs a spec: remove it and add a one-off schedule instead"})
+		problems = append(problems, crier.Problemf("spec", "schedule.stays_recurring", "a recurring schedule needs a spec: remove it and add a one-off schedule instead"))
 	}
 	if err := crier.Invalid(fmt.Sprintf("schedule %s not changed: %d problem(s)", id, len(problems)), problems); err != nil {
 		return nil, err
@@ -170,8 +217,8 @@ func (s *Scheduler) Resume(ctx context.Context, id string) (*crier.Schedule, err
 			return err
 		}
 		if st.OneOff() && now.Sub(st.At) > grace {
-			return crier.Invalid("schedule not resumed", []crier.Problem{{Field: "at", Message: fmt.Sprintf(
-				"%s passed while the schedule was paused: give it a new time or remove it", st.At.Format(time.RFC3339))}})
+			return crier.Invalid("schedule not resumed", []crier.Problem{crier.Problemf("at", "schedule.passed_paused",
+				"%v passed while the schedule was paused: give it a new time or remove it", st.At.Format(time.RFC3339))})
 		}
 		tm, err := newTiming(st)
 		if err != nil {
@@ -179,7 +226,7 @@ func (s *Scheduler) Resume(ctx context.Context, id string) (*crier.Schedule, err
 		}
 		st.State, st.NextRun = crier.ScheduleActive, tm.first(now)
 		if st.NextRun.IsZero() {
-			return crier.Invalid("schedule not resumed", []crier.Problem{{Field: "until", Message: "no run is left before until"}})
+			return crier.Invalid("schedule not resumed", []crier.Problem{crier.Problemf("until", "schedule.no_run_left", "no run is left before until")})
 		}
 		return nil
 	})
@@ -239,21 +286,21 @@ func (s *Scheduler) check(ctx context.Context, sc *crier.Schedule, now time.Time
 	tm, err := newTiming(sc)
 	switch {
 	case err != nil && !hasField(problems, "spec"):
-		problems = append(problems, crier.Problem{Field: "spec", Message: err.Error()})
+		problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
 	case err != nil:
 		// Validate named the zone; check the times in the default zone.
 		_, rest := crier.SplitSpec(sc.Spec)
 		if _, err := newTiming(&crier.Schedule{Spec: rest}); err != nil && rest != "" {
-			problems = append(problems, crier.Problem{Field: "spec", Message: err.Error()})
+			problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
 		}
 	case !sc.OneOff():
 		if first = tm.first(now); first.IsZero() {
 			first = now
-			msg := "has no time in the next five years"
+			p := crier.Problemf("spec", "schedule.no_time_ahead", "%q has no time in the next five years", sc.Spec)
 			if !sc.Until.IsZero() {
-				msg = "has no time before until"
+				p = crier.Problemf("spec", "schedule.no_time_before_until", "%q has no time before until", sc.Spec)
 			}
-			problems = append(problems, crier.Problem{Field: "spec", Message: fmt.Sprintf("%q %s", sc.Spec, msg)})
+			problems = append(problems, p)
 		}
 	case !sc.At.IsZero():
 		first = sc.At

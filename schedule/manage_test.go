@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestCreateProblems(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, now)
-			_, _, err := f.sched.Create(context.Background(), tc.sc, "")
+			_, _, err := f.sched.Create(context.Background(), tc.sc, "", false)
 			if crier.ErrorCode(err) != crier.EINVALID {
 				t.Fatalf("Create: %v, want invalid", err)
 			}
@@ -277,11 +278,11 @@ func TestUpdate(t *testing.T) {
 func TestCreateIdempotent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, local(2026, 11, 25, 12, 0))
-	first, existing, err := f.sched.Create(ctx, &crier.Schedule{Spec: "0 8 * * *", Announcement: notice()}, "req-1")
+	first, existing, err := f.sched.Create(ctx, &crier.Schedule{Spec: "0 8 * * *", Announcement: notice()}, "req-1", false)
 	if err != nil || existing {
 		t.Fatal(err, existing)
 	}
-	again, existing, err := f.sched.Create(ctx, &crier.Schedule{Spec: "0 8 * * *", Announcement: notice()}, "req-1")
+	again, existing, err := f.sched.Create(ctx, &crier.Schedule{Spec: "0 8 * * *", Announcement: notice()}, "req-1", false)
 	if err != nil || !existing || again.ID != first.ID {
 		t.Errorf("repeated key: %v, existing %v, id %s; want %s", err, existing, again.ID, first.ID)
 	}
@@ -292,14 +293,81 @@ func TestCreateIdempotent(t *testing.T) {
 	// A one-off repeated after its time, as after an answer lost for a
 	// while, still gets its schedule, not "in the past".
 	at := local(2026, 11, 25, 13, 0)
-	once, _, err := f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2")
+	once, _, err := f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Set(at.Add(time.Hour))
-	again, existing, err = f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2")
+	again, existing, err = f.sched.Create(ctx, &crier.Schedule{At: at, Announcement: notice()}, "req-2", false)
 	if err != nil || !existing || again.ID != once.ID {
 		t.Errorf("repeated after its time: %v, existing %v; want the schedule %s", err, existing, once.ID)
+	}
+}
+
+// TestCreateRefusesRepeat: a schedule that publishes what a pending one
+// publishes at the same times is refused as a conflict naming that one,
+// unless again is set. Another time, another text, or a schedule that is
+// no longer pending lets it through; a repeated request key still gets
+// its first answer.
+func TestCreateRefusesRepeat(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, local(2026, 11, 25, 12, 0))
+	at := local(2026, 11, 26, 8, 0)
+	create := func(sc *crier.Schedule, key string, again bool) (*crier.Schedule, bool, error) {
+		t.Helper()
+		return f.sched.Create(ctx, sc, key, again)
+	}
+	first, _, err := create(&crier.Schedule{At: at, Announcement: notice()}, "req-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		_, _, err := create(&crier.Schedule{At: at, Announcement: notice()}, "", false)
+		ps := crier.ErrorDetails(err)
+		if crier.ErrorCode(err) != crier.ECONFLICT || len(ps) != 1 || ps[0].Code != schedule.CodeRepeat ||
+			!slices.Equal(ps[0].Args, []string{first.ID, at.UTC().Format(time.RFC3339)}) ||
+			!strings.Contains(crier.ErrorMessage(err), "schedule "+first.ID+" already publishes") {
+			t.Fatalf("repeat %d: %v %+v, want a conflict naming %s", i+1, err, ps, first.ID)
+		}
+	}
+	if again, existing, err := create(&crier.Schedule{At: at, Announcement: notice()}, "req-1", false); err != nil || !existing || again.ID != first.ID {
+		t.Errorf("repeated request key: %v, existing %v; want the first schedule", err, existing)
+	}
+	if ss, _ := f.db.Schedules(ctx); len(ss) != 1 {
+		t.Fatalf("%d schedules after the refused repeats, want 1", len(ss))
+	}
+
+	second, _, err := create(&crier.Schedule{At: at, Announcement: notice()}, "", true)
+	if err != nil || second.ID == first.ID {
+		t.Fatalf("with again: %v", err)
+	}
+	other := notice()
+	other.Title = "IT-Ausfall behoben"
+	exercise := notice()
+	exercise.Mode = crier.ModeExercise
+	for name, sc := range map[string]*crier.Schedule{
+		"another time":  {At: at.Add(time.Hour), Announcement: notice()},
+		"another title": {At: at, Announcement: other},
+		"another mode":  {At: at, Announcement: exercise},
+		"an expiry":     {At: at, ExpiresAfter: crier.Duration(4 * time.Hour), Announcement: notice()},
+		"recurring":     {Spec: "0 8 * * *", Announcement: notice()},
+	} {
+		if _, _, err := create(sc, "", false); err != nil {
+			t.Errorf("%s: %v, want it created", name, err)
+		}
+	}
+	if _, _, err := create(&crier.Schedule{Spec: "0 8 * * *", Announcement: notice()}, "", false); crier.ErrorCode(err) != crier.ECONFLICT {
+		t.Errorf("the same recurring schedule again: %v, want a conflict", err)
+	}
+
+	// Removed schedules are not pending: the notice may be scheduled anew.
+	for _, sc := range []*crier.Schedule{first, second} {
+		if _, err := f.sched.Cancel(ctx, sc.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := create(&crier.Schedule{At: at, Announcement: notice()}, "", false); err != nil {
+		t.Errorf("after the pending ones were removed: %v", err)
 	}
 }
 

@@ -93,8 +93,10 @@ func retryable() []crier.State { return []crier.State{crier.StateFailed, crier.S
 // result, 200 when the Idempotency-Key was seen before, 422 listing every
 // problem when anything is wrong (nothing is then queued). A publish_at in
 // the future stores it as a one-off schedule instead (202, a
-// ScheduledResult); one at most schedule.PublishAtTolerance in the past
-// publishes at once; an older one is refused as in the past.
+// ScheduledResult), or answers 409 when an active or paused schedule
+// publishes the same at that time and the query does not say again=true;
+// one at most schedule.PublishAtTolerance in the past publishes at once;
+// an older one is refused as in the past.
 func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 	var req publishAtRequest
 	if err := decodeJSON(w, r, &req, s.maxBody, false); err != nil {
@@ -163,11 +165,12 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p.Problems = s.summarize(r, append(problems, p.Problems...))
+	lang := locale.Match(firstLanguage(r))
+	p.Problems = s.summarize(r, localizeProblems(append(problems, p.Problems...), lang))
 	if p.Messages == nil {
 		p.Messages = []*crier.Message{}
 	}
-	localizeNotes(p.Notes, locale.Match(firstLanguage(r)))
+	localizeNotes(p.Notes, lang)
 	s.writeJSON(w, r, http.StatusOK, p)
 }
 

@@ -28,8 +28,9 @@ type Client struct {
 	Token string
 	// HTTP is the client used for requests; http.DefaultClient when nil.
 	HTTP *http.Client
-	// Language, when set, is sent as Accept-Language: the language of the
-	// words the server adds to problems ("14 Orte: …").
+	// Language is sent as Accept-Language, the language the server gives
+	// problems and notes in ("de" or "en"); none is sent when it is empty,
+	// and the server answers in German.
 	Language string
 }
 
@@ -65,7 +66,12 @@ func (c *Client) Publish(ctx context.Context, a *crier.Announcement, idempotency
 // create POSTs in to path with the Idempotency-Key header when key is not
 // empty, and decodes the answer into out.
 func (c *Client) create(ctx context.Context, path string, in any, key string, out any) error {
-	req, err := c.newRequest(ctx, http.MethodPost, path, nil, in)
+	return c.createQuery(ctx, path, nil, in, key, out)
+}
+
+// createQuery is create with the query q.
+func (c *Client) createQuery(ctx context.Context, path string, q url.Values, in any, key string, out any) error {
+	req, err := c.newRequest(ctx, http.MethodPost, path, q, in)
 	if err != nil {
 		return err
 	}

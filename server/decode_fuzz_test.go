@@ -34,7 +34,7 @@ func FuzzAPIBody(f *testing.F) {
 	})
 	id := e.mustPublish(f)
 	sc, err := e.client.CreateSchedule(context.Background(), &crier.Schedule{Spec: "0 8 * * 1-5",
-		ExpiresAfter: crier.Duration(4 * time.Hour), Announcement: testAnnouncement()}, "")
+		ExpiresAfter: crier.Duration(4 * time.Hour), Announcement: testAnnouncement()}, "", false)
 	if err != nil {
 		f.Fatal(err)
 	}

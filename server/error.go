@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/locale"
 )
 
 // Error codes that belong to HTTP alone; every other code is crier's.
@@ -84,7 +85,8 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := crier.ErrorCode(err)
 	status := httpStatus(code)
-	body := errorBody{Code: code, Message: crier.ErrorMessage(err), Details: s.summarize(r, crier.ErrorDetails(err))}
+	body := errorBody{Code: code, Message: crier.ErrorMessage(err),
+		Details: s.summarize(r, localizeProblems(crier.ErrorDetails(err), locale.Match(firstLanguage(r))))}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed",
 			"method", r.Method, "path", logPath(r), "err", err)
@@ -94,6 +96,21 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="crier"`)
 	}
 	s.writeJSON(w, r, status, errorResponse{Error: body})
+}
+
+// localizeProblems returns a copy of ps with each problem's text in lang
+// (German unless the request asks for English); Code and Args stay for
+// programs, and a problem without a code keeps its English text.
+func localizeProblems(ps []crier.Problem, lang string) []crier.Problem {
+	if len(ps) == 0 {
+		return ps
+	}
+	out := make([]crier.Problem, len(ps))
+	for i, p := range ps {
+		p.Message, _ = locale.Problem(lang, p.Code, p.Args, p.Message)
+		out[i] = p
+	}
+	return out
 }
 
 // writeJSON answers with v as JSON. It encodes before writing the header,

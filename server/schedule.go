@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -43,7 +44,9 @@ const runsShown = 50
 // scheduleRoutes registers the schedule routes with api when the server
 // has a scheduler:
 //
-//	POST   /api/v1/schedules               create (Idempotency-Key honoured); 201
+//	POST   /api/v1/schedules?again=true    create (Idempotency-Key honoured); 201, 409 when a
+//	                                       pending schedule publishes the same at the same times
+//	                                       and again is not true
 //	GET    /api/v1/schedules?state=        oldest first
 //	GET    /api/v1/schedules/{id}          the schedule and its latest runs
 //	PATCH  /api/v1/schedules/{id}          a schedule.Patch, checked like a new one
@@ -70,20 +73,20 @@ func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
 // schedule, or refuses it with every problem.
 func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, req *publishAtRequest, now time.Time) {
 	key := r.Header.Get("Idempotency-Key")
-	problems := newAnnouncementProblems(&req.Announcement)
+	again, problems := againParam(r)
+	problems = append(problems, newAnnouncementProblems(&req.Announcement)...)
 	problems = append(problems, idempotencyKeyProblems(key)...)
 	switch {
 	case s.schedules == nil:
 		problems = append(problems, crier.Problem{Field: "publish_at", Message: "this server does not schedule announcements"})
 	case !req.PublishAt.After(now):
-		problems = append(problems, crier.Problem{Field: "publish_at",
-			Message: fmt.Sprintf("%s is in the past", req.PublishAt.Format(time.RFC3339))})
+		problems = append(problems, crier.Problemf("publish_at", "in_past", "%v is in the past", req.PublishAt.Format(time.RFC3339)))
 	}
 	if len(problems) > 0 {
 		s.rejectWithPreview(w, r, &req.Announcement, problems)
 		return
 	}
-	sc, existing, err := s.schedules.Create(r.Context(), &crier.Schedule{At: req.PublishAt, Announcement: &req.Announcement}, key)
+	sc, existing, err := s.schedules.Create(r.Context(), &crier.Schedule{At: req.PublishAt, Announcement: &req.Announcement}, key, again)
 	if err != nil {
 		// The time is the request's publish_at, not a schedule's at.
 		var e *crier.Error
@@ -94,7 +97,7 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 				}
 			}
 		}
-		s.error(w, r, err)
+		s.error(w, r, repeatHint(err))
 		return
 	}
 	s.scheduled(w, r, sc, existing)
@@ -112,7 +115,9 @@ func (s *Server) scheduled(w http.ResponseWriter, r *http.Request, sc *crier.Sch
 }
 
 // createSchedule stores the schedule in the body: 201 with it, 200 when
-// the Idempotency-Key was seen before, 422 listing every problem.
+// the Idempotency-Key was seen before, 422 listing every problem, 409 when
+// a pending schedule publishes the same notice at the same times and the
+// query does not say again=true.
 func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	var sc crier.Schedule
 	if err := decodeJSON(w, r, &sc, s.maxBody, false); err != nil {
@@ -120,15 +125,16 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
-	problems := newScheduleProblems(&sc)
+	again, problems := againParam(r)
+	problems = append(problems, newScheduleProblems(&sc)...)
 	problems = append(problems, idempotencyKeyProblems(key)...)
 	if len(problems) > 0 {
 		s.error(w, r, crier.Invalid(fmt.Sprintf("schedule rejected: %d problem(s), nothing was scheduled", len(problems)), problems))
 		return
 	}
-	stored, existing, err := s.schedules.Create(r.Context(), &sc, key)
+	stored, existing, err := s.schedules.Create(r.Context(), &sc, key, again)
 	if err != nil {
-		s.error(w, r, err)
+		s.error(w, r, repeatHint(err))
 		return
 	}
 	status := http.StatusCreated
@@ -137,6 +143,32 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(stored.ID))
 	s.writeJSON(w, r, status, stored)
+}
+
+// repeatHint adds to a refusal of a repeated schedule how to make it all
+// the same.
+func repeatHint(err error) error {
+	var e *crier.Error
+	if !errors.As(err, &e) || len(e.Details) != 1 || e.Details[0].Code != schedule.CodeRepeat {
+		return err
+	}
+	out := *e
+	out.Message += "; to schedule it a second time, repeat the request with again=true"
+	return &out
+}
+
+// againParam reads the query parameter again, which creates a schedule
+// even when a pending one publishes the same notice at the same times.
+func againParam(r *http.Request) (bool, []crier.Problem) {
+	v := r.URL.Query().Get("again")
+	if v == "" {
+		return false, nil
+	}
+	again, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, []crier.Problem{{Field: "again", Message: fmt.Sprintf("%q is not true or false", v)}}
+	}
+	return again, nil
 }
 
 // newScheduleProblems reports fields the server assigns to a new schedule

@@ -15,10 +15,13 @@ import (
 // whose id is the announcement's; a time at most a minute ago publishes at
 // once, and the result then has no Schedule; an older one is refused. A
 // non-empty idempotencyKey makes a repeated call return the first result.
-func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt time.Time, idempotencyKey string) (*ScheduledResult, error) {
+// A notice that a pending schedule publishes at the same time already is
+// refused with an ECONFLICT error (detail code schedule.CodeRepeat) unless
+// again is true.
+func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt time.Time, idempotencyKey string, again bool) (*ScheduledResult, error) {
 	var res ScheduledResult
 	in := publishAtRequest{Announcement: *a, PublishAt: publishAt}
-	if err := c.create(ctx, "/api/v1/announcements", in, idempotencyKey, &res); err != nil {
+	if err := c.createQuery(ctx, "/api/v1/announcements", againQuery(again), in, idempotencyKey, &res); err != nil {
 		return nil, err
 	}
 	return &res, nil
@@ -27,13 +30,22 @@ func (c *Client) PublishAt(ctx context.Context, a *crier.Announcement, publishAt
 // CreateSchedule stores a schedule (Spec or At, Until, ExpiresAfter and
 // the Announcement; the server sets the rest) and returns it. Every
 // problem is listed in one EINVALID error. A non-empty idempotencyKey
-// makes a repeated call return the first schedule.
-func (c *Client) CreateSchedule(ctx context.Context, sc *crier.Schedule, idempotencyKey string) (*crier.Schedule, error) {
+// makes a repeated call return the first schedule. A schedule that
+// publishes what a pending one publishes at the same times is refused with
+// an ECONFLICT error (detail code schedule.CodeRepeat) unless again is true.
+func (c *Client) CreateSchedule(ctx context.Context, sc *crier.Schedule, idempotencyKey string, again bool) (*crier.Schedule, error) {
 	var out crier.Schedule
-	if err := c.create(ctx, "/api/v1/schedules", sc, idempotencyKey, &out); err != nil {
+	if err := c.createQuery(ctx, "/api/v1/schedules", againQuery(again), sc, idempotencyKey, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+func againQuery(again bool) url.Values {
+	if !again {
+		return nil
+	}
+	return url.Values{"again": {"true"}}
 }
 
 // Schedules returns the schedules, oldest first, optionally only those in

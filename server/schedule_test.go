@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestScheduleAPI(t *testing.T) {
 	a := testAnnouncement()
 	a.Title = "IT-Ausfall: Stand {{date}}"
 	sc, err := e.client.CreateSchedule(ctx, &crier.Schedule{Spec: "0 8 * * 1-5", ExpiresAfter: crier.Duration(4 * time.Hour),
-		Announcement: a}, "req-1")
+		Announcement: a}, "req-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestScheduleAPI(t *testing.T) {
 	if d := cmp.Diff(want, sc); d != "" {
 		t.Errorf("created (-want +got):\n%s", d)
 	}
-	if again, err := e.client.CreateSchedule(ctx, &crier.Schedule{Spec: "0 9 * * *", Announcement: a}, "req-1"); err != nil || again.ID != "sched1" {
+	if again, err := e.client.CreateSchedule(ctx, &crier.Schedule{Spec: "0 9 * * *", Announcement: a}, "req-1", false); err != nil || again.ID != "sched1" {
 		t.Errorf("repeated key: %+v, %v", again, err)
 	}
 	if status, _ := e.seen.last(); status != http.StatusOK {
@@ -148,7 +149,7 @@ func TestPublishAt(t *testing.T) {
 	e := newScheduleEnv(t)
 	ctx := context.Background()
 	at := testNow.Add(2 * time.Hour)
-	res, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1")
+	res, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,17 +163,17 @@ func TestPublishAt(t *testing.T) {
 	if a, _ := e.store.size(); a != 0 {
 		t.Errorf("%d announcements published, want none yet", a)
 	}
-	if again, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1"); err != nil || again.Schedule.ID != "sched1" {
+	if again, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1", false); err != nil || again.Schedule.ID != "sched1" {
 		t.Errorf("repeated key: %+v, %v", again, err)
 	}
 	// The key answers with its schedule whatever the repeated request says
 	// about the time, and nothing is published for it.
-	if again, err := e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "req-1"); err != nil ||
+	if again, err := e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "req-1", false); err != nil ||
 		again.Schedule == nil || again.Schedule.ID != "sched1" {
 		t.Errorf("repeated key with a time now due: %+v, %v; want schedule sched1", again, err)
 	}
 
-	res, err = e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "")
+	res, err = e.client.PublishAt(ctx, testAnnouncement(), testNow.Add(-30*time.Second), "", false)
 	if err != nil || res.Schedule != nil || res.Deliveries != 4 {
 		t.Errorf("publish_at 30 seconds ago: %+v, %v; want published at once", res, err)
 	}
@@ -182,11 +183,11 @@ func TestPublishAt(t *testing.T) {
 
 	bad := testAnnouncement()
 	bad.Towns = []string{"dortmund"}
-	_, err = e.client.PublishAt(ctx, bad, testNow.Add(-2*time.Minute), "")
+	_, err = e.client.PublishAt(ctx, bad, testNow.Add(-2*time.Minute), "", false)
 	if d := cmp.Diff([]string{"publish_at", "towns[0]"}, problemPlaces(crier.ErrorDetails(err))); d != "" || crier.ErrorCode(err) != crier.EINVALID {
 		t.Errorf("publish_at 2 minutes ago: %v (-want +got):\n%s", err, d)
 	}
-	_, err = e.client.PublishAt(ctx, bad, at, "")
+	_, err = e.client.PublishAt(ctx, bad, at, "", false)
 	if d := cmp.Diff([]string{"towns[0]"}, problemPlaces(crier.ErrorDetails(err))); d != "" {
 		t.Errorf("publish_at with an unknown town: %v (-want +got):\n%s", err, d)
 	}
@@ -215,8 +216,51 @@ func TestNoScheduler(t *testing.T) {
 	if status, _ := rawRequest(t, e, http.MethodGet, "/api/v1/schedules", testToken, ""); status != http.StatusNotFound {
 		t.Errorf("schedules without a scheduler: %d, want 404", status)
 	}
-	_, err := e.client.PublishAt(context.Background(), testAnnouncement(), testNow.Add(time.Hour), "")
+	_, err := e.client.PublishAt(context.Background(), testAnnouncement(), testNow.Add(time.Hour), "", false)
 	if crier.ErrorCode(err) != crier.EINVALID || !strings.Contains(err.Error(), "does not schedule") {
 		t.Errorf("publish_at without a scheduler: %v", err)
+	}
+}
+
+// TestScheduleRepeat: a schedule or publish_at that says what a pending
+// schedule says at the same time is answered 409 naming that schedule,
+// unless the query says again=true; a repeated Idempotency-Key still gets
+// its first answer.
+func TestScheduleRepeat(t *testing.T) {
+	e := newScheduleEnv(t)
+	ctx := context.Background()
+	at := testNow.Add(2 * time.Hour)
+	first, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.PublishAt(ctx, testAnnouncement(), at, "req-2", false)
+	ps := crier.ErrorDetails(err)
+	if status, _ := e.seen.last(); status != http.StatusConflict || len(ps) != 1 || ps[0].Code != schedule.CodeRepeat ||
+		ps[0].Args[0] != first.Schedule.ID || !strings.Contains(crier.ErrorMessage(err), "schedule "+first.Schedule.ID+" already publishes") ||
+		!strings.Contains(crier.ErrorMessage(err), "again=true") {
+		t.Errorf("repeated publish_at: %d %v %+v; want 409 naming %s", status, err, ps, first.Schedule.ID)
+	}
+	if again, err := e.client.PublishAt(ctx, testAnnouncement(), at, "req-1", false); err != nil || again.Schedule.ID != first.Schedule.ID {
+		t.Errorf("repeated key: %+v, %v; want the first schedule", again, err)
+	}
+	body := `{"at":"` + at.Format(time.RFC3339) + `","announcement":{"title":"` + testAnnouncement().Title + `","body":` +
+		strconv.Quote(testAnnouncement().Body) + `,"towns":["` + strings.Join(testAnnouncement().Towns, `","`) + `"]}}`
+	if status, b := rawRequest(t, e, http.MethodPost, "/api/v1/schedules", testToken, body); status != http.StatusConflict ||
+		!strings.Contains(string(b), `"code":"schedule.repeat"`) {
+		t.Errorf("repeated schedule: %d %s; want 409", status, b)
+	}
+	if status, b := rawRequest(t, e, http.MethodPost, "/api/v1/schedules?again=maybe", testToken, body); status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(b), `"field":"again"`) {
+		t.Errorf("again=maybe: %d %s; want 422", status, b)
+	}
+	if status, b := rawRequest(t, e, http.MethodPost, "/api/v1/schedules?again=true", testToken, body); status != http.StatusCreated {
+		t.Errorf("schedule with again=true: %d %s; want 201", status, b)
+	}
+	if _, err := e.client.PublishAt(ctx, testAnnouncement(), at, "", true); err != nil {
+		t.Errorf("publish_at with again: %v", err)
+	}
+	if ss, _ := e.client.Schedules(ctx, ""); len(ss) != 3 {
+		t.Errorf("%d schedules, want 3", len(ss))
 	}
 }

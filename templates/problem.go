@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/crierhq/crier"
 )
 
 // templateErr matches the position text/template and html/template put in
@@ -19,6 +21,42 @@ var execAt = regexp.MustCompile(`^executing "[^"]*" at <([^>]*)>: (.*)$`)
 // missingKey matches text/template's error for a missing map key under
 // missingkey=error.
 var missingKey = regexp.MustCompile(`^map has no entry for key "([^"]*)"$`)
+
+// describeProblem is describe as a problem at field. A missing town
+// variable, the mistake an author makes most, has a code, so that it is
+// shown in the reader's language; other template errors are in English.
+func describeProblem(field, name string, err error) crier.Problem {
+	line, key, expr, ok := missingVar(name, err)
+	switch {
+	case !ok:
+		return crier.Problem{Field: field, Message: describe(name, err)}
+	case line == "":
+		return crier.Problemf(field, "template.missing_var",
+			"the town has no variable %q (%v); set it in the town's vars, or write {{with index .Vars %q}}…{{end}} where it is optional",
+			key, expr, key)
+	}
+	return crier.Problemf(field, "template.missing_var_line",
+		"line %v: the town has no variable %q (%v); set it in the town's vars, or write {{with index .Vars %q}}…{{end}} where it is optional",
+		line, key, expr, key)
+}
+
+// missingVar reports whether err says that the template name asked for a
+// town variable the town does not have, and which, where and how.
+func missingVar(name string, err error) (line, key, expr string, ok bool) {
+	m := templateErr.FindStringSubmatch(strings.TrimSpace(err.Error()))
+	if m == nil || m[1] != name {
+		return "", "", "", false
+	}
+	e := execAt.FindStringSubmatch(m[3])
+	if e == nil || !strings.HasPrefix(e[1], ".Vars.") {
+		return "", "", "", false
+	}
+	k := missingKey.FindStringSubmatch(e[2])
+	if k == nil {
+		return "", "", "", false
+	}
+	return m[2], k[1], "{{" + e[1] + "}}", true
+}
 
 // describe turns a template error into "line N: what went wrong", naming a
 // missing town variable plainly. name is the template's name; the error may

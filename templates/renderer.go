@@ -270,13 +270,17 @@ func (x *run) failed(field, name string, err error) {
 		x.stop = s
 		return
 	}
-	x.problem(field, "%s", describe(name, err))
+	x.coded(describeProblem(field, name, err))
 }
 
 func (x *run) problem(field, format string, args ...any) {
-	x.problems = append(x.problems, crier.Problem{
-		Town: x.req.Town.ID, Channel: x.req.Channel, Field: field, Message: fmt.Sprintf(format, args...),
-	})
+	x.coded(crier.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// coded adds p, which may carry a code, for the run's town and channel.
+func (x *run) coded(p crier.Problem) {
+	p.Town, p.Channel = x.req.Town.ID, x.req.Channel
+	x.problems = append(x.problems, p)
 }
 
 func (x *run) err() error {
@@ -315,8 +319,8 @@ func (x *run) body(d *Data) {
 		key += "\x00" + x.req.Channel + "\x00" + x.req.Type
 	}
 	if b, ok := x.req.Shared[key].(renderedBody); ok {
-		if b.problem != "" {
-			x.problem(name, "%s", b.problem)
+		if b.problem != nil {
+			x.coded(*b.problem)
 			return
 		}
 		d.Body, d.BodyText = b.html, b.text
@@ -327,7 +331,7 @@ func (x *run) body(d *Data) {
 	if x.req.Shared != nil && x.stop == nil {
 		b := renderedBody{html: d.Body, text: d.BodyText}
 		if len(x.problems) > before {
-			b.problem = x.problems[before].Message
+			b.problem = new(x.problems[before])
 		}
 		x.req.Shared[key] = b
 	}
@@ -337,7 +341,7 @@ func (x *run) body(d *Data) {
 type renderedBody struct {
 	html    htmltemplate.HTML
 	text    string
-	problem string
+	problem *crier.Problem
 }
 
 // renderBody executes the body as a template over the town's data and
@@ -346,7 +350,7 @@ func (x *run) renderBody(d *Data) {
 	const name = "body"
 	t, err := texttemplate.New(name).Option("missingkey=error").Funcs(x.m.bodyFuncs(x.fm)).Parse(x.req.Announcement.Body)
 	if err != nil {
-		x.problem(name, "%s", describe(name, err))
+		x.coded(describeProblem(name, name, err))
 		return
 	}
 	if unbounded := boundedBody(t); len(unbounded) > 0 {
@@ -396,9 +400,9 @@ func (x *run) subject(d *Data) string {
 	field := "template " + x.r.lookup(x.req.Town.ID, x.req.Channel, emailSubject).name
 	switch {
 	case s == "":
-		x.problem(field, "the subject is empty")
+		x.coded(crier.Problemf(field, "template.subject_empty", "the subject is empty"))
 	case strings.ContainsFunc(s, isControl):
-		x.problem(field, "the subject must be a single line without control characters, got %q", s)
+		x.coded(crier.Problemf(field, "template.subject_line", "the subject must be a single line without control characters, got %q", s))
 	}
 	return s
 }

@@ -196,6 +196,7 @@ func TestMissingVariable(t *testing.T) {
 	_, err := r.Render(request(soest, buergerbuero(crier.ModeActual), "email", "mail-soest"))
 	want := []crier.Problem{{
 		Town: "soest", Channel: "mail-soest", Field: "template soest/email.text.tmpl",
+		Code: "template.missing_var_line", Args: []string{"3", "fax", "{{.Vars.fax}}", "fax"},
 		Message: `line 3: the town has no variable "fax" ({{.Vars.fax}}); set it in the town's vars, ` +
 			`or write {{with index .Vars "fax"}}…{{end}} where it is optional`,
 	}}
@@ -214,6 +215,7 @@ func TestMissingVariable(t *testing.T) {
 	_, err = r.Render(request(soest, a, "mastodon", "mastodon-soest"))
 	want = []crier.Problem{{
 		Town: "soest", Channel: "mastodon-soest", Field: "body",
+		Code: "template.missing_var_line", Args: []string{"3", "fax", "{{.Vars.fax}}", "fax"},
 		Message: `line 3: the town has no variable "fax" ({{.Vars.fax}}); set it in the town's vars, ` +
 			`or write {{with index .Vars "fax"}}…{{end}} where it is optional`,
 	}}
@@ -248,14 +250,16 @@ func TestSubjectSingleLine(t *testing.T) {
 	r := mustNew(t, dir)
 	_, err := r.Render(request(town(t, "soest"), kfz(crier.ModeActual), "email", "mail-soest"))
 	want := []crier.Problem{{
-		Town: "soest", Channel: "mail-soest", Field: "template email.subject.tmpl",
+		Town: "soest", Channel: "mail-soest", Field: "template email.subject.tmpl", Code: "template.subject_line",
+		Args:    []string{"Kfz-Zulassungsstelle: Termine entfallen\nStadt Soest"},
 		Message: `the subject must be a single line without control characters, got "Kfz-Zulassungsstelle: Termine entfallen\nStadt Soest"`,
 	}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 	_, err = r.Render(request(town(t, "werl"), kfz(crier.ModeActual), "email", "mail-werl"))
-	want = []crier.Problem{{Town: "werl", Channel: "mail-werl", Field: "template werl/email.subject.tmpl", Message: "the subject is empty"}}
+	want = []crier.Problem{{Town: "werl", Channel: "mail-werl", Field: "template werl/email.subject.tmpl", Code: "template.subject_empty",
+		Message: "the subject is empty"}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}

@@ -697,11 +697,12 @@ func TestCheck(t *testing.T) {
 		{"ok", func(m *crier.Message) {}, nil},
 		{"ok without HTML", func(m *crier.Message) { m.HTML = "" }, nil},
 		{"subject with line break", func(m *crier.Message) { m.Subject = "a\r\nb" },
-			[]crier.Problem{{Field: "subject", Message: "must be a single line (contains a line break)"}}},
+			[]crier.Problem{{Field: "subject", Code: "single_line", Message: "must be a single line (contains a line break)"}}},
 		{"empty subject and text", func(m *crier.Message) { m.Subject, m.Text = "", "\n" },
-			[]crier.Problem{{Field: "subject", Message: "must not be empty"}, {Field: "text", Message: "must not be empty"}}},
+			[]crier.Problem{{Field: "subject", Code: "empty", Message: "must not be empty"}, {Field: "text", Code: "empty", Message: "must not be empty"}}},
 		{"bad language", func(m *crier.Message) { m.Language = "deutsch!" },
-			[]crier.Problem{{Field: "language", Message: `"deutsch!" is not a language tag such as "de" or "de-DE"`}}},
+			[]crier.Problem{{Field: "language", Code: "email.language", Args: []string{"deutsch!"},
+				Message: `"deutsch!" is not a language tag such as "de" or "de-DE"`}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

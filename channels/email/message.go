@@ -17,18 +17,17 @@ import (
 // every recipient: what Check reports at publish time and Send refuses.
 func problems(m *crier.Message) []crier.Problem {
 	var ps []crier.Problem
-	add := func(field, msg string) { ps = append(ps, crier.Problem{Field: field, Message: msg}) }
 	switch {
 	case strings.TrimSpace(m.Subject) == "":
-		add("subject", "must not be empty")
+		ps = append(ps, crier.Problemf("subject", "empty", "must not be empty"))
 	case strings.ContainsAny(m.Subject, "\r\n"):
-		add("subject", "must be a single line (contains a line break)")
+		ps = append(ps, crier.Problemf("subject", "single_line", "must be a single line (contains a line break)"))
 	}
 	if strings.TrimSpace(m.Text) == "" {
-		add("text", "must not be empty")
+		ps = append(ps, crier.Problemf("text", "empty", "must not be empty"))
 	}
 	if m.Language != "" && !isLanguageTag(m.Language) {
-		add("language", fmt.Sprintf("%q is not a language tag such as \"de\" or \"de-DE\"", m.Language))
+		ps = append(ps, crier.Problemf("language", "email.language", "%q is not a language tag such as \"de\" or \"de-DE\"", m.Language))
 	}
 	return ps
 }

@@ -261,20 +261,20 @@ func (ch *Channel) TextLimit() crier.Limit {
 // says whether rules are the instance's own or Mastodon's defaults.
 func (ch *Channel) problem(m *crier.Message, r statusRules, known bool) *crier.Problem {
 	if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(m.SpoilerText) == "" {
-		return &crier.Problem{Field: "text", Message: "is empty; Mastodon refuses a status without text"}
+		return new(crier.Problemf("text", "mastodon.empty", "is empty; Mastodon refuses a status without text"))
 	}
 	n := Length(m.Text, m.SpoilerText, r.CharactersPerURL)
 	switch {
 	case n <= r.MaxCharacters:
 		return nil
 	case known:
-		return &crier.Problem{Field: "text", Message: fmt.Sprintf(
-			"is %d characters long as Mastodon counts them (content warning included, each link as %d); %s allows %d",
-			n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
+		return new(crier.Problemf("text", "mastodon.too_long",
+			"is %v characters long as Mastodon counts them (content warning included, each link as %v); %v allows %v",
+			n, r.CharactersPerURL, ch.host, r.MaxCharacters))
 	}
-	return &crier.Problem{Field: "text", Message: fmt.Sprintf(
-		"is %d characters long as Mastodon counts them (content warning included, each link as %d); the limit of %s is not known yet, and Mastodon's default allows %d",
-		n, r.CharactersPerURL, ch.host, r.MaxCharacters)}
+	return new(crier.Problemf("text", "mastodon.too_long_default",
+		"is %v characters long as Mastodon counts them (content warning included, each link as %v); the limit of %v is not known yet, and Mastodon's default allows %v",
+		n, r.CharactersPerURL, ch.host, r.MaxCharacters))
 }
 
 // refuse returns a permanent error when m breaks the instance's rules as

@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -77,11 +76,11 @@ func render(m *crier.Message) (*content, []crier.Problem) {
 	body := section(m)
 	var problems []crier.Problem
 	if head == "" && body == "" {
-		problems = append(problems, crier.Problem{Field: "text", Message: "is empty, and so is the subject; Slack needs one of them"})
+		problems = append(problems, crier.Problemf("text", "slack.empty", "is empty, and so is the subject; Slack needs one of them"))
 	}
 	if n := utf8.RuneCountInString(body); n > maxSection {
-		problems = append(problems, crier.Problem{Field: "text", Message: fmt.Sprintf(
-			"is %d characters long as Slack counts it (escaped, with the link), more than the %d a section allows", n, maxSection)})
+		problems = append(problems, crier.Problemf("text", "slack.too_long",
+			"is %v characters long as Slack counts it (escaped, with the link), more than the %v a section allows", n, maxSection))
 	}
 
 	id := ""
@@ -111,7 +110,7 @@ func render(m *crier.Message) (*content, []crier.Problem) {
 			slackapi.SectionBlockOptionExpand(true)))
 	}
 	if len(blocks) > maxBlocks {
-		problems = append(problems, crier.Problem{Field: "text", Message: fmt.Sprintf("needs %d blocks, more than the %d Slack allows", len(blocks), maxBlocks)})
+		problems = append(problems, crier.Problemf("text", "slack.too_many_blocks", "needs %v blocks, more than the %v Slack allows", len(blocks), maxBlocks))
 	}
 
 	ct := &content{blocks: blocks, text: fallback(m, head), key: m.Key}

@@ -179,7 +179,7 @@ func (c *Channel) Check(_ context.Context, m *crier.Message) []crier.Problem {
 // its secret) still has its messages checked as the real run would.
 func CheckMessage(m *crier.Message) []crier.Problem {
 	if len(m.Payload) > 0 && !json.Valid(m.Payload) {
-		return []crier.Problem{{Field: "payload", Message: "is not valid JSON"}}
+		return []crier.Problem{crier.Problemf("payload", "webhook.invalid_json", "is not valid JSON")}
 	}
 	return nil
 }

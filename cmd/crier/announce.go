@@ -28,6 +28,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	r := m.remoteFlags(fs)
 	wait := waitFlag(fs)
 	key := keyFlag(fs, "publish")
+	again := againFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -44,7 +45,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 		return err
 	}
 	if !publishAt.IsZero() {
-		return m.publishAt(ctx, c, a, publishAt, key(), *wait)
+		return m.publishAt(ctx, c, a, publishAt, key(), *wait, *again)
 	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {
@@ -250,8 +251,8 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	}))
 	if len(plan.Problems) > 0 {
 		fmt.Fprintln(m.Stderr, m.t("cli.problems", len(plan.Problems)))
-		for _, p := range m.summarize(app, plan.Problems) {
-			fmt.Fprintf(m.Stderr, "  - %s\n", p)
+		for _, p := range m.summarize(app, m.localProblems(plan.Problems)) {
+			fmt.Fprintf(m.Stderr, "  - %s\n", m.problemText(p))
 		}
 		return &failure{exitInvalid}
 	}

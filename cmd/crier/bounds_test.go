@@ -239,7 +239,7 @@ func TestCLIReadsLargeErrorAnswers(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "notice.md")
 	os.WriteFile(file, []byte("---\ntitle: Hinweis\ntowns: [soest]\n---\nText\n"), 0o600)
 	code, _, errOut := run(t, map[string]string{"CRIER_SERVER": remote.URL, "CRIER_TOKEN": "t"}, "publish", file)
-	if code != exitInvalid || !strings.Contains(errOut, "town town4999") || strings.Contains(errOut, `{"error"`) {
+	if code != exitInvalid || !strings.Contains(errOut, " town4999: body: zu lang") || strings.Contains(errOut, `{"error"`) {
 		t.Errorf("exit %d, want %d listing every problem\n%.500s", code, exitInvalid, errOut)
 	}
 	if _, err := (&server.Client{URL: remote.URL}).Publish(context.Background(), &crier.Announcement{}, ""); crier.ErrorCode(err) != crier.EINVALID {

@@ -155,11 +155,17 @@ func waitFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("wait", false, "wait until every delivery is final, with a progress bar; exit 1 unless all were sent")
 }
 
-// printProblems lists every problem of an invalid-input error.
+// printProblems lists every problem of an invalid-input error from the
+// server, which gave their texts in the reader's language.
 func (m *Main) printProblems(err error) {
-	fmt.Fprintf(m.Stderr, "crier: %s\n", crier.ErrorMessage(err))
-	for _, p := range crier.ErrorDetails(err) {
-		fmt.Fprintf(m.Stderr, "  - %s\n", p)
+	ps := crier.ErrorDetails(err)
+	head := crier.ErrorMessage(err)
+	if m.lang() != "en" {
+		head = m.t("cli.rejected", len(ps))
+	}
+	fmt.Fprintf(m.Stderr, "crier: %s\n", head)
+	for _, p := range ps {
+		fmt.Fprintf(m.Stderr, "  - %s\n", m.problemText(p))
 	}
 }
 
@@ -173,4 +179,55 @@ func (m *Main) summarize(a *app, ps []crier.Problem) []crier.Problem {
 		return ""
 	}
 	return server.SummarizeProblems(ps, typeOf, m.lang(), cmp.Or(max(a.cfg.Limits.Problems, 0), server.MaxProblems))
+}
+
+// problemText formats p as Problem.String does, with the town and the
+// channel named in the reader's language.
+func (m *Main) problemText(p crier.Problem) string {
+	var where []string
+	if p.Town != "" {
+		where = append(where, m.t("cli.problem_town", p.Town))
+	}
+	if p.Channel != "" {
+		where = append(where, m.t("cli.problem_channel", p.Channel))
+	}
+	if p.Field != "" {
+		where = append(where, p.Field)
+	}
+	msg := p.Message
+	if len(p.Towns) > 0 {
+		// A problem many towns share: its message counts them; name
+		// the first few, as Problem.String does.
+		const shown = 10
+		names := strings.Join(p.Towns[:min(len(p.Towns), shown)], ", ")
+		if len(p.Towns) > shown {
+			names += ", …"
+		}
+		msg += " [" + names + "]"
+	}
+	if len(where) == 0 {
+		return msg
+	}
+	sep := ": "
+	if p.Field != "" && len(where) > 1 {
+		// "town soest, channel radio: body: …"
+		return strings.Join(where[:len(where)-1], ", ") + sep + p.Field + sep + msg
+	}
+	return strings.Join(where, ", ") + sep + msg
+}
+
+// localProblem gives a problem found on this machine (preview) in the
+// reader's language.
+func (m *Main) localProblem(p crier.Problem) crier.Problem {
+	p.Message, _ = locale.Problem(m.lang(), p.Code, p.Args, p.Message)
+	return p
+}
+
+// localProblems is localProblem for each of ps.
+func (m *Main) localProblems(ps []crier.Problem) []crier.Problem {
+	out := make([]crier.Problem, len(ps))
+	for i, p := range ps {
+		out[i] = m.localProblem(p)
+	}
+	return out
 }

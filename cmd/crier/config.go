@@ -1269,13 +1269,13 @@ func (c *Config) Validate() error {
 	v.checkSite()
 	v.checkHTTP()
 	if r := v.c.Privacy.Retention; !r.Off && r.Duration != 0 && r.Duration < 24*time.Hour {
-		v.add("privacy.retention", "must be at least a day (1d), or off")
+		v.add("privacy.retention", "config.retention", "must be at least a day (1d), or off")
 	}
 	v.checkLimits()
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
-				v.add(u.Field, "environment variable %s is not set", u.Var)
+				v.add(u.Field, "config.env_unset", "environment variable %s is not set", u.Var)
 			}
 		}
 	}
@@ -1288,8 +1288,10 @@ type configCheck struct {
 	problems []crier.Problem
 }
 
-func (v *configCheck) add(field, format string, args ...any) {
-	v.problems = append(v.problems, crier.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+// add records a problem at field with a code (see crier.Problemf), so
+// that the CLI can give it in the reader's language.
+func (v *configCheck) add(field, code, format string, args ...any) {
+	v.problems = append(v.problems, crier.Problemf(field, code, format, args...))
 }
 
 // unset reports whether field uses an environment variable that is not set
@@ -1311,7 +1313,7 @@ func (v *configCheck) show(field, value string) string {
 
 func (v *configCheck) oneOf(field, value string, allowed ...string) {
 	if !v.unset(field) && !slices.Contains(allowed, value) {
-		v.add(field, "%s is not one of %s", v.show(field, value), strings.Join(allowed, ", "))
+		v.add(field, "config.not_one_of", "%s is not one of %s", v.show(field, value), strings.Join(allowed, ", "))
 	}
 }
 
@@ -1324,20 +1326,20 @@ func (v *configCheck) httpURL(field, value string) {
 	u, err := url.Parse(value)
 	switch {
 	case err != nil:
-		v.add(field, "is not a valid URL")
+		v.add(field, "config.bad_url", "is not a valid URL")
 	case u.Scheme != "http" && u.Scheme != "https":
-		v.add(field, "must be an absolute http or https URL")
+		v.add(field, "config.http_url", "must be an absolute http or https URL")
 	case u.Host == "":
-		v.add(field, "has no host")
+		v.add(field, "config.no_host", "has no host")
 	}
 }
 
 func (v *configCheck) slug(field, id string) bool {
 	switch {
 	case id == "" && !v.unset(field):
-		v.add(field, "is required")
+		v.add(field, "required", "is required")
 	case !v.unset(field) && !slugPattern.MatchString(id):
-		v.add(field, "%s is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", v.show(field, id))
+		v.add(field, "config.slug", "%s is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", v.show(field, id))
 	default:
 		return true
 	}
@@ -1348,27 +1350,27 @@ func (v *configCheck) checkTop() {
 	c := v.c
 	if !v.unset("listen") {
 		if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-			v.add("listen", "%s is not host:port, e.g. 127.0.0.1:8080", v.show("listen", c.Listen))
+			v.add("listen", "config.listen", "%s is not host:port, e.g. 127.0.0.1:8080", v.show("listen", c.Listen))
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			v.add("listen", "%s has no valid port number", v.show("listen", c.Listen))
+			v.add("listen", "config.listen_port", "%s has no valid port number", v.show("listen", c.Listen))
 		}
 	}
 	v.checkPublicURL()
 	if c.DataDir == "" && !v.unset("data_dir") {
-		v.add("data_dir", "is required")
+		v.add("data_dir", "required", "is required")
 	}
 	v.oneOf("mode", string(c.Mode), string(crier.ModeExercise), string(crier.ModeActual), string(crier.ModeTest))
 	if c.Sender != "" && !v.unset("sender") {
 		if _, err := crier.NormalizeEmail(c.Sender); err != nil {
-			v.add("sender", "%s is not a plain email address such as presse@kreis-soest.example", v.show("sender", c.Sender))
+			v.add("sender", "config.sender", "%s is not a plain email address such as presse@kreis-soest.example", v.show("sender", c.Sender))
 		}
 	}
 	if c.Secret != "" && !v.unset("secret") && len(c.Secret) < 32 {
-		v.add("secret", "must be at least 32 characters long")
+		v.add("secret", "config.secret_short", "must be at least 32 characters long")
 	}
 	if c.Templates != "" && !v.unset("templates") {
 		if fi, err := os.Stat(c.Templates); err != nil || !fi.IsDir() {
-			v.add("templates", "%s is not a directory", v.show("templates", c.Templates))
+			v.add("templates", "config.not_dir", "%s is not a directory", v.show("templates", c.Templates))
 		}
 	}
 	v.oneOf("log.format", c.Log.Format, "text", "json")
@@ -1386,8 +1388,7 @@ func (v *configCheck) checkPublicURL() {
 		return
 	}
 	if c.PublicURL == "" && c.Mode == crier.ModeActual {
-		v.add("public_url", "is required in actual mode: the https address under which people reach this instance, "+
-			"e.g. https://krisen.kreis-soest.example; links in mails, feeds and CAP documents start with it")
+		v.add("public_url", "config.public_url_required", "is required in actual mode: the https address under which people reach this instance, e.g. https://krisen.kreis-soest.example; links in mails, feeds and CAP documents start with it")
 		return
 	}
 	v.httpURL("public_url", c.PublicURL)
@@ -1396,10 +1397,10 @@ func (v *configCheck) checkPublicURL() {
 		return
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		v.add("public_url", "must not have a query or fragment: links are built by appending paths")
+		v.add("public_url", "config.url_query", "must not have a query or fragment: links are built by appending paths")
 	}
 	if c.Mode == crier.ModeActual && u.Scheme == "http" && u.Host != "" && !isLoopback(u.Hostname()) {
-		v.add("public_url", "must be an https URL in actual mode: people open its links from outside (http only for a loopback address)")
+		v.add("public_url", "config.https", "must be an https URL in actual mode: people open its links from outside (http only for a loopback address)")
 	}
 }
 
@@ -1409,26 +1410,26 @@ func (v *configCheck) checkNetworks() {
 		path := "networks." + name
 		if name == "default" {
 			if n.Source != "" || n.Interface != "" || len(n.DNS) > 0 || n.Proxy != "" {
-				v.add(path, "the default network is the system route and cannot be redefined")
+				v.add(path, "config.default_network", "the default network is the system route and cannot be redefined")
 			}
 			continue
 		}
 		if !slugPattern.MatchString(name) {
-			v.add(path, "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
+			v.add(path, "config.slug_name", "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
 		}
 		if n.Source != "" && !v.unset(path+".source") {
 			if _, err := netip.ParseAddr(n.Source); err != nil {
-				v.add(path+".source", "%s is not an IP address", v.show(path+".source", n.Source))
+				v.add(path+".source", "config.not_ip", "%s is not an IP address", v.show(path+".source", n.Source))
 			}
 		}
 		if n.Interface != "" && !v.unset(path+".interface") && strings.ContainsAny(n.Interface, " \t/") {
-			v.add(path+".interface", "%s is not an interface name", v.show(path+".interface", n.Interface))
+			v.add(path+".interface", "config.not_interface", "%s is not an interface name", v.show(path+".interface", n.Interface))
 		}
 		if n.Source != "" && n.Interface != "" {
-			v.add(path, "source and interface exclude each other: set one")
+			v.add(path, "config.source_interface", "source and interface exclude each other: set one")
 		}
 		if n.DialTimeout.Duration < 0 {
-			v.add(path+".dial_timeout", "must be positive")
+			v.add(path+".dial_timeout", "positive", "must be positive")
 		}
 		for i, s := range n.DNS {
 			f := fmt.Sprintf("%s.dns[%d]", path, i)
@@ -1436,18 +1437,18 @@ func (v *configCheck) checkNetworks() {
 				continue
 			}
 			if ap, err := netip.ParseAddrPort(s); err != nil || ap.Port() == 0 {
-				v.add(f, "%s is not IP:port, e.g. 192.168.8.1:53", v.show(f, s))
+				v.add(f, "config.dns", "%s is not IP:port, e.g. 192.168.8.1:53", v.show(f, s))
 			}
 		}
 		if n.Proxy != "" && !v.unset(path+".proxy") {
 			u, err := url.Parse(n.Proxy)
 			switch {
 			case err != nil:
-				v.add(path+".proxy", "is not a valid URL")
+				v.add(path+".proxy", "config.bad_url", "is not a valid URL")
 			case !slices.Contains([]string{"socks5", "socks5h", "http", "https"}, u.Scheme):
-				v.add(path+".proxy", "must be a socks5://, socks5h://, http:// or https:// URL")
+				v.add(path+".proxy", "config.proxy_scheme", "must be a socks5://, socks5h://, http:// or https:// URL")
 			case u.Hostname() == "":
-				v.add(path+".proxy", "has no host")
+				v.add(path+".proxy", "config.no_host", "has no host")
 			}
 		}
 	}
@@ -1465,10 +1466,10 @@ func (v *configCheck) checkChannels() {
 		path := "channels[" + labels[i] + "]"
 		if v.slug(path+".id", ch.ID) {
 			if ch.ID == crier.PageType {
-				v.add(path+".id", "%q is reserved: the emergency website's pages are stored under it", crier.PageType)
+				v.add(path+".id", "config.reserved_page", "%q is reserved: the emergency website's pages are stored under it", crier.PageType)
 			}
 			if j, ok := first[ch.ID]; ok {
-				v.add(path+".id", "duplicate id %s (also channels[%d])", v.show(path+".id", ch.ID), j)
+				v.add(path+".id", "config.duplicate_channel", "duplicate id %s (also channels[%v])", v.show(path+".id", ch.ID), j)
 			} else {
 				first[ch.ID] = i
 			}
@@ -1476,43 +1477,43 @@ func (v *configCheck) checkChannels() {
 		known := slices.Contains(channelTypes, ch.Type)
 		switch {
 		case ch.Type == "" && !v.unset(path+".type"):
-			v.add(path+".type", "is required: one of %s", strings.Join(channelTypes, ", "))
+			v.add(path+".type", "config.required_one_of", "is required: one of %s", strings.Join(channelTypes, ", "))
 		case !known && !v.unset(path+".type"):
-			v.add(path+".type", "unknown channel type %s (known: %s)", v.show(path+".type", ch.Type), strings.Join(channelTypes, ", "))
+			v.add(path+".type", "config.unknown_type", "unknown channel type %s (known: %s)", v.show(path+".type", ch.Type), strings.Join(channelTypes, ", "))
 		}
 		if ch.Type == "email" {
 			switch {
 			case !v.given(path+".from", ch.From):
-				v.add(path+".from", "is required for email channels, e.g. \"Stadt Soest <presse@soest.example>\"")
+				v.add(path+".from", "config.from_required", "is required for email channels, e.g. \"Stadt Soest <presse@soest.example>\"")
 			case !v.unset(path + ".from"):
 				if _, err := mail.ParseAddress(ch.From); err != nil {
-					v.add(path+".from", "%s is not a valid mailbox, e.g. \"Stadt Soest <presse@soest.example>\"", v.show(path+".from", ch.From))
+					v.add(path+".from", "config.from_invalid", "%s is not a valid mailbox, e.g. \"Stadt Soest <presse@soest.example>\"", v.show(path+".from", ch.From))
 				}
 			}
 		} else if known && v.given(path+".from", ch.From) {
-			v.add(path+".from", "is not a field of %s channels (only email channels take it)", ch.Type)
+			v.add(path+".from", "config.from_field", "is not a field of %s channels (only email channels take it)", ch.Type)
 		}
 		if ch.Type == "mastodon" {
 			v.oneOf(path+".visibility", ch.Visibility, "public", "unlisted", "private", "direct")
 		} else if known && v.given(path+".visibility", ch.Visibility) {
-			v.add(path+".visibility", "is not a field of %s channels (only mastodon channels take it)", ch.Type)
+			v.add(path+".visibility", "config.visibility_field", "is not a field of %s channels (only mastodon channels take it)", ch.Type)
 		}
 		if known && v.given(path+".revisions", ch.Revisions) {
 			if ch.Type == "mastodon" || ch.Type == "slack" {
 				v.oneOf(path+".revisions", ch.Revisions, crier.RevisionsEdit, crier.RevisionsReply)
 			} else {
-				v.add(path+".revisions", "is not a field of %s channels (only mastodon and slack channels take it)", ch.Type)
+				v.add(path+".revisions", "config.revisions_field", "is not a field of %s channels (only mastodon and slack channels take it)", ch.Type)
 			}
 		}
 		if len(ch.Endpoints) == 0 {
-			v.add(path+".endpoints", "needs at least one endpoint")
+			v.add(path+".endpoints", "config.no_endpoint", "needs at least one endpoint")
 		}
 		names := map[string]int{}
 		for j := range ch.Endpoints {
 			ep := &ch.Endpoints[j]
 			epath := fmt.Sprintf("%s.endpoints[%d]", path, j)
 			if k, ok := names[ep.Name]; ok && ep.Name != "" {
-				v.add(epath+".name", "%s is also the name of %s.endpoints[%d]", v.show(epath+".name", ep.Name), path, k)
+				v.add(epath+".name", "config.endpoint_name", "%s is also the name of %s.endpoints[%v]", v.show(epath+".name", ep.Name), path, k)
 			} else {
 				names[ep.Name] = j
 			}
@@ -1531,7 +1532,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 					known = append(known, name)
 				}
 			}
-			v.add(f("network"), "unknown network %s (known: %s)", v.show(f("network"), e.Network), strings.Join(known, ", "))
+			v.add(f("network"), "config.unknown_network", "unknown network %s (known: %s)", v.show(f("network"), e.Network), strings.Join(known, ", "))
 		}
 	}
 	allowed, ok := endpointFields[typ]
@@ -1541,16 +1542,16 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	values := e.values()
 	set := func(name string) bool { return v.given(f(name), values[name]) }
 	if e.Receiver != "" && !slugPattern.MatchString(e.Receiver) {
-		v.add(f("receiver"), "%s is not a name of lower-case letters, digits and dashes", v.show(f("receiver"), e.Receiver))
+		v.add(f("receiver"), "config.receiver", "%s is not a name of lower-case letters, digits and dashes", v.show(f("receiver"), e.Receiver))
 	}
 	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "chunking", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
-			v.add(f(name), "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
+			v.add(f(name), "config.endpoint_field", "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
 		}
 	}
 	required := func(name string) {
 		if !set(name) {
-			v.add(f(name), "is required for %s endpoints", typ)
+			v.add(f(name), "config.endpoint_required", "is required for %s endpoints", typ)
 		}
 	}
 	switch typ {
@@ -1565,7 +1566,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 		required("secret")
 		if e.Secret != "" && !v.unset(f("secret")) {
 			if msg := webhookSecretProblem(e.Secret); msg != "" {
-				v.add(f("secret"), "%s", msg)
+				v.problems = append(v.problems, crier.Problem{Field: f("secret"), Message: msg})
 			}
 		}
 	case "email":
@@ -1580,19 +1581,19 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 		bot := set("token") || set("channel")
 		switch {
 		case bot && set("webhook_url"):
-			v.add(path, "set either token and channel (a bot) or webhook_url (an incoming webhook), not both")
+			v.add(path, "config.slack_both", "set either token and channel (a bot) or webhook_url (an incoming webhook), not both")
 		case set("webhook_url"):
 			v.httpURL(f("webhook_url"), e.WebhookURL)
 		case set("token") && !set("channel"):
-			v.add(f("channel"), "is required with token, e.g. \"#krisenstab\"")
+			v.add(f("channel"), "config.slack_channel", "is required with token, e.g. \"#krisenstab\"")
 		case set("channel") && !set("token"):
-			v.add(f("token"), "is required with channel")
+			v.add(f("token"), "config.slack_token", "is required with channel")
 		case !bot:
-			v.add(path, "needs token and channel (a bot) or webhook_url (an incoming webhook)")
+			v.add(path, "config.slack_none", "needs token and channel (a bot) or webhook_url (an incoming webhook)")
 		}
 		switch {
 		case set("api_url") && !bot:
-			v.add(f("api_url"), "goes with token and channel (a bot), not with webhook_url")
+			v.add(f("api_url"), "config.slack_api_url", "goes with token and channel (a bot), not with webhook_url")
 		case set("api_url"):
 			v.httpURL(f("api_url"), e.APIURL)
 		}
@@ -1603,28 +1604,28 @@ func (v *configCheck) checkMailEndpoint(path string, e *EndpointConfig) {
 	f := func(name string) string { return path + "." + name }
 	switch {
 	case !v.given(f("host"), e.Host):
-		v.add(f("host"), "is required for email endpoints")
+		v.add(f("host"), "config.host_required", "is required for email endpoints")
 	case v.unset(f("host")):
 	case strings.Contains(e.Host, "://"):
-		v.add(f("host"), "must be a host name, not a URL")
+		v.add(f("host"), "config.host_url", "must be a host name, not a URL")
 	case isHostPort(e.Host):
-		v.add(f("host"), "must not include a port; set port")
+		v.add(f("host"), "config.host_port", "must not include a port; set port")
 	case !hostPattern.MatchString(e.Host) && !isIP(e.Host):
-		v.add(f("host"), "%s is not a host name or IP address", v.show(f("host"), e.Host))
+		v.add(f("host"), "config.host_invalid", "%s is not a host name or IP address", v.show(f("host"), e.Host))
 	}
 	if !v.unset(f("port")) && (e.Port < 1 || e.Port > 65535) {
-		v.add(f("port"), "%d is not between 1 and 65535", e.Port)
+		v.add(f("port"), "config.port_range", "%v is not between 1 and 65535", e.Port)
 	}
 	v.oneOf(f("tls"), e.TLS, "starttls", "implicit", "none")
 	user, pass := v.given(f("username"), e.Username), v.given(f("password"), e.Password)
 	switch {
 	case user && !pass:
-		v.add(f("password"), "is required with username")
+		v.add(f("password"), "config.password", "is required with username")
 	case pass && !user:
-		v.add(f("username"), "is required with password")
+		v.add(f("username"), "config.username", "is required with password")
 	}
 	if pass && e.TLS == "none" && !v.unset(f("host")) && !isLoopback(e.Host) {
-		v.add(f("tls"), "none would send the password unencrypted to another machine: use starttls or implicit")
+		v.add(f("tls"), "config.tls_none", "none would send the password unencrypted to another machine: use starttls or implicit")
 	}
 }
 
@@ -1701,39 +1702,39 @@ func (v *configCheck) checkTowns() {
 		if v.slug(f("id"), t.ID) {
 			switch other, dup := firstID[t.ID]; {
 			case t.ID == "all":
-				v.add(f("id"), "\"all\" is reserved: it targets every town")
+				v.add(f("id"), "config.all_reserved", "\"all\" is reserved: it targets every town")
 			case dup:
-				v.add(f("id"), "duplicate id %s (also %s)", v.show(f("id"), t.ID), other)
+				v.add(f("id"), "config.duplicate_id", "duplicate id %s (also %s)", v.show(f("id"), t.ID), other)
 			default:
 				firstID[t.ID] = fmt.Sprintf("towns[%d]", i)
 			}
 		}
 		switch {
 		case !v.given(f("name"), t.Name):
-			v.add(f("name"), "is required")
+			v.add(f("name"), "required", "is required")
 		case strings.ContainsAny(t.Name, "\r\n"):
-			v.add(f("name"), "must be a single line")
+			v.add(f("name"), "config.single_line", "must be a single line")
 		}
 		if t.AGS != "" && !v.unset(f("ags")) {
 			if !agsPattern.MatchString(t.AGS) {
-				v.add(f("ags"), "%s must be 8 digits (AGS) or 12 digits (ARS)", v.show(f("ags"), t.AGS))
+				v.add(f("ags"), "config.ags", "%s must be 8 digits (AGS) or 12 digits (ARS)", v.show(f("ags"), t.AGS))
 			} else if other, dup := firstAGS[t.AGS]; dup {
-				v.add(f("ags"), "%s is also the code of %s", v.show(f("ags"), t.AGS), other)
+				v.add(f("ags"), "config.ags_duplicate", "%s is also the code of %s", v.show(f("ags"), t.AGS), other)
 			} else {
 				firstAGS[t.AGS] = path
 			}
 		}
 		if !v.unset(f("language")) && !languagePat.MatchString(t.Language) {
-			v.add(f("language"), "%s is not a language tag such as de or de-DE", v.show(f("language"), t.Language))
+			v.add(f("language"), "config.language", "%s is not a language tag such as de or de-DE", v.show(f("language"), t.Language))
 		}
 		if !v.unset(f("time_zone")) {
 			if _, err := time.LoadLocation(t.TimeZone); err != nil || t.TimeZone == "Local" {
-				v.add(f("time_zone"), "%s is not an IANA time zone such as Europe/Berlin", v.show(f("time_zone"), t.TimeZone))
+				v.add(f("time_zone"), "config.time_zone", "%s is not an IANA time zone such as Europe/Berlin", v.show(f("time_zone"), t.TimeZone))
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(t.Vars)) {
 			if !varNamePattern.MatchString(name) {
-				v.add(f("vars")+"."+name, "is not usable in templates: use letters, digits and underscores, not starting with a digit")
+				v.add(f("vars")+"."+name, "config.var_name", "is not usable in templates: use letters, digits and underscores, not starting with a digit")
 			}
 		}
 		seen := map[string]bool{}
@@ -1742,9 +1743,9 @@ func (v *configCheck) checkTowns() {
 			switch {
 			case v.unset(cf):
 			case !channels[id]:
-				v.add(cf, "unknown channel %s", v.show(cf, id))
+				v.add(cf, "config.unknown_channel", "unknown channel %s", v.show(cf, id))
 			case seen[id]:
-				v.add(cf, "channel %s is listed twice", v.show(cf, id))
+				v.add(cf, "config.channel_twice", "channel %s is listed twice", v.show(cf, id))
 			}
 			seen[id] = true
 		}
@@ -1758,7 +1759,7 @@ func (v *configCheck) checkHTTP() {
 	for _, i := range bad {
 		field := fmt.Sprintf("http.trusted_proxies[%d]", i)
 		if !v.unset(field) {
-			v.add(field, "%s is neither a CIDR prefix such as 10.0.0.0/8 nor an IP address", v.show(field, h.TrustedProxies[i]))
+			v.add(field, "config.trusted_proxy", "%s is neither a CIDR prefix such as 10.0.0.0/8 nor an IP address", v.show(field, h.TrustedProxies[i]))
 		}
 	}
 	if h.ProxyHeader != "" {
@@ -1769,11 +1770,11 @@ func (v *configCheck) checkHTTP() {
 		value time.Duration
 	}{{"http.read_timeout", h.ReadTimeout.Duration}, {"http.write_timeout", h.WriteTimeout.Duration}, {"http.idle_timeout", h.IdleTimeout.Duration}} {
 		if d.value < 0 {
-			v.add(d.field, "must not be negative")
+			v.add(d.field, "negative", "must not be negative")
 		}
 	}
 	if h.MaxConnsPerClient < 0 {
-		v.add("http.max_conns_per_client", "must not be negative")
+		v.add("http.max_conns_per_client", "negative", "must not be negative")
 	}
 }
 
@@ -1788,11 +1789,11 @@ func (v *configCheck) checkLimits() {
 		{"limits.render_time", int64(l.RenderTime.Duration)}, {"limits.request_body", int64(l.RequestBody)},
 		{"limits.import_body", int64(l.ImportBody)}, {"limits.problems", int64(l.Problems)}} {
 		if f.value < 0 {
-			v.add(f.field, "must not be negative")
+			v.add(f.field, "negative", "must not be negative")
 		}
 	}
 	if r := l.render(); l.Message > 0 && int64(r.MaxMessage) > r.MaxAnnouncement {
-		v.add("limits.message", "%s is larger than limits.announcement (%s)", Size(r.MaxMessage), Size(r.MaxAnnouncement))
+		v.add("limits.message", "config.limit_message", "%s is larger than limits.announcement (%s)", Size(r.MaxMessage), Size(r.MaxAnnouncement))
 	}
 }
 
@@ -1800,7 +1801,7 @@ func (v *configCheck) checkLimits() {
 func (v *configCheck) checkSite() {
 	s := &v.c.Site
 	if strings.ContainsAny(s.Title, "\r\n") && !v.unset("site.title") {
-		v.add("site.title", "must be a single line")
+		v.add("site.title", "config.single_line", "must be a single line")
 	}
 	for _, f := range []struct{ field, value string }{{"site.imprint_url", s.ImprintURL}, {"site.privacy_url", s.PrivacyURL}} {
 		if f.value != "" {
@@ -1808,7 +1809,7 @@ func (v *configCheck) checkSite() {
 		}
 	}
 	if s.MaxAge.Duration < 0 {
-		v.add("site.max_age", "must not be negative")
+		v.add("site.max_age", "negative", "must not be negative")
 	}
 	ids := make([]string, len(v.c.Towns))
 	for i, t := range v.c.Towns {
@@ -1820,7 +1821,8 @@ func (v *configCheck) checkSite() {
 		// The rules of a list set through the API, which crier services
 		// sends back whole with the configured lines it did not touch.
 		for _, p := range crier.CheckServiceStatus(status[t.ID]) {
-			v.add(fmt.Sprintf("towns[%s].%s", labels[i], p.Field), "%s", p.Message)
+			p.Field = fmt.Sprintf("towns[%s].%s", labels[i], p.Field)
+			v.problems = append(v.problems, p)
 		}
 	}
 }
@@ -1834,15 +1836,15 @@ func (v *configCheck) checkGroups() {
 		path := "groups." + name
 		switch {
 		case !slugPattern.MatchString(name):
-			v.add(path, "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
+			v.add(path, "config.slug_name", "%q is not a slug: lower-case letters, digits and hyphens, starting with a letter or digit", name)
 		case name == "all":
-			v.add(path, "\"all\" is reserved: it targets every town")
+			v.add(path, "config.all_reserved", "\"all\" is reserved: it targets every town")
 		case towns[name]:
-			v.add(path, "a town has the id %q; a group needs another name", name)
+			v.add(path, "config.group_town", "a town has the id %q; a group needs another name", name)
 		}
 		members := v.c.Groups[name]
 		if len(members) == 0 {
-			v.add(path, "has no members")
+			v.add(path, "config.no_members", "has no members")
 		}
 		seen := map[string]bool{}
 		for i, m := range members {
@@ -1851,12 +1853,12 @@ func (v *configCheck) checkGroups() {
 			switch {
 			case v.unset(f):
 			case towns[m] && seen[m]:
-				v.add(f, "town %s is listed twice", v.show(f, m))
+				v.add(f, "config.town_twice", "town %s is listed twice", v.show(f, m))
 			case towns[m]:
 			case isGroup:
-				v.add(f, "%s is a group; members must be towns", v.show(f, m))
+				v.add(f, "config.group_member", "%s is a group; members must be towns", v.show(f, m))
 			default:
-				v.add(f, "unknown town %s", v.show(f, m))
+				v.add(f, "config.unknown_town", "unknown town %s", v.show(f, m))
 			}
 			seen[m] = true
 		}
@@ -1869,9 +1871,9 @@ func (v *configCheck) checkDelivery() {
 		f := "delivery.concurrency." + typ
 		switch {
 		case !slices.Contains(channelTypes, typ):
-			v.add(f, "unknown channel type %q (known: %s)", typ, strings.Join(channelTypes, ", "))
+			v.add(f, "config.unknown_type_name", "unknown channel type %q (known: %s)", typ, strings.Join(channelTypes, ", "))
 		case d.Concurrency[typ] < 1:
-			v.add(f, "must be at least 1")
+			v.add(f, "at_least_one", "must be at least 1")
 		}
 	}
 	for _, p := range []struct {
@@ -1888,19 +1890,19 @@ func (v *configCheck) checkDelivery() {
 		{"delivery.probe_interval", d.ProbeInterval.Duration},
 	} {
 		if p.d <= 0 {
-			v.add(p.field, "must be positive")
+			v.add(p.field, "positive", "must be positive")
 		}
 	}
 	if d.Breaker.Failures < 1 {
-		v.add("delivery.breaker.failures", "must be at least 1")
+		v.add("delivery.breaker.failures", "at_least_one", "must be at least 1")
 	}
 	if d.SendTimeout.Duration > 0 && d.SendTimeout.Duration >= d.Lease.Duration {
-		v.add("delivery.send_timeout", "must be shorter than lease (%s): a send that outlives its lease may be repeated", d.Lease)
+		v.add("delivery.send_timeout", "config.send_timeout", "must be shorter than lease (%s): a send that outlives its lease may be repeated", d.Lease)
 	}
 	if d.Backoff.Base.Duration > 0 && d.Backoff.Base.Duration > d.Backoff.Max.Duration {
-		v.add("delivery.backoff.base", "must not exceed backoff.max (%s)", d.Backoff.Max)
+		v.add("delivery.backoff.base", "config.backoff", "must not exceed backoff.max (%s)", d.Backoff.Max)
 	}
 	if d.MaxAttempts < 1 {
-		v.add("delivery.max_attempts", "must be at least 1")
+		v.add("delivery.max_attempts", "at_least_one", "must be at least 1")
 	}
 }

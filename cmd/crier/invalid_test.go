@@ -19,6 +19,7 @@ import (
 // problem, and nothing is queued.
 func TestPublishRejectsBadInput(t *testing.T) {
 	srv := mustServe(t, "../../config.example.yaml", nil)
+	srv.Client.Language = "en" // the problems below are the English ones
 	ctx := context.Background()
 	good := func() *crier.Announcement {
 		return &crier.Announcement{
@@ -94,7 +95,7 @@ func TestPublishRejectsBadInput(t *testing.T) {
 	// The CLI exits 2 and lists the problems.
 	file := filepath.Join(t.TempDir(), "bad.md")
 	os.WriteFile(file, []byte("---\ntitle: Test\ntowns: [soest, dortmund]\nchannels: [fax]\n---\n{{.Vars.fax}}\n"), 0o600)
-	code, _, errOut := run(t, map[string]string{"CRIER_SERVER": srv.URL}, "publish", file, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)
+	code, _, errOut := run(t, map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": "en"}, "publish", file, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)
 	if code != exitInvalid || !strings.Contains(errOut, `unknown town or group "dortmund"`) || !strings.Contains(errOut, `unknown channel "fax"`) {
 		t.Errorf("CLI publish of a bad notice: exit %d, want %d\n%s", code, exitInvalid, errOut)
 	}

@@ -77,7 +77,7 @@ func commands() []command {
 	return []command{
 		{name: "serve", args: "[--config FILE]", help: "run the API, the delivery workers and the queue", run: (*Main).serve,
 			example: "serve --config /etc/crier/crier.yaml"},
-		{name: "publish", args: "FILE [--wait]", help: "publish an announcement file (Markdown with YAML front matter)", run: (*Main).publish,
+		{name: "publish", args: "FILE [--wait] [--again]", help: "publish an announcement file (Markdown with YAML front matter)", run: (*Main).publish,
 			example: "publish notice.md --wait"},
 		{name: "preview", args: "FILE [--town ID] [--channel ID]", help: "render every message and list every problem, without a server", run: (*Main).preview,
 			example: "preview notice.md --town soest"},
@@ -118,7 +118,7 @@ func commands() []command {
 			example: "purge"},
 		{name: "schedule", args: "add|list|show|edit|pause|resume|remove", help: "publish later: once (publish_at) or by a cron spec", run: (*Main).schedules,
 			example: "schedule list", subs: []command{
-				{name: "add", args: "FILE [--cron SPEC | --at TIME] [--until DATE] [--expires-after D]", help: "publish a file later: once, or on every run of a cron spec",
+				{name: "add", args: "FILE [--cron SPEC | --at TIME] [--until DATE] [--expires-after D] [--again]", help: "publish a file later: once, or on every run of a cron spec",
 					example: `schedule add sprechstunde.md --cron "0 8 * * 1-5" --until 2026-12-31`},
 				{name: "list", args: "[--all]", help: "list the schedules that are still to fire",
 					example: "schedule list --all"},
@@ -204,7 +204,13 @@ func (m *Main) exit(err error) int {
 		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
 		return exitInvalid
 	case crier.ErrorCode(err) == crier.EINVALID, crier.ErrorCode(err) == server.CodeTooLarge:
-		fmt.Fprintf(m.Stderr, "crier: %v\n", err)
+		// The first line says what was refused; each problem follows in
+		// the reader's language.
+		head, _, _ := strings.Cut(err.Error(), "\n")
+		fmt.Fprintf(m.Stderr, "crier: %s\n", head)
+		for _, p := range crier.ErrorDetails(err) {
+			fmt.Fprintf(m.Stderr, "  %s\n", m.problemText(m.localProblem(p)))
+		}
 		return exitInvalid
 	}
 	fmt.Fprintf(m.Stderr, "crier: %v\n", err)

@@ -25,7 +25,7 @@ type ScheduleConfig struct {
 
 func (v *configCheck) checkSchedule() {
 	if v.c.Schedule.Grace.Duration <= 0 {
-		v.add("schedule.grace", "must be positive")
+		v.add("schedule.grace", "positive", "must be positive")
 	}
 }
 
@@ -37,12 +37,19 @@ func (m *Main) scheduler(a *app, cfg *Config, log *slog.Logger) *schedule.Schedu
 // publishAt asks the server to publish a at 'at', for "crier publish" of a
 // file with publish_at: a time in the future is checked now and scheduled,
 // one that has just passed publishes at once.
-func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announcement, at time.Time, key string, wait bool) error {
+//
+// A notice that a pending schedule publishes at the same time already is
+// not scheduled again unless again is true: the command says which
+// schedule that is and fails.
+func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announcement, at time.Time, key string, wait, again bool) error {
 	var res *server.ScheduledResult
 	err := retryTransport(ctx, func() (err error) {
-		res, err = c.PublishAt(ctx, a, at, key)
+		res, err = c.PublishAt(ctx, a, at, key, again)
 		return err
 	})
+	if err := m.repeated(err); err != nil {
+		return err
+	}
 	if err := m.invalid(err); err != nil {
 		return err
 	}
@@ -59,6 +66,29 @@ func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announc
 		fmt.Fprintln(m.Stderr, m.t("cli.wait_scheduled", id))
 	}
 	return nil
+}
+
+// againFlag registers --again on fs.
+func againFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("again", false, "schedule it even when an active or paused schedule publishes the same notice at the same time "+
+		"(without it such a repeat is refused, naming that schedule, with exit code 2)")
+}
+
+// repeated tells the reader that a schedule was refused because a pending
+// one publishes the same notice at the same time, and how to go on; it
+// returns a failure then, and any other err unchanged.
+func (m *Main) repeated(err error) error {
+	ps := crier.ErrorDetails(err)
+	if crier.ErrorCode(err) != crier.ECONFLICT || len(ps) != 1 || ps[0].Code != schedule.CodeRepeat || len(ps[0].Args) != 2 {
+		return err
+	}
+	id, when := ps[0].Args[0], ps[0].Args[1]
+	if t, perr := time.Parse(time.RFC3339, when); perr == nil {
+		when = m.sentenceTime(t)
+	}
+	fmt.Fprintln(m.Stderr, "crier: "+m.t("cli.schedule_repeat", id, when))
+	fmt.Fprintln(m.Stderr, m.t("cli.schedule_repeat_hint", id))
+	return &failure{exitInvalid}
 }
 
 // schedules manages schedules: one-off (publish_at) and recurring ones.
@@ -125,6 +155,7 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	var tf timeFlags
 	tf.register(fs)
 	key := keyFlag(fs, "schedule add")
+	again := againFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -162,9 +193,12 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	}
 	var stored *crier.Schedule
 	err = retryTransport(ctx, func() (err error) {
-		stored, err = c.CreateSchedule(ctx, sc, key())
+		stored, err = c.CreateSchedule(ctx, sc, key(), *again)
 		return err
 	})
+	if err := m.repeated(err); err != nil {
+		return err
+	}
 	if err := m.invalid(err); err != nil {
 		return err
 	}

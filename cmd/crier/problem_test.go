@@ -1,0 +1,96 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProblemLanguage: the problems of an invalid notice are given in
+// German by default and in English with the English setting, both when the
+// server refuses a publish and when preview finds them on this machine.
+func TestProblemLanguage(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	path := filepath.Join(t.TempDir(), "invalid.md")
+	text := "---\ntitle: Bürgerbüro geschlossen\ntowns: [soest, dortmund]\nchannels: [radio, fax]\n---\n  \n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"": {
+			"body: darf nicht leer sein",
+			`towns[1]: unbekannter Ort oder unbekannte Gruppe "dortmund" (bekannt: `,
+			`channels[1]: unbekannter Kanal "fax"`,
+		},
+		"en": {
+			"body: must not be empty",
+			`towns[1]: unknown town or group "dortmund" (known: `,
+			`channels[1]: unknown channel "fax"`,
+		},
+	}
+	// A town variable the town does not have, found for each town and
+	// channel.
+	missing := filepath.Join(t.TempDir(), "missing.md")
+	if err := os.WriteFile(missing, []byte("---\ntitle: Fax\ntowns: [soest]\nchannels: [radio]\n---\nFax: {{.Vars.fax}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for lang, line := range map[string]string{
+		"":   `Ort soest, Kanal radio: body: Zeile 1: der Ort hat keine Variable "fax" ({{.Vars.fax}})`,
+		"en": `town soest, channel radio: body: line 1: the town has no variable "fax" ({{.Vars.fax}})`,
+	} {
+		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+		code, _, errOut := run(t, env, "publish", missing, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)
+		if code != exitInvalid || !strings.Contains(errOut, "  - "+line) {
+			t.Errorf("CRIER_LANG=%q, a missing variable: exit %d, want %d and a line %q:\n%s", lang, code, exitInvalid, line, errOut)
+		}
+	}
+	for lang, lines := range want {
+		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+		for _, args := range [][]string{
+			{"publish", path, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir},
+			{"preview", path, "--config", "../../config.example.yaml"},
+		} {
+			code, out, errOut := run(t, env, args...)
+			if code != exitInvalid {
+				t.Errorf("CRIER_LANG=%q %s: exit %d, want %d\n%s%s", lang, args[0], code, exitInvalid, out, errOut)
+			}
+			for _, l := range lines {
+				if !strings.Contains(errOut, "  - "+l) {
+					t.Errorf("CRIER_LANG=%q %s: no line %q in\n%s", lang, args[0], l, errOut)
+				}
+			}
+		}
+	}
+}
+
+// TestConfigProblemLanguage: the problems of a configuration file are
+// given in German by default and in English with the English setting.
+func TestConfigProblemLanguage(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "crier.yaml")
+	bad := strings.Replace(string(example), "listen: 127.0.0.1:8080", "listen: irgendwo", 1)
+	if bad == string(example) {
+		t.Fatal("config.example.yaml has no listen: 127.0.0.1:8080 line to break")
+	}
+	if err := os.WriteFile(config, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notice := filepath.Join(dir, "notice.md")
+	if err := os.WriteFile(notice, []byte("---\ntitle: Test\ntowns: [soest]\n---\nText\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string]string{
+		"":   `  listen: "irgendwo" ist nicht Host:Port, z. B. 127.0.0.1:8080`,
+		"en": `  listen: "irgendwo" is not host:port, e.g. 127.0.0.1:8080`,
+	} {
+		code, _, errOut := run(t, map[string]string{"CRIER_LANG": lang}, "preview", "--config", config, notice)
+		if code != exitInvalid || !strings.Contains(errOut, "invalid configuration\n") || !strings.Contains(errOut, want+"\n") {
+			t.Errorf("CRIER_LANG=%q: exit %d, want %d and the line %q:\n%s", lang, code, exitInvalid, want, errOut)
+		}
+	}
+}
