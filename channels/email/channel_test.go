@@ -852,7 +852,17 @@ var checkedHeaders = []string{
 	"Auto-Submitted", "Content-Language", "Mime-Version",
 }
 
+// parseMail parses data as mail readers do, and as strict parsers read
+// its header (strictHeader).
 func parseMail(tb testing.TB, data []byte) parsedMail {
+	tb.Helper()
+	strictHeader(tb, data)
+	return parseLenient(tb, data)
+}
+
+// parseLenient parses data as Go's net/mail does, which forgives a field
+// whose first line is empty: for mails that go-mail built, which fold so.
+func parseLenient(tb testing.TB, data []byte) parsedMail {
 	tb.Helper()
 	m, err := mail.ReadMessage(bytes.NewReader(data))
 	if err != nil {
@@ -948,4 +958,31 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestSendNeverFoldsBeforeFirstWord sends a subject whose encoded first
+// word fills the line and a Message-ID longer than a line: strict
+// parsers read a field whose first line is empty as a value with leading
+// white space.
+func TestSendNeverFoldsBeforeFirstWord(t *testing.T) {
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
+	key := "a1.1.soest.mail-soest." + strings.Repeat("7", 70)
+	m := testMessage(key, "anna@example.org")
+	if _, err := ch.Send(t.Context(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := s.Messages()
+	if len(got) != 1 {
+		t.Fatalf("relay received %d messages, want 1", len(got))
+	}
+	for line := range strings.SplitSeq(headerBlock(got[0].Data), "\r\n") {
+		if strings.HasSuffix(line, ":") {
+			t.Errorf("header field %q has an empty first line", line)
+		}
+	}
+	p := parseMail(t, got[0].Data)
+	if p.Header["Subject"] != testSubject || p.Header["Message-Id"] != "<"+key+"@soest.example>" {
+		t.Errorf("Subject %q, Message-ID %q", p.Header["Subject"], p.Header["Message-Id"])
+	}
 }

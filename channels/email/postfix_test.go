@@ -1,0 +1,218 @@
+package email_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/channels/email/postfixtest"
+	"github.com/crierhq/crier/netpath"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The Postfix suite sends through a real Postfix from the system's
+// packages (see package postfixtest): without one it skips, in CI it
+// fails.
+
+// postfixWorkers is how many deliveries go out at once, one session each.
+const postfixWorkers = 8
+
+// largeMessage returns a notice of about 40 KB with its HTML part, as
+// real notices with a long text are, for recipient rcpt.
+func largeMessage(key, rcpt string) *crier.Message {
+	m := testMessage(key, rcpt)
+	para := "Das Bürgerbüro am Vreithof bleibt wegen einer Störung der IT-Systeme bis auf Weiteres geschlossen; " +
+		"dringende Anliegen nimmt die Stadtverwaltung unter 02921 103-0 entgegen (Mo–Fr 8–12 Uhr).\n"
+	m.Text = strings.Repeat(para, 80)
+	m.HTML = "<p>" + strings.Repeat(strings.ReplaceAll(para, "\n", "</p>\n<p>"), 80) + "</p>\n"
+	return m
+}
+
+// newPostfixChannel returns a channel to s that opens up to
+// postfixWorkers plain-text sessions.
+func newPostfixChannel(tb testing.TB, s *postfixtest.Server, change func(*email.Options)) *email.Channel {
+	tb.Helper()
+	o := email.Options{
+		Host:        s.Host,
+		Port:        s.Port,
+		TLS:         email.TLSNone,
+		From:        "Stadt Soest <presse@soest.example>",
+		HELO:        "crier.test",
+		Connections: postfixWorkers,
+		Timeout:     20 * time.Second,
+	}
+	if change != nil {
+		change(&o)
+	}
+	return newChannel(tb, o)
+}
+
+// recipient is the address of subscriber i in the Maildir's domain.
+func recipient(i int) string { return fmt.Sprintf("buerger%05d@%s", i, postfixtest.Domain) }
+
+// fanOut sends one message per recipient 0..n-1 through ch from
+// postfixWorkers goroutines and returns each recipient's first error.
+func fanOut(ch crier.Channel, n int, msg func(i int) *crier.Message) map[int]error {
+	work := make(chan int)
+	var mu sync.Mutex
+	errs := map[int]error{}
+	var wg sync.WaitGroup
+	for range postfixWorkers {
+		wg.Go(func() {
+			for i := range work {
+				if _, err := ch.Send(context.Background(), msg(i)); err != nil {
+					mu.Lock()
+					errs[i] = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return errs
+}
+
+// checkDelivered parses every mail strictly and checks that each of the
+// want recipients got exactly one, with its own Message-ID, the title as
+// its subject and the text a reader would see.
+func checkDelivered(tb testing.TB, mails [][]byte, want map[string]*crier.Message) {
+	tb.Helper()
+	seen := map[string]int{}
+	for _, raw := range mails {
+		pm := parseMail(tb, raw) // strict: see strictHeader
+		to := strings.Trim(pm.Header["To"], "<>")
+		seen[to]++
+		m, ok := want[to]
+		if !ok {
+			tb.Errorf("mail to %s, which was not sent", to)
+			continue
+		}
+		if seen[to] > 1 {
+			continue
+		}
+		if got, w := pm.Header["Message-Id"], "<"+m.Key+"@soest.example>"; got != w {
+			tb.Errorf("mail to %s: Message-ID %s, want %s", to, got, w)
+		}
+		if pm.Header["Subject"] != m.Subject {
+			tb.Errorf("mail to %s: subject %q, want the title %q", to, pm.Header["Subject"], m.Subject)
+		}
+		wantText := strings.ReplaceAll(m.Text, crier.UnsubscribePlaceholder, m.UnsubscribeURL)
+		if len(pm.Parts) == 0 || pm.Parts[0].Type != "text/plain" || pm.Parts[0].Body != wantText {
+			tb.Errorf("mail to %s: text part differs from the notice's text", to)
+		}
+	}
+	for to := range want {
+		if seen[to] != 1 {
+			tb.Errorf("%s received %d mails, want 1", to, seen[to])
+		}
+	}
+}
+
+// noComplaints fails tb for every warning in Postfix's log.
+func noComplaints(tb testing.TB, s *postfixtest.Server) {
+	tb.Helper()
+	for _, line := range s.Complaints() {
+		tb.Errorf("postfix: %s", line)
+	}
+}
+
+func TestPostfixFanOut(t *testing.T) {
+	const n = 300
+	for _, tc := range []struct {
+		name       string
+		noChunking bool
+	}{{"default", false}, {"data", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := postfixtest.Start(t, postfixtest.Options{})
+			ch := newPostfixChannel(t, s, func(o *email.Options) { o.NoChunking = tc.noChunking })
+			want := map[string]*crier.Message{}
+			msg := func(i int) *crier.Message {
+				m := largeMessage(fmt.Sprintf("a1.1.soest.mail-soest.%d", i), recipient(i))
+				if i%2 == 1 { // short notices too
+					m = testMessage(fmt.Sprintf("a1.1.soest.mail-soest.%d", i), recipient(i))
+				}
+				return m
+			}
+			for i := range n {
+				want[recipient(i)] = msg(i)
+			}
+			if errs := fanOut(ch, n, msg); len(errs) > 0 {
+				t.Fatalf("%d sends failed, e.g. %v", len(errs), firstError(errs))
+			}
+			mails, _ := s.WaitMails(t, n, time.Minute)
+			checkDelivered(t, mails, want)
+			ch.Close()
+			noComplaints(t, s)
+		})
+	}
+}
+
+func firstError(errs map[int]error) error {
+	for _, err := range errs {
+		return err
+	}
+	return nil
+}
+
+// strictHeader reads the header block of data as strict parsers do
+// (Python's email with policy.default): the value of a field starts after
+// its colon and the white space on its first line, and continuation lines
+// are joined as they are. It fails tb for a decoded value that starts or
+// ends with white space, which such a parser shows.
+func strictHeader(tb testing.TB, data []byte) {
+	tb.Helper()
+	head, _, ok := bytes.Cut(data, []byte("\r\n\r\n"))
+	if !ok {
+		tb.Errorf("mail has no header/body separator")
+		return
+	}
+	var fields []string
+	for line := range strings.SplitSeq(string(head), "\r\n") {
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+			if len(fields) == 0 {
+				tb.Errorf("header starts with a continuation line %q", line)
+				return
+			}
+			fields[len(fields)-1] += line
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok {
+			tb.Errorf("header line without colon: %q", line)
+			continue
+		}
+		fields = append(fields, key+":"+strings.TrimLeft(value, " \t"))
+	}
+	dec := new(mime.WordDecoder)
+	for _, f := range fields {
+		key, value, _ := strings.Cut(f, ":")
+		decoded, err := dec.DecodeHeader(value)
+		if err != nil {
+			tb.Errorf("header %s: %v", key, err)
+			continue
+		}
+		if strings.TrimSpace(decoded) != decoded {
+			tb.Errorf("header %s reads as %q, with white space around it", key, decoded)
+		}
+	}
+	if _, err := mail.ReadMessage(bytes.NewReader(data)); err != nil {
+		tb.Errorf("net/mail: %v", err)
+	}
+}
+
+var _ = cmp.Diff
+var _ = errors.New
+var _ = netpath.DefaultFailures
