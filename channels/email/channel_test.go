@@ -343,6 +343,28 @@ func TestSendKeepsSessionAfterRefusal(t *testing.T) {
 	}
 }
 
+// TestSendRenewsSessionAfterRefusals: a relay counts the errors of a
+// session and slows it down or drops it after a few; the channel renews
+// a session after three refused recipients, and a refusal of a recipient
+// is classified as that recipient's.
+func TestSendRenewsSessionAfterRefusals(t *testing.T) {
+	for _, noChunking := range []bool{false, true} {
+		s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+		o.Connections, o.NoChunking = 1, noChunking
+		ch := newChannel(t, o)
+		s.Fail(smtptest.StepRcpt, 450, "4.2.1 Mailbox busy")
+		for i := range 7 {
+			_, err := ch.Send(t.Context(), testMessage("k"+itoa(i), "anna@example.org"))
+			if crier.ErrorCode(err) != crier.ETRANSIENT || !crier.IsRecipient(err) {
+				t.Fatalf("send %d: %v, want a transient refusal of the recipient", i, err)
+			}
+		}
+		if got := s.Sessions(); got != 3 {
+			t.Errorf("no chunking %t: 7 refusals over %d sessions, want 3 (renewed after 3 refusals)", noChunking, got)
+		}
+	}
+}
+
 func TestSendConnectFailures(t *testing.T) {
 	refused := func() int {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

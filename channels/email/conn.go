@@ -13,11 +13,17 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 )
 
-// maxIdle is how long an idle session is trusted. Relays drop idle clients
-// after a few minutes, and NAT on an LTE router may forget a quiet
-// connection without telling either side; a session idle for longer is
-// closed instead of reused.
-const maxIdle = 30 * time.Second
+// maxIdle is how long a session stays open idle. Relays drop idle
+// clients after a few minutes, and NAT on an LTE router may forget a
+// quiet connection without telling either side; a session idle for
+// longer is ended with QUIT instead of reused.
+const maxIdle = 10 * time.Second
+
+// maxRefusals is how many refused messages or recipients a session
+// carries before it is renewed: relays count a client's errors per
+// session and slow it down or drop it (Postfix: every reply a second
+// late after 10, the session closed after 20).
+const maxRefusals = 3
 
 // quitTimeout bounds the polite QUIT when a session is closed.
 const quitTimeout = 5 * time.Second
@@ -47,7 +53,9 @@ type conn struct {
 	mailFrom string
 	// used is set once the session has carried a message, after which it
 	// may have gone stale while idle.
-	used      bool
+	used bool
+	// refusals counts the messages the relay refused on this session.
+	refusals  int
 	idleSince time.Time
 }
 
@@ -123,22 +131,44 @@ func (c *Channel) connect(ctx context.Context, nc *deadlineConn, network, _ stri
 	return tc, nil
 }
 
+// fate is what becomes of a session after a message.
+type fate int
+
+const (
+	keep  fate = iota // back to the pool
+	renew             // ended with QUIT: it is in step but should not go on
+	drop              // closed: lost, or out of step with the relay
+)
+
 // send sends o over the session within ctx and returns the relay's final
-// reply. healthy reports whether the session may carry another message:
-// after success, or after a refusal that a following RSET shows has left
-// the session intact.
-func (cn *conn) send(ctx context.Context, o *outgoing) (reply string, healthy bool, err error) {
+// reply and what to do with the session: keep it after success, or
+// after a refusal that a following RSET shows has left it intact; renew
+// it after maxRefusals refusals; drop it after any other failure.
+func (cn *conn) send(ctx context.Context, o *outgoing) (reply string, next fate, err error) {
 	cn.used = true
 	cn.nc.setLimit(deadline(ctx))
 	stop := context.AfterFunc(ctx, cn.nc.abort)
 	reply, err = cn.transact(o)
-	healthy = err == nil
-	if answered(err) {
-		healthy = cn.smtp.Reset() == nil
+	switch {
+	case err == nil:
+		next = keep
+	case answered(err):
+		cn.refusals++
+		switch {
+		case cn.smtp.Reset() != nil:
+			next = drop
+		case cn.refusals >= maxRefusals:
+			next = renew
+		}
+	default:
+		next = drop
 	}
 	// If an abort has started, it may still cut the connection under the
 	// next user.
-	return reply, stop() && healthy, err
+	if !stop() {
+		next = drop
+	}
+	return reply, next, err
 }
 
 // quit ends the session politely, and closes the connection in any case.

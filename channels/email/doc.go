@@ -5,7 +5,14 @@
 // message per recipient over them, so that a list of thousands of
 // subscribers does not pay for a TCP, TLS and AUTH handshake per mail. A
 // session stays in the pool after the relay refused a message with a reply
-// code and then answers RSET; after any other failure it is closed.
+// code and then answers RSET, up to three refusals, after which it is
+// renewed: relays slow down and drop sessions that collect errors. After
+// any other failure it is closed. A session idle for ten seconds, and
+// every idle session at Close, ends with QUIT.
+//
+// A refusal of the recipient (a 4xx or 5xx reply to RCPT TO) is that
+// recipient's: its error is marked crier.Error.Recipient, so that no
+// circuit breaker counts it against the relay.
 //
 // Every message carries a deterministic Message-ID built from the
 // delivery's key, a List-Unsubscribe header with RFC 8058 one-click

@@ -39,7 +39,17 @@ func classify(endpoint string, err error) error {
 			return crier.Permanent(wrapped)
 		}
 		return crier.Unknown(fmt.Errorf("send via %s: %w: %w", endpoint, errNoReply, err), false)
-	case stepMail, stepRcpt, stepData, stepContent:
+	case stepRcpt:
+		if code >= 400 && code < 600 && code != 421 {
+			// The relay refused this recipient and answers the next:
+			// the refusal is the recipient's, not the relay's.
+			if code >= 500 {
+				return crier.RecipientRefused(crier.Permanent(wrapped))
+			}
+			return crier.RecipientRefused(crier.Transient(wrapped, 0))
+		}
+		return crier.Transient(wrapped, 0)
+	case stepMail, stepData, stepContent:
 		if code >= 500 && code < 600 {
 			return crier.Permanent(wrapped)
 		}

@@ -3,20 +3,20 @@ package email_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"mime"
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/channeltest"
 	"github.com/crierhq/crier/channels/email"
 	"github.com/crierhq/crier/channels/email/postfixtest"
 	"github.com/crierhq/crier/netpath"
-	"github.com/google/go-cmp/cmp"
 )
 
 // The Postfix suite sends through a real Postfix from the system's
@@ -130,12 +130,14 @@ func noComplaints(tb testing.TB, s *postfixtest.Server) {
 }
 
 func TestPostfixFanOut(t *testing.T) {
+	t.Parallel()
 	const n = 300
 	for _, tc := range []struct {
 		name       string
 		noChunking bool
 	}{{"default", false}, {"data", true}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := postfixtest.Start(t, postfixtest.Options{})
 			ch := newPostfixChannel(t, s, func(o *email.Options) { o.NoChunking = tc.noChunking })
 			want := map[string]*crier.Message{}
@@ -213,6 +215,202 @@ func strictHeader(tb testing.TB, data []byte) {
 	}
 }
 
-var _ = cmp.Diff
-var _ = errors.New
-var _ = netpath.DefaultFailures
+// TestPostfixRecipientRefusals: Postfix refuses three recipients in a row
+// with 450 and one with 550 during a fan-out. The refusals are theirs:
+// every other delivery goes out with its first attempt, the breaker
+// stays closed, the session that collected the refusals is renewed
+// before Postfix slows it down, and every session ends with QUIT, idle
+// ones after a short idle time.
+func TestPostfixRecipientRefusals(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	s := postfixtest.Start(t, postfixtest.Options{})
+	busy := map[int]bool{20: true, 21: true, 22: true}
+	const unknownUser = 23
+	for i := range busy {
+		s.Refuse(t, recipient(i), "450 4.2.1 Mailbox busy, try again later")
+	}
+	s.Refuse(t, recipient(unknownUser), "550 5.1.1 No such user")
+
+	clock := channeltest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	ch := newPostfixChannel(t, s, func(o *email.Options) { o.Clock = clock })
+	chain, err := netpath.NewChain(netpath.ChainOptions{
+		Channel:   "mail-soest",
+		Endpoints: []netpath.Endpoint{{Name: "relay", Network: "default", Channel: ch}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+
+	// One delivery after the other, so that the refusals come in a row.
+	want := map[string]*crier.Message{}
+	for i := range n {
+		m := largeMessage(fmt.Sprintf("a1.1.soest.mail-soest.%d", i), recipient(i))
+		_, err := chain.Send(t.Context(), m)
+		switch {
+		case busy[i]:
+			if crier.ErrorCode(err) != crier.ETRANSIENT || !crier.IsRecipient(err) || crier.IsDeferred(err) {
+				t.Errorf("recipient %d: %v, want a transient refusal of the recipient", i, err)
+			}
+		case i == unknownUser:
+			if crier.ErrorCode(err) != crier.EPERMANENT || !crier.IsRecipient(err) {
+				t.Errorf("recipient %d: %v, want a permanent refusal of the recipient", i, err)
+			}
+		case err != nil:
+			t.Errorf("recipient %d: %v; a refusal of others must cost it no attempt", i, err)
+		default:
+			want[recipient(i)] = m
+		}
+	}
+	if h := chain.Health()[0]; h.State != netpath.StateClosed || h.Failures != 0 {
+		t.Errorf("breaker %s with %d failures, want closed with 0", h.State, h.Failures)
+	}
+	mails, _ := s.WaitMails(t, len(want), time.Minute)
+	checkDelivered(t, mails, want)
+
+	// The pool's sessions end with QUIT once idle for a while.
+	waitFor(t, "the idle sweep to wait on the clock", func() bool { return clock.Waiters() > 0 })
+	clock.Advance(time.Minute)
+	waitFor(t, "every session to end", func() bool {
+		log := s.Log()
+		return strings.Count(log, "disconnect from") == strings.Count(log, "]: connect from")
+	})
+	log := s.Log()
+	if strings.Count(log, "]: connect from") < 2 {
+		t.Errorf("one session carried four refusals; want it renewed:\n%s", log)
+	}
+	for line := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(line, "disconnect from") && !strings.Contains(line, " quit=1") {
+			t.Errorf("session ended without QUIT: %s", line)
+		}
+	}
+	noComplaints(t, s)
+}
+
+// waitFor polls cond until it holds, or fails tb after a minute.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestPostfixShutdownQuits: Close ends every session with QUIT.
+func TestPostfixShutdownQuits(t *testing.T) {
+	t.Parallel()
+	s := postfixtest.Start(t, postfixtest.Options{})
+	ch := newPostfixChannel(t, s, nil)
+	if errs := fanOut(ch, 40, func(i int) *crier.Message {
+		return testMessage(fmt.Sprintf("k%d", i), recipient(i))
+	}); len(errs) > 0 {
+		t.Fatalf("%d sends failed, e.g. %v", len(errs), firstError(errs))
+	}
+	ch.Close()
+	waitFor(t, "every session to end", func() bool {
+		log := s.Log()
+		return strings.Count(log, "disconnect from") == strings.Count(log, "]: connect from")
+	})
+	for line := range strings.SplitSeq(s.Log(), "\n") {
+		if strings.Contains(line, "disconnect from") && !strings.Contains(line, " quit=1") {
+			t.Errorf("session ended without QUIT: %s", line)
+		}
+	}
+	s.WaitMails(t, 40, time.Minute)
+}
+
+// TestPostfixStopStart stops Postfix in the middle of a fan-out and
+// starts it again. A send that failed transiently is sent again once
+// Postfix runs; one whose outcome is unknown is not. Every mail arrives
+// once, one with an unknown outcome at most once.
+func TestPostfixStopStart(t *testing.T) {
+	t.Parallel()
+	const n = 240
+	s := postfixtest.Start(t, postfixtest.Options{})
+	ch := newPostfixChannel(t, s, func(o *email.Options) { o.Timeout = 10 * time.Second })
+	msg := func(i int) *crier.Message {
+		return largeMessage(fmt.Sprintf("a1.1.soest.mail-soest.%d", i), recipient(i))
+	}
+
+	// Postfix stops once a quarter of the mails have been accepted, and
+	// starts again at once.
+	var accepted atomic.Int64
+	quarter := make(chan struct{})
+	restarted := make(chan struct{})
+	go func() {
+		<-quarter
+		s.Stop(t)
+		s.Restart(t)
+		close(restarted)
+	}()
+
+	var mu sync.Mutex
+	unknown := map[string]bool{}
+	var transient int
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range postfixWorkers {
+		wg.Go(func() {
+			for i := range work {
+				for {
+					_, err := ch.Send(context.Background(), msg(i))
+					if err == nil {
+						if accepted.Add(1) == n/4 {
+							close(quarter)
+						}
+						break
+					}
+					code := crier.ErrorCode(err)
+					mu.Lock()
+					if code == crier.ETRANSIENT {
+						transient++
+					} else {
+						unknown[recipient(i)] = true
+					}
+					mu.Unlock()
+					if code != crier.ETRANSIENT {
+						if code != crier.EUNKNOWN {
+							t.Errorf("recipient %d: %v, want transient or unknown", i, err)
+						}
+						break
+					}
+					<-restarted // sent again once Postfix runs
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	<-restarted
+	t.Logf("%d transient failures, %d unknown outcomes", transient, len(unknown))
+
+	// Every mail that was sent arrives; one with an unknown outcome may.
+	s.WaitMails(t, n-len(unknown), time.Minute)
+	waitFor(t, "Postfix's queue to empty", s.QueueEmpty)
+	want := map[string]*crier.Message{}
+	for i := range n {
+		if !unknown[recipient(i)] {
+			want[recipient(i)] = msg(i)
+		}
+	}
+	var known [][]byte
+	copies := map[string]int{}
+	for _, raw := range s.Mails(t) {
+		to := strings.Trim(parseMail(t, raw).Header["To"], "<>")
+		if unknown[to] {
+			if copies[to]++; copies[to] > 1 {
+				t.Errorf("%s, whose outcome was unknown, received %d mails", to, copies[to])
+			}
+			continue
+		}
+		known = append(known, raw)
+	}
+	checkDelivered(t, known, want)
+}

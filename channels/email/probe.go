@@ -73,10 +73,8 @@ func (c *Channel) makeRoom() error {
 		old = c.idle[:excess:excess]
 		c.idle = append([]*conn(nil), c.idle[excess:]...)
 	}
+	c.retire(old)
 	c.mu.Unlock()
-	for _, cn := range old {
-		cn.nc.close()
-	}
 	return nil
 }
 
