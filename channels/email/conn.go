@@ -218,6 +218,17 @@ func (d *deadlineConn) setLimit(t time.Time) {
 	}
 }
 
+// quickAck asks the socket to acknowledge what it receives next at once
+// (TCP_QUICKACK on Linux).
+func (d *deadlineConn) quickAck() {
+	d.mu.Lock()
+	c := d.Conn
+	d.mu.Unlock()
+	if c != nil {
+		quickAck(c)
+	}
+}
+
 // abort makes every pending and future read and write fail.
 func (d *deadlineConn) abort() { d.setLimit(aborted) }
 

@@ -123,6 +123,13 @@ func (cn *conn) transactChunked(o *outgoing) (string, error) {
 		// As if MAIL FROM failed, which lets a stale session be redialed.
 		return "", failed(stepMail, err)
 	}
+	// A relay may answer MAIL FROM and RCPT TO before it has read the
+	// chunk (Postfix does once its 4 KB input buffer runs dry) and then
+	// hold its final reply (Nagle) until that early reply is
+	// acknowledged. The client has nothing more to send, so only an
+	// immediate acknowledgement keeps the final reply from waiting for
+	// the delayed-ACK timer: up to 40 ms per mail.
+	cn.nc.quickAck()
 	var (
 		first *sendError
 		reply string
