@@ -48,9 +48,11 @@ type conn struct {
 	// have been dropped, which a reply to MAIL FROM shows before the mail
 	// is sent.
 	live bool
-	// mailFrom is the MAIL FROM command line, with the parameters go-mail
-	// adds for what the relay offers.
-	mailFrom string
+	// mailFrom is the MAIL FROM command line, with BODY=8BITMIME when the
+	// relay offers it; mailFromUTF8 adds SMTPUTF8 for a mail whose
+	// addresses need it, when the relay offers it, and is mailFrom
+	// otherwise.
+	mailFrom, mailFromUTF8 string
 	// used is set once the session has carried a message, after which it
 	// may have gone stale while idle.
 	used bool
@@ -92,8 +94,10 @@ func (c *Channel) dial(ctx context.Context) (*conn, error) {
 }
 
 // features notes what the relay offers that a mail transaction uses, and
-// builds the MAIL FROM command for sender as go-mail's Mail does:
-// BODY=8BITMIME and SMTPUTF8 when the relay offers them.
+// builds the MAIL FROM commands for sender: BODY=8BITMIME when the relay
+// offers it, and SMTPUTF8 (RFC 6531) only for mails whose addresses are
+// not ASCII, as a relay may refuse it or hand the mail only to servers
+// that offer it too.
 func (cn *conn) features(sender string) {
 	cn.pipelining, _ = cn.smtp.Extension("PIPELINING")
 	chunking, _ := cn.smtp.Extension("CHUNKING")
@@ -102,10 +106,22 @@ func (cn *conn) features(sender string) {
 	if ok, _ := cn.smtp.Extension("8BITMIME"); ok {
 		cmd += " BODY=8BITMIME"
 	}
+	cn.mailFrom, cn.mailFromUTF8 = cmd+"\r\n", cmd+"\r\n"
 	if ok, _ := cn.smtp.Extension("SMTPUTF8"); ok {
-		cmd += " SMTPUTF8"
+		cn.mailFromUTF8 = cmd + " SMTPUTF8\r\n"
 	}
-	cn.mailFrom = cmd + "\r\n"
+	if !isASCII(sender) {
+		cn.mailFrom = cn.mailFromUTF8
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // connect is go-mail's dial function. go-mail only wraps implicit TLS

@@ -227,7 +227,11 @@ func (cn *conn) command(s step, rcpt string) {
 	w := cn.smtp.Text.W
 	switch s {
 	case stepMail:
-		_, _ = w.WriteString(cn.mailFrom)
+		if isASCII(rcpt) {
+			_, _ = w.WriteString(cn.mailFrom)
+		} else {
+			_, _ = w.WriteString(cn.mailFromUTF8)
+		}
 	case stepRcpt:
 		writeRcpt(w, rcpt)
 	case stepData:
