@@ -386,6 +386,7 @@ func TestSendConnectFailures(t *testing.T) {
 		target *smtptest.Server // must see no message
 		text   string
 		is     error
+		code   string // default transient
 	}{
 		{
 			name: "connection refused",
@@ -421,13 +422,15 @@ func TestSendConnectFailures(t *testing.T) {
 			name:   "implicit TLS with an untrusted certificate",
 			opts:   func() email.Options { o := implicitOpts; o.TLSConfig = &tls.Config{RootCAs: nil}; return o },
 			target: implicit,
-			text:   "certificate",
+			text:   "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256",
+			code:   crier.EPERMANENT, // a person must change the settings
 		},
 		{
 			name:   "STARTTLS with an untrusted certificate",
 			opts:   func() email.Options { o := starttlsOpts; o.TLSConfig = nil; return o },
 			target: starttls,
-			text:   "certificate",
+			text:   "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256",
+			code:   crier.EPERMANENT, // a person must change the settings
 		},
 		{
 			name:   "STARTTLS required but not offered",
@@ -446,8 +449,12 @@ func TestSendConnectFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := newChannel(t, tt.opts())
 			_, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org"))
-			if got := crier.ErrorCode(err); got != crier.ETRANSIENT {
-				t.Fatalf("error code = %q, want transient (err: %v)", got, err)
+			want := tt.code
+			if want == "" {
+				want = crier.ETRANSIENT
+			}
+			if got := crier.ErrorCode(err); got != want {
+				t.Fatalf("error code = %q, want %s (err: %v)", got, want, err)
 			}
 			if tt.text != "" && !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("error %q does not contain %q", err, tt.text)
@@ -793,6 +800,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"non-ASCII domain", func(o *email.Options) { o.From = "presse@möhnesee.example" }, "domain"},
 		{"negative connections", func(o *email.Options) { o.Connections = -1 }, "connections"},
 		{"negative timeout", func(o *email.Options) { o.Timeout = -time.Second }, "timeout"},
+		{"missing ca_file", func(o *email.Options) { o.CAFile = "/nonexistent/ca.pem" }, "ca_file"},
+		{"short pin", func(o *email.Options) { o.PinSHA256 = "abcd" }, "tls_pin_sha256"},
+		{"ca_file and pin", func(o *email.Options) { o.CAFile, o.PinSHA256 = "ca.pem", strings.Repeat("ab", 32) }, "not both"},
+		{"pin without tls", func(o *email.Options) { o.TLS, o.PinSHA256 = email.TLSNone, strings.Repeat("ab", 32) }, "need tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,9 @@ package email_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"mime"
 	"net/mail"
@@ -448,4 +451,60 @@ func TestPostfixChunkNoStall(t *testing.T) {
 	if bdat > dat+20*time.Millisecond {
 		t.Errorf("median per ~40 KB mail: BDAT %s, DATA %s; the chunk waits for a delayed acknowledgement", bdat, dat)
 	}
+}
+
+// TestPostfixStartTLS sends over STARTTLS to a Postfix whose certificate
+// a test authority signed: trusted through ca_file or a pin of its key,
+// refused permanently without them, with a message naming both settings.
+func TestPostfixStartTLS(t *testing.T) {
+	t.Parallel()
+	s := postfixtest.Start(t, postfixtest.Options{})
+	tests := []struct {
+		name   string
+		change func(*email.Options)
+		code   string // "" for success
+		text   string
+	}{
+		{"ca_file", func(o *email.Options) { o.CAFile = s.CAFile }, "", ""},
+		{"pin", func(o *email.Options) { o.PinSHA256 = s.PinSHA256 }, "", ""},
+		{"pin in base64 with another name", func(o *email.Options) {
+			o.PinSHA256 = pinBase64(t, s.PinSHA256)
+			o.TLSConfig = &tls.Config{ServerName: "relay.invalid"}
+		}, "", ""},
+		{"system roots only", nil, crier.EPERMANENT, "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256 to the SHA-256 of its public key (" + s.PinSHA256 + ")"},
+		{"another pin", func(o *email.Options) { o.PinSHA256 = strings.Repeat("ab", 32) }, crier.EPERMANENT, "does not match tls_pin_sha256"},
+	}
+	for i, tt := range tests {
+		ch := newPostfixChannel(t, s, func(o *email.Options) {
+			o.TLS, o.Connections = email.TLSStartTLS, 1
+			if tt.change != nil {
+				tt.change(o)
+			}
+		})
+		m := testMessage(fmt.Sprintf("tls.%d", i), recipient(i))
+		_, err := ch.Send(t.Context(), m)
+		if got := crier.ErrorCode(err); got != tt.code {
+			t.Errorf("%s: error %q (%v), want %q", tt.name, got, err, tt.code)
+		}
+		if tt.text != "" && (err == nil || !strings.Contains(err.Error(), tt.text)) {
+			t.Errorf("%s: error %v does not say %q", tt.name, err, tt.text)
+		}
+		perr := ch.Probe(t.Context())
+		if got := crier.ErrorCode(perr); got != tt.code {
+			t.Errorf("%s: probe error %q (%v), want %q", tt.name, got, perr, tt.code)
+		}
+	}
+	s.WaitMails(t, 3, time.Minute)
+	if n := strings.Count(s.Log(), "TLS connection established"); n < 3 {
+		t.Errorf("Postfix logged %d TLS sessions, want at least 3", n)
+	}
+}
+
+func pinBase64(tb testing.TB, hexPin string) string {
+	tb.Helper()
+	b, err := hex.DecodeString(hexPin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

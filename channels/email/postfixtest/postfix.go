@@ -179,6 +179,7 @@ func (s *Server) configure(o Options) error {
 		"smtpd_tls_security_level": "may",
 		"smtpd_tls_cert_file":      filepath.Join(s.etc(), "cert.pem"),
 		"smtpd_tls_key_file":       filepath.Join(s.etc(), "key.pem"),
+		"smtpd_tls_loglevel":       "1",
 		"maillog_file":             filepath.Join(s.dir, "maillog"),
 		"maillog_file_prefixes":    s.dir,
 		"biff":                     "no",
