@@ -120,6 +120,14 @@ var catalog = []entry{
 	// crier check: one row per endpoint, one line per channel, a verdict.
 	{"check.warning", "Hinweis: %s", "Note: %s"},
 	{"check.gone", "laut laufendem Server seit %s entfernt (HTTP 410); nach der Prüfung: crier endpoints reset", "gone (HTTP 410) since %s, says the running server; once checked: crier endpoints reset"},
+	// Email relay trust (ca_file, tls_pin_sha256): what crier check shows
+	// for an email endpoint, and its hint for a certificate it cannot trust.
+	{"check.ca_file", "vertraut zusätzlich den Zertifizierungsstellen aus %s", "also trusts the certificate authorities in %s"},
+	{"check.tls_pin", "Schlüssel des Relays festgelegt (tls_pin_sha256 %s)", "relay's key pinned (tls_pin_sha256 %s)"},
+	{"check.untrusted_certificate",
+		"Zertifikat von %s nicht vertrauenswürdig: ca_file auf die PEM-Datei der ausstellenden Stelle setzen oder tls_pin_sha256 auf den SHA-256 des Schlüssels (%s)",
+		"certificate of %s not trusted: set ca_file to the PEM file of the issuing authority, or tls_pin_sha256 to the SHA-256 of its key (%s)"},
+
 	{"check.endpoint", "Endpunkt", "Endpoint"},
 	{"check.network", "Netz", "Network"},
 	{"check.latency", "Dauer", "Latency"},
