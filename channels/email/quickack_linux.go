@@ -7,6 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// canQuickAck says that quickAck works here, so that a chunk of any size
+// may go out with its commands.
+const canQuickAck = true
+
 // quickAck makes the connection under c acknowledge the next segments it
 // receives at once, instead of after Linux's delayed-ACK timeout of up
 // to 40 ms. The kernel leaves quick-ACK mode again by itself, so it is

@@ -7,6 +7,12 @@ import (
 	"strconv"
 )
 
+// maxStallFree is the largest mail that Postfix reads whole before it
+// answers the commands sent with it (its input buffer is 4 KB). A larger
+// chunk waits for a delayed acknowledgement unless quickAck works, so
+// without it such a mail goes out with DATA.
+const maxStallFree = 4000
+
 // step is a part of a mail transaction.
 type step int
 
@@ -78,7 +84,7 @@ func failed(s step, err error) *sendError {
 // mail, or the mail as a chunk where the session allows. It returns the
 // relay's final reply. The error is a *sendError.
 func (cn *conn) transact(o *outgoing) (reply string, err error) {
-	if cn.chunking && cn.live {
+	if cn.chunking && cn.live && (canQuickAck || len(*o.data) <= maxStallFree) {
 		return cn.transactChunked(o)
 	}
 	if cn.pipelining {
