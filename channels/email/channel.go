@@ -201,9 +201,9 @@ func (c *Channel) retire(old []*conn) {
 	}
 }
 
-// sweep ends sessions that have been idle for maxIdle with QUIT, waking
-// when the next one is due, until the pool is empty or c is closed. A
-// relay keeps a forgotten session open for minutes (Postfix five), and
+// sweep ends sessions that have been idle for longer than maxIdle with
+// QUIT, waking when the next one is due, until the pool is empty or c is
+// closed. A relay keeps a forgotten session open for minutes (Postfix five), and
 // counts it against the client's connection limit.
 func (c *Channel) sweep() {
 	for {
@@ -218,7 +218,8 @@ func (c *Channel) sweep() {
 		next := now.Add(maxIdle)
 		kept := c.idle[:0]
 		for _, cn := range c.idle {
-			switch due := cn.idleSince.Add(maxIdle); {
+			// Idle for longer than maxIdle, as get judges it.
+			switch due := cn.idleSince.Add(maxIdle + time.Nanosecond); {
 			case !now.Before(due):
 				old = append(old, cn)
 			default:
