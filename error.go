@@ -44,6 +44,12 @@ type Error struct {
 	// longer exists (HTTP 410): nothing was delivered, and no later send
 	// through that endpoint can succeed until a person has looked at it.
 	Gone bool
+	// Recipient marks a refusal that concerns the message's recipient
+	// alone, such as a mail relay's 4xx or 5xx reply to RCPT TO: the
+	// endpoint answered, so the refusal says nothing about its health. No
+	// circuit breaker counts it and no other endpoint is tried for it; a
+	// transient one is retried for its own delivery only.
+	Recipient bool
 	// Endpoint names the endpoint that ended a send with this error, where
 	// a chain of endpoints knows it: an unknown outcome pins the delivery
 	// to it.
@@ -155,6 +161,24 @@ func Gone(err error) error {
 func IsDeferred(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Deferred
+}
+
+// RecipientRefused marks err, a *Error from Transient or Permanent, as a
+// refusal of the message's recipient alone (see Error.Recipient) and
+// returns it; any other error is returned as it is.
+func RecipientRefused(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e.Recipient = true
+	}
+	return err
+}
+
+// IsRecipient reports whether err is a refusal of the message's recipient
+// alone (Error.Recipient).
+func IsRecipient(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Recipient
 }
 
 // IsGone reports whether err says that an endpoint is gone (Error.Gone).

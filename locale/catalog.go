@@ -138,6 +138,14 @@ var catalog = []entry{
 	// crier check: one row per endpoint, one line per channel, a verdict.
 	{"check.warning", "Hinweis: %s", "Note: %s"},
 	{"check.gone", "laut laufendem Server seit %s entfernt (HTTP 410); nach der Prüfung: crier endpoints reset", "gone (HTTP 410) since %s, says the running server; once checked: crier endpoints reset"},
+	// Email relay trust (ca_file, tls_pin_sha256): what crier check shows
+	// for an email endpoint, and its hint for a certificate it cannot trust.
+	{"check.ca_file", "vertraut zusätzlich den Zertifizierungsstellen aus %s", "also trusts the certificate authorities in %s"},
+	{"check.tls_pin", "Schlüssel des Relays festgelegt (tls_pin_sha256 %s)", "relay's key pinned (tls_pin_sha256 %s)"},
+	{"check.untrusted_certificate",
+		"Zertifikat von %s nicht vertrauenswürdig: ca_file auf die PEM-Datei der ausstellenden Stelle setzen oder tls_pin_sha256 auf den SHA-256 des Schlüssels (%s)",
+		"certificate of %s not trusted: set ca_file to the PEM file of the issuing authority, or tls_pin_sha256 to the SHA-256 of its key (%s)"},
+
 	{"check.endpoint", "Endpunkt", "Endpoint"},
 	{"check.network", "Netz", "Network"},
 	{"check.latency", "Dauer", "Latency"},
@@ -541,6 +549,14 @@ var catalog = []entry{
 		"must be at least a day (1d), or off"},
 	{"problem.config.limit_message", "%s ist größer als limits.announcement (%s)",
 		"%s is larger than limits.announcement (%s)"},
+	{"problem.config.tls_none_cert", "none hat kein Zertifikat zu prüfen: ca_file und tls_pin_sha256 brauchen starttls oder implicit",
+		"none has no certificate to check: ca_file and tls_pin_sha256 need starttls or implicit"},
+	{"problem.config.ca_and_pin", "ca_file oder tls_pin_sha256 setzen, nicht beides: einem festgelegten Schlüssel wird vertraut, wer ihn auch unterschrieben hat",
+		"set ca_file or tls_pin_sha256, not both: a pinned key is trusted whoever signed it"},
+	{"problem.config.pin_format", "ist kein SHA-256 in Hex (64 Ziffern) oder Base64, z. B. die Ausgabe von: openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum",
+		"is not a SHA-256 in hex (64 digits) or base64, e.g. the output of: openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum"},
+	{"problem.config.ca_unreadable", "kann nicht gelesen werden: %v", "cannot be read: %v"},
+	{"problem.config.ca_no_pem", "%s enthält kein PEM-Zertifikat", "%s holds no PEM certificate"},
 	{"problem.config.backoff", "darf backoff.max (%s) nicht überschreiten",
 		"must not exceed backoff.max (%s)"},
 }

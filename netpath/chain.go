@@ -202,8 +202,10 @@ func (c *Chain) SharesKeys() bool {
 // all its send slots are taken. When an endpoint fails with a Transient
 // error (nothing was delivered), Send records the failure and tries the
 // next endpoint; a Gone answer marks the endpoint gone and does the same.
-// A timeout opens the endpoint's breaker at once. Send does not fail over
-// after an unknown outcome, a permanent refusal or an unclassified error:
+// A timeout opens the endpoint's breaker at once. A refusal of the
+// message's recipient alone (crier.Error.Recipient, a relay's reply to
+// RCPT TO) counts for no breaker. Send does not fail over after it, an
+// unknown outcome, a permanent refusal or an unclassified error:
 // it returns that error as the adapter classified it, with the endpoint
 // named in crier.Error.Endpoint, prefixed with the failures before it when
 // there were any. A send the adapter itself held back (crier.Deferred, its
@@ -387,7 +389,8 @@ func (c *Chain) run(ctx context.Context, j *job) (*crier.Receipt, error) {
 			last = ep
 			continue
 		}
-		if crier.ErrorCode(err) != crier.ETRANSIENT {
+		if crier.ErrorCode(err) != crier.ETRANSIENT || crier.IsRecipient(err) {
+			// Another endpoint would ask the same recipient.
 			return nil, c.stopped(ep, moved, reasons, err)
 		}
 		reasons = append(reasons, reason{ep: ep, err: err})
@@ -458,8 +461,10 @@ func (c *Chain) try(ctx context.Context, ep *endpoint, tk ticket, j *job) (*crie
 		ep.setRefused("")
 	case errors.Is(ctx.Err(), context.Canceled), crier.IsDeferred(err):
 		res.verdict = neutral
-	case code == crier.EPERMANENT:
-		res.verdict = answered // the endpoint answered; the message was refused
+	case code == crier.EPERMANENT, crier.IsRecipient(err):
+		// The endpoint answered; the message, or its recipient, was
+		// refused.
+		res.verdict = answered
 	default:
 		res.verdict = failed
 		res.hard = timedOut(ctx, err)

@@ -567,6 +567,36 @@ func TestPermanentIsAnAnswer(t *testing.T) {
 	}
 }
 
+// TestRecipientRefusalIsAnAnswer: a relay's temporary refusal of one
+// recipient (450 to RCPT TO) is that recipient's: however many come in a
+// row, the breaker stays closed, the other messages go through the
+// endpoint at once, and the refused one is not sent elsewhere.
+func TestRecipientRefusalIsAnAnswer(t *testing.T) {
+	primary, backup := newRemote("primary"), newRemote("backup")
+	w := newWorld(t, ep("p", "default", primary), ep("b", "lte", backup))
+	refusal := func() reply {
+		return reply{err: crier.RecipientRefused(crier.Transient(errors.New("RCPT TO: 450 4.2.1 mailbox busy"), 0))}
+	}
+	primary.next(refusal(), refusal(), refusal(), refusal(), refusal())
+	for i := range 5 {
+		_, err := w.send("refused" + strconv.Itoa(i))
+		if e := wantError(t, err, crier.ETRANSIENT); e != nil && e.Deferred || !e.Recipient || e.Endpoint != "p" {
+			t.Errorf("refusal %d: deferred %t, recipient %t, endpoint %q; want a recipient refusal at p",
+				i, e.Deferred, e.Recipient, e.Endpoint)
+		}
+	}
+	if h := w.chain.Health()[0]; h.State != netpath.StateClosed || h.Failures != 0 {
+		t.Errorf("primary %s with %d failures after 5 recipient refusals, want closed with 0", h.State, h.Failures)
+	}
+	w.mustSend(t, "next", "p")
+	if got := backup.sent(); len(got) != 0 {
+		t.Errorf("backup got %q; a recipient refusal must not fail over", got)
+	}
+	if got := w.gotChanges(); len(got) != 0 {
+		t.Errorf("breaker changes %v, want none", got)
+	}
+}
+
 // TestOneTrialAtATime: while the half-open trial is under way, concurrent
 // sends skip the endpoint instead of piling onto it.
 func TestOneTrialAtATime(t *testing.T) {

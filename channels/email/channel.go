@@ -22,9 +22,12 @@ type Channel struct {
 	sender     string        // the envelope sender, in angle brackets
 	templates  templates
 
-	mu     sync.Mutex
-	idle   []*conn // most recently used last
-	closed bool
+	mu       sync.Mutex
+	idle     []*conn // most recently used last
+	closed   bool
+	sweeping bool           // a sweep goroutine is running
+	done     chan struct{}  // closed by Close: ends the sweep
+	bg       sync.WaitGroup // sweeps and retiring sessions; Add under mu while !closed
 }
 
 var (
@@ -80,6 +83,7 @@ func New(o Options) (*Channel, error) {
 		slots:      make(chan struct{}, cfg.Connections),
 		// As go-mail gave it, without the display name.
 		sender: (&netmail.Address{Address: cfg.from.Address}).String(),
+		done:   make(chan struct{}),
 	}, nil
 }
 
@@ -109,8 +113,10 @@ func CheckMessage(m *crier.Message) []crier.Problem { return problems(m) }
 //     4xx, the context ended before the message had been transmitted, or
 //     the channel is closed;
 //   - permanent when m cannot be sent as it is (no valid recipient or key,
-//     a subject with a line break) or the relay answered 5xx; the relay's
-//     reply is part of the message;
+//     a subject with a line break), the relay answered 5xx (the relay's
+//     reply is part of the message), or the relay's certificate is not
+//     trusted (a *CertificateError, whose message names ca_file and
+//     tls_pin_sha256);
 //   - unknown, not retryable, when the whole message was transmitted but
 //     the relay's final reply never came (connection lost, timeout); for a
 //     mail sent as a chunk with its commands, any reply that never came.
@@ -133,14 +139,21 @@ func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, e
 	}
 	for {
 		cn, err := c.get(ctx)
+		if ce := certificateError(c.cfg.Host, err); ce != nil {
+			// A person must change the settings or the relay.
+			return nil, crier.Permanent(fmt.Errorf("connect to %s: %w", c.cfg.Name, ce))
+		}
 		if err != nil {
 			return nil, crier.Transient(withContext(ctx, fmt.Errorf("connect to %s: %w", c.cfg.Name, err)), 0)
 		}
 		reused := cn.used
-		reply, healthy, err := cn.send(ctx, o)
-		if healthy {
+		reply, next, err := cn.send(ctx, o)
+		switch next {
+		case keep:
 			c.put(cn)
-		} else {
+		case renew:
+			cn.quit()
+		default:
 			cn.nc.close()
 		}
 		switch {
@@ -158,24 +171,89 @@ func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, e
 	}
 }
 
-// Close ends every idle session with QUIT. Sessions in use are closed when
-// their Send returns; Send fails with a transient error afterwards. Close
-// returns nil: a relay that does not answer QUIT is disconnected.
+// Close ends every idle session with QUIT and waits for sessions being
+// retired. Sessions in use end with QUIT when their Send returns; Send
+// fails with a transient error afterwards. Close returns nil: a relay
+// that does not answer QUIT is disconnected.
 func (c *Channel) Close() error {
 	c.mu.Lock()
 	idle := c.idle
-	c.idle, c.closed = nil, true
+	c.idle = nil
+	if !c.closed {
+		c.closed = true
+		close(c.done)
+	}
 	c.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, cn := range idle {
 		wg.Go(cn.quit)
 	}
 	wg.Wait()
+	c.bg.Wait()
 	return nil
 }
 
+// retire ends old sessions with QUIT in the background, so that a send
+// does not wait for it. The caller holds c.mu, and c is not closed.
+func (c *Channel) retire(old []*conn) {
+	for _, cn := range old {
+		c.bg.Go(cn.quit)
+	}
+}
+
+// sweep ends sessions that have been idle for longer than maxIdle with
+// QUIT, waking when the next one is due, until the pool is empty or c is
+// closed. A relay keeps a forgotten session open for minutes (Postfix five), and
+// counts it against the client's connection limit.
+func (c *Channel) sweep() {
+	for {
+		c.mu.Lock()
+		if c.closed || len(c.idle) == 0 {
+			c.sweeping = false
+			c.mu.Unlock()
+			return
+		}
+		now := c.cfg.Clock.Now()
+		var old []*conn
+		next := now.Add(maxIdle)
+		kept := c.idle[:0]
+		for _, cn := range c.idle {
+			// Idle for longer than maxIdle, as get judges it.
+			switch due := cn.idleSince.Add(maxIdle + time.Nanosecond); {
+			case !now.Before(due):
+				old = append(old, cn)
+			default:
+				kept = append(kept, cn)
+				if due.Before(next) {
+					next = due
+				}
+			}
+		}
+		clear(c.idle[len(kept):])
+		c.idle = kept
+		c.retire(old)
+		c.mu.Unlock()
+		select {
+		case <-after(c.cfg.Clock, next.Sub(now)):
+		case <-c.done:
+		}
+	}
+}
+
+// after waits on clock when it can wake waiters (a test's clock), on a
+// timer otherwise.
+func after(clock crier.Clock, d time.Duration) <-chan time.Time {
+	if c, ok := clock.(interface {
+		After(time.Duration) <-chan time.Time
+	}); ok {
+		return c.After(d)
+	}
+	return time.After(d)
+}
+
 // get returns the most recently used idle session if it is younger than
-// maxIdle, or dials a new one. Older idle sessions are closed on the way.
+// maxIdle, or dials a new one. Older idle sessions are ended with QUIT on
+// the way.
 func (c *Channel) get(ctx context.Context) (*conn, error) {
 	now := c.cfg.Clock.Now()
 	var found *conn
@@ -194,10 +272,8 @@ func (c *Channel) get(ctx context.Context) (*conn, error) {
 		}
 		found = cn
 	}
+	c.retire(old)
 	c.mu.Unlock()
-	for _, cn := range old {
-		cn.nc.close()
-	}
 	if found != nil {
 		found.live = now.Sub(found.idleSince) < liveFor
 		return found, nil
@@ -212,6 +288,10 @@ func (c *Channel) put(cn *conn) {
 	if !c.closed {
 		c.idle = append(c.idle, cn)
 		cn = nil
+		if !c.sweeping {
+			c.sweeping = true
+			c.bg.Go(c.sweep)
+		}
 	}
 	c.mu.Unlock()
 	if cn != nil {

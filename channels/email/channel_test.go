@@ -343,6 +343,28 @@ func TestSendKeepsSessionAfterRefusal(t *testing.T) {
 	}
 }
 
+// TestSendRenewsSessionAfterRefusals: a relay counts the errors of a
+// session and slows it down or drops it after a few; the channel renews
+// a session after three refused recipients, and a refusal of a recipient
+// is classified as that recipient's.
+func TestSendRenewsSessionAfterRefusals(t *testing.T) {
+	for _, noChunking := range []bool{false, true} {
+		s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+		o.Connections, o.NoChunking = 1, noChunking
+		ch := newChannel(t, o)
+		s.Fail(smtptest.StepRcpt, 450, "4.2.1 Mailbox busy")
+		for i := range 7 {
+			_, err := ch.Send(t.Context(), testMessage("k"+itoa(i), "anna@example.org"))
+			if crier.ErrorCode(err) != crier.ETRANSIENT || !crier.IsRecipient(err) {
+				t.Fatalf("send %d: %v, want a transient refusal of the recipient", i, err)
+			}
+		}
+		if got := s.Sessions(); got != 3 {
+			t.Errorf("no chunking %t: 7 refusals over %d sessions, want 3 (renewed after 3 refusals)", noChunking, got)
+		}
+	}
+}
+
 func TestSendConnectFailures(t *testing.T) {
 	refused := func() int {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -364,6 +386,7 @@ func TestSendConnectFailures(t *testing.T) {
 		target *smtptest.Server // must see no message
 		text   string
 		is     error
+		code   string // default transient
 	}{
 		{
 			name: "connection refused",
@@ -399,13 +422,15 @@ func TestSendConnectFailures(t *testing.T) {
 			name:   "implicit TLS with an untrusted certificate",
 			opts:   func() email.Options { o := implicitOpts; o.TLSConfig = &tls.Config{RootCAs: nil}; return o },
 			target: implicit,
-			text:   "certificate",
+			text:   "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256",
+			code:   crier.EPERMANENT, // a person must change the settings
 		},
 		{
 			name:   "STARTTLS with an untrusted certificate",
 			opts:   func() email.Options { o := starttlsOpts; o.TLSConfig = nil; return o },
 			target: starttls,
-			text:   "certificate",
+			text:   "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256",
+			code:   crier.EPERMANENT, // a person must change the settings
 		},
 		{
 			name:   "STARTTLS required but not offered",
@@ -424,8 +449,12 @@ func TestSendConnectFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ch := newChannel(t, tt.opts())
 			_, err := ch.Send(t.Context(), testMessage("k1", "anna@example.org"))
-			if got := crier.ErrorCode(err); got != crier.ETRANSIENT {
-				t.Fatalf("error code = %q, want transient (err: %v)", got, err)
+			want := tt.code
+			if want == "" {
+				want = crier.ETRANSIENT
+			}
+			if got := crier.ErrorCode(err); got != want {
+				t.Fatalf("error code = %q, want %s (err: %v)", got, want, err)
 			}
 			if tt.text != "" && !strings.Contains(err.Error(), tt.text) {
 				t.Errorf("error %q does not contain %q", err, tt.text)
@@ -772,6 +801,10 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"non-ASCII domain", func(o *email.Options) { o.From = "presse@möhnesee.example" }, "domain"},
 		{"negative connections", func(o *email.Options) { o.Connections = -1 }, "connections"},
 		{"negative timeout", func(o *email.Options) { o.Timeout = -time.Second }, "timeout"},
+		{"missing ca_file", func(o *email.Options) { o.CAFile = "/nonexistent/ca.pem" }, "ca_file"},
+		{"short pin", func(o *email.Options) { o.PinSHA256 = "abcd" }, "tls_pin_sha256"},
+		{"ca_file and pin", func(o *email.Options) { o.CAFile, o.PinSHA256 = "ca.pem", strings.Repeat("ab", 32) }, "not both"},
+		{"pin without tls", func(o *email.Options) { o.TLS, o.PinSHA256 = email.TLSNone, strings.Repeat("ab", 32) }, "need tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -853,7 +886,17 @@ var checkedHeaders = []string{
 	"Auto-Submitted", "Content-Language", "Mime-Version",
 }
 
+// parseMail parses data as mail readers do, and as strict parsers read
+// its header (strictHeader).
 func parseMail(tb testing.TB, data []byte) parsedMail {
+	tb.Helper()
+	strictHeader(tb, data)
+	return parseLenient(tb, data)
+}
+
+// parseLenient parses data as Go's net/mail does, which forgives a field
+// whose first line is empty: for mails that go-mail built, which fold so.
+func parseLenient(tb testing.TB, data []byte) parsedMail {
 	tb.Helper()
 	m, err := mail.ReadMessage(bytes.NewReader(data))
 	if err != nil {
@@ -949,4 +992,31 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestSendNeverFoldsBeforeFirstWord sends a subject whose encoded first
+// word fills the line and a Message-ID longer than a line: strict
+// parsers read a field whose first line is empty as a value with leading
+// white space.
+func TestSendNeverFoldsBeforeFirstWord(t *testing.T) {
+	s, o := newRelay(t, email.TLSNone, smtptest.Options{})
+	ch := newChannel(t, o)
+	key := "a1.1.soest.mail-soest." + strings.Repeat("7", 70)
+	m := testMessage(key, "anna@example.org")
+	if _, err := ch.Send(t.Context(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := s.Messages()
+	if len(got) != 1 {
+		t.Fatalf("relay received %d messages, want 1", len(got))
+	}
+	for line := range strings.SplitSeq(headerBlock(got[0].Data), "\r\n") {
+		if strings.HasSuffix(line, ":") {
+			t.Errorf("header field %q has an empty first line", line)
+		}
+	}
+	p := parseMail(t, got[0].Data)
+	if p.Header["Subject"] != testSubject || p.Header["Message-Id"] != "<"+key+"@soest.example>" {
+		t.Errorf("Subject %q, Message-ID %q", p.Header["Subject"], p.Header["Message-Id"])
+	}
 }

@@ -13,11 +13,17 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 )
 
-// maxIdle is how long an idle session is trusted. Relays drop idle clients
-// after a few minutes, and NAT on an LTE router may forget a quiet
-// connection without telling either side; a session idle for longer is
-// closed instead of reused.
-const maxIdle = 30 * time.Second
+// maxIdle is how long a session stays open idle. Relays drop idle
+// clients after a few minutes, and NAT on an LTE router may forget a
+// quiet connection without telling either side; a session idle for
+// longer is ended with QUIT instead of reused.
+const maxIdle = 10 * time.Second
+
+// maxRefusals is how many refused messages or recipients a session
+// carries before it is renewed: relays count a client's errors per
+// session and slow it down or drop it (Postfix: every reply a second
+// late after 10, the session closed after 20).
+const maxRefusals = 3
 
 // quitTimeout bounds the polite QUIT when a session is closed.
 const quitTimeout = 5 * time.Second
@@ -42,12 +48,16 @@ type conn struct {
 	// have been dropped, which a reply to MAIL FROM shows before the mail
 	// is sent.
 	live bool
-	// mailFrom is the MAIL FROM command line, with the parameters go-mail
-	// adds for what the relay offers.
-	mailFrom string
+	// mailFrom is the MAIL FROM command line, with BODY=8BITMIME when the
+	// relay offers it; mailFromUTF8 adds SMTPUTF8 for a mail whose
+	// addresses need it, when the relay offers it, and is mailFrom
+	// otherwise.
+	mailFrom, mailFromUTF8 string
 	// used is set once the session has carried a message, after which it
 	// may have gone stale while idle.
-	used      bool
+	used bool
+	// refusals counts the messages the relay refused on this session.
+	refusals  int
 	idleSince time.Time
 }
 
@@ -84,8 +94,10 @@ func (c *Channel) dial(ctx context.Context) (*conn, error) {
 }
 
 // features notes what the relay offers that a mail transaction uses, and
-// builds the MAIL FROM command for sender as go-mail's Mail does:
-// BODY=8BITMIME and SMTPUTF8 when the relay offers them.
+// builds the MAIL FROM commands for sender: BODY=8BITMIME when the relay
+// offers it, and SMTPUTF8 (RFC 6531) only for mails whose addresses are
+// not ASCII, as a relay may refuse it or hand the mail only to servers
+// that offer it too.
 func (cn *conn) features(sender string) {
 	cn.pipelining, _ = cn.smtp.Extension("PIPELINING")
 	chunking, _ := cn.smtp.Extension("CHUNKING")
@@ -94,10 +106,22 @@ func (cn *conn) features(sender string) {
 	if ok, _ := cn.smtp.Extension("8BITMIME"); ok {
 		cmd += " BODY=8BITMIME"
 	}
+	cn.mailFrom, cn.mailFromUTF8 = cmd+"\r\n", cmd+"\r\n"
 	if ok, _ := cn.smtp.Extension("SMTPUTF8"); ok {
-		cmd += " SMTPUTF8"
+		cn.mailFromUTF8 = cmd + " SMTPUTF8\r\n"
 	}
-	cn.mailFrom = cmd + "\r\n"
+	if !isASCII(sender) {
+		cn.mailFrom = cn.mailFromUTF8
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // connect is go-mail's dial function. go-mail only wraps implicit TLS
@@ -123,22 +147,44 @@ func (c *Channel) connect(ctx context.Context, nc *deadlineConn, network, _ stri
 	return tc, nil
 }
 
+// fate is what becomes of a session after a message.
+type fate int
+
+const (
+	keep  fate = iota // back to the pool
+	renew             // ended with QUIT: it is in step but should not go on
+	drop              // closed: lost, or out of step with the relay
+)
+
 // send sends o over the session within ctx and returns the relay's final
-// reply. healthy reports whether the session may carry another message:
-// after success, or after a refusal that a following RSET shows has left
-// the session intact.
-func (cn *conn) send(ctx context.Context, o *outgoing) (reply string, healthy bool, err error) {
+// reply and what to do with the session: keep it after success, or
+// after a refusal that a following RSET shows has left it intact; renew
+// it after maxRefusals refusals; drop it after any other failure.
+func (cn *conn) send(ctx context.Context, o *outgoing) (reply string, next fate, err error) {
 	cn.used = true
 	cn.nc.setLimit(deadline(ctx))
 	stop := context.AfterFunc(ctx, cn.nc.abort)
 	reply, err = cn.transact(o)
-	healthy = err == nil
-	if answered(err) {
-		healthy = cn.smtp.Reset() == nil
+	switch {
+	case err == nil:
+		next = keep
+	case answered(err):
+		cn.refusals++
+		switch {
+		case cn.smtp.Reset() != nil:
+			next = drop
+		case cn.refusals >= maxRefusals:
+			next = renew
+		}
+	default:
+		next = drop
 	}
 	// If an abort has started, it may still cut the connection under the
 	// next user.
-	return reply, stop() && healthy, err
+	if !stop() {
+		next = drop
+	}
+	return reply, next, err
 }
 
 // quit ends the session politely, and closes the connection in any case.
@@ -185,6 +231,17 @@ func (d *deadlineConn) setLimit(t time.Time) {
 	d.limit = t
 	if d.Conn != nil && !t.IsZero() {
 		_ = d.Conn.SetDeadline(t)
+	}
+}
+
+// quickAck asks the socket to acknowledge what it receives next at once
+// (TCP_QUICKACK on Linux).
+func (d *deadlineConn) quickAck() {
+	d.mu.Lock()
+	c := d.Conn
+	d.mu.Unlock()
+	if c != nil {
+		quickAck(c)
 	}
 }
 

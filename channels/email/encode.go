@@ -22,15 +22,18 @@ var (
 )
 
 // appendHeader appends the header line "key: value", folded before a word
-// that would make the line longer than maxHeaderLine, the way go-mail
-// folds: value must be encoded already (RFC 2047 for anything but
-// printable ASCII), and its spaces are where it may be folded.
+// that would make the line longer than maxHeaderLine: value must be
+// encoded already (RFC 2047 for anything but printable ASCII), and its
+// spaces are where it may be folded. The first word always stays on the
+// field's first line, however long: a field whose first line is empty
+// reads, to strict parsers, as a value that starts with white space.
 func appendHeader(b []byte, key, value string) []byte {
 	b = append(b, key...)
 	b = append(b, ':')
 	room := maxHeaderLine - len(key) - 4 // ": " and CRLF
+	first := true
 	for word := range strings.SplitSeq(value, " ") {
-		if room-len(word) <= 1 {
+		if room-len(word) <= 1 && !first {
 			b = append(b, "\r\n "...)
 			room = maxHeaderLine - 3
 		} else {
@@ -38,6 +41,7 @@ func appendHeader(b []byte, key, value string) []byte {
 		}
 		b = append(b, word...)
 		room -= len(word) + 1
+		first = false
 	}
 	return append(b, crlf...)
 }

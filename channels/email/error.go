@@ -1,6 +1,8 @@
 package email
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -39,7 +41,17 @@ func classify(endpoint string, err error) error {
 			return crier.Permanent(wrapped)
 		}
 		return crier.Unknown(fmt.Errorf("send via %s: %w: %w", endpoint, errNoReply, err), false)
-	case stepMail, stepRcpt, stepData, stepContent:
+	case stepRcpt:
+		if code >= 400 && code < 600 && code != 421 {
+			// The relay refused this recipient and answers the next:
+			// the refusal is the recipient's, not the relay's.
+			if code >= 500 {
+				return crier.RecipientRefused(crier.Permanent(wrapped))
+			}
+			return crier.RecipientRefused(crier.Transient(wrapped, 0))
+		}
+		return crier.Transient(wrapped, 0)
+	case stepMail, stepData, stepContent:
 		if code >= 500 && code < 600 {
 			return crier.Permanent(wrapped)
 		}
@@ -71,4 +83,53 @@ func answered(err error) bool {
 		return se.code >= 400 && se.code < 600 && se.code != 421
 	}
 	return false
+}
+
+// CertificateError is the failure to trust a relay's certificate: an
+// authority the system does not know, a name or date that does not fit,
+// or a public key other than the pinned one. It does not pass by itself,
+// so Send and Probe classify it as permanent, and its message names the
+// settings that make the relay trusted.
+type CertificateError struct {
+	Host string
+	// Pin is the SHA-256 of the public key the relay presented, in hex,
+	// when it is known: the value tls_pin_sha256 would take.
+	Pin string
+	Err error
+}
+
+func (e *CertificateError) Error() string {
+	hint := "set ca_file to the PEM file of the authority that signed it, or tls_pin_sha256 to the SHA-256 of its public key"
+	if e.Pin != "" {
+		hint += " (" + e.Pin + ")"
+	}
+	return "certificate of " + e.Host + " not trusted: " + e.Err.Error() + "; " + hint
+}
+
+func (e *CertificateError) Unwrap() error { return e.Err }
+
+// certificateError returns err as a *CertificateError when it is a
+// failure to verify the relay's certificate, and nil otherwise.
+func certificateError(host string, err error) *CertificateError {
+	var ce *CertificateError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var (
+		ve *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		hn x509.HostnameError
+		ci x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &ve):
+		ce = &CertificateError{Host: host, Err: err}
+		if len(ve.UnverifiedCertificates) > 0 {
+			ce.Pin = KeyPin(ve.UnverifiedCertificates[0])
+		}
+		return ce
+	case errors.As(err, &ua), errors.As(err, &hn), errors.As(err, &ci):
+		return &CertificateError{Host: host, Err: err}
+	}
+	return nil
 }

@@ -259,7 +259,7 @@ func (r *lockstepRelay) received() ([][]byte, int) {
 }
 
 const (
-	lockstepMail = "MAIL FROM:<presse@soest.example> BODY=8BITMIME SMTPUTF8"
+	lockstepMail = "MAIL FROM:<presse@soest.example> BODY=8BITMIME"
 	lockstepRcpt = "RCPT TO:<anna@example.org>"
 )
 
@@ -349,5 +349,28 @@ func TestSendRefusedRecipient(t *testing.T) {
 				t.Errorf("relay took %d mails in %d sessions, want 1 in 1", len(mails), sessions)
 			}
 		})
+	}
+}
+
+// TestSendSMTPUTF8OnlyWhenNeeded: MAIL FROM asks for SMTPUTF8 only for a
+// recipient whose address is not ASCII, even from a relay that offers it.
+func TestSendSMTPUTF8OnlyWhenNeeded(t *testing.T) {
+	r := newLockstepRelay(t, true, false)
+	ch := newChannel(t, r.options())
+	for i, rcpt := range []string{"anna@example.org", "jürgen@example.org"} {
+		if _, err := ch.Send(t.Context(), testMessage("k"+itoa(i), rcpt)); err != nil {
+			t.Fatalf("Send to %s: %v", rcpt, err)
+		}
+	}
+	commands, _ := r.transactions()
+	var mails []string
+	for _, c := range commands {
+		if strings.HasPrefix(c, "MAIL ") {
+			mails = append(mails, c)
+		}
+	}
+	want := []string{lockstepMail, lockstepMail + " SMTPUTF8"}
+	if diff := cmp.Diff(want, mails); diff != "" {
+		t.Errorf("MAIL FROM commands (-want +got):\n%s", diff)
 	}
 }

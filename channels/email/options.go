@@ -3,7 +3,11 @@ package email
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -77,6 +81,17 @@ type Options struct {
 	// TLSConfig is used for STARTTLS and implicit TLS; default the system
 	// roots. ServerName is set to Host when empty.
 	TLSConfig *tls.Config
+	// CAFile names a PEM file of certificate authorities that this relay's
+	// certificate may be signed by, trusted besides the system's roots
+	// (or TLSConfig's RootCAs) for this relay only: an internal CA.
+	CAFile string
+	// PinSHA256 pins the relay's public key: the SHA-256 of its
+	// certificate's SubjectPublicKeyInfo, as 64 hex digits (colons
+	// allowed) or in base64. With a pin, the key decides alone: the
+	// certificate's authority, name and dates are not checked, so that a
+	// relay with a self-signed certificate can be trusted. It cannot be
+	// combined with CAFile.
+	PinSHA256 string
 	// Clock dates the messages and ages idle connections; default the
 	// system clock.
 	Clock crier.Clock
@@ -161,6 +176,9 @@ func (o Options) config() (*config, error) {
 	if c.tlsConfig.ServerName == "" {
 		c.tlsConfig.ServerName = c.Host
 	}
+	if err := c.trust(); err != nil {
+		return nil, err
+	}
 	if c.Clock == nil {
 		c.Clock = crier.SystemClock{}
 	}
@@ -172,6 +190,73 @@ func (o Options) config() (*config, error) {
 		c.Name = c.addr
 	}
 	return c, nil
+}
+
+// trust applies CAFile and PinSHA256 to the TLS configuration.
+func (c *config) trust() error {
+	if c.CAFile == "" && c.PinSHA256 == "" {
+		return nil
+	}
+	switch {
+	case c.TLS == TLSNone:
+		return errors.New("ca_file and tls_pin_sha256 need tls starttls or implicit")
+	case c.CAFile != "" && c.PinSHA256 != "":
+		return errors.New("set ca_file or tls_pin_sha256, not both: a pinned key is trusted whoever signed it")
+	case c.CAFile != "":
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return fmt.Errorf("ca_file: %w", err)
+		}
+		pool := c.tlsConfig.RootCAs
+		if pool != nil {
+			pool = pool.Clone()
+		} else if pool, err = x509.SystemCertPool(); err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("ca_file %s holds no PEM certificate", c.CAFile)
+		}
+		c.tlsConfig.RootCAs = pool
+		return nil
+	}
+	pin, err := ParsePin(c.PinSHA256)
+	if err != nil {
+		return fmt.Errorf("tls_pin_sha256: %w", err)
+	}
+	// The pin replaces the verification of the chain and the name.
+	c.tlsConfig.InsecureSkipVerify = true
+	c.tlsConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return &CertificateError{Host: c.Host, Err: errors.New("no certificate presented")}
+		}
+		got := KeyPin(cs.PeerCertificates[0])
+		if got != pin {
+			return &CertificateError{Host: c.Host, Pin: got,
+				Err: fmt.Errorf("public key sha256 %s does not match tls_pin_sha256 %s", got, pin)}
+		}
+		return nil
+	}
+	return nil
+}
+
+// ParsePin returns a public key pin, 64 hex digits with or without
+// colons or 32 bytes in standard base64, as lower-case hex.
+func ParsePin(s string) (string, error) {
+	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+	if b, err := hex.DecodeString(h); err == nil && len(b) == sha256.Size {
+		return h, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s)); err == nil && len(b) == sha256.Size {
+		return hex.EncodeToString(b), nil
+	}
+	return "", fmt.Errorf("%q is not a SHA-256 in hex (64 digits) or base64", s)
+}
+
+// KeyPin returns the SHA-256 of cert's SubjectPublicKeyInfo in lower-case
+// hex: what PinSHA256 compares.
+func KeyPin(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return hex.EncodeToString(sum[:])
 }
 
 // parseFrom validates From and derives Domain from it.

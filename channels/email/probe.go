@@ -28,7 +28,8 @@ import (
 // in time (DNS, refused connection, TLS handshake, timeout, a connection
 // lost), when it answers 4xx at any step (a 421 greeting, 454 to STARTTLS
 // or AUTH, ...), when ctx ends, and after Close. Permanent when it answers
-// 5xx (a 554 greeting, 535 to AUTH for wrong credentials, ...) or does not
+// 5xx (a 554 greeting, 535 to AUTH for wrong credentials, ...), presents
+// a certificate it cannot trust (a *CertificateError), or does not
 // offer what the options require: STARTTLS with TLS "starttls", AUTH PLAIN
 // or LOGIN with a Username. The relay's reply is part of the message.
 func (c *Channel) Probe(ctx context.Context) error {
@@ -50,6 +51,9 @@ func (c *Channel) Probe(ctx context.Context) error {
 	cn, err := c.dial(ctx)
 	if err == nil {
 		err = cn.probe(ctx)
+	}
+	if ce := certificateError(c.cfg.Host, err); ce != nil {
+		return crier.Permanent(fmt.Errorf("%s: %w", what, ce))
 	}
 	if err != nil {
 		return probeError(what, withContext(ctx, err))
@@ -73,10 +77,8 @@ func (c *Channel) makeRoom() error {
 		old = c.idle[:excess:excess]
 		c.idle = append([]*conn(nil), c.idle[excess:]...)
 	}
+	c.retire(old)
 	c.mu.Unlock()
-	for _, cn := range old {
-		cn.nc.close()
-	}
 	return nil
 }
 

@@ -201,8 +201,8 @@ func TestProbeFailures(t *testing.T) {
 			name: "untrusted certificate",
 			mode: email.TLSStartTLS,
 			opts: func(o *email.Options) { o.TLSConfig = &tls.Config{} },
-			code: crier.ETRANSIENT,
-			text: "certificate",
+			code: crier.EPERMANENT, // a person must change the settings
+			text: "tls_pin_sha256",
 		},
 		{
 			name:  "no greeting",

@@ -7,6 +7,12 @@ import (
 	"strconv"
 )
 
+// maxStallFree is the largest mail that Postfix reads whole before it
+// answers the commands sent with it (its input buffer is 4 KB). A larger
+// chunk waits for a delayed acknowledgement unless quickAck works, so
+// without it such a mail goes out with DATA.
+const maxStallFree = 4000
+
 // step is a part of a mail transaction.
 type step int
 
@@ -78,7 +84,7 @@ func failed(s step, err error) *sendError {
 // mail, or the mail as a chunk where the session allows. It returns the
 // relay's final reply. The error is a *sendError.
 func (cn *conn) transact(o *outgoing) (reply string, err error) {
-	if cn.chunking && cn.live {
+	if cn.chunking && cn.live && (canQuickAck || len(*o.data) <= maxStallFree) {
 		return cn.transactChunked(o)
 	}
 	if cn.pipelining {
@@ -123,6 +129,13 @@ func (cn *conn) transactChunked(o *outgoing) (string, error) {
 		// As if MAIL FROM failed, which lets a stale session be redialed.
 		return "", failed(stepMail, err)
 	}
+	// A relay may answer MAIL FROM and RCPT TO before it has read the
+	// chunk (Postfix does once its 4 KB input buffer runs dry) and then
+	// hold its final reply (Nagle) until that early reply is
+	// acknowledged. The client has nothing more to send, so only an
+	// immediate acknowledgement keeps the final reply from waiting for
+	// the delayed-ACK timer: up to 40 ms per mail.
+	cn.nc.quickAck()
 	var (
 		first *sendError
 		reply string
@@ -220,7 +233,11 @@ func (cn *conn) command(s step, rcpt string) {
 	w := cn.smtp.Text.W
 	switch s {
 	case stepMail:
-		_, _ = w.WriteString(cn.mailFrom)
+		if isASCII(rcpt) {
+			_, _ = w.WriteString(cn.mailFrom)
+		} else {
+			_, _ = w.WriteString(cn.mailFromUTF8)
+		}
 	case stepRcpt:
 		writeRcpt(w, rcpt)
 	case stepData:

@@ -304,7 +304,8 @@ func (a *app) buildEndpoint(cc ChannelConfig, ep EndpointConfig, n *netpath.Netw
 			Host: ep.Host, Port: ep.Port, TLS: ep.TLS, Username: ep.Username, Password: ep.Password,
 			From: cc.From, Connections: a.cfg.Delivery.Concurrency["email"],
 			NoChunking: ep.Chunking != nil && !*ep.Chunking,
-			Dial:       n.DialContext, Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
+			CAFile:     ep.CAFile, PinSHA256: ep.TLSPinSHA256,
+			Dial: n.DialContext, Timeout: timeout, Clock: a.clock, Logger: log, Name: ep.Name,
 		})
 	case "mastodon":
 		return mastodon.New(mastodon.Options{

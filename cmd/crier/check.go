@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
 )
@@ -225,12 +227,18 @@ func (c *checker) printEndpoints(checks map[string][]endpointCheck) {
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.t("cli.channel"), m.t("check.endpoint"),
 		m.t("check.network"), m.t("cli.state"), m.t("check.latency"), m.t("check.cause"))
 	for _, cc := range c.cfg.Channels {
-		for _, r := range checks[cc.ID] {
+		for i, r := range checks[cc.ID] {
 			latency := ""
 			if !r.Skipped {
 				latency = fmt.Sprintf("%d ms", r.Latency.Milliseconds())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cc.ID, r.Endpoint, r.Network, c.state(r), latency, c.cause(r))
+			detail := c.cause(r)
+			if i < len(cc.Endpoints) {
+				if trust := c.trust(cc.Endpoints[i]); trust != "" {
+					detail = strings.TrimPrefix(detail+"; "+trust, "; ")
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cc.ID, r.Endpoint, r.Network, c.state(r), latency, detail)
 		}
 	}
 	tw.Flush()
@@ -325,6 +333,22 @@ func (c *checker) state(r endpointCheck) string {
 // can be told: no answer within the endpoint's timeout, a refused
 // connection with its address, a name that could not be resolved. Other
 // errors are given as the adapter worded them.
+// trust says what an email endpoint trusts besides the system's roots:
+// its ca_file or its pinned key.
+func (c *checker) trust(ep EndpointConfig) string {
+	switch {
+	case ep.CAFile != "":
+		return c.m.t("check.ca_file", ep.CAFile)
+	case ep.TLSPinSHA256 != "":
+		pin, err := email.ParsePin(ep.TLSPinSHA256)
+		if err != nil {
+			pin = ep.TLSPinSHA256
+		}
+		return c.m.t("check.tls_pin", pin)
+	}
+	return ""
+}
+
 func (c *checker) cause(r endpointCheck) string {
 	m := c.m
 	switch {
@@ -342,7 +366,10 @@ func (c *checker) cause(r endpointCheck) string {
 		de *net.DNSError
 		oe *net.OpError
 	)
+	var ce *email.CertificateError
 	switch {
+	case errors.As(err, &ce):
+		return m.t("check.untrusted_certificate", ce.Host, cmp.Or(ce.Pin, "?"))
 	case errors.As(err, &de):
 		server := de.Server
 		if server == "" {

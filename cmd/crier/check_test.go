@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/pem"
 	"flag"
 	"fmt"
+	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/internal/loopbackcert"
 	"net"
 	"os"
 	"path/filepath"
@@ -319,5 +322,48 @@ func golden(t *testing.T, name, got string) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+// TestCheckRelayTrust: crier check shows an email endpoint's ca_file and
+// pinned key, and for a relay whose certificate it cannot trust, which
+// settings would make it trusted, with the key's pin.
+func TestCheckRelayTrust(t *testing.T) {
+	relay := smtptest.NewServer(t, smtptest.Options{TLS: smtptest.ServerTLS(t)})
+	cert, err := loopbackcert.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "relay-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Leaf.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pin := email.KeyPin(cert.Leaf)
+	config := writeTestConfig(t, fmt.Sprintf(`mode: actual
+public_url: https://krisen.kreis-soest.example
+channels:
+  - id: mail-soest
+    type: email
+    from: "Stadt Soest <presse@soest.example>"
+    endpoints:
+      - {name: system-roots, host: 127.0.0.1, port: %[1]d}
+      - {name: internal-ca, host: 127.0.0.1, port: %[1]d, ca_file: %[2]q}
+      - {name: pinned, host: 127.0.0.1, port: %[1]d, tls_pin_sha256: %[3]q}
+towns:
+  - {id: soest, name: Stadt Soest, channels: [mail-soest]}
+`, relay.Port(), caFile, strings.ToUpper(pin)))
+	code, out, errOut := run(t, nil, "check", "--config", config)
+	if code != exitSecondary {
+		t.Errorf("exit %d, want %d: the primary's certificate is not trusted\n%s%s", code, exitSecondary, out, errOut)
+	}
+	for _, want := range []string{
+		"system-roots  default  abgewiesen",
+		"Zertifikat von 127.0.0.1 nicht vertrauenswürdig: ca_file auf die PEM-Datei der ausstellenden Stelle setzen oder tls_pin_sha256 auf den SHA-256 des Schlüssels (" + pin + ")",
+		"vertraut zusätzlich den Zertifizierungsstellen aus " + caFile,
+		"Schlüssel des Relays festgelegt (tls_pin_sha256 " + pin + ")",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/channels/email"
 	"github.com/crierhq/crier/schedule"
 )
 
@@ -461,6 +463,13 @@ type EndpointConfig struct {
 	// write (BDAT, RFC 3030), one round trip instead of two, and a session
 	// lost before the relay's reply leaves it unknown rather than retried.
 	Chunking *bool `yaml:"chunking"`
+	// CAFile names a PEM file of certificate authorities trusted for this
+	// relay only, besides the system's: a relay with an internal CA.
+	CAFile string `yaml:"ca_file"`
+	// TLSPinSHA256 pins the relay's public key: the SHA-256 of its
+	// SubjectPublicKeyInfo in hex or base64. It then decides alone: for a
+	// relay with a self-signed certificate. Not together with ca_file.
+	TLSPinSHA256 string `yaml:"tls_pin_sha256"`
 
 	// Server is the Mastodon instance's absolute http or https URL.
 	Server string `yaml:"server"`
@@ -616,7 +625,7 @@ var channelTypes = []string{"email", "mastodon", "slack", "webhook"}
 // and network that it takes.
 var endpointFields = map[string][]string{
 	"webhook":  {"url", "secret", "probe_url"},
-	"email":    {"host", "port", "tls", "username", "password", "chunking"},
+	"email":    {"host", "port", "tls", "username", "password", "chunking", "ca_file", "tls_pin_sha256"},
 	"mastodon": {"server", "token"},
 	"slack":    {"token", "channel", "webhook_url", "api_url"},
 }
@@ -1158,9 +1167,16 @@ func (e *EndpointConfig) host(channelType string) string {
 	return ""
 }
 
-// resolvePaths makes data_dir and templates absolute, relative to dir.
+// resolvePaths makes data_dir, templates and every endpoint's ca_file
+// absolute, relative to dir.
 func (c *Config) resolvePaths(dir string) {
-	for _, p := range []*string{&c.DataDir, &c.Templates} {
+	paths := []*string{&c.DataDir, &c.Templates}
+	for i := range c.Channels {
+		for j := range c.Channels[i].Endpoints {
+			paths = append(paths, &c.Channels[i].Endpoints[j].CAFile)
+		}
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -1544,7 +1560,7 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 	if e.Receiver != "" && !slugPattern.MatchString(e.Receiver) {
 		v.add(f("receiver"), "config.receiver", "%s is not a name of lower-case letters, digits and dashes", v.show(f("receiver"), e.Receiver))
 	}
-	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "chunking", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
+	for _, name := range []string{"url", "secret", "host", "port", "tls", "username", "password", "chunking", "ca_file", "tls_pin_sha256", "server", "token", "channel", "webhook_url", "api_url", "probe_url"} {
 		if set(name) && !slices.Contains(allowed, name) {
 			v.add(f(name), "config.endpoint_field", "is not a field of %s endpoints (they take %s)", typ, strings.Join(allowed, ", "))
 		}
@@ -1627,6 +1643,25 @@ func (v *configCheck) checkMailEndpoint(path string, e *EndpointConfig) {
 	if pass && e.TLS == "none" && !v.unset(f("host")) && !isLoopback(e.Host) {
 		v.add(f("tls"), "config.tls_none", "none would send the password unencrypted to another machine: use starttls or implicit")
 	}
+	ca, pin := v.given(f("ca_file"), e.CAFile), v.given(f("tls_pin_sha256"), e.TLSPinSHA256)
+	switch {
+	case (ca || pin) && e.TLS == "none":
+		v.add(f("tls"), "config.tls_none_cert", "none has no certificate to check: ca_file and tls_pin_sha256 need starttls or implicit")
+	case ca && pin:
+		v.add(f("tls_pin_sha256"), "config.ca_and_pin", "set ca_file or tls_pin_sha256, not both: a pinned key is trusted whoever signed it")
+	}
+	if pin && !v.unset(f("tls_pin_sha256")) {
+		if _, err := email.ParsePin(e.TLSPinSHA256); err != nil {
+			v.add(f("tls_pin_sha256"), "config.pin_format", "is not a SHA-256 in hex (64 digits) or base64, e.g. the output of: openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum")
+		}
+	}
+	if ca && !v.unset(f("ca_file")) {
+		if pem, err := os.ReadFile(e.CAFile); err != nil {
+			v.add(f("ca_file"), "config.ca_unreadable", "cannot be read: %v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			v.add(f("ca_file"), "config.ca_no_pem", "%s holds no PEM certificate", e.CAFile)
+		}
+	}
 }
 
 // values returns the endpoint's type-specific fields by key, "" when unset.
@@ -1641,7 +1676,7 @@ func (e *EndpointConfig) values() map[string]string {
 	return map[string]string{
 		"url": e.URL, "secret": e.Secret,
 		"host": e.Host, "port": port, "tls": e.TLS, "username": e.Username, "password": e.Password,
-		"chunking": chunking, "server": e.Server, "token": e.Token,
+		"chunking": chunking, "ca_file": e.CAFile, "tls_pin_sha256": e.TLSPinSHA256, "server": e.Server, "token": e.Token,
 		"channel": e.Channel, "webhook_url": e.WebhookURL, "api_url": e.APIURL, "probe_url": e.ProbeURL,
 	}
 }
