@@ -36,7 +36,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("publish takes one announcement file")
 	}
-	a, publishAt, err := readNoticeAt(pos[0], berlin)
+	a, publishAt, err := readNoticeAt(pos[0], berlin, m.Clock.Now())
 	if err != nil {
 		return flagError(err)
 	}
@@ -201,12 +201,12 @@ func (m *Main) preview(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("preview takes one announcement file")
 	}
-	a, at, err := readNoticeAt(pos[0], berlin)
+	a, at, err := readNoticeAt(pos[0], berlin, m.Clock.Now())
 	if err != nil {
 		return flagError(err)
 	}
 	if *atFlag != "" {
-		if at, err = parseTime(*atFlag, berlin); err != nil {
+		if at, err = parseTime(*atFlag, berlin, m.Clock.Now()); err != nil {
 			return usageError(fmt.Sprintf("--at: %v", err))
 		}
 	}

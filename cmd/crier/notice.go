@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,42 +47,24 @@ func (s *stringOrSeq) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// readNotice parses an announcement file: Markdown with YAML front matter
-// between two "---" lines. Local times in expires are read in loc.
-func readNotice(path string, loc *time.Location) (*crier.Announcement, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	a, err := parseNotice(data, loc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return a, nil
-}
-
-// readNoticeAt reads an announcement file as readNotice does, and also
-// returns its publish_at, zero when it has none.
-func readNoticeAt(path string, loc *time.Location) (*crier.Announcement, time.Time, error) {
+// readNoticeAt reads an announcement file (parseNoticeAt) and returns
+// the announcement and its publish_at, zero when it has none.
+func readNoticeAt(path string, loc *time.Location, now time.Time) (*crier.Announcement, time.Time, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	a, at, err := parseNoticeAt(data, loc)
+	a, at, err := parseNoticeAt(data, loc, now)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, at, nil
 }
 
-func parseNotice(data []byte, loc *time.Location) (*crier.Announcement, error) {
-	a, _, err := parseNoticeAt(data, loc)
-	return a, err
-}
-
-// parseNoticeAt parses an announcement file and its publish_at. Local
-// times are read in loc.
-func parseNoticeAt(data []byte, loc *time.Location) (*crier.Announcement, time.Time, error) {
+// parseNoticeAt parses an announcement file, Markdown with YAML front
+// matter between two "---" lines, and its publish_at. Times are read by
+// parseTime: local ones in loc, relative ones from now.
+func parseNoticeAt(data []byte, loc *time.Location, now time.Time) (*crier.Announcement, time.Time, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
 	rest, ok := bytes.CutPrefix(data, []byte("---\n"))
@@ -118,7 +101,7 @@ func parseNoticeAt(data []byte, loc *time.Location) (*crier.Announcement, time.T
 		Sensitive:   fm.Sensitive,
 	}
 	if fm.Expires != "" {
-		t, err := parseTime(fm.Expires, loc)
+		t, err := parseTime(fm.Expires, loc, now)
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("front matter: expires: %w", err)
 		}
@@ -127,19 +110,72 @@ func parseNoticeAt(data []byte, loc *time.Location) (*crier.Announcement, time.T
 	if fm.PublishAt == "" {
 		return a, time.Time{}, nil
 	}
-	at, err := parseTime(fm.PublishAt, loc)
+	at, err := parseTime(fm.PublishAt, loc, now)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("front matter: publish_at: %w", err)
 	}
 	return a, at, nil
 }
 
-// parseTime accepts RFC 3339 or a local "2006-01-02 15:04" in loc.
-func parseTime(s string, loc *time.Location) (time.Time, error) {
+// parseTime reads a time as people write one in a notice or a flag: RFC
+// 3339; a local "2026-11-30 18:00" (or with a T, or a day alone, meaning
+// its midnight) in loc; "heute 18:00" or "morgen 07:30" ("today",
+// "tomorrow") in loc, from now; or "+" and a duration from now: "+2h",
+// "+90m", "+3d" (days of 24 hours), "+1d12h". The relative forms let a
+// notice kept as a template say "tomorrow morning" or "in three days"
+// whenever it is used.
+func parseTime(s string, loc *time.Location, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutPrefix(s, "+"); ok {
+		dur, err := parseDays(d)
+		if err != nil || dur <= 0 {
+			return time.Time{}, fmt.Errorf("%q is not a time from now like +2h, +90m or +3d", s)
+		}
+		return now.Add(dur), nil
+	}
+	if day, clock, ok := strings.Cut(s, " "); ok {
+		offset := -1
+		switch strings.ToLower(day) {
+		case "heute", "today":
+			offset = 0
+		case "morgen", "tomorrow":
+			offset = 1
+		}
+		if offset >= 0 {
+			hm, err := time.Parse("15:04", strings.TrimSpace(clock))
+			if err != nil {
+				return time.Time{}, fmt.Errorf("%q: %q is not a time of day like 07:30", s, clock)
+			}
+			n := now.In(loc)
+			return time.Date(n.Year(), n.Month(), n.Day()+offset, hm.Hour(), hm.Minute(), 0, 0, loc), nil
+		}
+	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time like 2026-11-30 18:00 or 2026-11-30T18:00:00+01:00", s)
+	return time.Time{}, fmt.Errorf("%q is not a time like 2026-11-30 18:00, 2026-11-30T18:00:00+01:00, morgen 07:30 or +3d", s)
+}
+
+// parseDays is time.ParseDuration that also takes days ("3d", "1d12h"),
+// each of 24 hours.
+func parseDays(s string) (time.Duration, error) {
+	var days time.Duration
+	if n, rest, ok := strings.Cut(s, "d"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 || v > 3660 {
+			return 0, fmt.Errorf("%q: bad number of days", s)
+		}
+		days = time.Duration(v) * 24 * time.Hour
+		if rest == "" {
+			return days, nil
+		}
+		s = rest
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	return days + d, nil
 }

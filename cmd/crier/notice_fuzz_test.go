@@ -39,8 +39,9 @@ func FuzzNotice(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	loc := mustLoadLocation("Europe/Berlin")
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, at, err := parseNoticeAt(data, loc)
+		a, at, err := parseNoticeAt(data, loc, now)
 		if err != nil {
 			return
 		}
@@ -54,7 +55,7 @@ func FuzzNotice(f *testing.F) {
 			return
 		}
 		crlf := "\ufeff" + strings.ReplaceAll(strings.TrimPrefix(string(data), "\ufeff"), "\n", "\r\n")
-		b, atb, err := parseNoticeAt([]byte(crlf), loc)
+		b, atb, err := parseNoticeAt([]byte(crlf), loc, now)
 		if err != nil {
 			t.Fatalf("%q reads, but not with CRLF line breaks: %v", data, err)
 		}
@@ -72,12 +73,14 @@ func FuzzParseTime(f *testing.F) {
 		"2026-11-30 18:00", "2026-11-30T18:00", "2026-11-30", "2026-11-30T18:00:00+01:00",
 		"2026-11-30T18:00:00Z", "2026-03-29 02:30", "2026-10-25 02:30", "0000-01-01", "9999-12-31T23:59:59+23:59",
 		"2026-11-30T18:00:00.999999999-00:00", "2026-02-30", "2026-11-30 24:00", " 2026-11-30",
+		"+2h", "+3d", "+1d12h", "+0s", "+-1h", "+99999d", "morgen 07:30", "today 24:00", "heute 7:5",
 	} {
 		f.Add(s)
 	}
 	loc := mustLoadLocation("Europe/Berlin")
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		tm, err := parseTime(s, loc)
+		tm, err := parseTime(s, loc, now)
 		if err != nil {
 			if !strings.Contains(err.Error(), "is not a time") {
 				t.Fatalf("parseTime(%q): %v", s, err)
@@ -87,7 +90,7 @@ func FuzzParseTime(f *testing.F) {
 		if y := tm.UTC().Year(); y < 1 || y > 9999 {
 			return // RFC 3339 has four digits for the year
 		}
-		again, err := parseTime(tm.UTC().Format(time.RFC3339Nano), loc)
+		again, err := parseTime(tm.UTC().Format(time.RFC3339Nano), loc, now)
 		if err != nil || !again.Equal(tm) {
 			t.Fatalf("parseTime(%q) = %s, which reads back as %s, %v", s, tm, again, err)
 		}

@@ -24,7 +24,7 @@ func (m *Main) update(ctx context.Context, args []string) error {
 	if len(pos) != 2 {
 		return usageError("update takes an announcement id and an announcement file")
 	}
-	a, publishAt, err := readNoticeAt(pos[1], berlin)
+	a, publishAt, err := readNoticeAt(pos[1], berlin, m.Clock.Now())
 	if err != nil {
 		return flagError(err)
 	}

@@ -133,18 +133,18 @@ type timeFlags struct {
 
 func (tf *timeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&tf.spec, "cron", "", `cron spec, e.g. "0 8 * * 1-5" for weekdays at 08:00; Europe/Berlin unless it starts with CRON_TZ=Zone/Name`)
-	fs.StringVar(&tf.at, "at", "", "publish once at this time (2026-11-30 08:00 in Europe/Berlin, or RFC 3339) instead of the file's publish_at")
-	fs.StringVar(&tf.until, "until", "", "last day (2026-12-31: that day included) or time before which runs fire; none removes it (edit)")
+	fs.StringVar(&tf.at, "at", "", "publish once at this time (2026-11-30 08:00 in Europe/Berlin, RFC 3339, \"morgen 07:30\" or +2h) instead of the file's publish_at")
+	fs.StringVar(&tf.until, "until", "", "last day (2026-12-31: that day included) or time (+30d, \"morgen 18:00\") before which runs fire; none removes it (edit)")
 	fs.DurationVar(&tf.expiresAfter, "expires-after", 0, "each run's notice expires this long after its time, e.g. 4h")
 }
 
 // untilTime reads --until: a day counts whole, so the end is the start of
 // the next day; a time is taken as it is.
-func untilTime(s string) (time.Time, error) {
+func untilTime(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseInLocation("2006-01-02", s, berlin); err == nil {
 		return d.AddDate(0, 0, 1), nil
 	}
-	return parseTime(s, berlin)
+	return parseTime(s, berlin, now)
 }
 
 // scheduleAdd creates a schedule from an announcement file: recurring with
@@ -163,7 +163,7 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usageError("schedule add takes one announcement file")
 	}
-	a, publishAt, err := readNoticeAt(pos[0], berlin)
+	a, publishAt, err := readNoticeAt(pos[0], berlin, m.Clock.Now())
 	if err != nil {
 		return flagError(err)
 	}
@@ -176,14 +176,14 @@ func (m *Main) scheduleAdd(ctx context.Context, args []string) error {
 	case tf.spec == "" && tf.at == "" && publishAt.IsZero():
 		return usageError("schedule add needs --cron SPEC, --at TIME, or publish_at in the file")
 	case tf.at != "":
-		if sc.At, err = parseTime(tf.at, berlin); err != nil {
+		if sc.At, err = parseTime(tf.at, berlin, m.Clock.Now()); err != nil {
 			return usageError("--at: " + err.Error())
 		}
 	default:
 		sc.At = publishAt
 	}
 	if tf.until != "" {
-		if sc.Until, err = untilTime(tf.until); err != nil {
+		if sc.Until, err = untilTime(tf.until, m.Clock.Now()); err != nil {
 			return usageError("--until: " + err.Error())
 		}
 	}
@@ -224,7 +224,7 @@ func (m *Main) scheduleEdit(ctx context.Context, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if len(pos) == 2 {
-		a, publishAt, err := readNoticeAt(pos[1], berlin)
+		a, publishAt, err := readNoticeAt(pos[1], berlin, m.Clock.Now())
 		if err != nil {
 			return flagError(err)
 		}
@@ -240,7 +240,7 @@ func (m *Main) scheduleEdit(ctx context.Context, args []string) error {
 		if p.At != nil {
 			return usageError("--at and the file's publish_at both give a time: keep one")
 		}
-		at, err := parseTime(tf.at, berlin)
+		at, err := parseTime(tf.at, berlin, m.Clock.Now())
 		if err != nil {
 			return usageError("--at: " + err.Error())
 		}
@@ -249,7 +249,7 @@ func (m *Main) scheduleEdit(ctx context.Context, args []string) error {
 	if set["until"] {
 		var until time.Time // "none" removes the end
 		if tf.until != "none" {
-			if until, err = untilTime(tf.until); err != nil {
+			if until, err = untilTime(tf.until, m.Clock.Now()); err != nil {
 				return usageError("--until: " + err.Error())
 			}
 		}

@@ -40,7 +40,7 @@ func TestSocialWholeNotice(t *testing.T) {
 	f := newSocialFakes(t, crier.SystemClock{})
 	srv := mustServe(t, socialConfig(t, f, nil), nil)
 	waitProbed(t, srv.Client, time.Minute)
-	a, err := readNotice(filepath.Join("..", "..", "examples", "buergerbuero-notdienst.md"), berlin)
+	a, _, err := readNoticeAt(filepath.Join("..", "..", "examples", "buergerbuero-notdienst.md"), berlin, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
