@@ -405,6 +405,8 @@ var catalog = []entry{
 	{"problem.slack.too_many_blocks", "braucht %v Blöcke, mehr als die %v, die Slack erlaubt", "needs %v blocks, more than the %v Slack allows"},
 	{"problem.email.language", "%q ist kein Sprachkürzel wie \"de\" oder \"de-DE\"", "%q is not a language tag such as \"de\" or \"de-DE\""},
 	{"problem.webhook.invalid_json", "ist kein gültiges JSON", "is not valid JSON"},
+	{"problem.body.markdown_size", "ist mit den Werten des Orts %v Markdown; umgewandelt werden höchstens %v, eine Meldung braucht selten ein Zehntel davon",
+		"is %v of Markdown with the town's values filled in; at most %v are converted, a notice rarely needs a tenth of that"},
 
 	// Problems of the configuration file.
 	{"problem.config.env_unset", "Umgebungsvariable %s ist nicht gesetzt",

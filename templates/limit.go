@@ -35,6 +35,14 @@ import (
 // Template override files are the operator's configuration and trusted;
 // they too write through a limitWriter.
 
+// MaxMarkdown bounds the Markdown of one town's body, its template
+// executed, in bytes. goldmark takes quadratic time on some inputs
+// (thousands of unclosed links, deeply nested quotes): at this size the
+// worst of them converts in about half a second, so that a body cannot
+// keep the processors busy for long, while a real notice, a few KiB,
+// stays far below it.
+const MaxMarkdown = 32 << 10
+
 // maxBodyActions bounds the actions ({{…}}) in a body; a real notice has a
 // handful.
 const maxBodyActions = 500

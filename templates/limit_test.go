@@ -121,6 +121,25 @@ func TestMessageSizeLimit(t *testing.T) {
 	}
 }
 
+// TestMarkdownSizeLimit: Markdown past MaxMarkdown, on which goldmark
+// could spend seconds, is refused before it is converted, with its size.
+func TestMarkdownSizeLimit(t *testing.T) {
+	for _, unit := range []string{"[a](", "> ", "Das Bürgerbüro bleibt geschlossen. "} {
+		body := strings.Repeat(unit, MaxMarkdown/len(unit)+1)
+		start := time.Now()
+		_, problems, _ := renderWith(t, body, 0, nil)
+		if len(problems) != 1 || problems[0].Code != "body.markdown_size" || !strings.Contains(problems[0].Message, "32 KiB") {
+			t.Errorf("%q × %d: problems %v, want the Markdown limit", unit, MaxMarkdown/len(unit)+1, problems)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%q: refused after %v, want before converting", unit, took)
+		}
+	}
+	if _, problems, err := renderWith(t, strings.Repeat("Das Bürgerbüro bleibt geschlossen. ", 800), 0, nil); err != nil {
+		t.Errorf("28 KB of text: %v %v", err, problems)
+	}
+}
+
 // TestRenderStopsWhenContextDone: a canceled rendering returns the
 // context's cause, not a problem of the announcement.
 func TestRenderStopsWhenContextDone(t *testing.T) {
@@ -158,7 +177,7 @@ func TestRenderStopsAtNextWrite(t *testing.T) {
 // context ends all the same, and a conversion waiting for a slot stops
 // too.
 func TestMarkdownStopsWithContext(t *testing.T) {
-	slow := strings.Repeat("[a](", 20000) // seconds of goldmark
+	slow := strings.Repeat("[a](", MaxMarkdown/4) // a large part of a second of goldmark
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

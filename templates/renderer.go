@@ -364,6 +364,12 @@ func (x *run) renderBody(d *Data) {
 		x.failed(name, name, err)
 		return
 	}
+	if n := len(src.String()); n > MaxMarkdown {
+		x.coded(crier.Problemf(name, "body.markdown_size",
+			"is %v of Markdown with the town's values filled in; at most %v are converted, a notice rarely needs a tenth of that",
+			crier.SizeText(int64(n)), crier.SizeText(MaxMarkdown)))
+		return
+	}
 	h, text, err := x.markdown([]byte(src.String()))
 	if err != nil {
 		x.failed(name, name, err)
