@@ -23,13 +23,14 @@ var execAt = regexp.MustCompile(`^executing "[^"]*" at <([^>]*)>: (.*)$`)
 var missingKey = regexp.MustCompile(`^map has no entry for key "([^"]*)"$`)
 
 // describeProblem is describe as a problem at field. A missing town
-// variable, the mistake an author makes most, has a code, so that it is
-// shown in the reader's language; other template errors are in English.
+// variable, the mistake an author makes most, is shown in the reader's
+// language; other template errors keep Go's English text, introduced in
+// the reader's language.
 func describeProblem(field, name string, err error) crier.Problem {
 	line, key, expr, ok := missingVar(name, err)
 	switch {
 	case !ok:
-		return crier.Problem{Field: field, Message: describe(name, err)}
+		return crier.Problemf(field, "template.error", "template error: %v", describe(name, err))
 	case line == "":
 		return crier.Problemf(field, "template.missing_var",
 			"the town has no variable %q (%v); set it in the town's vars, or write {{with index .Vars %q}}…{{end}} where it is optional",
