@@ -439,6 +439,7 @@ var catalog = []entry{
 	{"problem.slack.too_many_blocks", "braucht %v Blöcke, mehr als die %v, die Slack erlaubt", "needs %v blocks, more than the %v Slack allows"},
 	{"problem.email.language", "%q ist kein Sprachkürzel wie \"de\" oder \"de-DE\"", "%q is not a language tag such as \"de\" or \"de-DE\""},
 	{"problem.template.error", "Fehler in der Vorlage: %v", "template error: %v"},
+	{"problem.template.error_line", "Fehler in der Vorlage in Zeile %v: %v", "template error in line %v: %v"},
 	{"problem.template.unknown_type", "unbekannter Kanaltyp %q; crier erstellt %v", "unknown channel type %q; crier renders %v"},
 	{"problem.template.output_json", "die Ausgabe ist kein gültiges JSON: %v", "the output is not valid JSON: %v"},
 	{"problem.template.payload", "die Nutzlast ließ sich nicht erstellen: %v", "the payload could not be built: %v"},

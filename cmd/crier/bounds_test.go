@@ -95,7 +95,7 @@ func TestTemplateWorkBounded(t *testing.T) {
 		// 34 bytes of request body in the report; a million loops.
 		{"a loop over a number", "{{range 1000000}}…{{end}}", "14 towns: line 1: {{range 1000000}}: a notice may loop only over"},
 		{"output past the message limit", `{{range .Contacts}}{{printf "%0999999d" 0}}{{end}}`,
-			"14 towns: template error: line 1: {{printf \"%0999999d\" 0}}: error calling printf: the rendered text is larger than the limit of 256 KiB per message"},
+			"14 towns: template error in line 1: {{printf \"%0999999d\" 0}}: error calling printf: the rendered text is larger than the limit of 256 KiB per message"},
 		{"a loop inside a loop", "{{range .Contacts}}{{range $.Contacts}}x{{end}}{{end}}", "14 towns: line 1: {{range}} inside another {{range}}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

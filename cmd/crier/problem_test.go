@@ -107,8 +107,8 @@ func TestTemplateProblemLanguage(t *testing.T) {
 		want       map[string]string
 	}{
 		{"syntax", "Das Rathaus {{if .Title}}bleibt zu.\n", map[string]string{
-			"":   "body: Fehler in der Vorlage: line 2: unexpected EOF",
-			"en": "body: template error: line 2: unexpected EOF",
+			"":   "body: Fehler in der Vorlage in Zeile 2: unexpected EOF",
+			"en": "body: template error in line 2: unexpected EOF",
 		}},
 		{"unbounded", "{{range 1000000}}…{{end}}\n", map[string]string{
 			"":   "body: Zeile 1: {{range 1000000}}: eine Meldung darf nur über eine Liste der Daten des Orts wiederholen",
