@@ -111,7 +111,7 @@ func TestTemplateProblemLanguage(t *testing.T) {
 			"en": "body: template error in line 2: unexpected EOF",
 		}},
 		{"unbounded", "{{range 1000000}}…{{end}}\n", map[string]string{
-			"":   "body: Zeile 1: {{range 1000000}}: eine Meldung darf nur über eine Liste der Daten des Orts wiederholen",
+			"":   "body: Zeile 1: {{range 1000000}}: eine Schleife darf nur über eine Liste der Daten des Orts laufen",
 			"en": "body: line 1: {{range 1000000}}: a notice may loop only over a list of the town's data",
 		}},
 	} {
