@@ -139,12 +139,13 @@ func (e *Engine) stopped(problems []Problem, parts []Plan, cause error, limits R
 	var limit Problem
 	switch {
 	case errors.Is(cause, errRenderSize):
-		limit = Problem{Field: "body", Message: fmt.Sprintf("the rendered messages of all towns and channels together "+
-			"are larger than the limit of %s per announcement; rendering was stopped. Shorten the text, "+
-			"or publish it for fewer towns at a time", SizeText(limits.MaxAnnouncement))}
+		limit = Problemf("body", "limit.announcement_size",
+			"the rendered messages of all towns and channels together are larger than the limit of %v per announcement; rendering was stopped. Shorten the text, or publish it for fewer towns at a time",
+			SizeText(limits.MaxAnnouncement))
 	case errors.Is(cause, errRenderTimeout):
-		limit = Problem{Field: "body", Message: fmt.Sprintf("rendering for all towns took longer than the limit of %s "+
-			"and was stopped; the body does too much work", limits.Timeout)}
+		limit = Problemf("body", "limit.render_time",
+			"rendering for all towns took longer than the limit of %v and was stopped; the body does too much work",
+			limits.Timeout)
 	default:
 		return fmt.Errorf("render: %w", cause)
 	}

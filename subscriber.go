@@ -51,6 +51,12 @@ const (
 	maxEmail       = 254
 )
 
+// EmailProblem is the problem at field that NormalizeEmail refused an
+// address with err; err's English text is kept as its argument.
+func EmailProblem(field string, err error) Problem {
+	return Problemf(field, "email.invalid", "invalid address: %v", err)
+}
+
 // NormalizeEmail checks that s is a single plain address that mail can be
 // delivered to on the internet and returns it with the domain lower-cased.
 // It refuses display names and line breaks, IP literals ("x@[127.0.0.1]"),

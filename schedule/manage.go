@@ -286,12 +286,12 @@ func (s *Scheduler) check(ctx context.Context, sc *crier.Schedule, now time.Time
 	tm, err := newTiming(sc)
 	switch {
 	case err != nil && !hasField(problems, "spec"):
-		problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
+		problems = append(problems, specProblem(err))
 	case err != nil:
 		// Validate named the zone; check the times in the default zone.
 		_, rest := crier.SplitSpec(sc.Spec)
 		if _, err := newTiming(&crier.Schedule{Spec: rest}); err != nil && rest != "" {
-			problems = append(problems, crier.Problemf("spec", "schedule.bad_spec", "%v", err))
+			problems = append(problems, specProblem(err))
 		}
 	case !sc.OneOff():
 		if first = tm.first(now); first.IsZero() {

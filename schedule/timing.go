@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ func newTiming(sc *crier.Schedule) (*timing, error) {
 	switch c := tm.cron.(type) {
 	case cron.ConstantDelaySchedule:
 		if c.Delay < minInterval {
-			return nil, fmt.Errorf("%q runs less than %s apart", rest, minInterval)
+			return nil, &tooOftenError{spec: rest}
 		}
 	case *cron.SpecSchedule:
 		fields := strings.Fields(rest)
@@ -67,6 +68,20 @@ func newTiming(sc *crier.Schedule) (*timing, error) {
 			strings.HasPrefix(rest, "@") && rest != "@hourly"
 	}
 	return tm, nil
+}
+
+// tooOftenError says that a spec runs more often than minInterval allows.
+type tooOftenError struct{ spec string }
+
+func (e *tooOftenError) Error() string { return specProblem(e).Message }
+
+// specProblem is the problem with the field spec that err, an error of
+// newTiming, names. The cron parser's English text is kept as it is.
+func specProblem(err error) crier.Problem {
+	if e, ok := errors.AsType[*tooOftenError](err); ok {
+		return crier.Problemf("spec", "schedule.too_often", "%q runs less than %v apart", e.spec, minInterval)
+	}
+	return crier.Problemf("spec", "schedule.bad_spec", "invalid cron spec: %v", err)
 }
 
 // parse parses a spec with robfig/cron's standard parser, which panics on

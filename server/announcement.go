@@ -210,16 +210,16 @@ func rejected(n int) string {
 func newAnnouncementProblems(a *crier.Announcement) []crier.Problem {
 	var ps []crier.Problem
 	if a.ID != "" {
-		ps = append(ps, crier.Problem{Field: "id", Message: "is assigned by the server; leave it out"})
+		ps = append(ps, crier.Problemf("id", "request.server_assigned", "is assigned by the server; leave it out"))
 	}
 	if a.Revision != 0 && a.Revision != 1 {
-		ps = append(ps, crier.Problem{Field: "revision", Message: fmt.Sprintf("is %d; a new announcement is revision 1", a.Revision)})
+		ps = append(ps, crier.Problemf("revision", "request.new_revision", "is %v; a new announcement is revision 1", a.Revision))
 	}
 	if !a.CreatedAt.IsZero() {
-		ps = append(ps, crier.Problem{Field: "created_at", Message: "is set by the server; leave it out"})
+		ps = append(ps, crier.Problemf("created_at", "request.server_set", "is set by the server; leave it out"))
 	}
 	if a.Event != "" && a.Event != crier.EventPublished {
-		ps = append(ps, crier.Problem{Field: "event", Message: "is set by update and cancel; leave it out"})
+		ps = append(ps, crier.Problemf("event", "request.event", "is set by update and cancel; leave it out"))
 	}
 	return ps
 }
@@ -229,10 +229,8 @@ func idempotencyKeyProblems(key string) []crier.Problem {
 	if !bad {
 		return nil
 	}
-	return []crier.Problem{{
-		Field:   "Idempotency-Key",
-		Message: fmt.Sprintf("must be at most %d printable ASCII characters without spaces", maxIdempotencyKey),
-	}}
+	return []crier.Problem{crier.Problemf("Idempotency-Key", "request.idempotency_key",
+		"must be at most %v printable ASCII characters without spaces", maxIdempotencyKey)}
 }
 
 // listAnnouncements answers the newest announcements first.
@@ -281,7 +279,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		Limit:        q.limit(),
 	}
 	if f.State != "" && !f.State.Valid() {
-		q.problem("state", "%q is not one of %s", f.State, statesText(crier.States))
+		q.add(crier.Problemf("state", "not_one_of", "%q is not one of %v", f.State, statesText(crier.States)))
 	}
 	if err := q.err(); err != nil {
 		s.error(w, r, err)
@@ -380,10 +378,8 @@ func retryStates(requested []crier.State) ([]crier.State, []crier.Problem) {
 	)
 	for i, st := range requested {
 		if !slices.Contains(retryable(), st) {
-			problems = append(problems, crier.Problem{
-				Field:   fmt.Sprintf("states[%d]", i),
-				Message: fmt.Sprintf("%q cannot be retried; only %s deliveries can", st, statesText(retryable())),
-			})
+			problems = append(problems, crier.Problemf(fmt.Sprintf("states[%d]", i), "request.not_retryable",
+				"%q cannot be retried; only %v deliveries can", st, statesText(retryable())))
 			continue
 		}
 		if !slices.Contains(states, st) {

@@ -152,7 +152,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, limit int64, opti
 	case err != nil:
 		return bodyError(err, limit)
 	}
-	return badRequest("", "request body holds more than one JSON value")
+	return badRequest(crier.Problemf("", "request.trailing", "request body holds more than one JSON value"))
 }
 
 // bodyError explains why a request body could not be decoded.
@@ -164,40 +164,42 @@ func bodyError(err error, limit int64) error {
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		msg := fmt.Sprintf("request body is larger than the limit of %s", crier.SizeText(limit))
-		return &crier.Error{Code: CodeTooLarge, Message: "cannot read request body: " + msg,
-			Details: []crier.Problem{{Message: msg}}}
+		p := crier.Problemf("", "request.too_large", "request body is larger than the limit of %v", crier.SizeText(limit))
+		return &crier.Error{Code: CodeTooLarge, Message: "cannot read request body: " + p.Message,
+			Details: []crier.Problem{p}}
 	case errors.Is(err, io.EOF):
-		return badRequest("", "request body is empty")
+		return badRequest(crier.Problemf("", "request.empty", "request body is empty"))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "request body ends in the middle of a JSON value")
+		return badRequest(crier.Problemf("", "request.truncated", "request body ends in the middle of a JSON value"))
 	case errors.As(err, &syntax):
-		return badRequest("", fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")))
+		return badRequest(crier.Problemf("", "request.malformed", "malformed JSON at byte %v: %v",
+			syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: ")))
 	case errors.As(err, &wrongType):
 		// encoding/json names a field promoted from an embedded struct with
 		// the struct's Go name first; a publish_at request embeds the
 		// announcement, whose fields the client knows without it.
 		field := strings.TrimPrefix(wrongType.Field, "Announcement.")
-		return badRequest(field, fmt.Sprintf("expects %s, not a JSON %s", wrongType.Type, wrongType.Value))
+		return badRequest(crier.Problemf(field, "request.wrong_type", "expects %v, not a JSON %v", wrongType.Type, wrongType.Value))
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
-		return badRequest(strings.Trim(name, `"`), "unknown field")
+		return badRequest(crier.Problemf(strings.Trim(name, `"`), "request.unknown_field", "unknown field"))
 	}
-	return badRequest("", msg)
+	// Anything else encoding/json says has no translation.
+	return badRequest(crier.Problem{Message: msg})
 }
 
-// badRequest is a CodeBadRequest error about one field of the body, or
-// about the body as a whole when field is empty.
-func badRequest(field, message string) error {
-	msg := "cannot read request body: " + message
-	if field != "" {
-		msg = fmt.Sprintf("cannot read request body: %s: %s", field, message)
+// badRequest is a CodeBadRequest error about the problem p with one field
+// of the body, or with the body as a whole when p.Field is empty.
+func badRequest(p crier.Problem) error {
+	msg := "cannot read request body: " + p.Message
+	if p.Field != "" {
+		msg = fmt.Sprintf("cannot read request body: %s: %s", p.Field, p.Message)
 	}
 	return &crier.Error{
 		Code:    CodeBadRequest,
 		Message: msg,
-		Details: []crier.Problem{{Field: field, Message: message}},
+		Details: []crier.Problem{p},
 	}
 }
 
@@ -209,9 +211,8 @@ type query struct {
 
 func (q *query) str(name string) string { return q.r.URL.Query().Get(name) }
 
-func (q *query) problem(name, format string, args ...any) {
-	q.problems = append(q.problems, crier.Problem{Field: name, Message: fmt.Sprintf(format, args...)})
-}
+// add records a problem with a parameter.
+func (q *query) add(p crier.Problem) { q.problems = append(q.problems, p) }
 
 // limit reads a page size: DefaultPage when absent, at most MaxPage.
 func (q *query) limit() int {
@@ -221,7 +222,7 @@ func (q *query) limit() int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		q.problem("limit", "%q is not a positive whole number", s)
+		q.add(crier.Problemf("limit", "request.not_positive", "%q is not a positive whole number", s))
 		return DefaultPage
 	}
 	return min(n, MaxPage)
@@ -235,7 +236,7 @@ func (q *query) id(name string) int64 {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		q.problem(name, "%q is not a delivery id", s)
+		q.add(crier.Problemf(name, "request.delivery_id", "%q is not a delivery id", s))
 		return 0
 	}
 	return n

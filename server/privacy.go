@@ -36,7 +36,9 @@ func (s *Server) readAddress(w http.ResponseWriter, r *http.Request) (*addressRe
 	}
 	email, err := crier.NormalizeEmail(req.Email)
 	if err != nil {
-		return nil, crier.Invalid("invalid address", []crier.Problem{{Field: "email", Town: req.Town, Message: err.Error()}})
+		p := crier.EmailProblem("email", err)
+		p.Town = req.Town
+		return nil, crier.Invalid("invalid address", []crier.Problem{p})
 	}
 	req.Email = email
 	if req.Town != "" && s.directory.Town(req.Town) == nil {
@@ -96,8 +98,8 @@ func (s *Server) showAddress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Town != "" {
-		s.error(w, r, crier.Invalid("invalid request", []crier.Problem{{Field: "town",
-			Message: "show lists every town; leave town out"}}))
+		s.error(w, r, crier.Invalid("invalid request", []crier.Problem{crier.Problemf("town", "request.show_town",
+			"show lists every town; leave town out")}))
 		return
 	}
 	d, err := store.PersonalData(r.Context(), req.Email, s.pseudonyms)

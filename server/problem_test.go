@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,6 +45,50 @@ func TestProblemLanguage(t *testing.T) {
 		}
 		if d := cmp.Diff(want, plan.Problems); d != "" {
 			t.Errorf("preview, Accept-Language %q: problems (-want +got):\n%s", tt.accept, d)
+		}
+	}
+}
+
+// TestCodedProblemLanguage: problems of the request itself and of
+// subscriber rows are given in the Accept-Language language too, with the
+// address check's own text kept as it is. (The renderer's problems are
+// tested through crier itself: this server renders with a fake.)
+func TestCodedProblemLanguage(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		name, method, path, body string
+		status                   int
+		de, en                   string
+	}{
+		{"server-set field", http.MethodPost, "/api/v1/announcements", `{"id":"x","title":"T","body":"B","towns":["soest"]}`,
+			http.StatusUnprocessableEntity,
+			"wird vom Server vergeben; weglassen", "is assigned by the server; leave it out"},
+		{"unknown field", http.MethodPost, "/api/v1/announcements", `{"titel":"T"}`,
+			http.StatusBadRequest, "unbekanntes Feld", "unknown field"},
+		{"query parameter", http.MethodGet, "/api/v1/announcements?limit=viele", "",
+			http.StatusUnprocessableEntity, `"viele" ist keine positive ganze Zahl`, `"viele" is not a positive whole number`},
+		{"subscriber row", http.MethodPost, "/api/v1/subscribers",
+			`{"subscribers":[{"town":"soest","email":"nobody","state":"confirmed"}]}`,
+			http.StatusUnprocessableEntity, `ungültige E-Mail-Adresse: "nobody" is not a valid address`,
+			`invalid address: "nobody" is not a valid address`},
+	} {
+		for lang, want := range map[string]string{"": tt.de, "en": tt.en} {
+			h := http.Header{}
+			if lang != "" {
+				h.Set("Accept-Language", lang)
+			}
+			status, _, b := rawRequestHeader(t, e, tt.method, tt.path, testToken, tt.body, h)
+			var got errorResponse
+			if err := json.Unmarshal(b, &got); err != nil || status != tt.status {
+				t.Fatalf("%s, Accept-Language %q: %d %s", tt.name, lang, status, b)
+			}
+			found := false
+			for _, p := range got.Error.Details {
+				found = found || p.Code != "" && strings.Contains(p.Message, want)
+			}
+			if !found {
+				t.Errorf("%s, Accept-Language %q: no coded problem says %q:\n%s", tt.name, lang, want, b)
+			}
 		}
 	}
 }

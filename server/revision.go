@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 
@@ -68,18 +67,17 @@ func (s *Server) revised(w http.ResponseWriter, r *http.Request, res *crier.Publ
 // revisionProblems reports fields of an update that the server assigns.
 func revisionProblems(a *crier.Announcement) []crier.Problem {
 	var ps []crier.Problem
-	add := func(field, msg string) { ps = append(ps, crier.Problem{Field: field, Message: msg}) }
 	if a.ID != "" {
-		add("id", "is taken from the URL; leave it out")
+		ps = append(ps, crier.Problemf("id", "request.id_from_url", "is taken from the URL; leave it out"))
 	}
 	if a.Revision != 0 {
-		add("revision", fmt.Sprintf("is %d; the server numbers revisions", a.Revision))
+		ps = append(ps, crier.Problemf("revision", "request.revision", "is %v; the server numbers revisions", a.Revision))
 	}
 	if a.Event != "" {
-		add("event", "is set by the server; leave it out")
+		ps = append(ps, crier.Problemf("event", "request.server_set", "is set by the server; leave it out"))
 	}
 	if !a.CreatedAt.IsZero() {
-		add("created_at", "is set by the server; leave it out")
+		ps = append(ps, crier.Problemf("created_at", "request.server_set", "is set by the server; leave it out"))
 	}
 	return ps
 }

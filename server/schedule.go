@@ -78,7 +78,7 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 	problems = append(problems, idempotencyKeyProblems(key)...)
 	switch {
 	case s.schedules == nil:
-		problems = append(problems, crier.Problem{Field: "publish_at", Message: "this server does not schedule announcements"})
+		problems = append(problems, crier.Problemf("publish_at", "request.no_schedules", "this server does not schedule announcements"))
 	case !req.PublishAt.After(now):
 		problems = append(problems, crier.Problemf("publish_at", "in_past", "%v is in the past", req.PublishAt.Format(time.RFC3339)))
 	}
@@ -166,7 +166,7 @@ func againParam(r *http.Request) (bool, []crier.Problem) {
 	}
 	again, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, []crier.Problem{{Field: "again", Message: fmt.Sprintf("%q is not true or false", v)}}
+		return false, []crier.Problem{crier.Problemf("again", "request.not_bool", "%q is not true or false", v)}
 	}
 	return again, nil
 }
@@ -183,7 +183,7 @@ func newScheduleProblems(sc *crier.Schedule) []crier.Problem {
 		{"last_run", !sc.LastRun.IsZero()}, {"created_at", !sc.CreatedAt.IsZero()}, {"updated_at", !sc.UpdatedAt.IsZero()},
 	} {
 		if f.set {
-			ps = append(ps, crier.Problem{Field: f.name, Message: "is set by the server; leave it out"})
+			ps = append(ps, crier.Problemf(f.name, "request.server_set", "is set by the server; leave it out"))
 		}
 	}
 	if sc.Announcement != nil {
@@ -202,7 +202,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 	var states []crier.ScheduleState
 	if st := crier.ScheduleState(q.str("state")); st != "" {
 		if !st.Valid() {
-			q.problem("state", "%q is not one of active, paused, done, canceled", st)
+			q.add(crier.Problemf("state", "not_one_of", "%q is not one of %v", st, "active, paused, done, canceled"))
 		}
 		states = append(states, st)
 	}

@@ -216,7 +216,9 @@ func TestNoScheduler(t *testing.T) {
 	if status, _ := rawRequest(t, e, http.MethodGet, "/api/v1/schedules", testToken, ""); status != http.StatusNotFound {
 		t.Errorf("schedules without a scheduler: %d, want 404", status)
 	}
-	_, err := e.client.PublishAt(context.Background(), testAnnouncement(), testNow.Add(time.Hour), "", false)
+	c := *e.client
+	c.Language = "en"
+	_, err := c.PublishAt(context.Background(), testAnnouncement(), testNow.Add(time.Hour), "", false)
 	if crier.ErrorCode(err) != crier.EINVALID || !strings.Contains(err.Error(), "does not schedule") {
 		t.Errorf("publish_at without a scheduler: %v", err)
 	}

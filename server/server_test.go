@@ -146,7 +146,8 @@ func TestErrorShape(t *testing.T) {
 		body:       `{"states":["sent"]}`,
 		wantStatus: http.StatusUnprocessableEntity,
 		want: `{"error":{"code":"invalid","message":"nothing was retried",` +
-			`"details":[{"field":"states[0]","message":"\"sent\" cannot be retried; only failed, unknown deliveries can"}]}}`,
+			`"details":[{"field":"states[0]","code":"request.not_retryable","args":["sent","failed, unknown"],` +
+			`"message":"\"sent\" cannot be retried; only failed, unknown deliveries can"}]}}`,
 	}, {
 		name: "unknown route", method: http.MethodGet, path: "/api/v1/nothing",
 		wantStatus: http.StatusNotFound,
@@ -158,7 +159,8 @@ func TestErrorShape(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, header, body := rawRequestHeader(t, e, tt.method, tt.path, testToken, tt.body, nil)
+			english := http.Header{"Accept-Language": {"en"}}
+			status, header, body := rawRequestHeader(t, e, tt.method, tt.path, testToken, tt.body, english)
 			if status != tt.wantStatus {
 				t.Errorf("status = %d, want %d", status, tt.wantStatus)
 			}

@@ -87,8 +87,8 @@ func (s *Server) putServiceStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Status == nil {
-		s.error(w, r, crier.Invalid("invalid service status", []crier.Problem{
-			{Field: "status", Message: "is required; an empty list restores the configured one"}}))
+		s.error(w, r, crier.Invalid("invalid service status", []crier.Problem{crier.Problemf("status", "status.required",
+			"is required; an empty list restores the configured one")}))
 		return
 	}
 	lines := make([]crier.ServiceStatus, len(*req.Status))

@@ -26,10 +26,10 @@ func (s *Server) listSubscribers(w http.ResponseWriter, r *http.Request) {
 	town := q.str("town")
 	state := crier.SubscriberState(q.str("state"))
 	if town != "" && s.directory.Town(town) == nil {
-		q.problem("town", "unknown town %q", town)
+		q.add(crier.Problemf("town", "town.unknown", "unknown town %q", town))
 	}
 	if state != "" && !state.Valid() {
-		q.problem("state", "%q is not one of %s", state, subscriberStatesText)
+		q.add(crier.Problemf("state", "not_one_of", "%q is not one of %v", state, subscriberStatesText))
 	}
 	if err := q.err(); err != nil {
 		s.error(w, r, err)
@@ -81,40 +81,38 @@ func (s *Server) addSubscribers(w http.ResponseWriter, r *http.Request) {
 // normalized, ids and times left to the store.
 func (s *Server) checkSubscribers(rows []*crier.Subscriber) ([]*crier.Subscriber, []crier.Problem) {
 	if len(rows) == 0 {
-		return nil, []crier.Problem{{Field: "subscribers", Message: "must list at least one subscriber"}}
+		return nil, []crier.Problem{crier.Problemf("subscribers", "subscriber.none", "must list at least one subscriber")}
 	}
 	var problems []crier.Problem
-	add := func(i int, field, town, format string, args ...any) {
-		problems = append(problems, crier.Problem{
-			Field:   fmt.Sprintf("subscribers[%d].%s", i, field),
-			Town:    town,
-			Message: fmt.Sprintf(format, args...),
-		})
+	add := func(i int, town string, p crier.Problem) {
+		p.Field = fmt.Sprintf("subscribers[%d].%s", i, p.Field)
+		p.Town = town
+		problems = append(problems, p)
 	}
 	seen := make(map[[2]string]int, len(rows))
 	out := make([]*crier.Subscriber, 0, len(rows))
 	for i, row := range rows {
 		if row == nil {
-			problems = append(problems, crier.Problem{Field: fmt.Sprintf("subscribers[%d]", i), Message: "must not be null"})
+			problems = append(problems, crier.Problemf(fmt.Sprintf("subscribers[%d]", i), "request.null", "must not be null"))
 			continue
 		}
 		if s.directory.Town(row.Town) == nil {
-			add(i, "town", row.Town, "unknown town %q", row.Town)
+			add(i, row.Town, crier.Problemf("town", "town.unknown", "unknown town %q", row.Town))
 		}
 		email, err := crier.NormalizeEmail(row.Email)
 		if err != nil {
-			add(i, "email", row.Town, "%v", err)
+			add(i, row.Town, crier.EmailProblem("email", err))
 		}
 		if !row.State.Valid() {
-			add(i, "state", row.Town, "%q is not one of %s", row.State, subscriberStatesText)
+			add(i, row.Town, crier.Problemf("state", "not_one_of", "%q is not one of %v", row.State, subscriberStatesText))
 		}
 		if strings.ContainsFunc(row.Name, isControl) {
-			add(i, "name", row.Town, "must be a single line without control characters")
+			add(i, row.Town, crier.Problemf("name", "control_characters", "must be a single line without control characters"))
 		}
 		if err == nil {
 			k := [2]string{row.Town, email}
 			if j, dup := seen[k]; dup {
-				add(i, "email", row.Town, "%s is listed again (first in subscribers[%d])", email, j)
+				add(i, row.Town, crier.Problemf("email", "subscriber.repeated", "%v is listed again (first in subscribers[%v])", email, j))
 			} else {
 				seen[k] = i
 			}
@@ -136,7 +134,9 @@ func (s *Server) removeSubscriber(w http.ResponseWriter, r *http.Request) {
 	}
 	email, err := crier.NormalizeEmail(r.PathValue("email"))
 	if err != nil {
-		s.error(w, r, crier.Invalid("invalid address", []crier.Problem{{Field: "email", Town: town, Message: err.Error()}}))
+		p := crier.EmailProblem("email", err)
+		p.Town = town
+		s.error(w, r, crier.Invalid("invalid address", []crier.Problem{p}))
 		return
 	}
 	if err := s.subscribers.RemoveSubscriber(r.Context(), town, email, s.clock.Now()); err != nil {

@@ -70,12 +70,12 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 	case "newest":
 		recent, ok := s.captures.(recentCaptures)
 		if !ok {
-			q.problem("order", "this store cannot list captures newest first")
+			q.add(crier.Problemf("order", "request.order_unsupported", "this store cannot list captures newest first"))
 			break
 		}
 		list = recent.RecentCaptures
 	default:
-		q.problem("order", "order %q is not oldest or newest", order)
+		q.add(crier.Problemf("order", "request.order", "order %q is not oldest or newest", order))
 	}
 	if err := q.err(); err != nil {
 		s.error(w, r, err)

@@ -54,8 +54,12 @@ const workFactor = 8
 // sizeError says that a rendered part passed the size limit.
 type sizeError struct{ max int }
 
-func (e *sizeError) Error() string {
-	return fmt.Sprintf("the rendered text is larger than the limit of %s per message", crier.SizeText(int64(e.max)))
+func (e *sizeError) Error() string { return sizeProblem("", e.max).Message }
+
+// sizeProblem is the problem that the part field passed the size limit max.
+func sizeProblem(field string, max int) crier.Problem {
+	return crier.Problemf(field, "limit.message_size", "the rendered text is larger than the limit of %v per message",
+		crier.SizeText(int64(max)))
 }
 
 // stopError says that the render context ended the rendering.
@@ -147,28 +151,26 @@ func (m *meter) bodyFuncs(fm map[string]any) map[string]any {
 }
 
 // boundedBody reports the constructs of a parsed body that could work
-// without bound: each problem is "line N: …".
-func boundedBody(t *texttemplate.Template) []string {
+// without bound: each problem's text starts "line N: ".
+func boundedBody(t *texttemplate.Template) []crier.Problem {
 	c := &bodyCheck{t: t}
 	if t.Tree != nil {
 		c.walk(t.Tree.Root, false)
 	}
 	if c.actions > maxBodyActions {
-		c.problems = append(c.problems, fmt.Sprintf("the body holds %d template actions ({{…}}); a notice may hold at most %d",
-			c.actions, maxBodyActions))
+		c.problems = append(c.problems, crier.Problemf("body", "template.too_many_actions",
+			"the body holds %v template actions ({{…}}); a notice may hold at most %v", c.actions, maxBodyActions))
 	}
 	return c.problems
 }
 
 type bodyCheck struct {
 	t        *texttemplate.Template
-	problems []string
+	problems []crier.Problem
 	actions  int
 }
 
-func (c *bodyCheck) add(n parse.Node, format string, args ...any) {
-	c.problems = append(c.problems, fmt.Sprintf("line %d: ", c.line(n))+fmt.Sprintf(format, args...))
-}
+func (c *bodyCheck) add(p crier.Problem) { c.problems = append(c.problems, p) }
 
 // line returns the line of n in the body.
 func (c *bodyCheck) line(n parse.Node) int {
@@ -204,15 +206,18 @@ func (c *bodyCheck) walk(n parse.Node, inRange bool) {
 	case *parse.RangeNode:
 		switch {
 		case inRange:
-			c.add(n, "{{range}} inside another {{range}}: a notice may loop once, over one list of the town's data")
+			c.add(crier.Problemf("body", "template.nested_range",
+				"line %v: {{range}} inside another {{range}}: a notice may loop once, over one list of the town's data", c.line(n)))
 		case !dataList(n.Pipe):
-			c.add(n, "{{range %s}}: a notice may loop only over a list of the town's data, such as .Contacts or .Vars, "+
-				"not over a number, a variable or a function's result", strings.TrimSpace(pipeText(n.Pipe)))
+			c.add(crier.Problemf("body", "template.range_data",
+				"line %v: {{range %v}}: a notice may loop only over a list of the town's data, such as .Contacts or .Vars, not over a number, a variable or a function's result",
+				c.line(n), strings.TrimSpace(pipeText(n.Pipe))))
 		}
 		c.walk(n.List, true)
 		c.walk(n.ElseList, inRange)
 	case *parse.TemplateNode:
-		c.add(n, "{{template %q}}: a notice's body cannot call templates; write the text where it is needed", n.Name)
+		c.add(crier.Problemf("body", "template.call",
+			"line %v: {{template %q}}: a notice's body cannot call templates; write the text where it is needed", c.line(n), n.Name))
 	}
 }
 

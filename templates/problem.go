@@ -23,13 +23,17 @@ var execAt = regexp.MustCompile(`^executing "[^"]*" at <([^>]*)>: (.*)$`)
 var missingKey = regexp.MustCompile(`^map has no entry for key "([^"]*)"$`)
 
 // describeProblem is describe as a problem at field. A missing town
-// variable, the mistake an author makes most, has a code, so that it is
-// shown in the reader's language; other template errors are in English.
+// variable, the mistake an author makes most, is shown in the reader's
+// language; other template errors keep Go's English text, introduced in
+// the reader's language.
 func describeProblem(field, name string, err error) crier.Problem {
 	line, key, expr, ok := missingVar(name, err)
 	switch {
 	case !ok:
-		return crier.Problem{Field: field, Message: describe(name, err)}
+		if other, line, what := describeParts(name, err); other == "" && line != "" {
+			return crier.Problemf(field, "template.error_line", "template error in line %v: %v", line, what)
+		}
+		return crier.Problemf(field, "template.error", "template error: %v", describe(name, err))
 	case line == "":
 		return crier.Problemf(field, "template.missing_var",
 			"the town has no variable %q (%v); set it in the town's vars, or write {{with index .Vars %q}}…{{end}} where it is optional",
@@ -62,20 +66,34 @@ func missingVar(name string, err error) (line, key, expr string, ok bool) {
 // missing town variable plainly. name is the template's name; the error may
 // point into another template it defines, which is then named too.
 func describe(name string, err error) string {
+	other, line, what := describeParts(name, err)
+	var where []string
+	if other != "" {
+		where = append(where, other)
+	}
+	if line != "" {
+		where = append(where, "line "+line)
+	}
+	if len(where) == 0 {
+		return what
+	}
+	return strings.Join(where, ", ") + ": " + what
+}
+
+// describeParts splits a template error into the other template it points
+// into (empty for name itself), its line (empty when unknown) and what
+// went wrong.
+func describeParts(name string, err error) (other, line, what string) {
 	msg := strings.TrimSpace(err.Error())
 	m := templateErr.FindStringSubmatch(msg)
 	if m == nil {
-		return msg
+		return "", "", msg
 	}
-	var where []string
 	if m[1] != name {
-		where = append(where, m[1])
-	}
-	if m[2] != "" {
-		where = append(where, "line "+m[2])
+		other = m[1]
 	}
 	// "unclosed action started at NAME:3"
-	what := strings.ReplaceAll(m[3], name+":", "line ")
+	what = strings.ReplaceAll(m[3], name+":", "line ")
 	if strings.Contains(what, "ends in a non-text context") {
 		what = "an HTML tag, attribute or comment is left open: " + what
 	}
@@ -94,8 +112,5 @@ func describe(name string, err error) string {
 			what = fmt.Sprintf("%s: %s", "{{"+expr+"}}", reason)
 		}
 	}
-	if len(where) == 0 {
-		return what
-	}
-	return strings.Join(where, ", ") + ": " + what
+	return other, m[2], what
 }

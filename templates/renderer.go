@@ -114,13 +114,14 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	kind, ok := kinds[req.Type]
 	if !ok {
 		known := strings.Join(slices.Sorted(maps.Keys(kinds)), ", ")
-		x.problem("type", "unknown channel type %q; crier renders %s", req.Type, known)
+		x.coded(crier.Problemf("type", "template.unknown_type", "unknown channel type %q; crier renders %v", req.Type, known))
 		return nil, x.err()
 	}
 	lang := locale.Match(town.Language)
 	loc, err := r.zone(town.TimeZone)
 	if err != nil {
-		x.problem("time_zone", "%v", err)
+		zone := cmp.Or(town.TimeZone, DefaultTimeZone)
+		x.coded(crier.Problemf("time_zone", "schedule.unknown_zone", "unknown time zone %q", zone))
 		return nil, x.err()
 	}
 	d := newData(req, lang, loc, r.clock.Now())
@@ -152,7 +153,7 @@ func (r *Renderer) Render(req *crier.RenderRequest) (*crier.Message, error) {
 	case "webhook":
 		m.Payload = x.payload(d)
 		if len(m.Payload) > x.m.max {
-			x.problem("payload", "%v", &sizeError{max: x.m.max})
+			x.tooLarge("payload")
 		}
 	case "site":
 		// The town's text as the emergency website shows it (site.Body):
@@ -273,8 +274,9 @@ func (x *run) failed(field, name string, err error) {
 	x.coded(describeProblem(field, name, err))
 }
 
-func (x *run) problem(field, format string, args ...any) {
-	x.coded(crier.Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+// tooLarge adds the problem that the part field passed the size limit.
+func (x *run) tooLarge(field string) {
+	x.coded(sizeProblem(field, x.m.max))
 }
 
 // coded adds p, which may carry a code, for the run's town and channel.
@@ -306,7 +308,7 @@ func (x *run) body(d *Data) {
 			return
 		}
 		if len(h) > x.m.max || len(text) > x.m.max {
-			x.problem("reason", "%v", &sizeError{max: x.m.max})
+			x.tooLarge("reason")
 			return
 		}
 		d.Body, d.BodyText = htmltemplate.HTML(h), text
@@ -355,7 +357,7 @@ func (x *run) renderBody(d *Data) {
 	}
 	if unbounded := boundedBody(t); len(unbounded) > 0 {
 		for _, u := range unbounded {
-			x.problem(name, "%s", u)
+			x.coded(u)
 		}
 		return
 	}
@@ -376,7 +378,7 @@ func (x *run) renderBody(d *Data) {
 		return
 	}
 	if len(h) > x.m.max || len(text) > x.m.max {
-		x.problem(name, "%v", &sizeError{max: x.m.max})
+		x.tooLarge(name)
 		return
 	}
 	d.Body = htmltemplate.HTML(h) // goldmark without raw HTML, links checked by linkPolicy

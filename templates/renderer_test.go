@@ -148,16 +148,18 @@ func TestBrokenOverrides(t *testing.T) {
 	for i, p := range got {
 		if prefix, _, ok := strings.Cut(p.Message, ": ends in a non-text context"); ok {
 			got[i].Message = prefix
+			got[i].Args[len(got[i].Args)-1], _, _ = strings.Cut(got[i].Args[len(got[i].Args)-1], ": ends in a non-text context")
 		}
 	}
 	want := []crier.Problem{
-		{Field: "template channel/email.text.tmpl", Message: "misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/"},
-		{Field: "template channel/radio/webhook.payload.tmpl", Message: `line 2: unexpected {{end}}`},
-		{Field: "template email.html.tmpl", Message: "an HTML tag, attribute or comment is left open"},
-		{Field: "template lippstadt/email.body.tmpl", Message: `unknown template "email.body.tmpl"; the names are email.subject.tmpl, email.html.tmpl, email.text.tmpl, social.text.tmpl, webhook.payload.tmpl`},
-		{Field: "template soest/channel/mail/social.text.tmpl", Message: `line 1: function "nosuchfunc" not defined`},
-		{Field: "template soest/email.text.tmpl", Message: `line 4: unclosed action started at line 3`},
-		{Field: "template soest/extra/email.text.tmpl", Message: "misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/"},
+		{Field: "template channel/email.text.tmpl", Code: "template.misplaced", Message: "misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/"},
+		{Field: "template channel/radio/webhook.payload.tmpl", Code: "template.error_line", Args: []string{"2", `unexpected {{end}}`}, Message: `template error in line 2: unexpected {{end}}`},
+		{Field: "template email.html.tmpl", Code: "template.error", Args: []string{"an HTML tag, attribute or comment is left open"}, Message: "template error: an HTML tag, attribute or comment is left open"},
+		{Field: "template lippstadt/email.body.tmpl", Code: "template.unknown_name",
+			Args: []string{"email.body.tmpl", "email.subject.tmpl, email.html.tmpl, email.text.tmpl, social.text.tmpl, webhook.payload.tmpl"}, Message: `unknown template "email.body.tmpl"; the names are email.subject.tmpl, email.html.tmpl, email.text.tmpl, social.text.tmpl, webhook.payload.tmpl`},
+		{Field: "template soest/channel/mail/social.text.tmpl", Code: "template.error_line", Args: []string{"1", `function "nosuchfunc" not defined`}, Message: `template error in line 1: function "nosuchfunc" not defined`},
+		{Field: "template soest/email.text.tmpl", Code: "template.error_line", Args: []string{"4", "unclosed action started at line 3"}, Message: "template error in line 4: unclosed action started at line 3"},
+		{Field: "template soest/extra/email.text.tmpl", Code: "template.misplaced", Message: "misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
@@ -237,7 +239,7 @@ func TestBodyParseError(t *testing.T) {
 	a.Body = "Erste Zeile\n{{if .Vars.phone}}\nkein Ende\n"
 	_, err := r.Render(request(town(t, "soest"), a, "email", "mail-soest"))
 	got := problems(t, err)
-	if len(got) != 1 || got[0].Field != "body" || !strings.HasPrefix(got[0].Message, "line 4: ") {
+	if len(got) != 1 || got[0].Field != "body" || !strings.HasPrefix(got[0].Message, "template error in line 4: ") {
 		t.Errorf("problems = %v, want one for the body at line 4", got)
 	}
 }
@@ -313,7 +315,8 @@ func TestTimeZone(t *testing.T) {
 	}
 	tw.TimeZone = "Europe/Nirgendwo"
 	_, err := r.Render(request(tw, kfz(crier.ModeActual), "email", "mail-soest"))
-	want := []crier.Problem{{Town: "soest", Channel: "mail-soest", Field: "time_zone", Message: `unknown time zone "Europe/Nirgendwo"`}}
+	want := []crier.Problem{{Town: "soest", Channel: "mail-soest", Field: "time_zone",
+		Code: "schedule.unknown_zone", Args: []string{"Europe/Nirgendwo"}, Message: `unknown time zone "Europe/Nirgendwo"`}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -323,7 +326,8 @@ func TestUnknownType(t *testing.T) {
 	r := mustNew(t, "")
 	_, err := r.Render(request(town(t, "soest"), kfz(crier.ModeActual), "telegram", "tg-soest"))
 	want := []crier.Problem{{
-		Town: "soest", Channel: "tg-soest", Field: "type",
+		Town: "soest", Channel: "tg-soest", Field: "type", Code: "template.unknown_type",
+		Args:    []string{"telegram", "email, mastodon, site, slack, webhook"},
 		Message: `unknown channel type "telegram"; crier renders email, mastodon, site, slack, webhook`,
 	}}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {

@@ -3,7 +3,6 @@ package templates
 import (
 	"embed"
 	"errors"
-	"fmt"
 	htmltemplate "html/template"
 	"io"
 	"io/fs"
@@ -128,12 +127,10 @@ func parseDefaults() (map[string]*tmpl, error) {
 func parseOverrides(fsys fs.FS) (map[string]*tmpl, []crier.Problem) {
 	out := make(map[string]*tmpl)
 	var problems []crier.Problem
-	add := func(file, format string, args ...any) {
-		problems = append(problems, crier.Problem{Field: "template " + file, Message: fmt.Sprintf(format, args...)})
-	}
+	add := func(p crier.Problem) { problems = append(problems, p) }
 	err := fs.WalkDir(fsys, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
-			add(p, "%v", err)
+			add(crier.Problemf("template "+p, "template.read", "cannot be read: %v", err))
 			return nil
 		}
 		if p != "." && strings.HasPrefix(e.Name(), ".") {
@@ -147,28 +144,30 @@ func parseOverrides(fsys fs.FS) (map[string]*tmpl, []crier.Problem) {
 		}
 		kindPart := strings.TrimSuffix(path.Base(p), ".tmpl")
 		if !slices.Contains(names, kindPart) {
-			add(p, "unknown template %q; the names are %s", path.Base(p), strings.Join(fileNames(), ", "))
+			add(crier.Problemf("template "+p, "template.unknown_name", "unknown template %q; the names are %v",
+				path.Base(p), strings.Join(fileNames(), ", ")))
 			return nil
 		}
 		if !validPlace(p) {
-			add(p, "misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/")
+			add(crier.Problemf("template "+p, "template.misplaced",
+				"misplaced; templates go in the directory itself, in <town>/, in channel/<channel>/ or in <town>/channel/<channel>/"))
 			return nil
 		}
 		src, err := fs.ReadFile(fsys, p)
 		if err != nil {
-			add(p, "%v", err)
+			add(crier.Problemf("template "+p, "template.read", "cannot be read: %v", err))
 			return nil
 		}
 		t, err := parseTemplate(p, kindPart, string(src))
 		if err != nil {
-			problems = append(problems, crier.Problem{Field: "template " + p, Message: describe(p, err)})
+			add(describeProblem("template "+p, p, err))
 			return nil
 		}
 		out[p] = t
 		return nil
 	})
 	if err != nil {
-		add(".", "%v", err)
+		add(crier.Problemf("template .", "template.read", "cannot be read: %v", err))
 	}
 	return out, problems
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"github.com/crierhq/crier"
 )
 
 // payload is the webhook body, in the shape of Standard Webhooks:
@@ -60,7 +62,7 @@ func (x *run) payload(d *Data) []byte {
 		}
 		var b bytes.Buffer
 		if err := json.Compact(&b, []byte(out)); err != nil {
-			x.problem("template "+t.name, "the output is not valid JSON: %v", err)
+			x.coded(crier.Problemf("template "+t.name, "template.output_json", "the output is not valid JSON: %v", err))
 			return nil
 		}
 		return b.Bytes()
@@ -89,7 +91,7 @@ func (x *run) payload(d *Data) []byte {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(p); err != nil {
-		x.problem("payload", "%v", err)
+		x.coded(crier.Problemf("payload", "template.payload", "the payload could not be built: %v", err))
 		return nil
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))

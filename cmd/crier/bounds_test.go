@@ -41,8 +41,8 @@ func exampleWithLimits(t *testing.T, limits string) string {
 	return writeConfig(t, text[:start]+limits+text[end:])
 }
 
-// post sends body to the API path as the admin and returns the status, the
-// answer and how long it took.
+// post sends body to the API path as the admin, asking for English, and
+// returns the status, the answer and how long it took.
 func post(t *testing.T, srv *served, path, body string) (int, []byte, time.Duration) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
@@ -51,6 +51,7 @@ func post(t *testing.T, srv *served, path, body string) (int, []byte, time.Durat
 	}
 	req.Header.Set("Authorization", "Bearer "+srv.Client.Token)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Language", "en")
 	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -92,10 +93,10 @@ func TestTemplateWorkBounded(t *testing.T) {
 		name, body, want string
 	}{
 		// 34 bytes of request body in the report; a million loops.
-		{"a loop over a number", "{{range 1000000}}…{{end}}", "14 Orte: line 1: {{range 1000000}}: a notice may loop only over"},
+		{"a loop over a number", "{{range 1000000}}…{{end}}", "14 towns: line 1: {{range 1000000}}: a notice may loop only over"},
 		{"output past the message limit", `{{range .Contacts}}{{printf "%0999999d" 0}}{{end}}`,
-			"14 Orte: line 1: {{printf \"%0999999d\" 0}}: error calling printf: the rendered text is larger than the limit of 256 KiB per message"},
-		{"a loop inside a loop", "{{range .Contacts}}{{range $.Contacts}}x{{end}}{{end}}", "14 Orte: line 1: {{range}} inside another {{range}}"},
+			"14 towns: template error in line 1: {{printf \"%0999999d\" 0}}: error calling printf: the rendered text is larger than the limit of 256 KiB per message"},
+		{"a loop inside a loop", "{{range .Contacts}}{{range $.Contacts}}x{{end}}{{end}}", "14 towns: line 1: {{range}} inside another {{range}}"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, path := range []string{"/api/v1/preview", "/api/v1/announcements"} {
@@ -170,7 +171,7 @@ func TestLimitsConfigured(t *testing.T) {
 		// A body over the message limit: one problem per group, 3 at most.
 		status, answer, _ = post(t, srv, "/api/v1/announcements", announcementJSON("Hinweis", strings.Repeat("x", 20<<10)))
 		ps := problemsIn(t, answer)
-		if status != http.StatusUnprocessableEntity || len(ps) != 3 || !strings.Contains(ps[2].Message, "weitere Probleme") ||
+		if status != http.StatusUnprocessableEntity || len(ps) != 3 || !strings.Contains(ps[2].Message, "more problems") ||
 			!strings.Contains(ps[0].Message, "16 KiB per message") {
 			t.Errorf("publish over the message limit: %d %.1000s", status, answer)
 		}

@@ -811,10 +811,10 @@ func lineOf(msg string) int {
 
 // expansion records what expanding one scalar did.
 type expansion struct {
-	original string   // the value as written
-	vars     []string // the variables it names, in order
-	missing  []string // those that were unset or empty
-	bad      string   // a syntax problem, if any
+	original string         // the value as written
+	vars     []string       // the variables it names, in order
+	missing  []string       // those that were unset or empty
+	bad      *crier.Problem // a syntax problem, if any, without its field
 }
 
 // expandTree replaces ${NAME} and $$ in every scalar value under n, never in
@@ -876,14 +876,15 @@ func expandString(s string, getenv func(string) string, e *expansion) string {
 		case '{':
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
-				e.bad = "unterminated ${ (write $$ for a literal dollar sign)"
+				e.bad = new(crier.Problemf("", "config.env_unterminated", "unterminated ${ (write $$ for a literal dollar sign)"))
 				b.WriteString(s[i:])
 				return b.String()
 			}
 			name := s[i+2 : i+2+end]
 			s = s[i+2+end+1:]
 			if !envNamePattern.MatchString(name) {
-				e.bad = "${...} must hold a variable name: letters, digits and underscores (write $$ for a literal dollar sign)"
+				e.bad = new(crier.Problemf("", "config.env_name",
+					"${...} must hold a variable name: letters, digits and underscores (write $$ for a literal dollar sign)"))
 				continue
 			}
 			e.vars = append(e.vars, name)
@@ -974,11 +975,13 @@ func recordEnv(root *yaml.Node, expansions map[*yaml.Node]*expansion) configEnv 
 			if e == nil {
 				return
 			}
-			if e.bad != "" {
+			if e.bad != nil {
 				env.unchecked[path] = true
 				if !reported[n] {
 					reported[n] = true
-					env.problems = append(env.problems, crier.Problem{Field: path, Message: e.bad})
+					p := *e.bad
+					p.Field = path
+					env.problems = append(env.problems, p)
 				}
 			}
 			for _, v := range e.vars {
@@ -1581,8 +1584,8 @@ func (v *configCheck) checkEndpoint(path, typ string, e *EndpointConfig) {
 		}
 		required("secret")
 		if e.Secret != "" && !v.unset(f("secret")) {
-			if msg := webhookSecretProblem(e.Secret); msg != "" {
-				v.problems = append(v.problems, crier.Problem{Field: f("secret"), Message: msg})
+			if p, bad := webhookSecretProblem(f("secret"), e.Secret); bad {
+				v.problems = append(v.problems, p)
 			}
 		}
 	case "email":
@@ -1683,10 +1686,10 @@ func (e *EndpointConfig) values() map[string]string {
 
 // webhookSecretProblem checks the Standard Webhooks secret format without
 // quoting the secret.
-func webhookSecretProblem(s string) string {
+func webhookSecretProblem(field, s string) (crier.Problem, bool) {
 	b64, ok := strings.CutPrefix(s, "whsec_")
 	if !ok {
-		return "must start with whsec_ followed by base64"
+		return crier.Problemf(field, "config.whsec_prefix", "must start with whsec_ followed by base64"), true
 	}
 	key, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
@@ -1694,11 +1697,11 @@ func webhookSecretProblem(s string) string {
 	}
 	switch {
 	case err != nil:
-		return "must be whsec_ followed by standard base64"
+		return crier.Problemf(field, "config.whsec_base64", "must be whsec_ followed by standard base64"), true
 	case len(key) < 24:
-		return "must encode a key of at least 24 bytes after whsec_"
+		return crier.Problemf(field, "config.whsec_short", "must encode a key of at least 24 bytes after whsec_"), true
 	}
-	return ""
+	return crier.Problem{}, false
 }
 
 func isIP(s string) bool {

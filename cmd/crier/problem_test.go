@@ -94,3 +94,65 @@ func TestConfigProblemLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateProblemLanguage: a template syntax error in a notice's body
+// and a body that would loop without bound are refused in German by
+// default and in English with the English setting, by publish and by
+// preview; Go's own text of the syntax error is kept as it is.
+func TestTemplateProblemLanguage(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, body string
+		want       map[string]string
+	}{
+		{"syntax", "Das Rathaus {{if .Title}}bleibt zu.\n", map[string]string{
+			"":   "body: Fehler in der Vorlage in Zeile 2: unexpected EOF",
+			"en": "body: template error in line 2: unexpected EOF",
+		}},
+		{"unbounded", "{{range 1000000}}…{{end}}\n", map[string]string{
+			"":   "body: Zeile 1: {{range 1000000}}: eine Schleife darf nur über eine Liste der Daten des Orts laufen",
+			"en": "body: line 1: {{range 1000000}}: a notice may loop only over a list of the town's data",
+		}},
+	} {
+		path := filepath.Join(dir, tc.name+".md")
+		if err := os.WriteFile(path, []byte("---\ntitle: Hinweis\ntowns: [soest]\nchannels: [radio]\n---\n"+tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for lang, line := range tc.want {
+			env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+			for _, args := range [][]string{
+				{"publish", path, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir},
+				{"preview", path, "--config", "../../config.example.yaml"},
+			} {
+				code, out, errOut := run(t, env, args...)
+				if code != exitInvalid || !strings.Contains(errOut, line) {
+					t.Errorf("%s, CRIER_LANG=%q %s: exit %d, want %d and %q:\n%s%s", tc.name, lang, args[0], code, exitInvalid, line, out, errOut)
+				}
+			}
+		}
+	}
+}
+
+// TestCSVProblemLanguage: the bad rows of a subscriber CSV are named in
+// German by default and in English with the English setting.
+func TestCSVProblemLanguage(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("anna@example.org\nkeine-adresse\nanna@example.org\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for lang, lines := range map[string][]string{
+		"":   {`line 2: ungültige E-Mail-Adresse: "keine-adresse" is not a valid address`, "line 3: anna@example.org wiederholt Zeile 1"},
+		"en": {`line 2: invalid address: "keine-adresse" is not a valid address`, "line 3: anna@example.org repeats line 1"},
+	} {
+		env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_LANG": lang}
+		code, _, errOut := run(t, env, "subscribers", "import", bad, "--town", "soest",
+			"--config", "../../config.example.yaml", "--data-dir", srv.DataDir)
+		for _, l := range lines {
+			if code != exitInvalid || !strings.Contains(errOut, l) {
+				t.Errorf("CRIER_LANG=%q: exit %d, want %d and %q:\n%s", lang, code, exitInvalid, l, errOut)
+			}
+		}
+	}
+}

@@ -161,7 +161,7 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 			continue
 		}
 		if err != nil { // the reader failed: nothing more comes
-			problems = append(problems, crier.Problem{Message: err.Error()})
+			problems = append(problems, crier.Problemf("", "csv.read", "cannot read the file: %v", err))
 			break
 		}
 		line, _ := cr.FieldPos(0)
@@ -171,11 +171,11 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 		}
 		email, err := crier.NormalizeEmail(rec[0])
 		if err != nil {
-			problems = append(problems, crier.Problem{Field: where, Message: err.Error()})
+			problems = append(problems, crier.EmailProblem(where, err))
 			continue
 		}
 		if earlier, dup := seen[email]; dup {
-			problems = append(problems, crier.Problem{Field: where, Message: fmt.Sprintf("%s repeats line %d", email, earlier)})
+			problems = append(problems, crier.Problemf(where, "csv.repeats", "%v repeats line %v", email, earlier))
 			continue
 		}
 		seen[email] = line
@@ -190,12 +190,13 @@ func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.P
 
 // csvProblem places a row the CSV reader cannot read at the line the row
 // starts on.
+// The CSV reader's own text is kept as it is.
 func csvProblem(pe *csv.ParseError) crier.Problem {
-	msg := fmt.Sprintf("column %d: %v", pe.Column, pe.Err)
+	field := fmt.Sprintf("line %d", pe.StartLine)
 	if pe.Line != pe.StartLine {
-		msg = fmt.Sprintf("line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+		return crier.Problemf(field, "csv.bad_row_at", "line %v, column %v: %v", pe.Line, pe.Column, pe.Err)
 	}
-	return crier.Problem{Field: fmt.Sprintf("line %d", pe.StartLine), Message: msg}
+	return crier.Problemf(field, "csv.bad_row", "column %v: %v", pe.Column, pe.Err)
 }
 
 // subscribersExport writes a town's list as CSV.

@@ -70,6 +70,8 @@ func checkPlan(p *crier.Plan) error {
 	if p == nil || p.Announcement == nil {
 		return crier.Errorf(crier.EINVALID, "plan has no announcement")
 	}
+	// These check what the engine built, not anyone's input: they stay
+	// in English.
 	var ps []crier.Problem
 	if p.Announcement.ID == "" {
 		ps = append(ps, crier.Problem{Field: "id", Message: "must not be empty"})

@@ -41,7 +41,7 @@ const canceledErased = "canceled: the recipient's address was erased before it w
 func (db *DB) EraseAddress(ctx context.Context, town, address string, p *crier.Pseudonyms, now time.Time) (*crier.Erasure, error) {
 	email, err := crier.NormalizeEmail(address)
 	if err != nil {
-		return nil, crier.Invalid("invalid address", []crier.Problem{{Field: "email", Message: err.Error()}})
+		return nil, crier.Invalid("invalid address", []crier.Problem{crier.EmailProblem("email", err)})
 	}
 	if p == nil {
 		return nil, crier.Errorf(crier.EINVALID, "erase: no pseudonym key")
@@ -285,7 +285,7 @@ func queryIDs(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]int
 func (db *DB) PersonalData(ctx context.Context, address string, p *crier.Pseudonyms) (*crier.PersonalData, error) {
 	email, err := crier.NormalizeEmail(address)
 	if err != nil {
-		return nil, crier.Invalid("invalid address", []crier.Problem{{Field: "email", Message: err.Error()}})
+		return nil, crier.Invalid("invalid address", []crier.Problem{crier.EmailProblem("email", err)})
 	}
 	if p == nil {
 		return nil, crier.Errorf(crier.EINVALID, "personal data: no pseudonym key")

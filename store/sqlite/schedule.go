@@ -48,6 +48,8 @@ func scheduleByRequestKey(ctx context.Context, q querier, key string) (*crier.Sc
 }
 
 func (db *DB) CreateSchedule(ctx context.Context, s *crier.Schedule, idempotencyKey string) (*crier.Schedule, bool, error) {
+	// The scheduler has checked the schedule; these checks catch its
+	// bugs, not anyone's input, and stay in English.
 	var ps []crier.Problem
 	if s.ID == "" {
 		ps = append(ps, crier.Problem{Field: "id", Message: "must not be empty"})

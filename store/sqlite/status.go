@@ -35,7 +35,7 @@ func (db *DB) ServiceStatus(ctx context.Context, town string) ([]crier.ServiceSt
 func (db *DB) SetServiceStatus(ctx context.Context, town string, lines []crier.ServiceStatus, now time.Time) error {
 	ps := crier.CheckServiceStatus(lines)
 	if town == "" {
-		ps = append(ps, crier.Problem{Field: "town", Message: "is required"})
+		ps = append(ps, crier.Problemf("town", "required", "is required"))
 	}
 	if err := crier.Invalid("invalid service status", ps); err != nil {
 		return err

@@ -54,18 +54,18 @@ func checkSubscribers(subs []*crier.Subscriber) ([]string, error) {
 	for i, s := range subs {
 		field := fmt.Sprintf("subscribers[%d]", i)
 		if s == nil {
-			ps = append(ps, crier.Problem{Field: field, Message: "is empty"})
+			ps = append(ps, crier.Problemf(field, "request.null", "must not be null"))
 			continue
 		}
 		if s.Town == "" {
-			ps = append(ps, crier.Problem{Field: field + ".town", Message: "must not be empty"})
+			ps = append(ps, crier.Problemf(field+".town", "empty", "must not be empty"))
 		}
 		if !s.State.Valid() {
-			ps = append(ps, crier.Problem{Field: field + ".state", Message: fmt.Sprintf("%q is not pending, confirmed or unsubscribed", s.State)})
+			ps = append(ps, crier.Problemf(field+".state", "not_one_of", "%q is not one of %v", s.State, "pending, confirmed, unsubscribed"))
 		}
 		e, err := crier.NormalizeEmail(s.Email)
 		if err != nil {
-			ps = append(ps, crier.Problem{Field: field + ".email", Message: err.Error()})
+			ps = append(ps, crier.EmailProblem(field+".email", err))
 		}
 		emails[i] = e
 	}
