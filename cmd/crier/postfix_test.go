@@ -321,3 +321,71 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPostfixPublishThroughput measures, through the whole of crier
+// (crier serve in-process, its queue and workers) and a real Postfix, the
+// time from publish to the last of 2 000 mails of about 40 KB (text and
+// HTML) in the Maildir: the default (BDAT chunks where the session
+// allows) against chunking: false (DATA), three runs each, alternating,
+// each against a fresh Postfix and a fresh data directory. Run with
+// CRIER_POSTFIX_BENCH=1; the README's Performance section has the
+// command and the numbers.
+func TestPostfixPublishThroughput(t *testing.T) {
+	if os.Getenv("CRIER_POSTFIX_BENCH") == "" {
+		t.Skip("set CRIER_POSTFIX_BENCH=1 to measure")
+	}
+	const n, runs, paragraphs = 2000, 3, 18
+	rates := map[bool][]float64{}
+	var size int
+	for run := range runs {
+		for _, chunking := range []bool{true, false} {
+			s := postfixtest.Start(t, postfixtest.Options{})
+			more := ""
+			if !chunking {
+				more = ", chunking: false"
+			}
+			endpoint := fmt.Sprintf("{name: relay, host: %s, port: %d, tls: none%s}", s.Host, s.Port, more)
+			config := postfixConfig(t, endpoint, "concurrency: {email: 8}")
+			m, _, stderr := testMain(nil)
+			srv, stop := startServe(t, m, stderr, config, newDataDir(t))
+			waitProbed(t, srv.Client, 30*time.Second)
+			addPostfixSubscribers(t, srv, n)
+
+			start := time.Now()
+			res, err := srv.Client.Publish(context.Background(), postfixNotice("Bürgerbüro geschlossen", paragraphs), "")
+			if err != nil {
+				stop()
+				t.Fatal(err)
+			}
+			_, last := s.WaitMails(t, n, 5*time.Minute)
+			took := last.Sub(start)
+			st := waitDone(t, srv.Client, res.Announcement.ID, time.Minute)
+			if st.Totals[crier.StateSent] != n {
+				t.Errorf("%v; want all %d sent", st.Totals, n)
+			}
+			mails := s.Mails(t)
+			if len(mails) != n {
+				t.Errorf("%d mails in the Maildir, want %d", len(mails), n)
+			}
+			size = len(mails[0])
+			mode := "default (BDAT)"
+			if !chunking {
+				mode = "chunking: false"
+			}
+			rate := n / took.Seconds()
+			rates[chunking] = append(rates[chunking], rate)
+			t.Logf("run %d, %-15s: %d mails, publish → last in the Maildir %5.2f s, %4.0f mails/s", run+1, mode, n, took.Seconds(), rate)
+			stop()
+			s.Stop(t)
+		}
+	}
+	mean := func(xs []float64) float64 {
+		var sum float64
+		for _, x := range xs {
+			sum += x
+		}
+		return sum / float64(len(xs))
+	}
+	t.Logf("mean: default %.0f mails/s, chunking: false %.0f mails/s; mail size as delivered: %d bytes",
+		mean(rates[true]), mean(rates[false]), size)
+}
