@@ -41,8 +41,10 @@ type Error struct {
 	// attempts, and no endpoint is held responsible.
 	Deferred bool
 	// Gone marks an EPERMANENT refusal that says the endpoint itself no
-	// longer exists (HTTP 410): nothing was delivered, and no later send
-	// through that endpoint can succeed until a person has looked at it.
+	// longer exists (HTTP 410), or that its settings cannot work with it
+	// (a mail relay whose certificate is not trusted): nothing was
+	// delivered, the message itself is fine, and no later send through
+	// that endpoint can succeed until a person has looked at it.
 	Gone bool
 	// Recipient marks a refusal that concerns the message's recipient
 	// alone, such as a mail relay's 4xx or 5xx reply to RCPT TO: the

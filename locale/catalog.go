@@ -131,13 +131,13 @@ var catalog = []entry{
 	{"endpoints.closed", "in Betrieb", "in use"},
 	{"endpoints.open", "gesperrt (Fehler)", "open (failing)"},
 	{"endpoints.half_open", "wird erneut versucht", "half-open"},
-	{"endpoints.gone", "entfernt (410) – bitte prüfen", "gone (410) – please check"},
-	{"cli.waits_for_gone", "%d Zustellungen über %s warten: Endpunkt %s ist entfernt (HTTP 410). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s is gone (HTTP 410). Once checked: crier endpoints reset %s ENDPOINT"},
+	{"endpoints.gone", "gesperrt – bitte prüfen", "gone – please check"},
+	{"cli.waits_for_gone", "%d Zustellungen über %s warten: Endpunkt %s ist gesperrt (HTTP 410 oder Zertifikat nicht vertrauenswürdig, siehe crier endpoints). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s is gone (HTTP 410 or an untrusted certificate, see crier endpoints). Once checked: crier endpoints reset %s ENDPOINT"},
 	{"cli.waits_for_refused", "%d Zustellungen über %s warten: Endpunkt %s weist die Anmeldung ab (etwa ein widerrufenes Token). Nach der Prüfung: crier endpoints reset %s ENDPUNKT", "%d deliveries on %s wait: endpoint %s refuses its credentials (a revoked token, say). Once checked: crier endpoints reset %s ENDPOINT"},
 	{"endpoints.reset", "Endpunkt %s von %s freigegeben; wartende Zustellungen gehen jetzt.", "Endpoint %s of %s cleared; waiting deliveries go now."},
 	// crier check: one row per endpoint, one line per channel, a verdict.
 	{"check.warning", "Hinweis: %s", "Note: %s"},
-	{"check.gone", "laut laufendem Server seit %s entfernt (HTTP 410); nach der Prüfung: crier endpoints reset", "gone (HTTP 410) since %s, says the running server; once checked: crier endpoints reset"},
+	{"check.gone", "laut laufendem Server seit %s gesperrt (HTTP 410 oder Zertifikat nicht vertrauenswürdig); nach der Prüfung: crier endpoints reset", "gone since %s (HTTP 410 or an untrusted certificate), says the running server; once checked: crier endpoints reset"},
 	// Email relay trust (ca_file, tls_pin_sha256): what crier check shows
 	// for an email endpoint, and its hint for a certificate it cannot trust.
 	{"check.ca_file", "vertraut zusätzlich den Zertifizierungsstellen aus %s", "also trusts the certificate authorities in %s"},

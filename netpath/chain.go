@@ -198,7 +198,8 @@ func (c *Chain) SharesKeys() bool {
 // adapter left them empty.
 //
 // An endpoint is skipped while its breaker is open, while it is gone (it
-// answered 410; see Reset), while its last probe was refused, and while
+// answered 410 or its certificate is not trusted; see Reset), while its
+// last probe was refused, and while
 // all its send slots are taken. When an endpoint fails with a Transient
 // error (nothing was delivered), Send records the failure and tries the
 // next endpoint; a Gone answer marks the endpoint gone and does the same.
@@ -403,7 +404,7 @@ func (c *Chain) run(ctx context.Context, j *job) (*crier.Receipt, error) {
 // ticket, with one of the target's send slots taken, or why ep is skipped.
 func (ep *endpoint) admit() (ticket, string) {
 	if since, _ := ep.t.goneSince(); !since.IsZero() {
-		return ticket{}, "gone (HTTP 410) since " + since.UTC().Format(time.RFC3339) + "; a person must clear it"
+		return ticket{}, "gone since " + since.UTC().Format(time.RFC3339) + "; a person must clear it"
 	}
 	ep.mu.Lock()
 	refused := ep.refused
@@ -505,12 +506,14 @@ func at(err error, ep *endpoint) error {
 	return &named
 }
 
-// gone marks ep's target gone after it answered that it no longer exists,
-// logging it once.
+// gone marks ep's target gone after it answered that it no longer exists
+// (HTTP 410) or its settings were found not to work with it (an untrusted
+// certificate), logging it once: the error says what is wrong, and the
+// log says how to clear it.
 func (c *Chain) gone(ep *endpoint, err error) {
 	if ep.t.markGone(c.clock.Now(), err) {
-		c.log.Error("endpoint is gone (HTTP 410): sends skip it until a person clears it with crier endpoints reset",
-			"endpoint", ep.Name, "network", ep.Network, "err", err)
+		c.log.Error("endpoint is gone: sends skip it until a person has fixed it and clears it with "+
+			"crier endpoints reset "+c.id+" "+ep.Name, "endpoint", ep.Name, "network", ep.Network, "err", err)
 	}
 }
 

@@ -93,7 +93,9 @@ type ProbeResult struct {
 // endpoint answers, but makes this chain's endpoint as useless as an
 // unreachable one: sends skip it (EndpointHealth.Refused) until a probe
 // passes or a person resets it; the breaker, which other chains reaching
-// the same target may share, is not held responsible. A probe that ends
+// the same target may share, is not held responsible. A Gone refusal
+// (crier.Error.Gone: an untrusted certificate) marks the endpoint gone, as
+// a send does. A probe that ends
 // because ctx was canceled changes nothing. Probe does not wait for a breaker to admit it:
 // it is how an open endpoint is found to be back before its cool-down
 // ends.
@@ -130,6 +132,9 @@ func (c *Chain) probe(ctx context.Context, ep *endpoint) ProbeResult {
 		ep.setRefused("")
 	case errors.Is(ctx.Err(), context.Canceled), crier.IsDeferred(err):
 		r.verdict = neutral
+	case crier.IsGone(err):
+		r.verdict = answered
+		c.gone(ep, err)
 	case crier.ErrorCode(err) == crier.EPERMANENT:
 		r.verdict = answered
 		ep.setRefused(err.Error())

@@ -112,7 +112,8 @@ type Endpoint struct {
 	// neither applies.
 	Until time.Time `json:"until,omitzero"`
 	// GoneSince is when the endpoint answered that it no longer exists
-	// (HTTP 410); State is then "gone" until a person resets it.
+	// (HTTP 410) or presented a certificate it cannot trust; State is then
+	// "gone" until a person resets it.
 	GoneSince time.Time `json:"gone_since,omitzero"`
 	// Refused is why the endpoint's last probe was refused (a revoked
 	// token); sends skip it until a probe passes or a person resets it.

@@ -113,10 +113,12 @@ func CheckMessage(m *crier.Message) []crier.Problem { return problems(m) }
 //     4xx, the context ended before the message had been transmitted, or
 //     the channel is closed;
 //   - permanent when m cannot be sent as it is (no valid recipient or key,
-//     a subject with a line break), the relay answered 5xx (the relay's
-//     reply is part of the message), or the relay's certificate is not
-//     trusted (a *CertificateError, whose message names ca_file and
-//     tls_pin_sha256);
+//     a subject with a line break), or the relay answered 5xx (the relay's
+//     reply is part of the message);
+//   - gone (crier.Gone) when the relay's certificate is not trusted (a
+//     *CertificateError, whose message names ca_file and tls_pin_sha256):
+//     the endpoint cannot take any mail until a person changes its
+//     settings, but the message itself is fine and must not be lost;
 //   - unknown, not retryable, when the whole message was transmitted but
 //     the relay's final reply never came (connection lost, timeout); for a
 //     mail sent as a chunk with its commands, any reply that never came.
@@ -140,8 +142,9 @@ func (c *Channel) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, e
 	for {
 		cn, err := c.get(ctx)
 		if ce := certificateError(c.cfg.Host, err); ce != nil {
-			// A person must change the settings or the relay.
-			return nil, crier.Permanent(fmt.Errorf("connect to %s: %w", c.cfg.Name, ce))
+			// A person must change the settings or the relay: the
+			// endpoint is out of use until then, and the mail waits.
+			return nil, crier.Gone(fmt.Errorf("connect to %s: %w", c.cfg.Name, ce))
 		}
 		if err != nil {
 			return nil, crier.Transient(withContext(ctx, fmt.Errorf("connect to %s: %w", c.cfg.Name, err)), 0)

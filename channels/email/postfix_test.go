@@ -455,7 +455,8 @@ func TestPostfixChunkNoStall(t *testing.T) {
 
 // TestPostfixStartTLS sends over STARTTLS to a Postfix whose certificate
 // a test authority signed: trusted through ca_file or a pin of its key,
-// refused permanently without them, with a message naming both settings.
+// without them refused as gone (permanent for the endpoint, not for the
+// mail), with a message naming both settings.
 func TestPostfixStartTLS(t *testing.T) {
 	t.Parallel()
 	s := postfixtest.Start(t, postfixtest.Options{})
@@ -492,6 +493,9 @@ func TestPostfixStartTLS(t *testing.T) {
 		perr := ch.Probe(t.Context())
 		if got := crier.ErrorCode(perr); got != tt.code {
 			t.Errorf("%s: probe error %q (%v), want %q", tt.name, got, perr, tt.code)
+		}
+		if want := tt.code != ""; crier.IsGone(err) != want || crier.IsGone(perr) != want {
+			t.Errorf("%s: gone %t (send), %t (probe); want %t", tt.name, crier.IsGone(err), crier.IsGone(perr), want)
 		}
 	}
 	s.WaitMails(t, 3, time.Minute)

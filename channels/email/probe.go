@@ -28,10 +28,11 @@ import (
 // in time (DNS, refused connection, TLS handshake, timeout, a connection
 // lost), when it answers 4xx at any step (a 421 greeting, 454 to STARTTLS
 // or AUTH, ...), when ctx ends, and after Close. Permanent when it answers
-// 5xx (a 554 greeting, 535 to AUTH for wrong credentials, ...), presents
-// a certificate it cannot trust (a *CertificateError), or does not
-// offer what the options require: STARTTLS with TLS "starttls", AUTH PLAIN
-// or LOGIN with a Username. The relay's reply is part of the message.
+// 5xx (a 554 greeting, 535 to AUTH for wrong credentials, ...), or does
+// not offer what the options require: STARTTLS with TLS "starttls", AUTH
+// PLAIN or LOGIN with a Username. The relay's reply is part of the
+// message. Gone (crier.Gone, permanent) when it presents a certificate it
+// cannot trust (a *CertificateError), as Send.
 func (c *Channel) Probe(ctx context.Context) error {
 	what := "probe " + c.cfg.Name
 	if err := ctx.Err(); err != nil {
@@ -53,7 +54,7 @@ func (c *Channel) Probe(ctx context.Context) error {
 		err = cn.probe(ctx)
 	}
 	if ce := certificateError(c.cfg.Host, err); ce != nil {
-		return crier.Permanent(fmt.Errorf("%s: %w", what, ce))
+		return crier.Gone(fmt.Errorf("%s: %w", what, ce))
 	}
 	if err != nil {
 		return probeError(what, withContext(ctx, err))

@@ -358,6 +358,19 @@ func (s *Server) Restart(tb testing.TB) {
 	s.waitListening(tb)
 }
 
+// Rekey stops Postfix, replaces the test authority and the certificate
+// it presents with new ones, as when a relay's certificate is renewed by
+// another authority, and starts it again. CAFile (same path), CAPool and
+// PinSHA256 then describe the new ones.
+func (s *Server) Rekey(tb testing.TB) {
+	tb.Helper()
+	s.Stop(tb)
+	if err := s.writeTLS(); err != nil {
+		tb.Fatalf("postfixtest: %v", err)
+	}
+	s.Restart(tb)
+}
+
 // makeQueue creates the queue and data directories with the owners and
 // modes that Postfix's postfix-files lists, as "postfix check" would, so
 // that start can skip its slow checks.
