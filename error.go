@@ -244,17 +244,7 @@ func (p Problem) String() string {
 		parts = append(parts, "channel "+p.Channel)
 	}
 	where := strings.Join(parts, ", ")
-	msg := p.Message
-	if len(p.Towns) > 0 {
-		// A problem many towns share: its message counts them; name
-		// the first few.
-		const shown = 10
-		names := strings.Join(p.Towns[:min(len(p.Towns), shown)], ", ")
-		if len(p.Towns) > shown {
-			names += ", …"
-		}
-		msg += " [" + names + "]"
-	}
+	msg := p.Message + p.TownList()
 	switch {
 	case where != "" && p.Field != "":
 		return where + ": " + p.Field + ": " + msg
@@ -264,6 +254,21 @@ func (p Problem) String() string {
 		return p.Field + ": " + msg
 	}
 	return msg
+}
+
+// TownList returns " [soest, werl, …]", the first ten towns of a problem
+// many towns share (its message counts them), or "" for a problem of one
+// town or none.
+func (p Problem) TownList() string {
+	if len(p.Towns) == 0 {
+		return ""
+	}
+	const shown = 10
+	names := strings.Join(p.Towns[:min(len(p.Towns), shown)], ", ")
+	if len(p.Towns) > shown {
+		names += ", …"
+	}
+	return " [" + names + "]"
 }
 
 // Invalid returns an EINVALID error listing problems, or nil when there are none.

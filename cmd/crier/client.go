@@ -194,17 +194,7 @@ func (m *Main) problemText(p crier.Problem) string {
 	if p.Field != "" {
 		where = append(where, p.Field)
 	}
-	msg := p.Message
-	if len(p.Towns) > 0 {
-		// A problem many towns share: its message counts them; name
-		// the first few, as Problem.String does.
-		const shown = 10
-		names := strings.Join(p.Towns[:min(len(p.Towns), shown)], ", ")
-		if len(p.Towns) > shown {
-			names += ", …"
-		}
-		msg += " [" + names + "]"
-	}
+	msg := p.Message + p.TownList()
 	if len(where) == 0 {
 		return msg
 	}
