@@ -41,7 +41,7 @@ type (
 // runsShown is how many runs GET /api/v1/schedules/{id} lists.
 const runsShown = 50
 
-// scheduleRoutes registers the schedule routes with api when the server
+// scheduleRoutes returns the schedule routes when the server
 // has a scheduler:
 //
 //	POST   /api/v1/schedules?again=true    create (Idempotency-Key honoured); 201, 409 when a
@@ -56,17 +56,21 @@ const runsShown = 50
 //
 // POST /api/v1/announcements takes "publish_at" as well (see
 // createAnnouncement).
-func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
+//
+// Schedules need admin rights for now: their list is not filtered by town.
+func (s *Server) scheduleRoutes() []route {
 	if s.schedules == nil {
-		return
+		return nil
 	}
-	api("POST /api/v1/schedules", s.createSchedule)
-	api("GET /api/v1/schedules", s.listSchedules)
-	api("GET /api/v1/schedules/{id}", s.getSchedule)
-	api("PATCH /api/v1/schedules/{id}", s.updateSchedule)
-	api("DELETE /api/v1/schedules/{id}", s.cancelSchedule)
-	api("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
-	api("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
+	return []route{
+		{"POST /api/v1/schedules", crier.ActionAdmin, noTowns, s.createSchedule},
+		{"GET /api/v1/schedules", crier.ActionAdmin, noTowns, s.listSchedules},
+		{"GET /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.getSchedule},
+		{"PATCH /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.updateSchedule},
+		{"DELETE /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.cancelSchedule},
+		{"POST /api/v1/schedules/{id}/pause", crier.ActionAdmin, noTowns, s.pauseSchedule},
+		{"POST /api/v1/schedules/{id}/resume", crier.ActionAdmin, noTowns, s.resumeSchedule},
+	}
 }
 
 // scheduleAnnouncement stores the announcement of req as a one-off
