@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,60 @@ func TestUsersCLI(t *testing.T) {
 		!strings.Contains(out, "anroechte,bad-sassendorf,") || !strings.Contains(out, "disabled") ||
 		strings.Contains(out, "argon2") || strings.Contains(out, "Mülltonne") {
 		t.Errorf("list: exit %d\n%s", code, out)
+	}
+}
+
+// TestUserTokenThroughServe: next to a running serve, an admin adds an
+// editor of soest and a token for them; with that token in CRIER_TOKEN
+// the CLI publishes for soest, is refused for werl (403 naming werl), and
+// once the token is revoked the next request is refused (401).
+func TestUserTokenThroughServe(t *testing.T) {
+	srv := mustServe(t, "../../config.example.yaml", nil)
+	admin := func(stdin string, args ...string) (int, string, string) {
+		return runIn(t, map[string]string{"CRIER_LANG": "en"}, stdin,
+			append(args, "--config", "../../config.example.yaml", "--data-dir", srv.DataDir)...)
+	}
+	if code, _, errOut := admin("Mülltonne am Dienstag\n", "users", "add", "anna", "--role", "editor", "--towns", "soest", "--password-stdin"); code != exitOK {
+		t.Fatalf("users add next to serve: exit %d\n%s", code, errOut)
+	}
+	code, token, errOut := admin("", "tokens", "add", "anna", "--name", "laptop")
+	token = strings.TrimSpace(token)
+	if code != exitOK || !strings.HasPrefix(token, "crier_") || !strings.Contains(errOut, "Token 1 for anna created") {
+		t.Fatalf("tokens add: exit %d\n%s%s", code, token, errOut)
+	}
+	env := map[string]string{"CRIER_SERVER": srv.URL, "CRIER_TOKEN": token, "CRIER_LANG": "en"}
+	notice := func(towns string) string {
+		file := filepath.Join(t.TempDir(), "notice.md")
+		os.WriteFile(file, []byte("---\ntitle: Wasser abkochen\ntowns: ["+towns+"]\n---\nBitte Leitungswasser abkochen.\n"), 0o600)
+		return file
+	}
+	if code, out, errOut := run(t, env, "publish", notice("werl")); code != exitFailure ||
+		!strings.Contains(errOut, "anna (role editor) may not publish for werl") {
+		t.Errorf("publish for werl as editor of soest: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "publish", notice("kreis-soest")); code != exitFailure || !strings.Contains(errOut, "for anroechte") {
+		t.Errorf("publish for the Kreis as editor of soest: exit %d\n%s%s", code, out, errOut)
+	}
+	if as, err := srv.Client.Announcements(context.Background(), 10); err != nil || len(as) != 0 {
+		t.Fatalf("after refusals: %d announcements, %v", len(as), err)
+	}
+	if code, out, errOut := run(t, env, "publish", notice("soest")); code != exitOK {
+		t.Fatalf("publish for soest: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "list"); code != exitFailure || !strings.Contains(errOut, "may not admin") {
+		t.Errorf("list as editor: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ := admin("", "tokens", "list", "anna")
+	if code != exitOK || !strings.Contains(out, `"laptop"`) || strings.Contains(out, token) {
+		t.Errorf("tokens list: exit %d\n%s", code, out)
+	}
+	if code, out, errOut := admin("", "tokens", "revoke", "1"); code != exitOK || !strings.Contains(out, "Token 1 revoked") {
+		t.Fatalf("revoke: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, env, "publish", notice("soest")); code != exitFailure || !strings.Contains(errOut, "invalid token") {
+		t.Errorf("publish with a revoked token: exit %d\n%s", code, errOut)
+	}
+	if strings.Contains(srv.Stderr.String(), token) || strings.Contains(srv.Stderr.String(), "Mülltonne") {
+		t.Error("the server log shows a token or a password")
 	}
 }
