@@ -28,6 +28,9 @@ const (
 	// storedAnnouncement: every town of the stored announcement {id}
 	// (groups and "all" expanded); an unknown id is left to the handler.
 	storedAnnouncement
+	// storedSchedule: every town of the stored schedule {id}'s
+	// announcement; an unknown id is left to the handler.
+	storedSchedule
 	// bodyTowns: the handler checks the towns of the request body with
 	// Server.authorize once it has decoded it.
 	bodyTowns
@@ -89,6 +92,8 @@ func (s *Server) authorizeRoute(rt route) http.Handler {
 				err = crier.Authorize(p, rt.action, []string{r.PathValue("town")})
 			case storedAnnouncement:
 				err = s.authorizeAnnouncement(r, p, rt.action)
+			case storedSchedule:
+				err = s.authorizeSchedule(r, p, rt.action)
 			}
 		}
 		if err != nil {
@@ -114,6 +119,26 @@ func (s *Server) authorizeAnnouncement(r *http.Request, p *crier.Principal, acti
 		return err
 	}
 	return s.authorize(r, action, a.Towns)
+}
+
+// authorizeSchedule checks p's right to action in every town of the
+// stored schedule {id}'s announcement, as authorizeAnnouncement does.
+func (s *Server) authorizeSchedule(r *http.Request, p *crier.Principal, action crier.Action) error {
+	if p.Role == crier.RoleAdmin || s.schedules == nil {
+		return nil
+	}
+	sc, err := s.schedules.Store.Schedule(r.Context(), r.PathValue("id"))
+	if crier.ErrorCode(err) == crier.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var towns []string
+	if sc.Announcement != nil {
+		towns = sc.Announcement.Towns
+	}
+	return s.authorize(r, action, towns)
 }
 
 // authorize checks the request's principal's right to action in targets:

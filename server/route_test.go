@@ -45,7 +45,8 @@ func newAccountsEnv(t *testing.T) (*env, *fakeAccounts) {
 		crier.TokenHash(viewerWerl):  {Name: "vera", Role: crier.RoleViewer, Towns: []string{"werl"}, Token: 1},
 		crier.TokenHash(editorSoest): {Name: "anna", Role: crier.RoleEditor, Towns: []string{"soest"}, Token: 2},
 	}}
-	return newEnv(t, func(o *Options) { o.Accounts = accounts }), accounts
+	e := newScheduleEnv(t, func(o *Options) { o.Accounts = accounts })
+	return e, accounts
 }
 
 // TestEveryRouteAuthorized walks the route table: every API route has a
@@ -55,6 +56,11 @@ func newAccountsEnv(t *testing.T) (*env, *fakeAccounts) {
 func TestEveryRouteAuthorized(t *testing.T) {
 	e, _ := newAccountsEnv(t)
 	res, err := e.client.Publish(context.Background(), &crier.Announcement{Title: "Wasser", Body: "Abkochen.", Towns: []string{"soest"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := e.client.CreateSchedule(context.Background(), &crier.Schedule{Spec: "0 8 * * *",
+		Announcement: &crier.Announcement{Title: "Sprechstunde", Body: "Heute.", Towns: []string{"soest"}}}, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +81,11 @@ func TestEveryRouteAuthorized(t *testing.T) {
 		if !ok {
 			method, path = http.MethodGet, "/api/v1/nothing"
 		}
-		path = strings.NewReplacer("{id}", res.Announcement.ID, "{town}", "soest", "{email}", "a@example.org",
+		id := res.Announcement.ID
+		if strings.HasPrefix(path, "/api/v1/schedules/") {
+			id = sc.ID
+		}
+		path = strings.NewReplacer("{id}", id, "{town}", "soest", "{email}", "a@example.org",
 			"{channel}", "mastodon-soest", "{endpoint}", "x").Replace(path)
 		status, body := rawRequest(t, e, method, path, viewerWerl, "{}")
 		readable := rt.action == crier.ActionRead && rt.towns == noTowns
@@ -126,6 +136,17 @@ func TestEditorTowns(t *testing.T) {
 	}
 	if status, body := rawRequest(t, e, http.MethodPost, "/api/v1/announcements/"+res.Announcement.ID+"/cancel", editorSoest, "{}"); status != http.StatusAccepted {
 		t.Errorf("cancel of its own: %d %s", status, body)
+	}
+	// Schedules belong to the towns of their announcement.
+	for towns, want := range map[string]int{`"werl"`: http.StatusForbidden, `"soest"`: http.StatusCreated} {
+		body := `{"spec":"0 8 * * *","announcement":{"title":"Sprechstunde","body":"Heute.","towns":[` + towns + `]}}`
+		if status, answer := rawRequest(t, e, http.MethodPost, "/api/v1/schedules", editorSoest, body); status != want {
+			t.Errorf("schedule for %s: %d %s, want %d", towns, status, answer, want)
+		}
+	}
+	if status, body := rawRequest(t, e, http.MethodPatch, "/api/v1/schedules/sched1",
+		editorSoest, `{"announcement":{"title":"Sprechstunde","body":"Heute.","towns":["soest","werl"]}}`); status != http.StatusForbidden {
+		t.Errorf("schedule changed into werl: %d %s", status, body)
 	}
 	accounts.revoke(editorSoest)
 	if status, _ := rawRequest(t, e, http.MethodGet, "/api/v1/towns", editorSoest, ""); status != http.StatusUnauthorized {

@@ -57,19 +57,24 @@ const runsShown = 50
 // POST /api/v1/announcements takes "publish_at" as well (see
 // createAnnouncement).
 //
-// Schedules need admin rights for now: their list is not filtered by town.
+// A schedule belongs to the towns of its announcement: creating, changing,
+// pausing, resuming and removing it need crier.ActionSchedule there,
+// reading it crier.ActionRead. The list needs admin rights: it is not
+// filtered by town.
 func (s *Server) scheduleRoutes() []route {
 	if s.schedules == nil {
 		return nil
 	}
 	return []route{
-		{"POST /api/v1/schedules", crier.ActionAdmin, noTowns, s.createSchedule},
+		{"POST /api/v1/schedules", crier.ActionSchedule, bodyTowns, s.createSchedule},
 		{"GET /api/v1/schedules", crier.ActionAdmin, noTowns, s.listSchedules},
-		{"GET /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.getSchedule},
-		{"PATCH /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.updateSchedule},
-		{"DELETE /api/v1/schedules/{id}", crier.ActionAdmin, noTowns, s.cancelSchedule},
-		{"POST /api/v1/schedules/{id}/pause", crier.ActionAdmin, noTowns, s.pauseSchedule},
-		{"POST /api/v1/schedules/{id}/resume", crier.ActionAdmin, noTowns, s.resumeSchedule},
+		{"GET /api/v1/schedules/{id}", crier.ActionRead, storedSchedule, s.getSchedule},
+		// A changed announcement's own towns are checked too (bodyTowns in
+		// the handler).
+		{"PATCH /api/v1/schedules/{id}", crier.ActionSchedule, storedSchedule, s.updateSchedule},
+		{"DELETE /api/v1/schedules/{id}", crier.ActionSchedule, storedSchedule, s.cancelSchedule},
+		{"POST /api/v1/schedules/{id}/pause", crier.ActionSchedule, storedSchedule, s.pauseSchedule},
+		{"POST /api/v1/schedules/{id}/resume", crier.ActionSchedule, storedSchedule, s.resumeSchedule},
 	}
 }
 
@@ -127,6 +132,12 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(w, r, &sc, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if sc.Announcement != nil {
+		if err := s.authorize(r, crier.ActionSchedule, sc.Announcement.Towns); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	key := r.Header.Get("Idempotency-Key")
 	again, problems := againParam(r)
@@ -248,6 +259,10 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Announcement != nil {
+		if err := s.authorize(r, crier.ActionSchedule, p.Announcement.Towns); err != nil {
+			s.error(w, r, err)
+			return
+		}
 		var problems []crier.Problem
 		for _, pr := range newAnnouncementProblems(p.Announcement) {
 			pr.Field = "announcement." + pr.Field
