@@ -33,6 +33,9 @@ const (
 	keyLen       = 32
 )
 
+// maxMemory bounds the memory a stored hash may ask for, in KiB.
+const maxMemory = 1 << 20
+
 // MinLength is the shortest password accepted, in characters.
 const MinLength = 12
 
@@ -64,6 +67,12 @@ func Verify(encoded, password string) (bool, error) {
 	var threads uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &time, &threads); err != nil {
 		return false, fmt.Errorf("verify password: parameters %q: %w", parts[3], err)
+	}
+	// argon2.IDKey panics below these bounds; a damaged hash must not
+	// take the server down, nor make it spend more than 1 GiB on one
+	// sign-in.
+	if time < 1 || threads < 1 || memory < 8*uint32(threads) || memory > maxMemory {
+		return false, fmt.Errorf("verify password: parameters %q out of range", parts[3])
 	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
