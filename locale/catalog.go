@@ -9,6 +9,26 @@ type entry struct {
 // where they appear. Keep German and English side by side and use the same
 // fmt verbs in both; the tests check that.
 var catalog = []entry{
+	// Accounts: crier users and crier tokens.
+	{"cli.users.added", "Benutzer %s angelegt (Rolle %s, Orte %s).", "User %s added (role %s, towns %s)."},
+	{"cli.users.all_towns", "alle", "all"},
+	{"cli.users.header", "NAME\tROLLE\tORTE\tZUSTAND\tANGELEGT", "NAME\tROLE\tTOWNS\tSTATE\tCREATED"},
+	{"cli.users.active", "aktiv", "active"},
+	{"cli.users.disabled_state", "gesperrt", "disabled"},
+	{"cli.users.disabled", "Benutzer %s gesperrt; seine Tokens gelten ab sofort nicht mehr.", "User %s disabled; their tokens no longer work."},
+	{"cli.users.password_set", "Neues Passwort für %s gesetzt.", "New password set for %s."},
+	{"cli.users.prompt", "Passwort für %s: ", "Password for %s: "},
+	{"cli.users.prompt_again", "Passwort wiederholen: ", "Repeat the password: "},
+	{"cli.tokens.added", "Token %d für %s angelegt. Es wird nur dieses eine Mal angezeigt:", "Token %d for %s created. It is shown this once only:"},
+	{"cli.tokens.header", "ID\tBENUTZER\tNAME\tANGELEGT\tZULETZT BENUTZT\tWIDERRUFEN", "ID\tUSER\tNAME\tCREATED\tLAST USED\tREVOKED"},
+	{"cli.tokens.revoked", "Token %d widerrufen; es gilt ab sofort nicht mehr.", "Token %d revoked; it no longer works."},
+	{"problem.user_name", "%q ist kein gültiger Benutzername: 1 bis 64 Kleinbuchstaben, Ziffern, '.', '_' oder '-', beginnend mit Buchstabe oder Ziffer",
+		"%q is no valid user name: use 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"},
+	{"problem.role_unknown", "%q ist keine Rolle: admin, editor, approver oder viewer", "%q is no role: use admin, editor, approver or viewer"},
+	{"problem.towns_required", "ein Benutzer mit der Rolle %s braucht mindestens einen Ort (--towns)", "a user with role %s needs at least one town (--towns)"},
+	{"problem.password_short", "ist %s Zeichen lang; nötig sind mindestens %s", "is %s characters long; use at least %s"},
+	{"problem.password_common", "gehört zu den häufigsten Passwörtern; wählen Sie ein anderes", "is one of the most common passwords; choose another"},
+
 	// Bounded template work: problems many towns share are reported once
 	// (%d towns, %s the problem), and an answer lists at most so many.
 	{"problems.towns", "%d Orte: %s", "%d towns: %s"},

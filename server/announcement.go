@@ -103,6 +103,14 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	action := crier.ActionPublish
+	if !req.PublishAt.IsZero() {
+		action = crier.ActionSchedule
+	}
+	if err := s.authorize(r, action, req.Announcement.Towns); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	now := s.clock.Now()
 	if !req.PublishAt.IsZero() && s.schedules != nil {
 		// A repeated request that stored a schedule gets its answer again,
@@ -151,6 +159,10 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 	var a crier.Announcement
 	if err := decodeJSON(w, r, &a, s.maxBody, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.authorize(r, crier.ActionPreview, a.Towns); err != nil {
 		s.error(w, r, err)
 		return
 	}

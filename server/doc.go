@@ -4,7 +4,11 @@
 // # Routes
 //
 // Every route under /api/v1 requires the header
-// "Authorization: Bearer <token>" with the instance's admin token.
+// "Authorization: Bearer <token>" with the instance's admin token, which
+// may do everything, or a user's API token (Options.Accounts), which may
+// do what the user's role allows in the user's towns (crier.Authorize);
+// 403 otherwise. Each route's action is in the one route table,
+// Server.apiRoutes.
 //
 //	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
 //	GET    /api/v1/announcements?limit=           newest first

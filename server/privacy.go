@@ -20,13 +20,6 @@ type addressRequest struct {
 // maxAddressBody bounds the body of the routes about one person.
 const maxAddressBody = 4 << 10
 
-// privacyRoutes registers the data protection routes.
-func (s *Server) privacyRoutes(api func(string, http.HandlerFunc)) {
-	api("POST /api/v1/subscribers/erase", s.eraseAddress)
-	api("POST /api/v1/subscribers/show", s.showAddress)
-	api("POST /api/v1/purge", s.purge)
-}
-
 // readAddress decodes and checks an addressRequest; town must be known
 // when given.
 func (s *Server) readAddress(w http.ResponseWriter, r *http.Request) (*addressRequest, error) {

@@ -23,6 +23,12 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	// The stored announcement's towns are checked by the route; an update
+	// may name others.
+	if err := s.authorize(r, crier.ActionUpdate, a.Towns); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	key := r.Header.Get("Idempotency-Key")
 	problems := revisionProblems(&a)
 	problems = append(problems, idempotencyKeyProblems(key)...)

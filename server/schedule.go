@@ -41,7 +41,7 @@ type (
 // runsShown is how many runs GET /api/v1/schedules/{id} lists.
 const runsShown = 50
 
-// scheduleRoutes registers the schedule routes with api when the server
+// scheduleRoutes returns the schedule routes when the server
 // has a scheduler:
 //
 //	POST   /api/v1/schedules?again=true    create (Idempotency-Key honoured); 201, 409 when a
@@ -56,17 +56,26 @@ const runsShown = 50
 //
 // POST /api/v1/announcements takes "publish_at" as well (see
 // createAnnouncement).
-func (s *Server) scheduleRoutes(api func(string, http.HandlerFunc)) {
+//
+// A schedule belongs to the towns of its announcement: creating, changing,
+// pausing, resuming and removing it need crier.ActionSchedule there,
+// reading it crier.ActionRead. The list needs admin rights: it is not
+// filtered by town.
+func (s *Server) scheduleRoutes() []route {
 	if s.schedules == nil {
-		return
+		return nil
 	}
-	api("POST /api/v1/schedules", s.createSchedule)
-	api("GET /api/v1/schedules", s.listSchedules)
-	api("GET /api/v1/schedules/{id}", s.getSchedule)
-	api("PATCH /api/v1/schedules/{id}", s.updateSchedule)
-	api("DELETE /api/v1/schedules/{id}", s.cancelSchedule)
-	api("POST /api/v1/schedules/{id}/pause", s.pauseSchedule)
-	api("POST /api/v1/schedules/{id}/resume", s.resumeSchedule)
+	return []route{
+		{"POST /api/v1/schedules", crier.ActionSchedule, bodyTowns, s.createSchedule},
+		{"GET /api/v1/schedules", crier.ActionAdmin, noTowns, s.listSchedules},
+		{"GET /api/v1/schedules/{id}", crier.ActionRead, storedSchedule, s.getSchedule},
+		// A changed announcement's own towns are checked too (bodyTowns in
+		// the handler).
+		{"PATCH /api/v1/schedules/{id}", crier.ActionSchedule, storedSchedule, s.updateSchedule},
+		{"DELETE /api/v1/schedules/{id}", crier.ActionSchedule, storedSchedule, s.cancelSchedule},
+		{"POST /api/v1/schedules/{id}/pause", crier.ActionSchedule, storedSchedule, s.pauseSchedule},
+		{"POST /api/v1/schedules/{id}/resume", crier.ActionSchedule, storedSchedule, s.resumeSchedule},
+	}
 }
 
 // scheduleAnnouncement stores the announcement of req as a one-off
@@ -123,6 +132,12 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(w, r, &sc, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if sc.Announcement != nil {
+		if err := s.authorize(r, crier.ActionSchedule, sc.Announcement.Towns); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	key := r.Header.Get("Idempotency-Key")
 	again, problems := againParam(r)
@@ -244,6 +259,10 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Announcement != nil {
+		if err := s.authorize(r, crier.ActionSchedule, p.Announcement.Towns); err != nil {
+			s.error(w, r, err)
+			return
+		}
 		var problems []crier.Problem
 		for _, pr := range newAnnouncementProblems(p.Announcement) {
 			pr.Field = "announcement." + pr.Field

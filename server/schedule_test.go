@@ -20,7 +20,7 @@ import (
 
 // newScheduleEnv is a server whose scheduler keeps its schedules in a real
 // SQLite file; announcements stay in the fake store.
-func newScheduleEnv(t *testing.T) *env {
+func newScheduleEnv(t *testing.T, edit ...func(*Options)) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "crier.db"))
 	if err != nil {
@@ -28,10 +28,10 @@ func newScheduleEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	n := 0
-	return newEnv(t, func(o *Options) {
+	return newEnv(t, append([]func(*Options){func(o *Options) {
 		o.Schedules = &schedule.Scheduler{Store: db, Engine: o.Engine, Clock: fixedClock{testNow},
 			NewID: func() string { n++; return fmt.Sprintf("sched%d", n) }}
-	})
+	}}, edit...)...)
 }
 
 func TestScheduleAPI(t *testing.T) {

@@ -57,8 +57,14 @@ type Options struct {
 	Directory *crier.Directory
 	// Channels are listed by GET /api/v1/channels; Engine.Channels when nil.
 	Channels map[string]*crier.ChannelInfo
-	// Token is the admin API token. Required.
+	// Token is the admin API token. Required. It acts as
+	// crier.AdminPrincipal.
 	Token string
+	// Accounts, when set, lets users in with their own API tokens, each
+	// with the rights of the user's role in the user's towns (see
+	// crier.Authorize); a revoked token, or one of a disabled user, is
+	// refused with its next request.
+	Accounts TokenLookup
 	// Clock defaults to the system clock.
 	Clock crier.Clock
 	// Logger defaults to discarding everything.
@@ -146,8 +152,17 @@ type Options struct {
 	MaxProblems int
 }
 
+// TokenLookup finds who holds a user's API token (crier.AccountStore).
+type TokenLookup interface {
+	// TokenPrincipal returns the holder of the token with hash, noting now
+	// as its last use; an unauthorized error for a token that does not
+	// work.
+	TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now time.Time) (*crier.Principal, error)
+}
+
 // Server is crier's HTTP API. It is an http.Handler.
 type Server struct {
+	accounts    TokenLookup
 	engine      *crier.Engine
 	store       crier.AnnouncementStore
 	subscribers crier.SubscriberStore
@@ -226,6 +241,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		engine:      o.Engine,
+		accounts:    o.Accounts,
 		store:       o.Store,
 		subscribers: o.Subscribers,
 		captures:    o.Captures,
@@ -281,31 +297,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
-	api := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authenticate(h)) }
-
-	api("POST /api/v1/announcements", s.createAnnouncement)
-	api("GET /api/v1/announcements", s.listAnnouncements)
-	api("GET /api/v1/announcements/{id}", s.announcementStatus)
-	api("GET /api/v1/announcements/{id}/deliveries", s.listDeliveries)
-	api("POST /api/v1/announcements/{id}/retry", s.retry)
-	api("POST /api/v1/announcements/{id}/update", s.updateAnnouncement)
-	api("POST /api/v1/announcements/{id}/cancel", s.cancelAnnouncement)
-	api("GET /api/v1/deliveries/{id}/attempts", s.listAttempts)
-	api("POST /api/v1/preview", s.preview)
-	api("GET /api/v1/subscribers", s.listSubscribers)
-	api("POST /api/v1/subscribers", s.addSubscribers)
-	api("DELETE /api/v1/subscribers/{town}/{email}", s.removeSubscriber)
-	api("POST /api/v1/subscribers/{town}/invite", s.invite)
-	s.privacyRoutes(api)
-	api("GET /api/v1/captures", s.listCaptures)
-	api("GET /api/v1/towns", s.listTowns)
-	api("GET /api/v1/channels", s.listChannels)
-	api("GET /api/v1/endpoints", s.listEndpoints)
-	api("POST /api/v1/endpoints/{channel}/{endpoint}/reset", s.resetEndpoint)
-	api("GET /api/v1/towns/{town}/status", s.getServiceStatus)
-	api("PUT /api/v1/towns/{town}/status", s.putServiceStatus)
-	s.scheduleRoutes(api)
-	api("/api/v1/", s.noRoute)
+	for _, rt := range s.apiRoutes() {
+		mux.Handle(rt.pattern, s.authenticate(s.authorizeRoute(rt)))
+	}
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -352,9 +346,11 @@ func (s *Server) crossOrigin() *http.CrossOriginProtection {
 	return c
 }
 
-// authenticate lets requests with the admin bearer token through. Both
-// tokens are hashed before the constant-time comparison so that neither
-// their content nor their length shows in the timing.
+// authenticate lets requests with the admin token or a user's API token
+// through, with their crier.Principal in the context. The admin token is
+// hashed before the constant-time comparison so that neither its content
+// nor its length shows in the timing; a user's token is looked up by its
+// SHA-256 hash, which is all the database keeps.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
@@ -362,11 +358,19 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "missing bearer token"))
 			return
 		}
+		p := crier.AdminPrincipal
 		if !s.validToken(token) {
-			s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "invalid token"))
-			return
+			if s.accounts == nil {
+				s.error(w, r, crier.Errorf(crier.EUNAUTHORIZED, "invalid token"))
+				return
+			}
+			var err error
+			if p, err = s.accounts.TokenPrincipal(r.Context(), crier.TokenHash(token), s.clock.Now()); err != nil {
+				s.error(w, r, err)
+				return
+			}
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }
 

@@ -79,6 +79,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Directory:     a.dir,
 		Channels:      a.channels,
 		Token:         token,
+		Accounts:      a.db,
 		Clock:         m.Clock,
 		Logger:        log,
 		Metrics:       metrics,

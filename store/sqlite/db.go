@@ -77,6 +77,23 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // when its schema is not the one this crier writes (a newer or older
 // crier migrated it, or none did yet): start crier serve once to migrate.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	return openUnlocked(ctx, path, "_query_only=1")
+}
+
+// OpenShared opens the existing database at path for the account commands
+// (users and API tokens), without its lock, so that they work next to a
+// running crier serve, which sees a change with its next request. Only the
+// AccountStore methods may be used on it: the other writes assume that the
+// process holding the lock is the only writer. Writers wait for each other
+// (busy timeout); it fails as OpenReadOnly does when there is no database
+// or its schema is not the current one.
+func OpenShared(ctx context.Context, path string) (*DB, error) {
+	return openUnlocked(ctx, path, "_txlock=immediate")
+}
+
+// openUnlocked opens the existing database at path without its lock; its
+// writer connection gets writer (query-only, or an immediate write lock).
+func openUnlocked(ctx context.Context, path, writer string) (*DB, error) {
 	if path == "" || strings.Contains(path, "?") {
 		return nil, crier.Errorf(crier.EINVALID, "database path %q is empty or contains '?'", path)
 	}
@@ -91,9 +108,9 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if db.read, err = openPool(ctx, path, readConns, "_query_only=1"); err != nil {
 		return nil, fmt.Errorf("open readers: %w", err)
 	}
-	// Writing methods fail on query-only connections instead of
-	// panicking on missing ones.
-	if db.write, err = openPool(ctx, path, 1, "_query_only=1"); err != nil {
+	// Read-only, writing methods fail on query-only connections instead
+	// of panicking on missing ones.
+	if db.write, err = openPool(ctx, path, 1, writer); err != nil {
 		return nil, errors.Join(fmt.Errorf("open database: %w", err), db.Close())
 	}
 	ms, err := listMigrations()

@@ -1,0 +1,196 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier"
+)
+
+var _ crier.AccountStore = (*DB)(nil)
+
+// CreateUser stores a new user; a conflict error when the name is taken.
+func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var taken bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)`, u.Name).Scan(&taken); err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		if taken {
+			return crier.Errorf(crier.ECONFLICT, "user %s exists already", u.Name)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		return nil
+	})
+}
+
+const userColumns = `name, role, towns, password_hash, disabled, created_at`
+
+func scanUser(s interface{ Scan(...any) error }) (*crier.User, error) {
+	var u crier.User
+	var role, towns string
+	var created int64
+	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created); err != nil {
+		return nil, err
+	}
+	u.Role, u.CreatedAt = crier.Role(role), fromNanos(created)
+	if towns != "" {
+		u.Towns = strings.Split(towns, ",")
+	}
+	return &u, nil
+}
+
+// User returns the named user, or a not_found error.
+func (db *DB) User(ctx context.Context, name string) (*crier.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crier.Errorf(crier.ENOTFOUND, "no user %s", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// Users returns every user by name.
+func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	defer rows.Close()
+	var out []*crier.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// DisableUser disables the named user; their tokens stop working at once.
+func (db *DB) DisableUser(ctx context.Context, name string) error {
+	return db.changeUser(ctx, name, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+}
+
+// SetPassword replaces the named user's password hash.
+func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
+	return db.changeUser(ctx, name, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+}
+
+func (db *DB) changeUser(ctx context.Context, name, query string, args ...any) error {
+	res, err := db.write.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("change user %s: %w", name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("change user %s: %w", name, err)
+	} else if n == 0 {
+		return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
+	}
+	return nil
+}
+
+// CreateToken stores a token with the hash of its secret and sets t.ID;
+// not_found when the user does not exist.
+func (db *DB) CreateToken(ctx context.Context, t *crier.APIToken, hash [sha256.Size]byte) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)`, t.User).Scan(&exists); err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		if !exists {
+			return crier.Errorf(crier.ENOTFOUND, "no user %s", t.User)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (hash, user, name, created_at) VALUES (?, ?, ?, ?)`,
+			hash[:], t.User, t.Name, nanos(t.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		t.ID, err = res.LastInsertId()
+		return err
+	})
+}
+
+// Tokens returns the tokens of user, or of every user when user is "",
+// oldest first.
+func (db *DB) Tokens(ctx context.Context, user string) ([]*crier.APIToken, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, user, name, created_at, last_used_at, revoked_at
+		FROM api_tokens WHERE ? = '' OR user = ? ORDER BY id`, user, user)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []*crier.APIToken
+	for rows.Next() {
+		var t crier.APIToken
+		var created, used, revoked int64
+		if err := rows.Scan(&t.ID, &t.User, &t.Name, &created, &used, &revoked); err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		t.CreatedAt, t.LastUsed, t.Revoked = fromNanos(created), fromNanos(used), fromNanos(revoked)
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes a token at once; a token revoked before keeps its
+// first revocation time.
+func (db *DB) RevokeToken(ctx context.Context, id int64, at time.Time) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+		WHERE id = ?`, nanos(at), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("revoke token %d: %w", id, err)
+	} else if n == 0 {
+		return crier.Errorf(crier.ENOTFOUND, "no token %d", id)
+	}
+	return nil
+}
+
+// TokenPrincipal returns who holds the token with the hash and notes now
+// as its last use (at most once a minute, to spare the writer). An
+// unauthorized error when no such token is stored, it is revoked, or its
+// user is disabled; the error does not say which.
+func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now time.Time) (*crier.Principal, error) {
+	var stored []byte
+	var id, used, revoked int64
+	var role, towns, name string
+	var disabled bool
+	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.disabled
+		FROM api_tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?`, hash[:]).
+		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crier.Errorf(crier.EUNAUTHORIZED, "invalid token")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 || revoked != 0 || disabled {
+		return nil, crier.Errorf(crier.EUNAUTHORIZED, "invalid token")
+	}
+	if now.Sub(fromNanos(used)) >= time.Minute {
+		if _, err := db.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, nanos(now), id); err != nil {
+			return nil, fmt.Errorf("note token use: %w", err)
+		}
+	}
+	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id}
+	if towns != "" {
+		p.Towns = strings.Split(towns, ",")
+	}
+	return p, nil
+}

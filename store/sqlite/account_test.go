@@ -1,0 +1,97 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/store/sqlite"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestAccounts: users and tokens survive a reopen; a revoked token, or
+// one of a disabled user, stops working at once, also when another
+// process (OpenShared) changes them next to the lock holder.
+func TestAccounts(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crier.db")
+	db := MustOpen(t, path)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	anna := &crier.User{Name: "anna", Role: crier.RoleEditor, Towns: []string{"soest", "werl"}, PasswordHash: "$argon2id$x", CreatedAt: now}
+	if err := db.CreateUser(ctx, anna); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateUser(ctx, anna); crier.ErrorCode(err) != crier.ECONFLICT {
+		t.Fatalf("second anna: %v", err)
+	}
+	secret := "crier_secret"
+	tok := &crier.APIToken{User: "anna", Name: "laptop", CreatedAt: now}
+	if err := db.CreateToken(ctx, tok, crier.TokenHash(secret)); err != nil || tok.ID == 0 {
+		t.Fatalf("create token: %v, id %d", err, tok.ID)
+	}
+	if err := db.CreateToken(ctx, &crier.APIToken{User: "bert"}, crier.TokenHash("x")); crier.ErrorCode(err) != crier.ENOTFOUND {
+		t.Fatalf("token for nobody: %v", err)
+	}
+	p, err := db.TokenPrincipal(ctx, crier.TokenHash(secret), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &crier.Principal{Name: "anna", Role: crier.RoleEditor, Towns: []string{"soest", "werl"}, Token: tok.ID}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("principal (-want +got):\n%s", diff)
+	}
+	if _, err := db.TokenPrincipal(ctx, crier.TokenHash("crier_other"), now); crier.ErrorCode(err) != crier.EUNAUTHORIZED {
+		t.Errorf("unknown token: %v", err)
+	}
+
+	// Another process revokes the token while this one holds the lock.
+	shared, err := sqlite.OpenShared(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.RevokeToken(ctx, tok.ID, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	shared.Close()
+	if _, err := db.TokenPrincipal(ctx, crier.TokenHash(secret), now.Add(3*time.Hour)); crier.ErrorCode(err) != crier.EUNAUTHORIZED {
+		t.Errorf("revoked token: %v", err)
+	}
+	toks, err := db.Tokens(ctx, "anna")
+	if err != nil || len(toks) != 1 || !toks[0].LastUsed.Equal(now.Add(time.Hour)) || !toks[0].Revoked.Equal(now.Add(2*time.Hour)) {
+		t.Fatalf("tokens = %+v, %v", toks, err)
+	}
+
+	other := &crier.APIToken{User: "anna", CreatedAt: now}
+	if err := db.CreateToken(ctx, other, crier.TokenHash("crier_2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DisableUser(ctx, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.TokenPrincipal(ctx, crier.TokenHash("crier_2"), now); crier.ErrorCode(err) != crier.EUNAUTHORIZED {
+		t.Errorf("token of a disabled user: %v", err)
+	}
+	if err := db.SetPassword(ctx, "anna", "$argon2id$y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DisableUser(ctx, "bert"); crier.ErrorCode(err) != crier.ENOTFOUND {
+		t.Errorf("disable nobody: %v", err)
+	}
+	if err := db.RevokeToken(ctx, 99, now); crier.ErrorCode(err) != crier.ENOTFOUND {
+		t.Errorf("revoke no token: %v", err)
+	}
+
+	db.Close()
+	db = MustOpen(t, path)
+	u, err := db.User(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUser := &crier.User{Name: "anna", Role: crier.RoleEditor, Towns: []string{"soest", "werl"},
+		PasswordHash: "$argon2id$y", Disabled: true, CreatedAt: now}
+	if diff := cmp.Diff(wantUser, u); diff != "" {
+		t.Errorf("user after reopen (-want +got):\n%s", diff)
+	}
+}
