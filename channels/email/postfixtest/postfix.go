@@ -525,11 +525,21 @@ func (s *Server) WaitMails(tb testing.TB, n int, within time.Duration) ([][]byte
 }
 
 // QueueEmpty reports whether Postfix has no mail left in its queue.
+//
+// Only complete queue files count: Postfix gives a queue file the owner's
+// execute bit (mode 0700) when it has the whole mail, before smtpd
+// accepts it, and its queue manager ignores every other file. A cleanup
+// process that a stop kills just after it created its file leaves that
+// file behind, empty and never accepted; Postfix never delivers it and
+// leaves it there, so it must not count as queued mail.
 func (s *Server) QueueEmpty() bool {
 	for _, q := range []string{"incoming", "active", "deferred", "hold"} {
 		var n int
 		_ = filepath.WalkDir(filepath.Join(s.dir, "queue", q), func(_ string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o700 == 0o700 {
 				n++
 			}
 			return nil
