@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -499,6 +500,33 @@ func (s *Server) Mails(tb testing.TB) [][]byte {
 		mails = append(mails, bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")))
 	}
 	return mails
+}
+
+// queueID finds the id of the queue file a mail was delivered from in the
+// Received header Postfix adds when it accepts the mail.
+var queueID = regexp.MustCompile(`\(Postfix\) with E?SMTPS?A? id ([0-9A-Za-z]+)`)
+
+// Accepted returns the mails of the Maildir, one per mail Postfix accepted:
+// copies delivered from the same queue file are dropped. Postfix delivers
+// at least once: a stop that cuts a delivery agent after it wrote to the
+// Maildir but before the queue manager learnt of it leaves the queue file
+// in place, and after the start the mail is delivered again, under the
+// same queue id. A mail without the header fails tb.
+func (s *Server) Accepted(tb testing.TB) [][]byte {
+	tb.Helper()
+	seen := map[string]bool{}
+	var out [][]byte
+	for _, m := range s.Mails(tb) {
+		id := queueID.FindSubmatch(m)
+		if id == nil {
+			tb.Fatalf("postfixtest: a mail without Postfix's Received header:\n%s", m)
+		}
+		if !seen[string(id[1])] {
+			seen[string(id[1])] = true
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Count returns how many mails are in the Maildir.
