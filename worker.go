@@ -83,6 +83,16 @@ type Workers struct {
 
 	wakeOnce sync.Once
 	wake     chan struct{}
+
+	hurryMu sync.Mutex
+	hurried map[string]uint64 // per channel: how many times Hurry began
+}
+
+// held is a job's outcome that leaves it queued for later, with how many
+// times its channel had been hurried when its send began.
+type held struct {
+	channel string
+	seen    uint64
 }
 
 // Notify wakes idle dispatchers, e.g. right after a publish.
@@ -91,6 +101,60 @@ func (w *Workers) Notify() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Hurry makes the queued deliveries of channel that wait for a later time
+// due now, wakes the dispatchers and returns how many it made due: an
+// endpoint they waited for takes sends again.
+//
+// A delivery whose send is under way meanwhile may still be held back on
+// what the endpoint was before (an open breaker's cool-down) and be
+// recorded as queued after Hurry looked at the queue. Its dispatcher
+// therefore hurries the channel again once it has recorded such an
+// outcome, so that no delivery waits out a cool-down that is over.
+func (w *Workers) Hurry(ctx context.Context, channel string) (int, error) {
+	w.hurryMu.Lock()
+	if w.hurried == nil {
+		w.hurried = make(map[string]uint64)
+	}
+	w.hurried[channel]++
+	w.hurryMu.Unlock()
+	return w.hurry(ctx, channel)
+}
+
+func (w *Workers) hurry(ctx context.Context, channel string) (int, error) {
+	n, err := w.Queue.Hurry(ctx, channel, w.Clock.Now())
+	if n > 0 {
+		w.Notify()
+	}
+	return n, err
+}
+
+// hurries returns how many times Hurry began for channel.
+func (w *Workers) hurries(channel string) uint64 {
+	w.hurryMu.Lock()
+	defer w.hurryMu.Unlock()
+	return w.hurried[channel]
+}
+
+// rehurry hurries the channels of recorded outcomes that left their job
+// queued and whose send began before a Hurry of their channel: that Hurry
+// may have looked at the queue before they were recorded. Each outcome
+// must be recorded before rehurry reads the count, and Hurry counts
+// before it looks at the queue, so that one of the two sees the job
+// queued. It does not count as a Hurry itself: jobs sent after it are
+// not hurried again on its account.
+func (w *Workers) rehurry(ctx context.Context, hs []held) {
+	done := map[string]bool{}
+	for _, h := range hs {
+		if done[h.channel] || w.hurries(h.channel) == h.seen {
+			continue
+		}
+		done[h.channel] = true
+		if _, err := w.hurry(ctx, h.channel); err != nil {
+			w.logger().Warn("release deliveries held back before their endpoint recovered", "channel", h.channel, "err", err)
+		}
 	}
 }
 
@@ -169,6 +233,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 	var (
 		mu       sync.Mutex
 		finished []*Outcome   // outcomes the dispatcher has not taken yet
+		queued   []held       // of finished, those that leave their job queued
 		running  atomic.Int32 // jobs claimed whose outcome is not in finished yet
 		waiting  atomic.Int32 // jobs in queue, not taken by a sender yet
 	)
@@ -191,6 +256,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		for j := range queue {
 			waiting.Add(-1)
 			var o *Outcome
+			var h *held // o leaves the job queued
 			park := false
 			if sendCtx.Err() != nil {
 				// The shutdown's time is up before this job's send
@@ -218,7 +284,11 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 					})
 				})
 				var took time.Duration
+				seen := w.hurries(j.Delivery.Channel)
 				o, took = w.work(sendCtx, j)
+				if o.State == StateQueued {
+					h = &held{channel: j.Delivery.Channel, seen: seen}
+				}
 				if !slow.Stop() {
 					once.Do(func() {}) // wait until the job is parked, if it is
 				}
@@ -228,6 +298,9 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 			}
 			mu.Lock()
 			finished = append(finished, o)
+			if h != nil {
+				queued = append(queued, *h)
+			}
 			r := int(running.Load())
 			if !park {
 				r = int(running.Add(-1))
@@ -251,6 +324,7 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		go sender()
 	}
 	var pending, taken []*Outcome
+	var pendingHeld, takenHeld []held
 	log := w.logger().With("type", typ)
 	done := ctx.Done()
 	poll := time.NewTimer(0)
@@ -263,9 +337,11 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 		// count as running.
 		mu.Lock()
 		taken, finished = finished, taken[:0]
+		takenHeld, queued = queued, takenHeld[:0]
 		r := int(running.Load())
 		mu.Unlock()
 		pending = append(pending, taken...)
+		pendingHeld = append(pendingHeld, takenHeld...)
 		stopping := ctx.Err() != nil
 		idle := limit - r // slots whose job is done (pending) or that are empty
 		half := due(r)
@@ -293,6 +369,8 @@ func (w *Workers) dispatch(ctx, sendCtx context.Context, typ string, wake <-chan
 			} else {
 				failures = 0
 				pending = pending[:0]
+				w.rehurry(ctx, pendingHeld)
+				pendingHeld = pendingHeld[:0]
 				for _, j := range jobs {
 					running.Add(1)
 					waiting.Add(1)
@@ -355,6 +433,7 @@ func (w *Workers) RunOnce(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		outcomes := make([]*Outcome, len(jobs))
+		seen := make([]uint64, len(jobs))
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 8)
 		for i, j := range jobs {
@@ -362,6 +441,7 @@ func (w *Workers) RunOnce(ctx context.Context) (int, error) {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem; wg.Done() }()
+				seen[i] = w.hurries(j.Delivery.Channel)
 				o, took := w.work(ctx, j)
 				if w.Observe != nil {
 					w.Observe(j, o, took)
@@ -373,6 +453,13 @@ func (w *Workers) RunOnce(ctx context.Context) (int, error) {
 		if _, err := w.Queue.Complete(ctx, outcomes, w.Clock.Now()); err != nil {
 			return n, fmt.Errorf("record delivery outcomes: %w", err)
 		}
+		var hs []held
+		for i, o := range outcomes {
+			if o.State == StateQueued {
+				hs = append(hs, held{channel: jobs[i].Delivery.Channel, seen: seen[i]})
+			}
+		}
+		w.rehurry(ctx, hs)
 		n += len(jobs)
 	}
 }

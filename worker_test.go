@@ -2,6 +2,7 @@ package crier_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -277,5 +278,64 @@ func TestWorkersShutdownTimeoutLeavesPrefetchedJobsUntried(t *testing.T) {
 	}
 	if len(ds) != 3 || tried != 1 {
 		t.Errorf("%d deliveries, %d of them tried; want 3, the one whose send was cut off", len(ds), tried)
+	}
+}
+
+// heldBack answers its first send, once the test releases it, as a chain
+// whose endpoint's breaker was open when the send began: held back for
+// the cool-down. Later sends go through.
+type heldBack struct {
+	started chan string
+	release chan struct{}
+	mu      sync.Mutex
+	sends   int
+}
+
+func (h *heldBack) Send(_ context.Context, m *crier.Message) (*crier.Receipt, error) {
+	h.mu.Lock()
+	h.sends++
+	first := h.sends == 1
+	h.mu.Unlock()
+	h.started <- m.Key
+	if first {
+		<-h.release
+		return nil, crier.Deferred(errors.New("circuit open for another 1h0m0s"), time.Hour)
+	}
+	return &crier.Receipt{RemoteID: m.Key}, nil
+}
+
+// TestWorkersHurryReachesSendsUnderWay: Hurry while a send is under way
+// that is then held back for an hour (it saw the endpoint before it
+// recovered). Hurry found nothing queued, yet the delivery does not wait
+// for the hour: it is sent again at once.
+func TestWorkersHurryReachesSendsUnderWay(t *testing.T) {
+	now := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	db := mustQueue(t, now, 1, "webhook")
+	remote := &heldBack{started: make(chan string, 4), release: make(chan struct{})}
+	w := &crier.Workers{
+		Queue:    db,
+		Channels: map[string]*crier.ChannelInfo{"radio": {ID: "radio", Type: "webhook", Deduplicates: true, Channel: remote}},
+		Clock:    channeltest.NewClock(now), // never advances: only a hurry makes the delivery due again
+		Poll:     time.Hour,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	<-remote.started
+	if n, err := w.Hurry(context.Background(), "radio"); err != nil || n != 0 {
+		t.Fatalf("Hurry while the send is under way: %d, %v; want 0 (nothing queued)", n, err)
+	}
+	close(remote.release)
+	select {
+	case <-remote.started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the delivery held back during the hurry was not sent again: %v", countStates(t, db))
 	}
 }

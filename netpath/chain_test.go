@@ -48,7 +48,8 @@ type reply struct {
 // Closer whose next answers the test sets. It is safe for concurrent use.
 type remote struct {
 	name string
-	// entered receives the key of every send as it starts, when set.
+	// entered receives the key of every send once the send is recorded
+	// (sent includes it) and before it answers, when set.
 	entered chan string
 	// probing receives a value as every probe starts, when set.
 	probing chan struct{}
@@ -84,9 +85,6 @@ func (r *remote) always(rp reply) {
 }
 
 func (r *remote) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, error) {
-	if r.entered != nil {
-		r.entered <- m.Key
-	}
 	r.mu.Lock()
 	rp := r.then
 	if len(r.script) > 0 {
@@ -95,6 +93,11 @@ func (r *remote) Send(ctx context.Context, m *crier.Message) (*crier.Receipt, er
 	r.keys = append(r.keys, m.Key)
 	label := r.label
 	r.mu.Unlock()
+	// Signal only after recording, so that a test woken by entered sees
+	// this send in sent.
+	if r.entered != nil {
+		r.entered <- m.Key
+	}
 	if rp.gate != nil {
 		select {
 		case <-rp.gate:

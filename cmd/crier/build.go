@@ -420,14 +420,16 @@ func (a *app) hurry(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case ch := <-a.recovered:
-			n, err := a.db.Hurry(ctx, ch, a.clock.Now())
+			// Through the workers, not the queue alone: a send under way
+			// may still be held back on the open breaker and be queued for
+			// its cool-down after the queue was hurried.
+			n, err := a.workers.Hurry(ctx, ch)
 			if err != nil {
 				a.log.Warn("release deliveries of a recovered endpoint", "channel", ch, "err", err)
 				continue
 			}
 			if n > 0 {
 				a.log.Info("endpoint takes sends again; waiting deliveries go now", "channel", ch, "n", n)
-				a.workers.Notify()
 			}
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -501,6 +502,33 @@ func (s *Server) Mails(tb testing.TB) [][]byte {
 	return mails
 }
 
+// queueID finds the id of the queue file a mail was delivered from in the
+// Received header Postfix adds when it accepts the mail.
+var queueID = regexp.MustCompile(`\(Postfix\) with E?SMTPS?A? id ([0-9A-Za-z]+)`)
+
+// Accepted returns the mails of the Maildir, one per mail Postfix accepted:
+// copies delivered from the same queue file are dropped. Postfix delivers
+// at least once: a stop that cuts a delivery agent after it wrote to the
+// Maildir but before the queue manager learnt of it leaves the queue file
+// in place, and after the start the mail is delivered again, under the
+// same queue id. A mail without the header fails tb.
+func (s *Server) Accepted(tb testing.TB) [][]byte {
+	tb.Helper()
+	seen := map[string]bool{}
+	var out [][]byte
+	for _, m := range s.Mails(tb) {
+		id := queueID.FindSubmatch(m)
+		if id == nil {
+			tb.Fatalf("postfixtest: a mail without Postfix's Received header:\n%s", m)
+		}
+		if !seen[string(id[1])] {
+			seen[string(id[1])] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // Count returns how many mails are in the Maildir.
 func (s *Server) Count() int {
 	entries, _ := os.ReadDir(filepath.Join(s.maildir(), "new"))
@@ -525,11 +553,21 @@ func (s *Server) WaitMails(tb testing.TB, n int, within time.Duration) ([][]byte
 }
 
 // QueueEmpty reports whether Postfix has no mail left in its queue.
+//
+// Only complete queue files count: Postfix gives a queue file the owner's
+// execute bit (mode 0700) when it has the whole mail, before smtpd
+// accepts it, and its queue manager ignores every other file. A cleanup
+// process that a stop kills just after it created its file leaves that
+// file behind, empty and never accepted; Postfix never delivers it and
+// leaves it there, so it must not count as queued mail.
 func (s *Server) QueueEmpty() bool {
 	for _, q := range []string{"incoming", "active", "deferred", "hold"} {
 		var n int
 		_ = filepath.WalkDir(filepath.Join(s.dir, "queue", q), func(_ string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o700 == 0o700 {
 				n++
 			}
 			return nil
