@@ -25,7 +25,7 @@ import (
 // accounts is what the users and tokens commands work with: the database
 // and the configured towns.
 type accounts struct {
-	db  *sqlite.DB
+	db  sqlite.SharedAccounts
 	dir *crier.Directory
 }
 
@@ -48,8 +48,12 @@ func (m *Main) openAccounts(ctx context.Context, configFlag, dataDir string) (*a
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, path)
-	if crier.ErrorCode(err) == crier.ECONFLICT {
+	var db sqlite.SharedAccounts
+	locked, err := sqlite.Open(ctx, path)
+	switch {
+	case err == nil:
+		db = locked
+	case crier.ErrorCode(err) == crier.ECONFLICT: // crier serve holds the lock
 		db, err = sqlite.OpenShared(ctx, path)
 	}
 	if err != nil {

@@ -80,15 +80,25 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	return openUnlocked(ctx, path, "_query_only=1")
 }
 
+// SharedAccounts is a database opened without its lock (OpenShared): it
+// offers the account methods only, since the other writes assume that the
+// process holding the lock is the only writer.
+type SharedAccounts interface {
+	crier.AccountStore
+	Close() error
+}
+
 // OpenShared opens the existing database at path for the account commands
 // (users and API tokens), without its lock, so that they work next to a
-// running crier serve, which sees a change with its next request. Only the
-// AccountStore methods may be used on it: the other writes assume that the
-// process holding the lock is the only writer. Writers wait for each other
-// (busy timeout); it fails as OpenReadOnly does when there is no database
-// or its schema is not the current one.
-func OpenShared(ctx context.Context, path string) (*DB, error) {
-	return openUnlocked(ctx, path, "_txlock=immediate")
+// running crier serve, which sees a change with its next request. Writers
+// wait for each other (busy timeout); it fails as OpenReadOnly does when
+// there is no database or its schema is not the current one.
+func OpenShared(ctx context.Context, path string) (SharedAccounts, error) {
+	db, err := openUnlocked(ctx, path, "_txlock=immediate")
+	if err != nil {
+		return nil, err // not a nil *DB in an interface
+	}
+	return db, nil
 }
 
 // openUnlocked opens the existing database at path without its lock; its
