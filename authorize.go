@@ -1,6 +1,7 @@
 package crier
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -101,4 +102,21 @@ func (p *Principal) String() string {
 		return "nobody"
 	}
 	return fmt.Sprintf("%s (%s)", p.Name, p.Role)
+}
+
+// principalKey is the context key of the crier.Principal a request or a
+// job acts for.
+type principalKey struct{}
+
+// NewContext returns ctx carrying p: who the work done with it acts for.
+// The stores record it in the audit trail with every change.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns who ctx acts for, or nil when nobody signed in:
+// the scheduler, the workers, a command run on the server itself.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
 }

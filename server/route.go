@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/crierhq/crier"
@@ -71,20 +70,11 @@ func (s *Server) apiRoutes() []route {
 	return append(routes, route{"/api/v1/", crier.ActionRead, noTowns, s.noRoute})
 }
 
-// principalKey is the context key of the request's crier.Principal.
-type principalKey struct{}
-
-// PrincipalFrom returns who the request acts for, once authenticated.
-func PrincipalFrom(ctx context.Context) *crier.Principal {
-	p, _ := ctx.Value(principalKey{}).(*crier.Principal)
-	return p
-}
-
 // authorizeRoute refuses a request whose principal may not do rt's action
 // in the towns it concerns, with 403 naming them.
 func (s *Server) authorizeRoute(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := PrincipalFrom(r.Context())
+		p := crier.PrincipalFrom(r.Context())
 		err := crier.Authorize(p, rt.action, nil)
 		if err == nil {
 			switch rt.towns {
@@ -146,5 +136,5 @@ func (s *Server) authorizeSchedule(r *http.Request, p *crier.Principal, action c
 // validation of the request, which reports them.
 func (s *Server) authorize(r *http.Request, action crier.Action, targets []string) error {
 	towns, _ := s.directory.Resolve(targets)
-	return crier.Authorize(PrincipalFrom(r.Context()), action, towns)
+	return crier.Authorize(crier.PrincipalFrom(r.Context()), action, towns)
 }
