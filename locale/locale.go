@@ -9,6 +9,7 @@ package locale
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -74,8 +75,8 @@ func Has(key string) bool {
 
 // Keys returns every key of the catalogue in catalogue order.
 func Keys() []string {
-	keys := make([]string, len(catalog))
-	for i, e := range catalog {
+	keys := make([]string, len(entries))
+	for i, e := range entries {
 		keys[i] = e.key
 	}
 	return keys
@@ -90,10 +91,14 @@ func langIndex(lang string) int {
 	return 0
 }
 
+// entries is every message of the catalogue: catalog, then the parts of
+// the newsroom, each in a file of its own.
+var entries = slices.Concat(catalog, newsroomCatalog, accessCatalog, auditCatalog, approvalCatalog)
+
 // index maps each key to its texts, one per language.
 var index = func() map[string][]string {
-	m := make(map[string][]string, len(catalog))
-	for _, e := range catalog {
+	m := make(map[string][]string, len(entries))
+	for _, e := range entries {
 		m[e.key] = []string{e.de, e.en}
 	}
 	return m

@@ -12,7 +12,7 @@ import (
 
 func TestCatalogComplete(t *testing.T) {
 	seen := make(map[string]bool)
-	for _, e := range catalog {
+	for _, e := range entries {
 		if seen[e.key] {
 			t.Errorf("key %q appears twice", e.key)
 		}
@@ -101,8 +101,8 @@ func TestLanguages(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != len(catalog) {
-		t.Fatalf("Keys() has %d keys, catalog %d", len(keys), len(catalog))
+	if len(keys) != len(entries) {
+		t.Fatalf("Keys() has %d keys, the catalogue %d", len(keys), len(entries))
 	}
 	for _, k := range keys {
 		if !Has(k) {

@@ -1,0 +1,4 @@
+package locale
+
+// newsroomCatalog holds the messages of the web interface under /admin/: its pages, forms and messages.
+var newsroomCatalog = []entry{}
