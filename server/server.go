@@ -120,6 +120,9 @@ type Options struct {
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
 	Site http.Handler
+	// Newsroom, when set, serves the web interface under /admin/, which
+	// signs people in by itself (see package newsroom).
+	Newsroom http.Handler
 	// PrivacyURL, when set, is the operator's privacy statement, linked
 	// from the subscribe, confirm and unsubscribe pages.
 	PrivacyURL string
@@ -178,6 +181,7 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	site        http.Handler
+	newsroom    http.Handler
 	tokens      *crier.Tokens
 	privacyURL  string
 	limiter     *rateLimiter
@@ -256,6 +260,7 @@ func New(o Options) (*Server, error) {
 		log:         o.Logger,
 		metrics:     o.Metrics,
 		site:        o.Site,
+		newsroom:    o.Newsroom,
 		tokens:      o.Tokens,
 		privacyURL:  o.PrivacyURL,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
@@ -318,6 +323,10 @@ func (s *Server) routes() {
 	// /{town}/subscribe, and the website's other /{town}/{page} paths.
 	mux.HandleFunc("GET /{town}/{page}", s.townPage)
 	mux.Handle("POST /{town}/{page}", form.Handler(http.HandlerFunc(s.townPage)))
+	if s.newsroom != nil {
+		mux.Handle("/admin/", s.newsroom)
+		mux.Handle("/admin", s.newsroom)
+	}
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}

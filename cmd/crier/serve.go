@@ -13,6 +13,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/newsroom"
 	"github.com/crierhq/crier/server"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -70,6 +71,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := &crier.Retention{Store: a.db, Pseudonyms: a.pseudonyms, Period: cfg.Privacy.Retention.Period(),
 		Clock: m.Clock, Logger: log}
 	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
+	admin, err := newsroom.New(newsroom.Options{
+		Engine:        a.engine,
+		Accounts:      a.db,
+		Sessions:      a.db,
+		Login:         newsroom.AccountLogin{Accounts: a.db},
+		PublicURL:     cfg.PublicURL,
+		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
+		Clock:         m.Clock,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Engine:        a.engine,
 		Store:         a.db,
@@ -88,6 +102,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ResetEndpoint: a.resetEndpoint,
 		Schedules:     sched,
 		Site:          web,
+		Newsroom:      admin,
 		Tokens:        &a.tokens,
 		PrivacyURL:    cfg.Site.PrivacyURL,
 		Statuses:      a.db,

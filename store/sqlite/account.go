@@ -85,9 +85,25 @@ func (db *DB) DisableUser(ctx context.Context, name string) error {
 	return db.changeUser(ctx, name, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
 }
 
-// SetPassword replaces the named user's password hash.
+// SetPassword replaces the named user's password hash and ends their
+// newsroom sessions in the same transaction: whoever knew the old password
+// is signed out.
 func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
-	return db.changeUser(ctx, name, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+		if err != nil {
+			return fmt.Errorf("set password of %s: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("set password of %s: %w", name, err)
+		} else if n == 0 {
+			return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
+			return fmt.Errorf("end sessions of %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 func (db *DB) changeUser(ctx context.Context, name, query string, args ...any) error {
