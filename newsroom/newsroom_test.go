@@ -160,7 +160,9 @@ func (b *browser) do(method, path string, form url.Values, header http.Header) (
 	return res, string(data)
 }
 
-func (b *browser) get(path string) (*http.Response, string) { return b.do(http.MethodGet, path, nil, nil) }
+func (b *browser) get(path string) (*http.Response, string) {
+	return b.do(http.MethodGet, path, nil, nil)
+}
 
 func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 	return b.do(http.MethodPost, path, form, nil)
