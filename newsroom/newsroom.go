@@ -18,6 +18,8 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
+	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/schedule"
 )
 
 // Prefix is the path under which the newsroom is served.
@@ -52,6 +54,22 @@ type Options struct {
 	Sessions crier.SessionStore
 	// Login checks passwords. Required.
 	Login Login
+	// Store defaults to Engine.Store.
+	Store crier.AnnouncementStore
+	// Schedules, when set, publishes later and lists the schedules.
+	Schedules *schedule.Scheduler
+	// Subscribers keeps the towns' email lists.
+	Subscribers crier.SubscriberStore
+	// Captures keeps what exercise mode would have sent.
+	Captures crier.CaptureStore
+	// Statuses keeps the towns' service status lists; DefaultStatus holds
+	// each town's configured list, shown while none is stored.
+	Statuses      crier.ServiceStatusStore
+	DefaultStatus map[string][]crier.ServiceStatus
+	// Endpoints, when set, reports the health of every channel endpoint;
+	// ResetEndpoint clears what keeps one from taking sends.
+	Endpoints     func() []netpath.EndpointHealth
+	ResetEndpoint func(channel, endpoint string) error
 	// Limits end sessions; DefaultIdle and DefaultAbsolute where zero.
 	Limits crier.SessionLimits
 	// PublicURL is the address people reach crier at; when it is https,
@@ -72,6 +90,14 @@ type Options struct {
 // Newsroom is the web interface. It is an http.Handler for Prefix.
 type Newsroom struct {
 	engine   *crier.Engine
+	store    crier.AnnouncementStore
+	sched    *schedule.Scheduler
+	subs     crier.SubscriberStore
+	captures crier.CaptureStore
+	statuses crier.ServiceStatusStore
+	defaults map[string][]crier.ServiceStatus
+	health   func() []netpath.EndpointHealth
+	reset    func(channel, endpoint string) error
 	accounts crier.AccountStore
 	sessions crier.SessionStore
 	login    Login
@@ -102,6 +128,14 @@ func New(o Options) (*Newsroom, error) {
 	}
 	n := &Newsroom{
 		engine:   o.Engine,
+		store:    cmp.Or[crier.AnnouncementStore](o.Store, o.Engine.Store),
+		sched:    o.Schedules,
+		subs:     o.Subscribers,
+		captures: o.Captures,
+		statuses: o.Statuses,
+		defaults: o.DefaultStatus,
+		health:   o.Endpoints,
+		reset:    o.ResetEndpoint,
 		accounts: o.Accounts,
 		sessions: o.Sessions,
 		login:    o.Login,
@@ -155,6 +189,9 @@ func (n *Newsroom) routes(public *url.URL) http.Handler {
 	mux.HandleFunc("POST /admin/login", n.loginForm)
 	mux.Handle("POST /admin/logout", n.signedIn(n.logout))
 	mux.Handle("GET /admin/{$}", n.signedIn(n.home))
+	n.composeRoutes(mux)
+	n.watchRoutes(mux)
+	n.operateRoutes(mux)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
@@ -210,6 +247,13 @@ type page struct {
 	// Nav names the active entry of the navigation.
 	Nav  string
 	Data any
+}
+
+// Can reports whether the signed-in person's role allows action at all,
+// in some town: for what the navigation and the pages offer. Every
+// request is still checked with its towns.
+func (p *page) Can(action string) bool {
+	return p.User != nil && crier.Authorize(p.User, crier.Action(action), nil) == nil
 }
 
 // T returns the text for key in the page's language.
