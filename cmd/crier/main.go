@@ -167,6 +167,11 @@ func commands() []command {
 				{name: "revoke", args: "ID", help: "revoke a token: its next request is refused",
 					example: "tokens revoke 3"},
 			}},
+		{name: "audit", args: "[--since TIME] [--until TIME] [--user NAME] [--action A] [--town ID] [--format table|csv|json] | verify", help: "export the audit trail (who changed what, when, from where; admins only), or verify its hash chain", run: (*Main).audit,
+			example: "audit --since 2026-12-01 --format csv > audit.csv", subs: []command{
+				{name: "verify", args: "[--config FILE] [--data-dir DIR]", help: "check the hash chain in the database file (works next to a running serve): exit 0 and the head hash when intact, 1 naming the first broken entry",
+					example: "audit verify"},
+			}},
 		{name: "site", args: "export DIR [--base-url URL]", help: "write the emergency website as static files (works next to a running serve)", run: (*Main).siteCommand,
 			example: "site export /var/www/notfall", subs: []command{
 				{name: "export", args: "DIR [--config FILE] [--data-dir DIR] [--base-url URL]", help: "write every page, feed and CAP document to DIR",
