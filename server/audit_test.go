@@ -193,4 +193,3 @@ func TestAuditShow(t *testing.T) {
 		t.Errorf("the trail names the address: %s", b)
 	}
 }
-
