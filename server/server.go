@@ -328,7 +328,7 @@ func (s *Server) routes() {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(s.limitConns(s.withClient(mux))))
+	s.handler = s.withClient(s.logRequests(s.recoverPanics(s.limitConns(mux))))
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
@@ -383,7 +383,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // withClient puts the client's address into the request's context
 // (crier.WithClientAddress) for the audit trail: the address behind the
 // trusted proxies, as the rate limits and the request log count it. The
-// API's authenticate and the public forms both find it there.
+// API's authenticate and the public forms both find it there. It wraps
+// the rest, since the request log reads the route the mux notes on the
+// request it was handed.
 func (s *Server) withClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, _ := s.peers.client(r)
