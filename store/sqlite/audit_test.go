@@ -2,8 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -418,5 +421,50 @@ func TestAuditFilter(t *testing.T) {
 		if diff := cmp.Diff(tc.want, seqs(tc.f)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
+	}
+}
+
+// TestAuditReopen: the chain goes on after a restart, from the head kept
+// in the file.
+func TestAuditReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crier.db")
+	db := MustOpen(t, path)
+	ctx := context.Background()
+	if err := db.Record(ctx, crier.AuditEntry{Action: crier.AuditEndpointReset, Subject: "a"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	first := trail(t, db, 0)[0]
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = MustOpen(t, path)
+	if err := db.Record(ctx, crier.AuditEntry{Action: crier.AuditEndpointReset, Subject: "b"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	es := trail(t, db, 0)
+	if len(es) != 2 || es[1].Seq != 2 || es[1].PrevHash != first.Hash || first.PrevHash != crier.ZeroHash {
+		t.Fatalf("entries after a restart: %+v", es)
+	}
+	if r := mustVerify(t, db); r.HeadHash != es[1].Hash {
+		t.Errorf("head %s, want %s", r.HeadHash, es[1].Hash)
+	}
+}
+
+// TestAuditHashEncoding pins the documented encoding: an outside tool
+// computes the same hash from the README's description.
+func TestAuditHashEncoding(t *testing.T) {
+	e := crier.AuditEntry{Seq: 7, Time: time.Unix(0, 1733562000123456789), Actor: "anna", Role: crier.RoleEditor,
+		Token: 3, Client: "192.0.2.7", Action: crier.EventPublished, Subject: "k7xq", Towns: []string{"soest", "werl"},
+		Detail: map[string]string{"revision": "1", "mode": "actual"}, PrevHash: crier.ZeroHash}
+	enc := "crier-audit-v1" + "64:" + crier.ZeroHash + "," + "1:7," + "19:1733562000123456789," + "4:anna," +
+		"6:editor," + "1:3," + "9:192.0.2.7," + "22:announcement.published," + "4:k7xq," + "10:soest,werl," +
+		"31:" + "4:mode,6:actual," + "8:revision,1:1," + ","
+	sum := sha256.Sum256([]byte(enc))
+	if got, want := e.ComputeHash(), hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("hash %s, want %s", got, want)
+	}
+	// As the README's Python lines compute it.
+	if got, want := e.ComputeHash(), "453acd6748ba9e48e7cb011d46f6157dc4183fb4704baa16fb7a0412b3b8dc0d"; got != want {
+		t.Errorf("hash %s, want %s", got, want)
 	}
 }
