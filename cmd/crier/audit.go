@@ -34,9 +34,6 @@ func shellContext(ctx context.Context) context.Context {
 // audit exports the audit trail through the API, page by page, or
 // verifies its hash chain.
 func (m *Main) audit(ctx context.Context, args []string) error {
-	if err := m.subHelp("audit", args); err != nil {
-		return err
-	}
 	if len(args) > 0 && args[0] == "verify" {
 		return m.auditVerify(ctx, args[1:])
 	}
@@ -212,17 +209,36 @@ func (j *auditJSON) end() error {
 
 // auditVerify reads the database file itself, without its lock, so that
 // it works next to a running crier serve and trusts no server with the
-// verdict about its own trail. It exits 0 with the head's hash when the
-// chain is intact, and 1 naming the first broken entry.
+// verdict about its own trail. It exits 0 with the head (number and hash)
+// when the chain is intact and holds the heads noted earlier (--known),
+// and 1 naming the first broken entry.
 func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	fs := m.flags("audit verify")
 	configFlag, dataDir := accountFlags(fs)
+	var known []string
+	fs.Func("known", "a head `N:HASH` that verify printed before: entry N must still have that hash (repeatable)", func(s string) error {
+		known = append(known, s)
+		return nil
+	})
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
 	}
 	if len(pos) > 0 {
-		return usageError("usage: crier audit verify [--config FILE] [--data-dir DIR]")
+		return usageError("usage: crier audit verify [--config FILE] [--data-dir DIR] [--known N:HASH]")
+	}
+	type head struct {
+		seq  int64
+		hash string
+	}
+	var heads []head
+	for _, k := range known {
+		n, hash, ok := strings.Cut(k, ":")
+		seq, err := strconv.ParseInt(n, 10, 64)
+		if !ok || err != nil || seq < 1 || hash == "" {
+			return usageError(fmt.Sprintf("--known %q: want N:HASH as audit verify prints it", k))
+		}
+		heads = append(heads, head{seq, strings.ToLower(hash)})
 	}
 	cfg, err := m.loadClientConfig(m.configPath(*configFlag))
 	if err != nil {
@@ -238,10 +254,20 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if r.OK() {
-		fmt.Fprintln(m.Stdout, m.t("audit.intact", r.Entries, r.HeadSeq, r.HeadHash))
-		return nil
+	if !r.OK() {
+		fmt.Fprintln(m.Stdout, m.t("audit.broken", r.BrokenSeq, m.t("audit.broken."+string(r.Broken))))
+		return &failure{code: exitFailure}
 	}
-	fmt.Fprintln(m.Stdout, m.t("audit.broken", r.BrokenSeq, m.t("audit.broken."+string(r.Broken))))
-	return &failure{code: exitFailure}
+	for _, h := range heads {
+		es, err := db.AuditEntries(ctx, crier.AuditFilter{After: h.seq - 1, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 || es[0].Seq != h.seq || es[0].Hash != h.hash {
+			fmt.Fprintln(m.Stdout, m.t("audit.broken", h.seq, m.t("audit.broken.known")))
+			return &failure{code: exitFailure}
+		}
+	}
+	fmt.Fprintln(m.Stdout, m.t("audit.intact", r.Entries, r.HeadSeq, r.HeadHash))
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crierhq/crier"
 )
@@ -88,8 +89,13 @@ func TestAuditCLI(t *testing.T) {
 
 	// Verify while serve runs.
 	code, out, errOut = local("", "audit", "verify")
-	if code != exitOK || !strings.Contains(out, "Audit trail intact: 3 entries, newest no. 3, head hash "+es[0].Hash) {
+	head := "3:" + es[0].Hash
+	if code != exitOK || !strings.Contains(out, "Audit trail intact: 3 entries, head "+head) {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := local("", "audit", "verify", "--known", head, "--known", "1:"+strings.Repeat("0", 64)); code != exitFailure ||
+		!strings.Contains(out, "broken at entry no. 1: it no longer has the hash that was noted") {
+		t.Errorf("verify with a wrong known head: exit %d\n%s%s", code, out, errOut)
 	}
 
 	stop()
@@ -99,10 +105,14 @@ func TestAuditCLI(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, sql, want string
+		rehash          bool
 	}{
-		{"changed", `UPDATE audit SET towns = 'werl' WHERE seq = 1`, "broken at entry no. 1: its content does not give its hash (changed)"},
-		{"deleted", `DELETE FROM audit WHERE seq = 2`, "broken at entry no. 2: the entry is missing (deleted)"},
-		{"newest deleted", `DELETE FROM audit WHERE seq = 3`, "broken at entry no. 3: the head does not name the newest entry"},
+		{"changed", `UPDATE audit SET towns = 'werl' WHERE seq = 1`, "broken at entry no. 1: its content does not give its hash (changed)", false},
+		{"deleted", `DELETE FROM audit WHERE seq = 2`, "broken at entry no. 2: the entry is missing (deleted)", false},
+		{"newest deleted", `DELETE FROM audit WHERE seq = 3`, "broken at entry no. 3: the head does not name the newest entry", false},
+		// Whoever rewrites the whole chain and its head passes the chain's
+		// own check: only the head noted before tells.
+		{"rewritten", `UPDATE audit SET towns = 'werl' WHERE seq = 1`, "broken at entry no. 3: it no longer has the hash that was noted", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -117,11 +127,58 @@ func TestAuditCLI(t *testing.T) {
 			if _, err := raw.Exec(tc.sql); err != nil {
 				t.Fatal(err)
 			}
+			if tc.rehash {
+				rehash(t, raw)
+				if code, out, _ := runIn(t, nil, "", "audit", "verify", "--config", config, "--data-dir", dir); code != exitOK {
+					t.Errorf("the rewritten chain does not pass its own check: exit %d\n%s", code, out)
+				}
+			}
 			raw.Close()
-			code, out, errOut := runIn(t, map[string]string{"CRIER_LANG": "en"}, "", "audit", "verify", "--config", config, "--data-dir", dir)
+			code, out, errOut := runIn(t, map[string]string{"CRIER_LANG": "en"}, "", "audit", "verify", "--known", head,
+				"--config", config, "--data-dir", dir)
 			if code != exitFailure || !strings.Contains(out, tc.want) {
 				t.Errorf("verify: exit %d, want %d and %q\n%s%s", code, exitFailure, tc.want, out, errOut)
 			}
 		})
+	}
+}
+
+// rehash recomputes every hash of the trail and the head, as someone
+// with write access to the file could.
+func rehash(t *testing.T, raw *sql.DB) {
+	t.Helper()
+	rows, err := raw.Query(`SELECT seq, at, actor, role, token, client, action, subject, towns, detail FROM audit ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []*crier.AuditEntry
+	for rows.Next() {
+		var e crier.AuditEntry
+		var at int64
+		var role, towns, detail string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &role, &e.Token, &e.Client, &e.Action, &e.Subject, &towns, &detail); err != nil {
+			t.Fatal(err)
+		}
+		e.Time, e.Role = time.Unix(0, at), crier.Role(role)
+		if towns != "" {
+			e.Towns = strings.Split(towns, ",")
+		}
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, &e)
+	}
+	rows.Close()
+	prev := crier.ZeroHash
+	for _, e := range es {
+		e.PrevHash = prev
+		e.Hash = e.ComputeHash()
+		prev = e.Hash
+		if _, err := raw.Exec(`UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?`, e.PrevHash, e.Hash, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`UPDATE audit_head SET hash = ?`, prev); err != nil {
+		t.Fatal(err)
 	}
 }
