@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func auditEnv(t *testing.T, proxied bool) (*env, *sqlite.DB, string) {
 	e := newEnv(t, func(o *Options) {
 		o.Engine.Store = db
 		o.Store, o.Subscribers, o.Accounts, o.Audit, o.Privacy, o.Pseudonyms = db, db, db, db, db, p
-		o.Statuses = db
+		o.Statuses, o.Tokens = db, subscribeTokens
 		o.ResetEndpoint = func(channel, endpoint string) error { return nil }
 		if proxied {
 			o.TrustedProxies = loopback
@@ -190,6 +191,33 @@ func TestAuditShow(t *testing.T) {
 	}
 	b, _ := json.Marshal(es)
 	if strings.Contains(string(b), "anna@") {
+		t.Errorf("the trail names the address: %s", b)
+	}
+}
+
+// TestAuditPublic: the subscribe form, decided after its answer, records
+// the address and the confirmation mail for the public, from the client's
+// address, and names no address.
+func TestAuditPublic(t *testing.T) {
+	e, _, _ := auditEnv(t, false)
+	status, _, body := page(t, http.MethodPost, e.url+"/soest/subscribe", url.Values{"email": {"bert@example.org"}})
+	if status != http.StatusOK {
+		t.Fatalf("subscribe: %d %s", status, body)
+	}
+	es, _, err := e.client.Audit(context.Background(), AuditQuery{Actor: crier.AuditPublic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Action+" "+e.Client+" "+strings.Join(e.Towns, ","))
+	}
+	want := []string{crier.AuditSubscriberAdd + " 127.0.0.1 soest", crier.EventSubscriptionConfirm + " 127.0.0.1 soest"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
+	}
+	b, _ := json.Marshal(es)
+	if strings.Contains(string(b), "bert@") {
 		t.Errorf("the trail names the address: %s", b)
 	}
 }
