@@ -152,8 +152,8 @@ type AuditStore interface {
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
 }
 
-// ZeroHash is the PrevHash of the first entry.
-var ZeroHash = strings.Repeat("0", 2*sha256.Size)
+// ZeroHash is the PrevHash of the first entry: 64 zeros.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // auditEncoding names the version of the encoding that Hash hashes.
 const auditEncoding = "crier-audit-v1"

@@ -29,7 +29,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e crier.AuditEntry, now time.T
 	}
 	e.Seq, e.Time = head+1, fromNanos(nanos(now))
 	if e.Time.IsZero() {
-		return fmt.Errorf("audit: no time")
+		return errors.New("audit: entry without a time")
 	}
 	if len(e.Detail) == 0 {
 		e.Detail = nil
