@@ -43,6 +43,8 @@
 //	PUT    /api/v1/towns/{town}/status            {"status":[...]} replaces it; [] restores the configured one
 //	GET    /api/v1/channels                       id and type only, never secrets
 //	GET    /api/v1/endpoints                      every endpoint's breaker state, last error, latency_ms
+//	GET    /api/v1/audit?since=&until=&actor=&action=&town=&after=&limit=
+//	                                              (with Options.Audit, admin only): the audit trail, paged
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus

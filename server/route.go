@@ -64,6 +64,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/endpoints/{channel}/{endpoint}/reset", crier.ActionAdmin, noTowns, s.resetEndpoint},
 		{"GET /api/v1/towns/{town}/status", crier.ActionRead, pathTown, s.getServiceStatus},
 		{"PUT /api/v1/towns/{town}/status", crier.ActionServiceStatus, pathTown, s.putServiceStatus},
+		{"GET /api/v1/audit", crier.ActionAdmin, noTowns, s.listAudit},
 	}
 	routes = append(routes, s.scheduleRoutes()...)
 	// Any principal may learn that a path is no route (404, 405).

@@ -142,6 +142,10 @@ type Options struct {
 	// Retention, when set, runs the retention purge for POST
 	// /api/v1/purge.
 	Retention *crier.Retention
+	// Audit, when set, serves GET /api/v1/audit and records the events
+	// that change nothing stored (an endpoint reset, personal data
+	// shown); without it the route answers 501.
+	Audit crier.AuditStore
 	// MaxBody is the largest request body, in bytes, of the routes that
 	// take an announcement, a schedule, a retry or a status list; a larger
 	// one is answered 413. Default MaxBody.
@@ -191,6 +195,7 @@ type Server struct {
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	personal    crier.PrivacyStore
+	audit       crier.AuditStore
 	pseudonyms  *crier.Pseudonyms
 	retention   *crier.Retention
 	ready       func(ctx context.Context) error
@@ -269,6 +274,7 @@ func New(o Options) (*Server, error) {
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		personal:    o.Privacy,
+		audit:       o.Audit,
 		pseudonyms:  o.Pseudonyms,
 		retention:   o.Retention,
 		ready:       o.Ready,
@@ -331,7 +337,7 @@ func (s *Server) routes() {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
+	s.handler = s.withClient(s.logRequests(s.recoverPanics(s.limitConns(mux))))
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
@@ -380,6 +386,23 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(crier.NewContext(r.Context(), p)))
+	})
+}
+
+// withClient puts the client's address into the request's context
+// (crier.WithClientAddress) for the audit trail: the address behind the
+// trusted proxies, as the rate limits and the request log count it. The
+// API's authenticate and the public forms both find it there. It wraps
+// the rest, since the request log reads the route the mux notes on the
+// request it was handed.
+func (s *Server) withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, _ := s.peers.client(r)
+		if !a.IsValid() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(crier.WithClientAddress(r.Context(), a.String())))
 	})
 }
 

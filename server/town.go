@@ -167,6 +167,10 @@ func (s *Server) resetEndpoint(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := s.record(r, crier.AuditEntry{Action: crier.AuditEndpointReset, Subject: channel + "/" + endpoint}); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	s.log.Info("endpoint reset by a person", "channel", channel, "endpoint", endpoint)
 	s.listEndpoints(w, r)
 }

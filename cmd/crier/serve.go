@@ -115,6 +115,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 		Privacy:       a.db,
+		Audit:         a.db,
 		Pseudonyms:    a.pseudonyms,
 		Retention:     retention,
 

@@ -51,6 +51,15 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
 			return err
 		}
+		towns := p.Towns
+		if len(towns) == 0 {
+			towns = a.Towns
+		}
+		if err := appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns,
+			Detail: map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
+				"deliveries": strconv.Itoa(res.Deliveries)}}, now); err != nil {
+			return err
+		}
 		if idempotencyKey == "" {
 			return nil
 		}
