@@ -84,6 +84,9 @@ const (
 	AuditUserPassword      = "user.password"
 	AuditTokenAdd          = "token.add"
 	AuditTokenRevoke       = "token.revoke"
+	AuditLogin             = "session.login"
+	AuditLogout            = "session.logout"
+	AuditLoginFailed       = "session.login_failed"
 )
 
 // AuditFilter selects audit entries; empty fields match everything.

@@ -40,7 +40,10 @@ type SessionStore interface {
 	// no such session, it has ended by lim, or its user is disabled; an
 	// ended session is deleted.
 	SessionPrincipal(ctx context.Context, hash [sha256.Size]byte, now time.Time, lim SessionLimits) (*Principal, error)
-	// DeleteSession ends the session with the hash; nothing happens when
-	// there is none.
-	DeleteSession(ctx context.Context, hash [sha256.Size]byte) error
+	// CreateSession and DeleteSession record the sign-in and the
+	// sign-out in the audit trail in the same transaction.
+	//
+	// DeleteSession ends the session with the hash at now; nothing
+	// happens when there is none.
+	DeleteSession(ctx context.Context, hash [sha256.Size]byte, now time.Time) error
 }

@@ -59,20 +59,21 @@ func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 			data.Problem = locale.T(lang, "error.internal")
 		}
 		n.log.Info("newsroom: sign-in refused", "addr", addr)
+		n.recordFailure(r.Context(), name)
 		pg := &page{Lang: lang, Data: data}
 		pg.Title = pg.T("login.title")
 		n.render(w, status, "login", pg)
 		return
 	}
 	if c, err := r.Cookie(n.cookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		if err := n.sessions.DeleteSession(r.Context(), crier.TokenHash(c.Value)); err != nil {
+		if err := n.sessions.DeleteSession(r.Context(), crier.TokenHash(c.Value), n.clock.Now()); err != nil {
 			n.fail(w, r, nil, err)
 			return
 		}
 	}
 	secret := newSecret()
 	now := n.clock.Now()
-	if err := n.sessions.CreateSession(r.Context(), crier.TokenHash(secret),
+	if err := n.sessions.CreateSession(crier.NewContext(r.Context(), p), crier.TokenHash(secret),
 		&crier.Session{User: p.Name, CreatedAt: now, LastSeen: now, Address: addr}); err != nil {
 		n.fail(w, r, nil, err)
 		return
@@ -83,13 +84,29 @@ func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Newsroom) logout(w http.ResponseWriter, r *http.Request, v *visit) {
-	if err := n.sessions.DeleteSession(r.Context(), crier.TokenHash(v.secret)); err != nil {
+	if err := n.sessions.DeleteSession(r.Context(), crier.TokenHash(v.secret), n.clock.Now()); err != nil {
 		n.fail(w, r, v, err)
 		return
 	}
 	n.log.Info("newsroom: signed out", "user", v.p.Name)
 	n.clearCookie(w)
 	http.Redirect(w, r, "/admin/login?out", http.StatusSeeOther)
+}
+
+// recordFailure writes a failed sign-in to the audit trail: with the name
+// typed in when it could be a user's name, and without it otherwise,
+// since a password typed into the wrong field must not be kept.
+func (n *Newsroom) recordFailure(ctx context.Context, name string) {
+	if n.audit == nil {
+		return
+	}
+	e := crier.AuditEntry{Action: crier.AuditLoginFailed}
+	if crier.ValidUserName(name) == nil {
+		e.Subject = name
+	}
+	if err := n.audit.Record(ctx, e, n.clock.Now()); err != nil {
+		n.log.Error("newsroom: record failed sign-in", "err", err)
+	}
 }
 
 // safeNext returns next when it is a path of the newsroom, and the

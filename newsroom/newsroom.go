@@ -52,6 +52,9 @@ type Options struct {
 	Accounts crier.AccountStore
 	// Sessions keeps the sessions. Required.
 	Sessions crier.SessionStore
+	// Audit, when set, keeps failed sign-ins and serves the audit trail's
+	// page; sign-ins and sign-outs are recorded by Sessions.
+	Audit crier.AuditStore
 	// Login checks passwords. Required.
 	Login Login
 	// Store defaults to Engine.Store.
@@ -100,6 +103,7 @@ type Newsroom struct {
 	reset    func(channel, endpoint string) error
 	accounts crier.AccountStore
 	sessions crier.SessionStore
+	audit    crier.AuditStore
 	login    Login
 	limits   crier.SessionLimits
 	secure   bool
@@ -138,6 +142,7 @@ func New(o Options) (*Newsroom, error) {
 		reset:    o.ResetEndpoint,
 		accounts: o.Accounts,
 		sessions: o.Sessions,
+		audit:    o.Audit,
 		login:    o.Login,
 		limits: crier.SessionLimits{
 			Idle:     cmp.Or(o.Limits.Idle, DefaultIdle),

@@ -90,7 +90,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.publicURL != "" {
 		engine.PublicURL = o.publicURL
 	}
-	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db,
+	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db, Audit: db,
 		Login: newsroom.AccountLogin{Accounts: db}, Clock: c})
 	if err != nil {
 		t.Fatal(err)
@@ -440,5 +440,38 @@ func TestEscaped(t *testing.T) {
 	_, body := e.browser().post("/admin/login", url.Values{"name": {`"><script>alert(1)</script>`}, "password": {"x"}})
 	if strings.Contains(body, "<script>alert(1)") {
 		t.Fatalf("the name typed in is not escaped:\n%s", body)
+	}
+}
+
+// TestLoginAudited: sign-ins, failed ones and sign-outs are in the audit
+// trail; a failed sign-in keeps the name typed in only when it could be a
+// user's name, never a password typed into the wrong field.
+func TestLoginAudited(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.post("/admin/login", url.Values{"name": {"anna"}, "password": {"falsch falsch falsch"}})
+	b.post("/admin/login", url.Values{"name": {"Mein Passwort 2026!"}, "password": {""}})
+	b.login("anna")
+	b.post("/admin/logout", url.Values{"csrf": {b.csrf("/admin/")}})
+
+	entries, err := e.db.AuditEntries(context.Background(), crier.AuditFilter{Action: "session."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, en := range entries {
+		got = append(got, en.Action+" "+en.Actor+" "+en.Subject+" "+strings.Join(en.Towns, ","))
+	}
+	want := []string{
+		"session.login_failed system anna ",
+		"session.login_failed system  ",
+		"session.login anna anna soest",
+		"session.logout anna anna ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit entries:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if rep, err := e.db.VerifyAudit(context.Background()); err != nil || rep.Broken != "" {
+		t.Fatalf("VerifyAudit: %+v, %v", rep, err)
 	}
 }

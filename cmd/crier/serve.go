@@ -75,6 +75,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Engine:        a.engine,
 		Accounts:      a.db,
 		Sessions:      a.db,
+		Audit:         a.db,
 		Login:         newsroom.AccountLogin{Accounts: a.db},
 		Schedules:     sched,
 		Subscribers:   a.db,

@@ -14,22 +14,23 @@ import (
 
 var _ crier.SessionStore = (*DB)(nil)
 
-// CreateSession stores a session under the hash of its secret; not_found
-// when the user does not exist.
+// CreateSession stores a session under the hash of its secret, with its
+// sign-in in the audit trail; not_found when the user does not exist.
 func (db *DB) CreateSession(ctx context.Context, hash [sha256.Size]byte, s *crier.Session) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var exists bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE name = ?)`, s.User).Scan(&exists); err != nil {
-			return fmt.Errorf("create session: %w", err)
-		}
-		if !exists {
+		var towns string
+		err := tx.QueryRowContext(ctx, `SELECT towns FROM users WHERE name = ?`, s.User).Scan(&towns)
+		if errors.Is(err, sql.ErrNoRows) {
 			return crier.Errorf(crier.ENOTFOUND, "no user %s", s.User)
+		}
+		if err != nil {
+			return fmt.Errorf("create session: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (hash, user, created_at, last_seen_at, address) VALUES (?, ?, ?, ?, ?)`,
 			hash[:], s.User, nanos(s.CreatedAt), nanos(s.LastSeen), s.Address); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
-		return nil
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditLogin, Subject: s.User, Towns: splitList(towns)}, s.CreatedAt)
 	})
 }
 
@@ -53,8 +54,8 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash [sha256.Size]byte, now 
 	ended := now.Sub(fromNanos(seen)) >= lim.Idle || now.Sub(fromNanos(created)) >= lim.Absolute
 	switch {
 	case ended:
-		if err := db.DeleteSession(ctx, hash); err != nil {
-			return nil, err
+		if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash[:]); err != nil {
+			return nil, fmt.Errorf("delete ended session: %w", err)
 		}
 		return nil, crier.Errorf(crier.EUNAUTHORIZED, "session ended")
 	case disabled:
@@ -71,10 +72,18 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash [sha256.Size]byte, now 
 	return p, nil
 }
 
-// DeleteSession ends the session with the hash.
-func (db *DB) DeleteSession(ctx context.Context, hash [sha256.Size]byte) error {
-	if _, err := db.write.ExecContext(ctx, `DELETE FROM sessions WHERE hash = ?`, hash[:]); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
+// DeleteSession ends the session with the hash, with a sign-out in the
+// audit trail when there was one.
+func (db *DB) DeleteSession(ctx context.Context, hash [sha256.Size]byte, now time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var user string
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE hash = ? RETURNING user`, hash[:]).Scan(&user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditLogout, Subject: user}, now)
+	})
 }
