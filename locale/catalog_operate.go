@@ -1,4 +1,90 @@
 package locale
 
 // operateCatalog holds the newsroom's messages for running crier: endpoints, schedules, service status, subscribers, captures, users and tokens.
-var operateCatalog = []entry{}
+var operateCatalog = []entry{
+	// The overview.
+	{"operate.title", "Betrieb", "Operations"},
+	{"operate.endpoints.title", "Endpunkte", "Endpoints"},
+	{"operate.endpoints.intro", "Ob Mastodon, E-Mail und die anderen Kanäle erreichbar sind, über welches Netz.", "Whether Mastodon, email and the other channels can be reached, and over which network."},
+	{"operate.schedules.title", "Zeitpläne", "Schedules"},
+	{"operate.schedules.intro", "Geplante und wiederkehrende Meldungen: anhalten, fortsetzen, löschen.", "Scheduled and recurring notices: pause, resume, delete."},
+	{"operate.status.title", "Dienste-Status", "Service status"},
+	{"operate.status.intro", "Was in den Rathäusern geht und was nicht, wie es die Notfall-Website zeigt.", "What works at the town halls and what does not, as the emergency website shows it."},
+	{"operate.subscribers.title", "Abonnenten", "Subscribers"},
+	{"operate.subscribers.intro", "Die E-Mail-Listen der Orte: suchen, hinzufügen, entfernen, importieren, exportieren.", "The towns' email lists: search, add, remove, import, export."},
+	{"operate.captures.title", "Übungsaufzeichnungen", "Exercise captures"},
+	{"operate.captures.intro", "Was im Übungsmodus gesendet worden wäre.", "What exercise mode would have sent."},
+	{"operate.users.title", "Benutzer", "Users"},
+	{"operate.users.intro", "Konten, Rollen und Orte; Passwörter und Tokens.", "Accounts, roles and towns; passwords and tokens."},
+	{"operate.tokens.title", "Meine API-Tokens", "My API tokens"},
+	{"operate.tokens.intro", "Tokens für die Kommandozeile (crier) und andere Programme, die in Ihrem Namen handeln.", "Tokens for the command line (crier) and other programs acting on your behalf."},
+
+	// Forms.
+	{"operate.form.problems", "Bitte korrigieren Sie die markierten Angaben.", "Please correct the marked fields."},
+	{"operate.done.user_added", "Benutzer angelegt.", "User added."},
+	{"operate.done.user_disabled", "Benutzer gesperrt; Sitzungen und Tokens gelten ab sofort nicht mehr.", "User disabled; their sessions and tokens no longer work."},
+	{"operate.done.password_set", "Neues Passwort gesetzt; bestehende Sitzungen sind beendet.", "New password set; existing sessions have ended."},
+	{"operate.done.token_revoked", "Token widerrufen; es gilt ab sofort nicht mehr.", "Token revoked; it no longer works."},
+
+	// Roles.
+	{"operate.role.admin", "Administration", "admin"},
+	{"operate.role.admin.hint", "alles, in allen Orten, auch Benutzer", "everything, in every town, users too"},
+	{"operate.role.editor", "Redaktion", "editor"},
+	{"operate.role.editor.hint", "verfassen, veröffentlichen, planen, Dienste-Status, in den eigenen Orten", "compose, publish, schedule, service status, in their towns"},
+	{"operate.role.approver", "Freigabe", "approver"},
+	{"operate.role.approver.hint", "Meldungen freigeben oder ablehnen, in den eigenen Orten", "approve or reject notices, in their towns"},
+	{"operate.role.viewer", "Lesen", "viewer"},
+	{"operate.role.viewer.hint", "Zustand und Zustellungen lesen, in den eigenen Orten", "read status and deliveries, in their towns"},
+
+	// Users.
+	{"operate.users.list", "Alle Benutzer", "All users"},
+	{"operate.users.name", "Benutzername", "User name"},
+	{"operate.users.role", "Rolle", "Role"},
+	{"operate.users.towns", "Orte", "Towns"},
+	{"operate.users.towns_hint", "Eine Gruppe steht für alle ihre Orte. Die Administration braucht keine Orte.", "A group stands for all of its towns. Admins need no towns."},
+	{"operate.users.group", "Gruppe %s (alle Orte)", "Group %s (every town)"},
+	{"operate.users.all_towns", "alle", "all"},
+	{"operate.users.state", "Zustand", "State"},
+	{"operate.users.active", "aktiv", "active"},
+	{"operate.users.disabled", "gesperrt", "disabled"},
+	{"operate.users.created", "Angelegt", "Created"},
+	{"operate.users.add", "Benutzer anlegen", "Add a user"},
+	{"operate.users.add_submit", "Benutzer anlegen", "Add user"},
+	{"operate.users.password", "Erstes Passwort", "Initial password"},
+	{"operate.users.password2", "Passwort wiederholen", "Repeat the password"},
+	{"operate.users.password_hint", "Mindestens 12 Zeichen; kein häufiges Passwort. Geben Sie es der Person auf sicherem Weg.", "At least 12 characters; no common password. Hand it to the person safely."},
+	{"operate.users.back", "Zurück zu allen Benutzern", "Back to all users"},
+	{"operate.user.title", "Benutzer %s", "User %s"},
+	{"operate.users.password_reset", "Passwort zurücksetzen", "Reset the password"},
+	{"operate.users.new_password", "Neues Passwort", "New password"},
+	{"operate.users.password_reset_hint", "Alle Sitzungen der Person enden damit.", "All of the person's sessions end with it."},
+	{"operate.users.password_submit", "Passwort setzen", "Set password"},
+	{"operate.users.disable", "Benutzer sperren", "Disable the user"},
+	{"operate.users.disable_hint", "Die Person kann sich nicht mehr anmelden; ihre Sitzungen und Tokens gelten ab sofort nicht mehr.", "The person can no longer sign in; their sessions and tokens stop working at once."},
+	{"operate.users.disable_submit", "%s sperren", "Disable %s"},
+
+	// Tokens.
+	{"operate.tokens.list", "Tokens", "Tokens"},
+	{"operate.tokens.id", "Nr.", "ID"},
+	{"operate.tokens.name", "Bezeichnung", "Name"},
+	{"operate.tokens.name_hint", "Wofür das Token ist, z. B. der Rechner, auf dem es liegt.", "What the token is for, such as the machine it is kept on."},
+	{"operate.tokens.created", "Angelegt", "Created"},
+	{"operate.tokens.last_used", "Zuletzt benutzt", "Last used"},
+	{"operate.tokens.state", "Zustand", "State"},
+	{"operate.tokens.valid", "gültig", "valid"},
+	{"operate.tokens.revoked", "widerrufen am %s", "revoked on %s"},
+	{"operate.tokens.revoke", "Token %s widerrufen", "Revoke token %s"},
+	{"operate.tokens.none", "Keine Tokens.", "No tokens."},
+	{"operate.tokens.add", "Neues Token", "New token"},
+	{"operate.tokens.add_submit", "Token anlegen", "Create token"},
+	{"operate.tokens.created_title", "Token „%s“ angelegt", "Token “%s” created"},
+	{"operate.tokens.created_once", "Kopieren Sie es jetzt: Es wird nur dieses eine Mal angezeigt und ist nirgends gespeichert.", "Copy it now: it is shown this once only and is stored nowhere."},
+	{"operate.tokens.created_use", "Auf der Kommandozeile: export CRIER_TOKEN=… (siehe README).", "On the command line: export CRIER_TOKEN=… (see the README)."},
+
+	// Problems a person can cause on these pages.
+	{"problem.operate.password_mismatch", "stimmt nicht mit dem Passwort überein", "does not match the password"},
+	{"problem.operate.user_exists", "%q ist schon vergeben", "%q is taken"},
+	{"problem.operate.towns_required", "ein Benutzer mit der Rolle %s braucht mindestens einen Ort", "a user with role %s needs at least one town"},
+	{"problem.operate.last_admin", "%s ist die letzte aktive Administration und bleibt aktiv; legen Sie zuerst eine weitere an", "%s is the last active admin and stays enabled; add another admin first"},
+	{"problem.operate.token_name", "muss eine Zeile von höchstens %v Zeichen sein", "must be a single line of at most %v characters"},
+}
