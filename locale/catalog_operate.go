@@ -81,6 +81,26 @@ var operateCatalog = []entry{
 	{"operate.tokens.created_once", "Kopieren Sie es jetzt: Es wird nur dieses eine Mal angezeigt und ist nirgends gespeichert.", "Copy it now: it is shown this once only and is stored nowhere."},
 	{"operate.tokens.created_use", "Auf der Kommandozeile: export CRIER_TOKEN=… (siehe README).", "On the command line: export CRIER_TOKEN=… (see the README)."},
 
+	// Common.
+	{"operate.back", "Zurück zum Betrieb", "Back to operations"},
+	{"operate.actions", "Aktionen", "Actions"},
+	{"operate.page", "Seite %d von %d", "Page %d of %d"},
+	{"operate.page.previous", "Vorige Seite", "Previous page"},
+	{"operate.page.next", "Nächste Seite", "Next page"},
+	{"operate.town", "Ort", "Town"},
+
+	// Endpoints.
+	{"operate.endpoints.caption", "Zustand jedes Endpunkts je Kanal und Netz", "State of every endpoint by channel and network"},
+	{"operate.endpoints.checked", "Stand: %s.", "As of %s."},
+	{"operate.endpoints.refresh", "Zustand neu laden", "Reload the state"},
+	{"operate.endpoints.gone_since", "gesperrt seit %s", "gone since %s"},
+	{"operate.endpoints.until", "bis %s", "until %s"},
+	{"operate.endpoints.since", "seit %s", "since %s"},
+	{"operate.endpoints.reset", "%s von %s zurücksetzen", "Reset %s of %s"},
+	{"operate.endpoints.reset_hint", "Zurücksetzen hebt eine Sperre (gesperrt, abgewiesen, Fehler in Folge) auf: erst, wenn Sie die Ursache geprüft haben.", "A reset clears what keeps an endpoint from sending (gone, refused, failures): only once you have checked the cause."},
+	{"operate.endpoints.none", "Es sind keine Endpunkte eingerichtet.", "No endpoints are configured."},
+	{"operate.done.endpoint_reset", "Endpunkt %s zurückgesetzt; wartende Zustellungen gehen jetzt.", "Endpoint %s reset; waiting deliveries go now."},
+
 	// Problems a person can cause on these pages.
 	{"problem.operate.password_mismatch", "stimmt nicht mit dem Passwort überein", "does not match the password"},
 	{"problem.operate.user_exists", "%q ist schon vergeben", "%q is taken"},

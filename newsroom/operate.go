@@ -3,7 +3,9 @@ package newsroom
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
@@ -13,7 +15,7 @@ import (
 // service status, subscribers, captures, users and tokens.
 func (n *Newsroom) operateRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/operate", n.signedIn(n.operate))
-	// n.endpointRoutes(mux)
+	n.endpointRoutes(mux)
 	// n.scheduleRoutes(mux)
 	// n.statusRoutes(mux)
 	// n.subscriberRoutes(mux)
@@ -121,7 +123,15 @@ func done(r *http.Request, p *page) string {
 	if d := r.URL.Query().Get("done"); d == "" || !locale.Has(key) {
 		return ""
 	}
-	return p.T(key, r.URL.Query().Get("what"))
+	text := p.T(key)
+	if !strings.Contains(text, "%") {
+		return text
+	}
+	what := r.URL.Query().Get("what")
+	if utf8.RuneCountInString(what) > 200 {
+		what = "…"
+	}
+	return p.T(key, what)
 }
 
 // pageParam returns the page number of a paged list: 1 and up, at most

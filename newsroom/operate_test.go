@@ -145,3 +145,10 @@ func mustNotContain(t *testing.T, what, body string, bad ...string) {
 var tokenSecret = regexp.MustCompile(`crier_[a-z2-7]{52}`)
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// resetList returns the endpoints reset so far.
+func (o *operateEnv) resetList() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.resets...)
+}
