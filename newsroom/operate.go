@@ -17,7 +17,7 @@ func (n *Newsroom) operateRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/operate", n.signedIn(n.operate))
 	n.endpointRoutes(mux)
 	n.scheduleRoutes(mux)
-	// n.statusRoutes(mux)
+	n.statusRoutes(mux)
 	// n.subscriberRoutes(mux)
 	// n.captureRoutes(mux)
 	n.userRoutes(mux)
