@@ -147,6 +147,19 @@ var operateCatalog = []entry{
 	{"operate.status.save", "Liste für %s speichern", "Save the list for %s"},
 	{"operate.done.status_set", "Dienste-Status von %s gespeichert; die Notfall-Website zeigt ihn jetzt.", "Service status of %s saved; the emergency website shows it now."},
 
+	// Captures.
+	{"operate.captures.explain", "Im Übungsmodus geht nichts hinaus: Hier steht, was jeder Kanal gesendet hätte, das Neueste zuerst.", "In exercise mode nothing goes out: here is what each channel would have sent, newest first."},
+	{"operate.captures.heading", "%s für %s", "%s for %s"},
+	{"operate.captures.announcement", "Meldung", "Announcement"},
+	{"operate.captures.revision", "Revision %d", "revision %d"},
+	{"operate.captures.at", "Aufgezeichnet", "Captured"},
+	{"operate.captures.recipient", "Empfänger", "Recipient"},
+	{"operate.captures.html", "HTML-Quelltext", "HTML source"},
+	{"operate.captures.none", "Noch keine Aufzeichnungen für Ihre Orte.", "No captures for your towns yet."},
+	{"operate.captures.pages", "Seiten der Aufzeichnungen", "Pages of captures"},
+	{"operate.captures.newest", "Neueste Aufzeichnungen", "Newest captures"},
+	{"operate.captures.older", "Ältere Aufzeichnungen", "Older captures"},
+
 	// Problems a person can cause on these pages.
 	{"problem.operate.password_mismatch", "stimmt nicht mit dem Passwort überein", "does not match the password"},
 	{"problem.operate.user_exists", "%q ist schon vergeben", "%q is taken"},

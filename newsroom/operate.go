@@ -19,7 +19,7 @@ func (n *Newsroom) operateRoutes(mux *http.ServeMux) {
 	n.scheduleRoutes(mux)
 	n.statusRoutes(mux)
 	// n.subscriberRoutes(mux)
-	// n.captureRoutes(mux)
+	n.captureRoutes(mux)
 	n.userRoutes(mux)
 }
 
