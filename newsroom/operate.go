@@ -18,7 +18,7 @@ func (n *Newsroom) operateRoutes(mux *http.ServeMux) {
 	n.endpointRoutes(mux)
 	n.scheduleRoutes(mux)
 	n.statusRoutes(mux)
-	// n.subscriberRoutes(mux)
+	n.subscriberRoutes(mux)
 	n.captureRoutes(mux)
 	n.userRoutes(mux)
 }
