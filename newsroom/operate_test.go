@@ -1,6 +1,7 @@
 package newsroom_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -36,10 +37,25 @@ type operateEnv struct {
 // adminToken is the operator's token of the API server.
 const adminToken = "operate-test-admin-token-0123456789"
 
-func newOperateEnv(t *testing.T) *operateEnv {
+// operateOptions change what newOperateEnv makes.
+type operateOptions struct {
+	// path is the database file; a new one when empty. The users anna and
+	// root are added only to a new database.
+	path string
+	// publicURL is the address people reach crier at.
+	publicURL string
+}
+
+func newOperateEnv(t *testing.T) *operateEnv { return newOperateEnvWith(t, operateOptions{}) }
+
+func newOperateEnvWith(t *testing.T, opts operateOptions) *operateEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crier.db"))
+	path := opts.path
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "crier.db")
+	}
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +73,7 @@ func newOperateEnv(t *testing.T) *operateEnv {
 		Directory: crier.NewDirectory(towns, map[string][]string{"kreis-soest": {"soest", "werl"}}),
 		Channels:  map[string]*crier.ChannelInfo{},
 		Renderer:  r, Store: db, Clock: c, Mode: crier.ModeExercise,
-		PublicURL: "http://krisen.example",
+		PublicURL: cmp.Or(opts.publicURL, "http://krisen.example"),
 	}
 	o := &operateEnv{engine: engine}
 	o.sched = &schedule.Scheduler{Store: db, Engine: engine, Clock: c}
@@ -101,8 +117,10 @@ func newOperateEnv(t *testing.T) *operateEnv {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	o.env = &env{t: t, db: db, clock: c, nr: nr, srv: srv}
-	o.addUser("anna", crier.RoleEditor, "soest")
-	o.addUser("root", crier.RoleAdmin)
+	if opts.path == "" {
+		o.addUser("anna", crier.RoleEditor, "soest")
+		o.addUser("root", crier.RoleAdmin)
+	}
 	return o
 }
 
