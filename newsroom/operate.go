@@ -38,16 +38,16 @@ func (n *Newsroom) operate(w http.ResponseWriter, r *http.Request, v *visit) {
 			Intro: p.T("operate." + name + ".intro")})
 	}
 	add("/admin/operate/endpoints", "endpoints")
-	if n.sched != nil && len(n.townsFor(v.p, crier.ActionRead)) > 0 {
+	if n.sched != nil && len(n.townsAllowed(v.p, crier.ActionRead)) > 0 {
 		add("/admin/operate/schedules", "schedules")
 	}
-	if n.statuses != nil && len(n.townsFor(v.p, crier.ActionRead)) > 0 {
+	if n.statuses != nil && len(n.townsAllowed(v.p, crier.ActionRead)) > 0 {
 		add("/admin/operate/status", "status")
 	}
 	if n.subs != nil && crier.Authorize(v.p, crier.ActionAdmin, nil) == nil {
 		add("/admin/operate/subscribers", "subscribers")
 	}
-	if n.captures != nil && len(n.townsFor(v.p, crier.ActionRead)) > 0 {
+	if n.captures != nil && len(n.townsAllowed(v.p, crier.ActionRead)) > 0 {
 		add("/admin/operate/captures", "captures")
 	}
 	if crier.Authorize(v.p, crier.ActionAdmin, nil) == nil {
@@ -58,9 +58,9 @@ func (n *Newsroom) operate(w http.ResponseWriter, r *http.Request, v *visit) {
 	n.render(w, http.StatusOK, "operate", p)
 }
 
-// townsFor returns the towns, in configuration order, in which p may do
+// townsAllowed returns the towns, in configuration order, in which p may do
 // action.
-func (n *Newsroom) townsFor(p *crier.Principal, action crier.Action) []*crier.Town {
+func (n *Newsroom) townsAllowed(p *crier.Principal, action crier.Action) []*crier.Town {
 	var out []*crier.Town
 	for _, t := range n.engine.Directory.Towns() {
 		if crier.Authorize(p, action, []string{t.ID}) == nil {
@@ -70,10 +70,10 @@ func (n *Newsroom) townsFor(p *crier.Principal, action crier.Action) []*crier.To
 	return out
 }
 
-// allowed reports whether p may do action in every town of targets (town
+// mayIn reports whether p may do action in every town of targets (town
 // IDs, groups or "all", expanded first). Unknown names are no town of
 // anybody's but an admin's.
-func (n *Newsroom) allowed(p *crier.Principal, action crier.Action, targets []string) bool {
+func (n *Newsroom) mayIn(p *crier.Principal, action crier.Action, targets []string) bool {
 	towns, problems := n.engine.Directory.Resolve(targets)
 	if len(problems) > 0 && p.Role != crier.RoleAdmin {
 		return false
@@ -91,9 +91,9 @@ func (f fieldProblems) Of(field string) []string { return f[field] }
 // Any reports whether there is any problem.
 func (f fieldProblems) Any() bool { return len(f) > 0 }
 
-// problemsOf returns ps in lang by field; field maps a problem's field to
+// formProblems returns ps in lang by field; field maps a problem's field to
 // the form's, where they differ.
-func problemsOf(lang string, ps []crier.Problem, field func(string) string) fieldProblems {
+func formProblems(lang string, ps []crier.Problem, field func(string) string) fieldProblems {
 	out := fieldProblems{}
 	for _, p := range ps {
 		text, _ := locale.Problem(lang, p.Code, p.Args, p.Message)
@@ -106,19 +106,19 @@ func problemsOf(lang string, ps []crier.Problem, field func(string) string) fiel
 	return out
 }
 
-// problemList returns the problems of err, a crier invalid error, or nil
+// invalidProblems returns the problems of err, a crier invalid error, or nil
 // when it is another error.
-func problemList(err error) []crier.Problem {
+func invalidProblems(err error) []crier.Problem {
 	if crier.ErrorCode(err) != crier.EINVALID {
 		return nil
 	}
 	return crier.ErrorDetails(err)
 }
 
-// done returns the confirmation of a change, after the redirect that
+// doneNote returns the confirmation of a change, after the redirect that
 // follows it: the text of "operate.done."+the query's done, when the
 // catalogue has it.
-func done(r *http.Request, p *page) string {
+func doneNote(r *http.Request, p *page) string {
 	key := "operate.done." + r.URL.Query().Get("done")
 	if d := r.URL.Query().Get("done"); d == "" || !locale.Has(key) {
 		return ""
@@ -134,9 +134,9 @@ func done(r *http.Request, p *page) string {
 	return p.T(key, what)
 }
 
-// pageParam returns the page number of a paged list: 1 and up, at most
+// pageNumber returns the page number of a paged list: 1 and up, at most
 // limit.
-func pageParam(r *http.Request, limit int) int {
+func pageNumber(r *http.Request, limit int) int {
 	n, err := strconv.Atoi(r.URL.Query().Get("page"))
 	if err != nil || n < 1 {
 		return 1
@@ -144,8 +144,8 @@ func pageParam(r *http.Request, limit int) int {
 	return min(n, limit)
 }
 
-// redirect answers a successful form post: to path, with what was done.
-func redirect(w http.ResponseWriter, r *http.Request, path string) {
+// afterPost answers a successful form post: to path, with what was done.
+func afterPost(w http.ResponseWriter, r *http.Request, path string) {
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 

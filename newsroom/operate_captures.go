@@ -60,7 +60,7 @@ func (n *Newsroom) listCaptures(w http.ResponseWriter, r *http.Request, v *visit
 	var towns []string // every town's, for an admin
 	if !admin {
 		towns = []string{}
-		for _, t := range n.townsFor(v.p, crier.ActionRead) {
+		for _, t := range n.townsAllowed(v.p, crier.ActionRead) {
 			towns = append(towns, t.ID)
 		}
 	}
@@ -75,9 +75,9 @@ func (n *Newsroom) listCaptures(w http.ResponseWriter, r *http.Request, v *visit
 		d.Next = cs[len(cs)-1].ID
 	}
 	for _, c := range cs {
-		view := captureView{Capture: c, Body: cut(c.Text), HTML: cut(c.HTML)}
+		view := captureView{Capture: c, Body: cutShown(c.Text), HTML: cutShown(c.HTML)}
 		if len(c.Payload) > 0 {
-			view.Body = cut(string(c.Payload))
+			view.Body = cutShown(string(c.Payload))
 		}
 		if admin {
 			view.Recipient = c.Recipient
@@ -110,8 +110,8 @@ func (n *Newsroom) capturePage(ctx context.Context, towns []string, before int64
 	return out, nil
 }
 
-// cut returns s, or its first maxShown characters and an ellipsis.
-func cut(s string) string {
+// cutShown returns s, or its first maxShown characters and an ellipsis.
+func cutShown(s string) string {
 	if utf8.RuneCountInString(s) <= maxShown {
 		return s
 	}

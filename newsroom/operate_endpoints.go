@@ -16,7 +16,7 @@ import (
 // in the API.
 func (n *Newsroom) endpointRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/operate/endpoints", n.signedIn(n.endpoints))
-	mux.Handle("POST /admin/operate/endpoints/{channel}/{endpoint}/reset", n.signedIn(n.admin(n.resetEndpoint)))
+	mux.Handle("POST /admin/operate/endpoints/{channel}/{endpoint}/reset", n.signedIn(n.adminOnly(n.resetEndpoint)))
 }
 
 // endpointRow is one endpoint's health as the page shows it.
@@ -47,7 +47,7 @@ func (n *Newsroom) endpoints(w http.ResponseWriter, r *http.Request, v *visit) {
 	}
 	p := v.page("operate")
 	p.Title = p.T("operate.endpoints.title")
-	d := &endpointsData{CanReset: crier.Authorize(v.p, crier.ActionAdmin, nil) == nil, Done: done(r, p),
+	d := &endpointsData{CanReset: crier.Authorize(v.p, crier.ActionAdmin, nil) == nil, Done: doneNote(r, p),
 		Checked: n.clock.Now()}
 	if n.health != nil {
 		for _, h := range n.health() {
@@ -87,5 +87,5 @@ func (n *Newsroom) resetEndpoint(w http.ResponseWriter, r *http.Request, v *visi
 		return
 	}
 	n.log.Info("newsroom: endpoint reset", "by", v.p.Name, "channel", channel, "endpoint", endpoint)
-	redirect(w, r, "/admin/operate/endpoints?done=endpoint_reset&what="+url.QueryEscape(channel+" / "+endpoint))
+	afterPost(w, r, "/admin/operate/endpoints?done=endpoint_reset&what="+url.QueryEscape(channel+" / "+endpoint))
 }

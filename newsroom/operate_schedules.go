@@ -39,7 +39,7 @@ type schedulesData struct {
 
 func (n *Newsroom) schedules(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := v.page("operate")
-	n.showSchedules(w, r, v, p, http.StatusOK, &schedulesData{All: r.URL.Query().Get("all") == "1", Done: done(r, p)})
+	n.showSchedules(w, r, v, p, http.StatusOK, &schedulesData{All: r.URL.Query().Get("all") == "1", Done: doneNote(r, p)})
 }
 
 func (n *Newsroom) showSchedules(w http.ResponseWriter, r *http.Request, v *visit, p *page, status int, d *schedulesData) {
@@ -62,10 +62,10 @@ func (n *Newsroom) showSchedules(w http.ResponseWriter, r *http.Request, v *visi
 	}
 	for _, sc := range slices.Backward(ss) { // newest first
 		towns := scheduleTowns(sc)
-		if !n.allowed(v.p, crier.ActionRead, towns) {
+		if !n.mayIn(v.p, crier.ActionRead, towns) {
 			continue
 		}
-		row := scheduleRow{Schedule: sc, Towns: towns, May: n.allowed(v.p, crier.ActionSchedule, towns)}
+		row := scheduleRow{Schedule: sc, Towns: towns, May: n.mayIn(v.p, crier.ActionSchedule, towns)}
 		if sc.Announcement != nil {
 			row.Title = sc.Announcement.Title
 		}
@@ -98,7 +98,7 @@ func (n *Newsroom) changeSchedule(op string) func(w http.ResponseWriter, r *http
 			n.fail(w, r, v, err)
 			return
 		}
-		if !n.allowed(v.p, crier.ActionSchedule, scheduleTowns(sc)) {
+		if !n.mayIn(v.p, crier.ActionSchedule, scheduleTowns(sc)) {
 			n.fail(w, r, v, crier.Errorf(crier.EFORBIDDEN, "%s may not change schedule %s", v.p.Name, id))
 			return
 		}
@@ -106,10 +106,10 @@ func (n *Newsroom) changeSchedule(op string) func(w http.ResponseWriter, r *http
 			"pause": n.sched.Pause, "resume": n.sched.Resume, "delete": n.sched.Cancel,
 		}[op]
 		if _, err := change(r.Context(), id); err != nil {
-			if ps := problemList(err); len(ps) > 0 {
+			if ps := invalidProblems(err); len(ps) > 0 {
 				p := v.page("operate")
 				var texts []string
-				for _, list := range problemsOf(p.Lang, ps, nil) {
+				for _, list := range formProblems(p.Lang, ps, nil) {
 					texts = append(texts, list...)
 				}
 				n.showSchedules(w, r, v, p, http.StatusUnprocessableEntity, &schedulesData{Problems: texts})
@@ -119,6 +119,6 @@ func (n *Newsroom) changeSchedule(op string) func(w http.ResponseWriter, r *http
 			return
 		}
 		n.log.Info("newsroom: schedule changed", "by", v.p.Name, "schedule", id, "change", op)
-		redirect(w, r, "/admin/operate/schedules?done=schedule_"+op+"&what="+url.QueryEscape(id))
+		afterPost(w, r, "/admin/operate/schedules?done=schedule_"+op+"&what="+url.QueryEscape(id))
 	}
 }

@@ -65,8 +65,8 @@ func (n *Newsroom) statusList(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	p := v.page("operate")
-	d := &statusData{Done: done(r, p)}
-	for _, t := range n.townsFor(v.p, crier.ActionRead) {
+	d := &statusData{Done: doneNote(r, p)}
+	for _, t := range n.townsAllowed(v.p, crier.ActionRead) {
 		view, err := n.townStatusOf(r, v, t)
 		if err != nil {
 			n.fail(w, r, v, err)
@@ -127,7 +127,7 @@ func (n *Newsroom) townStatus(w http.ResponseWriter, r *http.Request, v *visit) 
 		rows = append(rows, statusRow{Service: l.Service, Availability: string(l.Availability), Text: l.Text})
 	}
 	p := v.page("operate")
-	n.showTownStatus(w, p, http.StatusOK, &statusData{Town: view, Rows: rows, Done: done(r, p)})
+	n.showTownStatus(w, p, http.StatusOK, &statusData{Town: view, Rows: rows, Done: doneNote(r, p)})
 }
 
 func (n *Newsroom) showTownStatus(w http.ResponseWriter, p *page, status int, d *statusData) {
@@ -186,7 +186,7 @@ func (n *Newsroom) setTownStatus(w http.ResponseWriter, r *http.Request, v *visi
 			n.fail(w, r, v, err)
 			return
 		}
-		probs := problemsOf(p.Lang, ps, func(field string) string {
+		probs := formProblems(p.Lang, ps, func(field string) string {
 			m := statusField.FindStringSubmatch(field)
 			if m == nil {
 				return field
@@ -205,5 +205,5 @@ func (n *Newsroom) setTownStatus(w http.ResponseWriter, r *http.Request, v *visi
 		return
 	}
 	n.log.Info("newsroom: service status set", "by", v.p.Name, "town", t.ID, "lines", len(lines))
-	redirect(w, r, "/admin/operate/status/"+url.PathEscape(t.ID)+"?done=status_set&what="+url.QueryEscape(t.Name))
+	afterPost(w, r, "/admin/operate/status/"+url.PathEscape(t.ID)+"?done=status_set&what="+url.QueryEscape(t.Name))
 }

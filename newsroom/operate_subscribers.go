@@ -37,11 +37,11 @@ type subscriberPages interface {
 // subscriberRoutes adds the towns' email lists, for admins only, as in the
 // API: the addresses are personal data of the towns' residents.
 func (n *Newsroom) subscriberRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /admin/operate/subscribers", n.signedIn(n.admin(n.subscribers)))
-	mux.Handle("POST /admin/operate/subscribers/{town}/add", n.signedIn(n.admin(n.addSubscriber)))
-	mux.Handle("POST /admin/operate/subscribers/{town}/remove", n.signedIn(n.admin(n.removeSubscriber)))
-	mux.Handle("POST /admin/operate/subscribers/{town}/import", n.limitUpload(n.signedIn(n.admin(n.importSubscribers))))
-	mux.Handle("GET /admin/operate/subscribers/{town}/export", n.signedIn(n.admin(n.exportSubscribers)))
+	mux.Handle("GET /admin/operate/subscribers", n.signedIn(n.adminOnly(n.subscribers)))
+	mux.Handle("POST /admin/operate/subscribers/{town}/add", n.signedIn(n.adminOnly(n.addSubscriber)))
+	mux.Handle("POST /admin/operate/subscribers/{town}/remove", n.signedIn(n.adminOnly(n.removeSubscriber)))
+	mux.Handle("POST /admin/operate/subscribers/{town}/import", n.limitUpload(n.signedIn(n.adminOnly(n.importSubscribers))))
+	mux.Handle("GET /admin/operate/subscribers/{town}/export", n.signedIn(n.adminOnly(n.exportSubscribers)))
 }
 
 // townCount is a town's list counted by state.
@@ -91,7 +91,7 @@ func (d *subscribersData) Query(p int) string {
 
 func (n *Newsroom) subscribers(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := v.page("operate")
-	d := &subscribersData{Done: done(r, p), Page: pageParam(r, 1<<20)}
+	d := &subscribersData{Done: doneNote(r, p), Page: pageNumber(r, 1<<20)}
 	town := r.URL.Query().Get("town")
 	if town != "" && n.engine.Directory.Town(town) == nil {
 		n.fail(w, r, v, crier.Errorf(crier.ENOTFOUND, "no town %q", town))
@@ -202,7 +202,7 @@ func consentForm(r *http.Request) (subscriberForm, []crier.Problem) {
 		ps = append(ps, crier.Problemf("source", "operate.source_required", "confirmed addresses need the source of their consent"))
 	}
 	for field, s := range map[string]string{"name": f.Name, "source": f.Source} {
-		if strings.ContainsFunc(s, isControl) || utf8.RuneCountInString(s) > 300 {
+		if strings.ContainsFunc(s, controlChar) || utf8.RuneCountInString(s) > 300 {
 			ps = append(ps, crier.Problemf(field, "operate.single_line", "must be a single line of at most %v characters", "300"))
 		}
 	}
@@ -236,12 +236,12 @@ func (n *Newsroom) addSubscriber(w http.ResponseWriter, r *http.Request, v *visi
 			return
 		}
 		n.log.Info("newsroom: subscriber added", "by", v.p.Name, "town", t.ID)
-		redirect(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "q": {email}, "done": {"subscriber_added"}}.Encode())
+		afterPost(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "q": {email}, "done": {"subscriber_added"}}.Encode())
 		return
 	}
 	p := v.page("operate")
 	n.showSubscribers(w, r, v, p, http.StatusUnprocessableEntity, t.ID, &subscribersData{Page: 1, Form: f,
-		Problems: problemsOf(p.Lang, ps, nil)})
+		Problems: formProblems(p.Lang, ps, nil)})
 }
 
 // removeSubscriber unsubscribes one address.
@@ -260,7 +260,7 @@ func (n *Newsroom) removeSubscriber(w http.ResponseWriter, r *http.Request, v *v
 		return
 	}
 	n.log.Info("newsroom: subscriber removed", "by", v.p.Name, "town", t.ID)
-	redirect(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "q": {email}, "done": {"subscriber_removed"}}.Encode())
+	afterPost(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "q": {email}, "done": {"subscriber_removed"}}.Encode())
 }
 
 // limitUpload refuses an upload larger than maxImport with 413 before
@@ -300,7 +300,7 @@ func (n *Newsroom) importSubscribers(w http.ResponseWriter, r *http.Request, v *
 		}
 	}
 	if len(ps) > 0 || len(rows) > 0 {
-		d := &subscribersData{Page: 1, Form: f, Problems: problemsOf(p.Lang, ps, nil)}
+		d := &subscribersData{Page: 1, Form: f, Problems: formProblems(p.Lang, ps, nil)}
 		for i, rp := range rows {
 			if i == maxImportProblems {
 				d.More = len(rows) - i
@@ -318,13 +318,13 @@ func (n *Newsroom) importSubscribers(w http.ResponseWriter, r *http.Request, v *
 		return
 	}
 	n.log.Info("newsroom: subscribers imported", "by", v.p.Name, "town", t.ID, "added", added, "updated", len(subs)-added)
-	redirect(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "done": {"subscribers_imported"},
+	afterPost(w, r, "/admin/operate/subscribers?"+url.Values{"town": {t.ID}, "done": {"subscribers_imported"},
 		"what": {fmt.Sprintf("%d/%d", added, len(subs)-added)}}.Encode())
 }
 
 // problemText is a problem of a CSV row in lang, with its line.
 func problemText(lang string, p crier.Problem) (string, bool) {
-	fp := problemsOf(lang, []crier.Problem{p}, nil)
+	fp := formProblems(lang, []crier.Problem{p}, nil)
 	for field, texts := range fp {
 		return field + ": " + strings.Join(texts, " "), true
 	}
@@ -375,7 +375,7 @@ func readSubscribersCSV(r io.Reader, f subscriberForm, town string) ([]*crier.Su
 		if len(rec) > 1 {
 			name = strings.TrimSpace(rec[1])
 		}
-		if strings.ContainsFunc(name, isControl) {
+		if strings.ContainsFunc(name, controlChar) {
 			problems = append(problems, crier.Problemf(where, "control_characters", "must be a single line without control characters"))
 			continue
 		}

@@ -20,19 +20,19 @@ const maxTokenName = 100
 // userRoutes adds the accounts pages: users for admins, and every
 // person's own API tokens.
 func (n *Newsroom) userRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /admin/users", n.signedIn(n.admin(n.users)))
-	mux.Handle("POST /admin/users", n.signedIn(n.admin(n.addUser)))
-	mux.Handle("GET /admin/users/{name}", n.signedIn(n.admin(n.user)))
-	mux.Handle("POST /admin/users/{name}/disable", n.signedIn(n.admin(n.disableUser)))
-	mux.Handle("POST /admin/users/{name}/password", n.signedIn(n.admin(n.resetPassword)))
-	mux.Handle("POST /admin/users/{name}/tokens/{id}/revoke", n.signedIn(n.admin(n.revokeUserToken)))
+	mux.Handle("GET /admin/users", n.signedIn(n.adminOnly(n.users)))
+	mux.Handle("POST /admin/users", n.signedIn(n.adminOnly(n.addUser)))
+	mux.Handle("GET /admin/users/{name}", n.signedIn(n.adminOnly(n.user)))
+	mux.Handle("POST /admin/users/{name}/disable", n.signedIn(n.adminOnly(n.disableUser)))
+	mux.Handle("POST /admin/users/{name}/password", n.signedIn(n.adminOnly(n.resetPassword)))
+	mux.Handle("POST /admin/users/{name}/tokens/{id}/revoke", n.signedIn(n.adminOnly(n.revokeUserToken)))
 	mux.Handle("GET /admin/tokens", n.signedIn(n.tokens))
 	mux.Handle("POST /admin/tokens", n.signedIn(n.createToken))
 	mux.Handle("POST /admin/tokens/{id}/revoke", n.signedIn(n.revokeToken))
 }
 
-// admin serves h to admins only; others get 403 before anything is read.
-func (n *Newsroom) admin(h func(w http.ResponseWriter, r *http.Request, v *visit)) func(w http.ResponseWriter, r *http.Request, v *visit) {
+// adminOnly serves h to admins only; others get 403 before anything is read.
+func (n *Newsroom) adminOnly(h func(w http.ResponseWriter, r *http.Request, v *visit)) func(w http.ResponseWriter, r *http.Request, v *visit) {
 	return func(w http.ResponseWriter, r *http.Request, v *visit) {
 		if err := crier.Authorize(v.p, crier.ActionAdmin, nil); err != nil {
 			n.fail(w, r, v, err)
@@ -65,7 +65,7 @@ type usersData struct {
 
 func (n *Newsroom) users(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := v.page("users")
-	n.showUsers(w, r, v, p, http.StatusOK, &usersData{Form: userForm{Role: string(crier.RoleEditor)}, Done: done(r, p)})
+	n.showUsers(w, r, v, p, http.StatusOK, &usersData{Form: userForm{Role: string(crier.RoleEditor)}, Done: doneNote(r, p)})
 }
 
 func (n *Newsroom) showUsers(w http.ResponseWriter, r *http.Request, v *visit, p *page, status int, d *usersData) {
@@ -131,12 +131,12 @@ func (n *Newsroom) addUser(w http.ResponseWriter, r *http.Request, v *visit) {
 			return
 		default:
 			n.log.Info("newsroom: user added", "by", v.p.Name, "user", u.Name, "role", u.Role, "towns", u.Towns)
-			redirect(w, r, "/admin/users/"+url.PathEscape(u.Name)+"?done=user_added")
+			afterPost(w, r, "/admin/users/"+url.PathEscape(u.Name)+"?done=user_added")
 			return
 		}
 	}
 	p := v.page("users")
-	n.showUsers(w, r, v, p, http.StatusUnprocessableEntity, &usersData{Form: f, Problems: problemsOf(p.Lang, ps, nil)})
+	n.showUsers(w, r, v, p, http.StatusUnprocessableEntity, &usersData{Form: f, Problems: formProblems(p.Lang, ps, nil)})
 }
 
 // userData is what a user's page shows.
@@ -151,7 +151,7 @@ type userData struct {
 
 func (n *Newsroom) user(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := v.page("users")
-	n.showUser(w, r, v, p, http.StatusOK, &userData{Done: done(r, p)})
+	n.showUser(w, r, v, p, http.StatusOK, &userData{Done: doneNote(r, p)})
 }
 
 func (n *Newsroom) showUser(w http.ResponseWriter, r *http.Request, v *visit, p *page, status int, d *userData) {
@@ -194,7 +194,7 @@ func (n *Newsroom) disableUser(w http.ResponseWriter, r *http.Request, v *visit)
 			p := v.page("users")
 			ps := []crier.Problem{crier.Problemf("disable", "operate.last_admin",
 				"%s is the last active admin and stays enabled; add another admin first", u.Name)}
-			n.showUser(w, r, v, p, http.StatusConflict, &userData{Problems: problemsOf(p.Lang, ps, nil)})
+			n.showUser(w, r, v, p, http.StatusConflict, &userData{Problems: formProblems(p.Lang, ps, nil)})
 			return
 		}
 	}
@@ -203,7 +203,7 @@ func (n *Newsroom) disableUser(w http.ResponseWriter, r *http.Request, v *visit)
 		return
 	}
 	n.log.Info("newsroom: user disabled", "by", v.p.Name, "user", name)
-	redirect(w, r, "/admin/users/"+url.PathEscape(name)+"?done=user_disabled")
+	afterPost(w, r, "/admin/users/"+url.PathEscape(name)+"?done=user_disabled")
 }
 
 // resetPassword gives a user a new password, which ends their sessions.
@@ -220,7 +220,7 @@ func (n *Newsroom) resetPassword(w http.ResponseWriter, r *http.Request, v *visi
 	}
 	if len(ps) > 0 {
 		p := v.page("users")
-		n.showUser(w, r, v, p, http.StatusUnprocessableEntity, &userData{Problems: problemsOf(p.Lang, ps, nil)})
+		n.showUser(w, r, v, p, http.StatusUnprocessableEntity, &userData{Problems: formProblems(p.Lang, ps, nil)})
 		return
 	}
 	hash, err := password.Hash(pw)
@@ -234,10 +234,10 @@ func (n *Newsroom) resetPassword(w http.ResponseWriter, r *http.Request, v *visi
 	n.log.Info("newsroom: password reset", "by", v.p.Name, "user", name)
 	if name == v.p.Name {
 		// The admin's own session ended with the old password.
-		redirect(w, r, "/admin/login")
+		afterPost(w, r, "/admin/login")
 		return
 	}
-	redirect(w, r, "/admin/users/"+url.PathEscape(name)+"?done=password_set")
+	afterPost(w, r, "/admin/users/"+url.PathEscape(name)+"?done=password_set")
 }
 
 // revokeUserToken revokes one of a user's tokens.
@@ -247,7 +247,7 @@ func (n *Newsroom) revokeUserToken(w http.ResponseWriter, r *http.Request, v *vi
 		n.fail(w, r, v, err)
 		return
 	}
-	redirect(w, r, "/admin/users/"+url.PathEscape(name)+"?done=token_revoked")
+	afterPost(w, r, "/admin/users/"+url.PathEscape(name)+"?done=token_revoked")
 }
 
 // revoke revokes the token {id} of user, which stops working at once: a
@@ -285,7 +285,7 @@ type tokensData struct {
 
 func (n *Newsroom) tokens(w http.ResponseWriter, r *http.Request, v *visit) {
 	p := v.page("tokens")
-	n.showTokens(w, r, v, p, http.StatusOK, &tokensData{Done: done(r, p)})
+	n.showTokens(w, r, v, p, http.StatusOK, &tokensData{Done: doneNote(r, p)})
 }
 
 func (n *Newsroom) showTokens(w http.ResponseWriter, r *http.Request, v *visit, p *page, status int, d *tokensData) {
@@ -308,13 +308,13 @@ func (n *Newsroom) createToken(w http.ResponseWriter, r *http.Request, v *visit)
 	switch {
 	case name == "":
 		ps = append(ps, crier.Problemf("name", "required", "is required"))
-	case utf8.RuneCountInString(name) > maxTokenName || strings.ContainsFunc(name, isControl):
+	case utf8.RuneCountInString(name) > maxTokenName || strings.ContainsFunc(name, controlChar):
 		ps = append(ps, crier.Problemf("name", "operate.token_name",
 			"must be a single line of at most %v characters", strconv.Itoa(maxTokenName)))
 	}
 	p := v.page("tokens")
 	if len(ps) > 0 {
-		n.showTokens(w, r, v, p, http.StatusUnprocessableEntity, &tokensData{Name: name, Problems: problemsOf(p.Lang, ps, nil)})
+		n.showTokens(w, r, v, p, http.StatusUnprocessableEntity, &tokensData{Name: name, Problems: formProblems(p.Lang, ps, nil)})
 		return
 	}
 	secret := newTokenSecret()
@@ -333,7 +333,7 @@ func (n *Newsroom) revokeToken(w http.ResponseWriter, r *http.Request, v *visit)
 		n.fail(w, r, v, err)
 		return
 	}
-	redirect(w, r, "/admin/tokens?done=token_revoked")
+	afterPost(w, r, "/admin/tokens?done=token_revoked")
 }
 
 // newTokenSecret returns a random token as crier tokens add makes them:
@@ -344,6 +344,6 @@ func newTokenSecret() string {
 	return "crier_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
-// isControl reports whether r is a control character, which no line of a
+// controlChar reports whether r is a control character, which no line of a
 // form may hold.
-func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+func controlChar(r rune) bool { return r < ' ' || r == 0x7f }
