@@ -99,3 +99,14 @@ func (d *Directory) known() string {
 	}
 	return s
 }
+
+// Groups returns the names of the groups of towns, sorted; Resolve
+// expands each.
+func (d *Directory) Groups() []string {
+	names := make([]string, 0, len(d.groups))
+	for g := range d.groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -329,15 +329,21 @@ func (s *Server) routes() {
 	// /{town}/subscribe, and the website's other /{town}/{page} paths.
 	mux.HandleFunc("GET /{town}/{page}", s.townPage)
 	mux.Handle("POST /{town}/{page}", form.Handler(http.HandlerFunc(s.townPage)))
-	if s.newsroom != nil {
-		mux.Handle("/admin/", s.newsroom)
-		mux.Handle("/admin", s.newsroom)
-	}
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.withClient(s.logRequests(s.recoverPanics(s.limitConns(mux))))
+	var h http.Handler = mux
+	if s.newsroom != nil {
+		// The newsroom's prefix is its own, before any pattern of the
+		// site's such as /{town}/{page}, which would conflict with it.
+		outer := http.NewServeMux()
+		outer.Handle("/admin/", s.newsroom)
+		outer.Handle("/admin", s.newsroom)
+		outer.Handle("/", mux)
+		h = outer
+	}
+	s.handler = s.withClient(s.logRequests(s.recoverPanics(s.limitConns(h))))
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
