@@ -332,30 +332,11 @@ func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) {
 // announcementStatus answers the Status of one announcement, or 404. A
 // principal who may read only some of its towns gets the counts of those.
 func (s *Server) announcementStatus(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	a, err := s.store.Announcement(r.Context(), id)
+	st, err := LoadStatus(r.Context(), s.store, s.directory, r.PathValue("id"), s.readScope(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	counts, err := s.store.Counts(r.Context(), id)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	scope := s.readScope(r)
-	if scope != nil {
-		// Counts are one row per town × channel × state, not a list to
-		// page: they are kept to the principal's towns here.
-		counts = slices.DeleteFunc(counts, func(c crier.Count) bool { return !slices.Contains(scope, c.Town) })
-		if towns, _ := s.directory.Resolve(a.Towns); slices.ContainsFunc(towns, func(t string) bool { return !slices.Contains(scope, t) }) {
-			scope = slices.DeleteFunc(towns, func(t string) bool { return !slices.Contains(scope, t) })
-		} else {
-			scope = nil // every town of it is theirs
-		}
-	}
-	st := newStatus(a, counts)
-	st.Scope = scope
 	s.writeJSON(w, r, http.StatusOK, st)
 }
 

@@ -58,6 +58,7 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/announcements", crier.ActionRead, principalTowns, s.listAnnouncements},
 		{"GET /api/v1/announcements/{id}", crier.ActionRead, someStoredTown, s.announcementStatus},
 		{"GET /api/v1/announcements/{id}/deliveries", crier.ActionRead, someStoredTown, s.listDeliveries},
+		{"GET /api/v1/announcements/{id}/events", crier.ActionRead, someStoredTown, s.announcementEvents},
 		{"POST /api/v1/announcements/{id}/retry", crier.ActionRetry, storedAnnouncement, s.retry},
 		// The update's own towns are checked too (bodyTowns in the handler).
 		{"POST /api/v1/announcements/{id}/update", crier.ActionUpdate, storedAnnouncement, s.updateAnnouncement},

@@ -306,6 +306,29 @@ func TestListsShowOnlyTheirTowns(t *testing.T) {
 				get(t, token, "/api/v1/announcements/"+ids["werl"]+"/deliveries", http.StatusForbidden, nil)
 			}
 		},
+		"GET /api/v1/announcements/{id}/events": func(t *testing.T, token string, admin bool) {
+			// TestEvents follows a stream; here only its first event.
+			_, events := openEvents(t, e, token, ids["both"])
+			ev, _ := next(t, events)
+			var st Status
+			if err := json.Unmarshal([]byte(ev.data), &st); err != nil || ev.name != "progress" {
+				t.Fatalf("first event: %+v, %v", ev, err)
+			}
+			var got []string
+			for _, c := range st.Counts {
+				got = append(got, c.Town)
+			}
+			want := []string{"soest"}
+			if admin {
+				want = append(want, "werl")
+			}
+			if d := towns(got, want...); d != "" {
+				t.Errorf("events of both: %s", d)
+			}
+			if !admin {
+				get(t, token, "/api/v1/announcements/"+ids["werl"]+"/events", http.StatusForbidden, nil)
+			}
+		},
 		"GET /api/v1/deliveries/{id}/attempts": func(t *testing.T, token string, admin bool) {
 			get(t, token, "/api/v1/deliveries/"+ids["both/soest"]+"/attempts", http.StatusOK, nil)
 			status := http.StatusForbidden
