@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -235,5 +236,41 @@ func TestEventsBounded(t *testing.T) {
 	e.server.CloseStreams()
 	if ev, _ := next(t, events); ev.name != "end" {
 		t.Errorf("after CloseStreams: %+v, want the end", ev)
+	}
+}
+
+// TestClientEvents: the client follows a stream to its last status; a
+// refused one is the server's error, and one the server closes early is
+// an error too.
+func TestClientEvents(t *testing.T) {
+	e, db, ids := newTownsEnv(t)
+	e.server.streamPoll = time.Millisecond
+	c := &Client{URL: e.url, Token: "crier_editor_soest"}
+	var seen []*Status
+	err := c.Events(context.Background(), ids["soest"], func(st *Status) error {
+		seen = append(seen, st)
+		if len(seen) == 1 {
+			sendAll(t, db, "soest")
+		}
+		return nil
+	})
+	if err != nil || len(seen) < 2 || seen[0].Done || !seen[len(seen)-1].Done {
+		t.Fatalf("events: %d statuses, %v", len(seen), err)
+	}
+	if err := c.Events(context.Background(), ids["werl"], func(*Status) error { return nil }); crier.ErrorCode(err) != crier.EFORBIDDEN {
+		t.Errorf("werl's: %v, want forbidden", err)
+	}
+	stop := errors.New("enough")
+	if err := c.Events(context.Background(), ids["both"], func(*Status) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn's error: %v", err)
+	}
+	// For the admin, werl's part of the Kreis's notice is still queued.
+	admin := &Client{URL: e.url, Token: testToken}
+	err = admin.Events(context.Background(), ids["kreis"], func(*Status) error {
+		e.server.CloseStreams()
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "ended early") {
+		t.Errorf("closed by the server: %v", err)
 	}
 }
