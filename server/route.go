@@ -48,7 +48,7 @@ const (
 const lastScope = storedDelivery
 
 // apiRoutes is the table of every API route. Lists show each principal
-// only their towns' announcements, deliveries and captures; an
+// only their towns' announcements, schedules, deliveries and captures; an
 // announcement for several towns shows a reader of some of them their
 // part. Subscriber lists, data protection requests and endpoints need
 // admin rights.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/schedule"
 	"github.com/crierhq/crier/store/sqlite"
 )
 
@@ -189,8 +191,11 @@ func newTownsEnv(t *testing.T) (*env, *sqlite.DB, map[string]string) {
 	for token, p := range readerTokens {
 		accounts.tokens[crier.TokenHash(token)] = p
 	}
+	n := 0
 	e := newEnv(t, func(o *Options) {
 		o.Engine.Store, o.Store, o.Captures, o.Accounts = db, db, db, accounts
+		o.Schedules = &schedule.Scheduler{Store: db, Engine: o.Engine, Clock: fixedClock{testNow},
+			NewID: func() string { n++; return fmt.Sprintf("sched%d", n) }}
 	})
 	ctx := context.Background()
 	ids := map[string]string{}
@@ -201,6 +206,12 @@ func newTownsEnv(t *testing.T) (*env, *sqlite.DB, map[string]string) {
 			t.Fatal(err)
 		}
 		ids[name] = res.Announcement.ID
+		sc, err := e.client.CreateSchedule(ctx, &crier.Schedule{Spec: "0 8 * * *",
+			Announcement: &crier.Announcement{Title: "Sprechstunde " + name, Body: "Heute.", Towns: towns}}, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids["schedule "+name] = sc.ID
 		ds, err := db.Deliveries(ctx, crier.DeliveryFilter{Announcement: res.Announcement.ID})
 		if err != nil || len(ds) == 0 {
 			t.Fatalf("deliveries of %s: %v, %v", name, ds, err)
@@ -327,6 +338,25 @@ func TestListsShowOnlyTheirTowns(t *testing.T) {
 			}
 			if !admin {
 				get(t, token, "/api/v1/announcements/"+ids["werl"]+"/events", http.StatusForbidden, nil)
+			}
+		},
+		"GET /api/v1/schedules": func(t *testing.T, token string, admin bool) {
+			var list scheduleList
+			get(t, token, "/api/v1/schedules?state=active", http.StatusOK, &list)
+			var got []string
+			for _, sc := range list.Schedules {
+				for name, id := range ids {
+					if id == sc.ID {
+						got = append(got, strings.TrimPrefix(name, "schedule "))
+					}
+				}
+			}
+			want := []string{"soest", "both", "kreis"}
+			if admin {
+				want = append(want, "werl")
+			}
+			if d := towns(got, want...); d != "" {
+				t.Errorf("schedules: %s", d)
 			}
 		},
 		"GET /api/v1/deliveries/{id}/attempts": func(t *testing.T, token string, admin bool) {

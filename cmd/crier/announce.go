@@ -457,8 +457,8 @@ func (m *Main) list(ctx context.Context, args []string) error {
 	}
 	scheduled, err := c.Schedules(ctx, "")
 	if crier.ErrorCode(err) == crier.EFORBIDDEN {
-		// Only an admin lists schedules; a user's token lists the
-		// announcements of their towns.
+		// A server whose store cannot list schedules by town lists
+		// them to admins only; the announcements are still there.
 		scheduled, err = nil, nil
 	}
 	if err != nil {

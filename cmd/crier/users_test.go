@@ -123,6 +123,16 @@ func TestUserTokenThroughServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, towns := range []string{"soest", "werl"} {
+		if _, err := srv.Client.CreateSchedule(context.Background(), &crier.Schedule{Spec: "0 8 * * *",
+			Announcement: &crier.Announcement{Title: "Sprechstunde " + towns, Body: "Heute.", Towns: []string{towns}}}, "", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := run(t, env, "schedule", "list"); code != exitOK || !strings.Contains(out, "Sprechstunde soest") ||
+		strings.Contains(out, "Sprechstunde werl") {
+		t.Errorf("schedule list as editor: exit %d\n%s%s", code, out, errOut)
+	}
 	if code, out, errOut := run(t, env, "list"); code != exitOK || !strings.Contains(out, "Wasser abkochen") ||
 		!strings.Contains(out, "Soest und Werl") || strings.Contains(out, "Nur Werl") {
 		t.Errorf("list as editor: exit %d\n%s%s", code, out, errOut)

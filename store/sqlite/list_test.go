@@ -177,3 +177,47 @@ func TestDeliveriesAndCapturesOfTowns(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulesTargeting: a schedule is listed for the targets its
+// announcement names, in the states asked for; no targets list none.
+func TestSchedulesTargeting(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	for id, towns := range map[string][]string{"s-soest": {"soest"}, "s-werl": {"werl"}, "s-kreis": {"kreis-soest"}} {
+		sc := testSchedule(id)
+		sc.Announcement.Towns = towns
+		mustCreateSchedule(t, db, sc)
+	}
+	if _, err := db.UpdateSchedule(ctx, "s-kreis", t0, func(s *crier.Schedule) error {
+		s.State = crier.SchedulePaused
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ss []*crier.Schedule) []string {
+		out := []string{}
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		targets []string
+		states  []crier.ScheduleState
+		want    []string
+	}{
+		{[]string{"all", "soest", "kreis-soest"}, nil, []string{"s-kreis", "s-soest"}},
+		{[]string{"all", "soest", "kreis-soest"}, []crier.ScheduleState{crier.ScheduleActive}, []string{"s-soest"}},
+		{[]string{"werl"}, nil, []string{"s-werl"}},
+		{[]string{}, nil, []string{}},
+	} {
+		ss, err := db.SchedulesTargeting(ctx, tc.targets, tc.states...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tc.want, ids(ss)); d != "" {
+			t.Errorf("%v %v (-want +got):\n%s", tc.targets, tc.states, d)
+		}
+	}
+}
