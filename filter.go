@@ -99,6 +99,10 @@ type CaptureFilter struct {
 	// Towns, when not nil, keeps the captures of these towns; an empty,
 	// non-nil Towns keeps none.
 	Towns []string
+	// Personal, when false, leaves out the captures sent to one recipient
+	// (an email): they hold the address and its own unsubscribe link.
+	// Only an admin reads those, as the subscriber lists.
+	Personal bool
 	// Newest lists the newest first, so that the limit keeps the latest;
 	// otherwise the oldest come first.
 	Newest bool

@@ -66,10 +66,14 @@ type captureFinder interface {
 
 // listCaptures answers what the exercise sink received for the
 // principal's towns (every town for an admin), oldest first or, with
-// order=newest, newest first, optionally for one announcement.
+// order=newest, newest first, optionally for one announcement. Only an
+// admin gets the captures sent to one recipient (emails).
 func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
 	f := crier.CaptureFilter{Announcement: q.str("announcement"), Towns: s.readScope(r), Limit: q.limit()}
+	// Mails to one address are an admin's to read, as the subscriber
+	// lists: they hold the address and its unsubscribe link.
+	f.Personal = f.Towns == nil
 	switch order := q.str("order"); order {
 	case "", "oldest":
 	case "newest":

@@ -35,12 +35,12 @@ func (db *DB) SaveCapture(ctx context.Context, c *crier.Capture) error {
 // Captures returns up to limit captures (1000 when limit is 0), of one
 // announcement or of all when announcement is empty, oldest first.
 func (db *DB) Captures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Limit: limit})
+	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit})
 }
 
 // RecentCaptures is Captures newest first: the limit keeps the latest.
 func (db *DB) RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Limit: limit, Newest: true})
+	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit, Newest: true})
 }
 
 // FindCaptures returns up to f.Limit (1000 when 0) captures matching f,
@@ -52,6 +52,9 @@ func (db *DB) FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier
 	)
 	if f.Announcement != "" {
 		where, args = append(where, `announcement = ?`), append(args, f.Announcement)
+	}
+	if !f.Personal {
+		where = append(where, `recipient = ''`)
 	}
 	if f.Towns != nil {
 		if len(f.Towns) == 0 {

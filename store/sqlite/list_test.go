@@ -132,7 +132,8 @@ func TestCursorText(t *testing.T) {
 }
 
 // TestDeliveriesAndCapturesOfTowns: a town list keeps only those towns'
-// deliveries and captures; an empty one keeps none.
+// deliveries and captures; an empty one keeps none. Captures sent to one
+// recipient are listed only when asked for.
 func TestDeliveriesAndCapturesOfTowns(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
@@ -143,37 +144,42 @@ func TestDeliveriesAndCapturesOfTowns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct {
-		towns []string
-		want  []string
-	}{
-		{nil, []string{"soest", "werl", "ense"}},
-		{[]string{"soest"}, []string{"soest"}},
-		{[]string{"soest", "ense"}, []string{"soest", "ense"}},
-		{[]string{}, nil},
-	} {
-		ds, err := db.Deliveries(ctx, crier.DeliveryFilter{Announcement: "c-both", Towns: tc.towns})
+	mail := &crier.Capture{Key: "c-both.1.soest.mail.1", Announcement: "c-both", Revision: 1, Town: "soest",
+		Channel: "mail-soest", Type: "email", Recipient: "anna@example.org", At: t0}
+	if err := db.SaveCapture(ctx, mail); err != nil {
+		t.Fatal(err)
+	}
+	townsOf := func(towns []string, personal bool) (deliveries, captures []string) {
+		ds, err := db.Deliveries(ctx, crier.DeliveryFilter{Announcement: "c-both", Towns: towns})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
 		for _, d := range ds {
-			got = append(got, d.Town)
+			deliveries = append(deliveries, d.Town)
 		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("deliveries of %q: %v, want %v", tc.towns, got, tc.want)
-		}
-		cs, err := db.FindCaptures(ctx, crier.CaptureFilter{Towns: tc.towns, Newest: true})
+		cs, err := db.FindCaptures(ctx, crier.CaptureFilter{Towns: towns, Personal: personal})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = nil
 		for _, c := range cs {
-			got = append(got, c.Town)
+			captures = append(captures, c.Town+":"+c.Recipient)
 		}
-		slices.Reverse(got)
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("captures of %q: %v, want %v", tc.towns, got, tc.want)
+		return deliveries, captures
+	}
+	for _, tc := range []struct {
+		towns                []string
+		personal             bool
+		deliveries, captures []string
+	}{
+		{nil, true, []string{"soest", "werl", "ense"}, []string{"soest:", "werl:", "ense:", "soest:anna@example.org"}},
+		{nil, false, []string{"soest", "werl", "ense"}, []string{"soest:", "werl:", "ense:"}},
+		{[]string{"soest"}, true, []string{"soest"}, []string{"soest:", "soest:anna@example.org"}},
+		{[]string{"soest", "ense"}, false, []string{"soest", "ense"}, []string{"soest:", "ense:"}},
+		{[]string{}, true, nil, nil},
+	} {
+		ds, cs := townsOf(tc.towns, tc.personal)
+		if !slices.Equal(ds, tc.deliveries) || !slices.Equal(cs, tc.captures) {
+			t.Errorf("towns %q, personal %v: deliveries %v, captures %v; want %v, %v", tc.towns, tc.personal, ds, cs, tc.deliveries, tc.captures)
 		}
 	}
 }
