@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -272,5 +273,37 @@ func TestClientEvents(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "ended early") {
 		t.Errorf("closed by the server: %v", err)
+	}
+}
+
+// TestEventsOutliveTimeouts: a stream lasts longer than the server's read
+// and write timeouts, which bound ordinary requests.
+func TestEventsOutliveTimeouts(t *testing.T) {
+	e, _, ids := newTownsEnv(t)
+	e.server.streamPoll, e.server.streamHeartbeat = time.Millisecond, 5*time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := e.server.HTTPServer(Timeouts{Read: 20 * time.Millisecond, Write: 20 * time.Millisecond})
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	e.url = "http://" + ln.Addr().String()
+	_, events := openEvents(t, e, testToken, ids["kreis"])
+	start := time.Now()
+	for n := 0; time.Since(start) < 200*time.Millisecond; n++ {
+		ev, ok := <-events
+		if !ok {
+			t.Fatalf("stream ended after %v and %d events", time.Since(start), n)
+		}
+		if ev.name == "done" {
+			t.Fatalf("done: %+v", ev)
+		}
+	}
+	// Shutting the server down ends the stream rather than waiting for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown with a stream open: %v", err)
 	}
 }
