@@ -8,12 +8,15 @@
 // may do everything, or a user's API token (Options.Accounts), which may
 // do what the user's role allows in the user's towns (crier.Authorize);
 // 403 otherwise. Each route's action is in the one route table,
-// Server.apiRoutes.
+// Server.apiRoutes. Lists show a user only their towns' announcements,
+// deliveries and captures, and an announcement for several towns shows
+// a reader of some of them their part.
 //
 //	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
-//	GET    /api/v1/announcements?limit=           newest first
+//	GET    /api/v1/announcements?limit=           newest first; ?town= &state= &mode= &before= &after=
 //	GET    /api/v1/announcements/{id}             Status: counts per town × channel × state
 //	GET    /api/v1/announcements/{id}/deliveries  ?town= &channel= &state= &after= &limit=
+//	GET    /api/v1/announcements/{id}/events      the Status as server-sent events while it changes
 //	POST   /api/v1/announcements/{id}/retry       {"states":["failed","unknown"]}
 //	POST   /api/v1/announcements/{id}/update      the next revision: a correction
 //	POST   /api/v1/announcements/{id}/cancel      {"reason":"..."}: the last revision

@@ -153,6 +153,14 @@ type Options struct {
 	// MaxImportBody is the largest subscriber import, in bytes, in one
 	// request; a larger one is answered 413. Default MaxImportBody.
 	MaxImportBody int64
+	// StreamPoll is how often a progress stream (GET
+	// /api/v1/announcements/{id}/events) reads the counts, StreamHeartbeat
+	// the longest it stays silent, and MaxStreams how many may be open at
+	// once. Defaults DefaultStreamPoll, DefaultStreamHeartbeat and
+	// DefaultMaxStreams.
+	StreamPoll      time.Duration
+	StreamHeartbeat time.Duration
+	MaxStreams      int
 	// MaxProblems is the most problems one answer lists, after grouping
 	// the ones many towns share (see SummarizeProblems). Default
 	// MaxProblems.
@@ -204,6 +212,10 @@ type Server struct {
 	maxBody       int64
 	maxImportBody int64
 	maxProblems   int
+
+	streams         streams
+	streamPoll      time.Duration
+	streamHeartbeat time.Duration
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -283,6 +295,10 @@ func New(o Options) (*Server, error) {
 		maxBody:       cmp.Or(max(o.MaxBody, 0), MaxBody),
 		maxImportBody: cmp.Or(max(o.MaxImportBody, 0), MaxImportBody),
 		maxProblems:   cmp.Or(max(o.MaxProblems, 0), MaxProblems),
+
+		streams:         newStreams(cmp.Or(max(o.MaxStreams, 0), DefaultMaxStreams)),
+		streamPoll:      cmp.Or(max(o.StreamPoll, 0), DefaultStreamPoll),
+		streamHeartbeat: cmp.Or(max(o.StreamHeartbeat, 0), DefaultStreamHeartbeat),
 	}
 	if s.clock == nil {
 		s.clock = crier.SystemClock{}

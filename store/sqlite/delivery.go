@@ -49,6 +49,15 @@ func (db *DB) Deliveries(ctx context.Context, f crier.DeliveryFilter) ([]*crier.
 			args = append(args, c.value)
 		}
 	}
+	if f.Towns != nil {
+		if len(f.Towns) == 0 {
+			return nil, nil
+		}
+		where = append(where, "town IN (?"+strings.Repeat(", ?", len(f.Towns)-1)+")")
+		for _, t := range f.Towns {
+			args = append(args, t)
+		}
+	}
 	args = append(args, limitOr(f.Limit))
 	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)

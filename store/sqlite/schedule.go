@@ -125,12 +125,41 @@ func (db *DB) Schedule(ctx context.Context, id string) (*crier.Schedule, error) 
 // Schedules returns the schedules in the given states, or all of them when
 // none are given, oldest first.
 func (db *DB) Schedules(ctx context.Context, states ...crier.ScheduleState) ([]*crier.Schedule, error) {
-	query, args := `SELECT `+scheduleColumns+` FROM schedules`, []any{}
+	return db.schedules(ctx, nil, states)
+}
+
+// SchedulesTargeting returns the schedules in one of states (any when
+// none are given) whose announcement targets one of targets: town ids,
+// groups or "all", as crier.Directory.Targeting gives them for a person's
+// towns. An empty targets selects none.
+func (db *DB) SchedulesTargeting(ctx context.Context, targets []string, states ...crier.ScheduleState) ([]*crier.Schedule, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	return db.schedules(ctx, targets, states)
+}
+
+func (db *DB) schedules(ctx context.Context, targets []string, states []crier.ScheduleState) ([]*crier.Schedule, error) {
+	var (
+		where []string
+		args  []any
+	)
 	if len(states) > 0 {
-		query += ` WHERE state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
+		where = append(where, `state IN (?`+strings.Repeat(`, ?`, len(states)-1)+`)`)
 		for _, s := range states {
 			args = append(args, string(s))
 		}
+	}
+	if len(targets) > 0 {
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(announcement, '$.towns') WHERE value IN (?`+
+			strings.Repeat(`, ?`, len(targets)-1)+`))`)
+		for _, t := range targets {
+			args = append(args, t)
+		}
+	}
+	query := `SELECT ` + scheduleColumns + ` FROM schedules`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	rows, err := db.read.QueryContext(ctx, query+` ORDER BY created_at, id`, args...)
 	if err != nil {
