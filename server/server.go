@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/internal/ratelimit"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
@@ -180,7 +181,7 @@ type Server struct {
 	site        http.Handler
 	tokens      *crier.Tokens
 	privacyURL  string
-	limiter     *rateLimiter
+	limiter     *ratelimit.Limiter
 	optIns      *optInQueue
 	peers       peers
 	conns       *connLimiter
@@ -258,7 +259,7 @@ func New(o Options) (*Server, error) {
 		site:        o.Site,
 		tokens:      o.Tokens,
 		privacyURL:  o.PrivacyURL,
-		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
+		limiter:     ratelimit.New(SubscribeLimit, SubscribeWindow, maxBuckets),
 		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
 		conns:       newConnLimiter(o.MaxConnsPerClient),
 		statuses:    o.Statuses,
