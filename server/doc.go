@@ -8,7 +8,8 @@
 // may do everything, or a user's API token (Options.Accounts), which may
 // do what the user's role allows in the user's towns (crier.Authorize);
 // 403 otherwise. Each route's action is in the one route table,
-// Server.apiRoutes.
+// Server.apiRoutes. The one exception, marked as such in the table, is
+// POST /api/v1/login, which trades a name and a password for a token.
 //
 //	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
 //	GET    /api/v1/announcements?limit=           newest first
@@ -43,6 +44,11 @@
 //	PUT    /api/v1/towns/{town}/status            {"status":[...]} replaces it; [] restores the configured one
 //	GET    /api/v1/channels                       id and type only, never secrets
 //	GET    /api/v1/endpoints                      every endpoint's breaker state, last error, latency_ms
+//	POST   /api/v1/login                          no bearer token (with Options.Logins): {"name","password",
+//	                                              "token_name"} → 201 with a new API token; 401 for any
+//	                                              wrong name or password; 429 with Retry-After past the
+//	                                              login rate limit (per account and per client address)
+//	POST   /api/v1/logout                         revokes the request's own token (204); 409 for the admin token
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus

@@ -33,6 +33,10 @@ const (
 	// bodyTowns: the handler checks the towns of the request body with
 	// Server.authorize once it has decoded it.
 	bodyTowns
+	// public: the route takes no bearer token and acts for nobody; it
+	// signs the request in itself, with its own rate limit and body bound
+	// (POST /api/v1/login). Its action is not checked.
+	public
 )
 
 // apiRoutes is the table of every API route. Lists that are not filtered
@@ -66,6 +70,11 @@ func (s *Server) apiRoutes() []route {
 		{"PUT /api/v1/towns/{town}/status", crier.ActionServiceStatus, pathTown, s.putServiceStatus},
 	}
 	routes = append(routes, s.scheduleRoutes()...)
+	routes = append(routes,
+		// The one route without a bearer token: name and password get one.
+		route{"POST /api/v1/login", crier.ActionRead, public, s.login},
+		// Every signed-in principal may revoke the token it uses.
+		route{"POST /api/v1/logout", crier.ActionRead, noTowns, s.logout})
 	// Any principal may learn that a path is no route (404, 405).
 	return append(routes, route{"/api/v1/", crier.ActionRead, noTowns, s.noRoute})
 }

@@ -70,7 +70,7 @@ func TestEveryRouteAuthorized(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, rt := range routes {
-		if !slices.Contains(crier.Actions, rt.action) || rt.towns < noTowns || rt.towns > bodyTowns || rt.handler == nil {
+		if !slices.Contains(crier.Actions, rt.action) || rt.towns < noTowns || rt.towns > public || rt.handler == nil {
 			t.Errorf("%s has no authorization rule: action %q, towns %d", rt.pattern, rt.action, rt.towns)
 		}
 		if seen[rt.pattern] {
@@ -88,9 +88,35 @@ func TestEveryRouteAuthorized(t *testing.T) {
 		path = strings.NewReplacer("{id}", id, "{town}", "soest", "{email}", "a@example.org",
 			"{channel}", "mastodon-soest", "{endpoint}", "x").Replace(path)
 		status, body := rawRequest(t, e, method, path, viewerWerl, "{}")
-		readable := rt.action == crier.ActionRead && rt.towns == noTowns
+		readable := rt.action == crier.ActionRead && rt.towns == noTowns || rt.towns == public
 		if readable && status == http.StatusForbidden || !readable && status != http.StatusForbidden {
 			t.Errorf("%s as viewer of werl: status %d (%s)", rt.pattern, status, body)
+		}
+	}
+}
+
+// TestPublicRoutes: the routes without a bearer token are the ones
+// named here, and they answer a request without one themselves.
+func TestPublicRoutes(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	for _, rt := range e.server.apiRoutes() {
+		if rt.towns == public {
+			got = append(got, rt.pattern)
+		}
+	}
+	if want := []string{"POST /api/v1/login"}; !slices.Equal(got, want) {
+		t.Errorf("public routes %q, want %q", got, want)
+	}
+	for _, rt := range e.server.apiRoutes() {
+		method, path, ok := strings.Cut(rt.pattern, " ")
+		if !ok || rt.towns == public {
+			continue
+		}
+		path = strings.NewReplacer("{id}", "x", "{town}", "soest", "{email}", "a@example.org",
+			"{channel}", "c", "{endpoint}", "x").Replace(path)
+		if status, body := rawRequest(t, e, method, path, "", "{}"); status != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d %s", rt.pattern, status, body)
 		}
 	}
 }

@@ -61,6 +61,12 @@ type Options struct {
 	// Token is the admin API token. Required. It acts as
 	// crier.AdminPrincipal.
 	Token string
+	// Logins, when set, serves POST /api/v1/login, which trades a user's
+	// name and password for a new API token, and POST /api/v1/logout,
+	// which revokes the token of the request; without it both answer
+	// 501. The login's rate limit counts the client's address (see
+	// TrustedProxies).
+	Logins Logins
 	// Accounts, when set, lets users in with their own API tokens, each
 	// with the rights of the user's role in the user's towns (see
 	// crier.Authorize); a revoked token, or one of a disabled user, is
@@ -164,6 +170,7 @@ type TokenLookup interface {
 // Server is crier's HTTP API. It is an http.Handler.
 type Server struct {
 	accounts    TokenLookup
+	logins      Logins
 	engine      *crier.Engine
 	store       crier.AnnouncementStore
 	subscribers crier.SubscriberStore
@@ -243,6 +250,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		engine:      o.Engine,
 		accounts:    o.Accounts,
+		logins:      o.Logins,
 		store:       o.Store,
 		subscribers: o.Subscribers,
 		captures:    o.Captures,
@@ -299,6 +307,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	for _, rt := range s.apiRoutes() {
+		if rt.towns == public {
+			mux.Handle(rt.pattern, rt.handler)
+			continue
+		}
 		mux.Handle(rt.pattern, s.authenticate(s.authorizeRoute(rt)))
 	}
 
