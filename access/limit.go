@@ -88,6 +88,7 @@ func accountKey(name string) string {
 
 // tooMany is the error of a login refused by the limit.
 func tooMany(wait time.Duration) error {
-	return &crier.Error{Code: CodeTooMany, RetryAfter: wait,
-		Message: "too many failed logins: try again in " + wait.Round(time.Second).String()}
+	err := refuse(CodeTooMany, "access.login.too_many", nil, max(1, int((wait+time.Minute-1)/time.Minute)))
+	err.err.RetryAfter = wait
+	return err
 }

@@ -187,15 +187,10 @@ func NewOIDC(o OIDCOptions) (*OIDC, error) {
 func (o *OIDC) Issuer() string { return o.opts.Issuer }
 
 // unreachable is the error of a provider that cannot be asked.
-func unreachable(err error) error {
-	return &crier.Error{Code: crier.ETRANSIENT, Err: err,
-		Message: "the identity provider cannot be reached; sign in with a local account, or try again later"}
-}
+func unreachable(err error) error { return refuse(crier.ETRANSIENT, "access.oidc.unreachable", err) }
 
 // refused is the error of a login the provider's answer does not allow.
-func refused(err error) error {
-	return &crier.Error{Code: crier.EUNAUTHORIZED, Err: err, Message: "single sign-on failed; please start again"}
-}
+func refused(err error) error { return refuse(crier.EUNAUTHORIZED, "access.oidc.failed", err) }
 
 // providerFor returns the provider, discovering it at the first call
 // that succeeds.
@@ -316,26 +311,23 @@ func (o *OIDC) user(ctx context.Context, idt *oidc.IDToken) (*crier.User, error)
 	name, _ := claims[o.opts.NameClaim].(string)
 	name, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(name)), "@")
 	if len(crier.ValidUserName(name)) > 0 {
-		return nil, &crier.Error{Code: crier.EFORBIDDEN,
-			Message: fmt.Sprintf("the identity provider gives no usable user name in the claim %q", o.opts.NameClaim)}
+		return nil, refuse(crier.EFORBIDDEN, "access.oidc.no_name", nil, o.opts.NameClaim)
 	}
 	role, towns, ok := o.grant(groupsOf(claims[o.opts.GroupsClaim]))
 	if !ok {
 		o.opts.Logger.InfoContext(ctx, "single sign-on refused: no group grants a role", "user", name)
-		return nil, &crier.Error{Code: crier.EFORBIDDEN,
-			Message: "your account at the identity provider is in no group that has rights in crier; ask an administrator"}
+		return nil, refuse(crier.EFORBIDDEN, "access.oidc.no_group", nil)
 	}
 	u, err := o.opts.Users.ProvisionUser(ctx, &crier.User{Name: name, Role: role, Towns: towns,
 		CreatedAt: o.opts.Clock.Now().UTC(), External: idt.Issuer, Subject: idt.Subject})
 	if crier.ErrorCode(err) == crier.ECONFLICT {
-		return nil, &crier.Error{Code: crier.EFORBIDDEN, Err: err,
-			Message: fmt.Sprintf("the user name %s belongs to another account; ask an administrator", name)}
+		return nil, refuse(crier.EFORBIDDEN, "access.oidc.name_taken", err, name)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if u.Disabled {
-		return nil, &crier.Error{Code: crier.EFORBIDDEN, Message: fmt.Sprintf("the account %s is disabled", name)}
+		return nil, refuse(crier.EFORBIDDEN, "access.oidc.disabled", nil, name)
 	}
 	return u, nil
 }

@@ -99,7 +99,7 @@ func (a *Accounts) Login(ctx context.Context, name, pw, addr string) (*crier.Pri
 	if !ok || u == nil || hash != u.PasswordHash {
 		a.limiter.Failed(name, addr)
 		a.log.InfoContext(ctx, "login failed", "user", logName(name), "remote", addr)
-		return nil, crier.Errorf(crier.EUNAUTHORIZED, "wrong user name or password")
+		return nil, refuse(crier.EUNAUTHORIZED, "access.login.failed", nil)
 	}
 	a.limiter.Succeeded(name, addr)
 	return &crier.Principal{Name: u.Name, Role: u.Role, Towns: u.Towns}, nil

@@ -147,3 +147,20 @@ func TestTokens(t *testing.T) {
 		t.Errorf("revoke the admin token: %v", err)
 	}
 }
+
+// TestMessage: refusals read in German or English; other errors keep
+// their message.
+func TestMessage(t *testing.T) {
+	db := MustOpenStore(t)
+	a := access.NewAccounts(db, nil, newClock(), nil)
+	_, err := a.Login(context.Background(), "nobody", "x", "192.0.2.1")
+	if got := access.Message("de", err); got != "Benutzername oder Passwort ist falsch." {
+		t.Errorf("German: %q", got)
+	}
+	if got := access.Message("en", err); got != "Wrong user name or password." {
+		t.Errorf("English: %q", got)
+	}
+	if got := access.Message("de", crier.Errorf(crier.ECONFLICT, "busy")); got != "busy" {
+		t.Errorf("other error: %q", got)
+	}
+}
