@@ -105,9 +105,10 @@ type OIDCOptions struct {
 	Clock crier.Clock
 	// Logger defaults to discarding everything.
 	Logger *slog.Logger
-	// Key signs the login cookie; random when empty, so that logins under
-	// way are lost at a restart. Several servers behind one name need
-	// the same key of at least 32 bytes.
+	// Key signs the login cookie, at least 32 bytes; random when empty,
+	// so that logins under way are lost at a restart. crier serve derives
+	// it from the instance secret, which several servers behind one name
+	// share.
 	Key []byte
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func (p *provider) rewrite(next http.Handler) http.Handler {
 // and a browser with cookies that follows redirects.
 type ssoEnv struct {
 	db       *sqlite.DB
-	oidc     *access.OIDC
+	oidc     atomic.Pointer[access.OIDC] // replaced to restart
 	provider *provider
 	site     *httptest.Server
 	browser  *http.Client
@@ -120,29 +121,39 @@ var groups = map[string]access.GroupRole{
 
 func newSSOEnv(t *testing.T, issuer string, p *provider) *ssoEnv {
 	t.Helper()
+	return newSSOEnvKey(t, issuer, p, nil)
+}
+
+// options are the OIDC options of the env; key signs the login cookie.
+func (e *ssoEnv) options(issuer string, key []byte) access.OIDCOptions {
+	clientID, secret := "crier", "secret"
+	if e.provider != nil {
+		clientID, secret = e.provider.ClientID, e.provider.ClientSecret
+	}
+	return access.OIDCOptions{Issuer: issuer, ClientID: clientID, ClientSecret: secret,
+		RedirectURL: e.site.URL + access.CallbackPath, Scopes: []string{"openid", "profile", "groups"},
+		Groups: groups, Users: e.db, Clock: crier.SystemClock{}, Key: key}
+}
+
+func newSSOEnvKey(t *testing.T, issuer string, p *provider, key []byte) *ssoEnv {
+	t.Helper()
 	e := &ssoEnv{db: MustOpenStore(t), provider: p}
 	mux := http.NewServeMux()
 	e.site = httptest.NewServer(mux)
 	t.Cleanup(e.site.Close)
-	clientID, secret := "crier", "secret"
-	if p != nil {
-		clientID, secret = p.ClientID, p.ClientSecret
-	}
-	o, err := access.NewOIDC(access.OIDCOptions{Issuer: issuer, ClientID: clientID, ClientSecret: secret,
-		RedirectURL: e.site.URL + access.CallbackPath, Scopes: []string{"openid", "profile", "groups"},
-		Groups: groups, Users: e.db, Clock: crier.SystemClock{}})
+	o, err := access.NewOIDC(e.options(issuer, key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.oidc = o
+	e.oidc.Store(o)
 	mux.HandleFunc("GET /admin/oidc/start", func(w http.ResponseWriter, r *http.Request) {
-		if err := o.Start(w, r, r.FormValue("next")); err != nil {
+		if err := e.oidc.Load().Start(w, r, r.FormValue("next")); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			json.NewEncoder(w).Encode(result{Code: crier.ErrorCode(err), Error: crier.ErrorMessage(err)})
 		}
 	})
 	mux.HandleFunc("GET "+access.CallbackPath, func(w http.ResponseWriter, r *http.Request) {
-		u, next, err := o.Finish(w, r)
+		u, next, err := e.oidc.Load().Finish(w, r)
 		if err != nil {
 			w.WriteHeader(http.StatusForbidden)
 			json.NewEncoder(w).Encode(result{Code: crier.ErrorCode(err), Error: crier.ErrorMessage(err)})
@@ -369,6 +380,47 @@ func TestOIDCProviderDown(t *testing.T) {
 	}
 	if res, _ := e.login(t, ""); res.Code != crier.ETRANSIENT || !strings.Contains(res.Error, "cannot be reached") {
 		t.Errorf("callback with the provider down: %+v", res)
+	}
+}
+
+// TestOIDCRestart: a login started before a restart finishes after it
+// when the cookie key stays (crier serve derives it from the instance
+// secret); with a new random key it is refused and can start again.
+func TestOIDCRestart(t *testing.T) {
+	p := startProvider(t)
+	key := []byte("a cookie key of at least 32 bytes, from the secret")
+	e := newSSOEnvKey(t, p.Issuer(), p, key)
+	restart := func(key []byte) {
+		o, err := access.NewOIDC(e.options(p.Issuer(), key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.oidc.Store(o)
+	}
+	e.browser.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Path == access.CallbackPath {
+			restart(key)
+		}
+		return nil
+	}
+	p.QueueUser(&mockoidc.MockUser{Subject: "1", PreferredUsername: "anna", Groups: []string{"crier-soest-presse"}})
+	if res, _ := e.login(t, "/admin/x"); res.User == nil || res.Next != "/admin/x" {
+		t.Errorf("restart with the same key: %+v", res)
+	}
+	e.browser.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Path == access.CallbackPath {
+			restart(nil)
+		}
+		return nil
+	}
+	p.QueueUser(&mockoidc.MockUser{Subject: "1", PreferredUsername: "anna", Groups: []string{"crier-soest-presse"}})
+	if res, _ := e.login(t, ""); res.Code != crier.EUNAUTHORIZED || !strings.Contains(res.Error, "start again") {
+		t.Errorf("restart with a new key: %+v", res)
+	}
+	e.browser.CheckRedirect = nil
+	p.QueueUser(&mockoidc.MockUser{Subject: "1", PreferredUsername: "anna", Groups: []string{"crier-soest-presse"}})
+	if res, _ := e.login(t, ""); res.User == nil {
+		t.Errorf("a new login after the restart: %+v", res)
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -92,8 +94,11 @@ func (c *Config) directory() *crier.Directory {
 }
 
 // newAccess builds the local logins and, when the oidc section is set,
-// single sign-on, for serve and the newsroom. It contacts no provider.
-func newAccess(cfg *Config, db *sqlite.DB, dir *crier.Directory, clock crier.Clock, log *slog.Logger) (*access.Accounts, *access.OIDC, error) {
+// single sign-on, for serve and the newsroom. The login cookie's key is
+// derived from the instance secret, so that a login under way survives a
+// restart and works across servers that share the secret. It contacts no
+// provider.
+func newAccess(cfg *Config, db *sqlite.DB, dir *crier.Directory, secret []byte, clock crier.Clock, log *slog.Logger) (*access.Accounts, *access.OIDC, error) {
 	accounts := access.NewAccounts(db, nil, clock, log)
 	o := cfg.OIDC
 	if o == nil {
@@ -119,9 +124,21 @@ func newAccess(cfg *Config, db *sqlite.DB, dir *crier.Directory, clock crier.Clo
 		Users:        db,
 		Clock:        clock,
 		Logger:       log,
+		Key:          oidcKey(secret),
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return accounts, sso, nil
+}
+
+// oidcKey derives the key of the single sign-on login cookie from the
+// instance secret; nil (a random key) without one.
+func oidcKey(secret []byte) []byte {
+	if len(secret) == 0 {
+		return nil
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("crier oidc login cookie"))
+	return m.Sum(nil)
 }

@@ -56,7 +56,7 @@ func TestConfigOIDCExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	accounts, sso, err := newAccess(c, db, c.directory(), crier.SystemClock{}, nil)
+	accounts, sso, err := newAccess(c, db, c.directory(), []byte("instance secret of 32 bytes ...."), crier.SystemClock{}, nil)
 	if err != nil || accounts == nil || sso == nil {
 		t.Fatalf("newAccess: %v, %v, %v", accounts, sso, err)
 	}

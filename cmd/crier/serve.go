@@ -53,7 +53,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 
-	if a.accounts, a.oidc, err = newAccess(cfg, a.db, a.dir, m.Clock, log); err != nil {
+	if a.accounts, a.oidc, err = newAccess(cfg, a.db, a.dir, a.tokens.Secret, m.Clock, log); err != nil {
 		return err
 	}
 	sched := m.scheduler(a, cfg, log)
