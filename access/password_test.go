@@ -95,10 +95,11 @@ func TestLoginLimited(t *testing.T) {
 	MustAddUser(t, db, "anna", crier.RoleEditor, annaPassword, "soest")
 	c := newClock()
 	a := access.NewAccounts(db, nil, c, nil)
-	for range access.AccountFailures {
-		if _, err := a.Login(ctx, "anna", "guess guess guess", "192.0.2.1"); crier.ErrorCode(err) != crier.EUNAUTHORIZED {
-			t.Fatal(err)
-		}
+	for range access.AccountFailures - 1 {
+		a.Limiter().Failed("anna", "192.0.2.1") // as many wrong passwords, without their hashing
+	}
+	if _, err := a.Login(ctx, "anna", "guess guess guess", "192.0.2.1"); crier.ErrorCode(err) != crier.EUNAUTHORIZED {
+		t.Fatal(err)
 	}
 	_, err := a.Login(ctx, "anna", annaPassword, "198.51.100.7")
 	var e *crier.Error

@@ -4,8 +4,8 @@ package locale
 var accessCatalog = []entry{
 	// Refused logins (package access), for the newsroom and the API.
 	{"access.login.failed", "Benutzername oder Passwort ist falsch.", "Wrong user name or password."},
-	{"access.login.too_many", "Zu viele fehlgeschlagene Anmeldungen. Bitte in %d Minuten erneut versuchen.",
-		"Too many failed logins. Please try again in %d minutes."},
+	{"access.login.too_many", "Zu viele fehlgeschlagene Anmeldungen. Bitte in %d Min. erneut versuchen.",
+		"Too many failed logins. Please try again in %d min."},
 	{"access.oidc.unreachable", "Der Identitätsdienst ist nicht erreichbar. Bitte mit einem lokalen Konto anmelden oder später erneut versuchen.",
 		"The identity provider cannot be reached. Please sign in with a local account, or try again later."},
 	{"access.oidc.failed", "Die Anmeldung über den Identitätsdienst ist fehlgeschlagen. Bitte erneut beginnen.",

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -66,7 +67,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.logins.Login(r.Context(), req.Name, req.Password, s.peers.clientKey(r))
 	if err != nil {
-		if e, ok := err.(*crier.Error); ok && e.Code == CodeTooManyRequests {
+		var e *crier.Error
+		if errors.As(err, &e) && e.Code == CodeTooManyRequests {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 		s.error(w, r, err)
