@@ -14,8 +14,8 @@ var accessCatalog = []entry{
 		"Your account at the identity provider is in no group that has rights in crier. Please ask an administrator."},
 	{"access.oidc.no_name", "Der Identitätsdienst liefert im Claim %q keinen verwendbaren Benutzernamen.",
 		"The identity provider gives no usable user name in the claim %q."},
-	{"access.oidc.name_taken", "Der Benutzername %s gehört zu einem anderen Konto. Bitte wenden Sie sich an die Administration.",
-		"The user name %s belongs to another account. Please ask an administrator."},
+	{"access.oidc.name_taken", "Der Benutzername %s gehört zu einem anderen Konto, oder Ihr Konto ist unter einem anderen Namen bekannt. Bitte wenden Sie sich an die Administration.",
+		"The user name %s belongs to another account, or your account is known under another name. Please ask an administrator."},
 	{"access.oidc.disabled", "Das Konto %s ist gesperrt.", "The account %s is disabled."},
 
 	// crier login and crier logout.

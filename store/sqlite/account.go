@@ -69,7 +69,8 @@ func (db *DB) User(ctx context.Context, name string) (*crier.User, error) {
 // towns. It returns the stored user, whose Disabled the caller must
 // heed. A conflict error when the name belongs to a local account or to
 // another identity, so that no identity provider takes over an account
-// it did not make.
+// it did not make; also when the identity is stored under another name
+// (its name claim changed), which an administrator resolves.
 func (db *DB) ProvisionUser(ctx context.Context, u *crier.User) (*crier.User, error) {
 	if u.External == "" || u.Subject == "" {
 		return nil, fmt.Errorf("provision user %s: no external identity", u.Name)
@@ -79,6 +80,15 @@ func (db *DB) ProvisionUser(ctx context.Context, u *crier.User) (*crier.User, er
 		stored, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, u.Name))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE external_issuer = ? AND external_subject = ?`,
+				u.External, u.Subject).Scan(&other)
+			if err == nil {
+				return crier.Errorf(crier.ECONFLICT, "this identity is user %s already, not %s", other, u.Name)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("provision user %s: %w", u.Name, err)
+			}
 			out = &crier.User{Name: u.Name, Role: u.Role, Towns: u.Towns, PasswordHash: crier.NoPassword,
 				CreatedAt: u.CreatedAt, External: u.External, Subject: u.Subject}
 			_, err = tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject)

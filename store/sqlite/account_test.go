@@ -140,6 +140,7 @@ func TestProvisionUser(t *testing.T) {
 		{Name: "bert", Role: crier.RoleEditor, External: issuer, Subject: "0badc0de"},
 		{Name: "anna", Role: crier.RoleEditor, External: issuer, Subject: "0badc0de"},
 		{Name: "anna", Role: crier.RoleEditor, External: "https://evil.example", Subject: "f81d4fae"},
+		{Name: "anna.schmidt", Role: crier.RoleEditor, External: issuer, Subject: "f81d4fae"},
 	} {
 		if _, err := db.ProvisionUser(ctx, other); crier.ErrorCode(err) != crier.ECONFLICT {
 			t.Errorf("%s from %s (%s): %v, want a conflict", other.Name, other.External, other.Subject, err)
