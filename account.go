@@ -45,7 +45,18 @@ type User struct {
 	PasswordHash string    `json:"-"`
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
+	// External is the identity provider (the OpenID Connect issuer) the
+	// user signs in with; "" for a local account with a password. An
+	// external user has no usable password: their role and towns are
+	// set from the provider's claims at each login.
+	External string `json:"external,omitempty"`
+	// Subject is the user's stable ID at External.
+	Subject string `json:"-"`
 }
+
+// NoPassword is the PasswordHash of a user who has none, such as an
+// external user: no password matches it.
+const NoPassword = "!"
 
 // APIToken is a user's bearer token for the API and the CLI. Only the
 // SHA-256 hash of the secret is stored, so the secret is shown once, when

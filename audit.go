@@ -81,6 +81,7 @@ const (
 	AuditEndpointReset     = "endpoint.reset"
 	AuditUserAdd           = "user.add"
 	AuditUserDisable       = "user.disable"
+	AuditUserChange        = "user.change"
 	AuditUserPassword      = "user.password"
 	AuditTokenAdd          = "token.add"
 	AuditTokenRevoke       = "token.revoke"

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -300,34 +299,5 @@ func TestClientIP(t *testing.T) {
 		if got := clientIP(in); got != want {
 			t.Errorf("clientIP(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestRateLimiterBound fills the limiter past its bound with new
-// addresses: it keeps no more buckets than the bound, and an address at its
-// limit stays limited while it is among the recent ones.
-func TestRateLimiterBound(t *testing.T) {
-	const bound = 100
-	l := newRateLimiter(2, time.Minute, bound)
-	now := testNow
-	fill := func(prefix string, n int) {
-		for i := range n {
-			now = now.Add(time.Millisecond)
-			l.allow(fmt.Sprintf("%s.%d.%d", prefix, i/256, i%256), now)
-		}
-	}
-	fill("10.0", bound-1)
-	for range 2 {
-		l.allow("192.0.2.1", now)
-	}
-	if _, ok := l.allow("192.0.2.1", now); ok {
-		t.Fatal("third post within the window allowed")
-	}
-	fill("10.1", bound/2)
-	if _, ok := l.allow("192.0.2.1", now); ok {
-		t.Error("an address at its limit was let through after the limiter filled up")
-	}
-	if n := l.size(); n > bound {
-		t.Errorf("limiter keeps %d buckets, bound %d", n, bound)
 	}
 }

@@ -158,6 +158,10 @@ func commands() []command {
 				{name: "reset-password", args: "NAME [--password-stdin]", help: "set a new password for a user",
 					example: "users reset-password anna"},
 			}},
+		{name: "login", args: "[NAME] [--server URL] [--password-stdin]", help: "sign in at the server with your name and password; later commands use the API token it saves (when CRIER_TOKEN is not set)", run: (*Main).login,
+			example: "login anna --server https://krisen.kreis-soest.example"},
+		{name: "logout", args: "[--server URL]", help: "revoke the token crier login saved for the server and forget it", run: (*Main).logout,
+			example: "logout --server https://krisen.kreis-soest.example"},
 		{name: "tokens", args: "add|list|revoke …", help: "manage the users' API tokens (works next to a running serve)", run: (*Main).tokens,
 			example: "tokens list anna", subs: []command{
 				{name: "add", args: "USER [--name NAME]", help: "make an API token for a user; it is printed this once only, for CRIER_TOKEN",

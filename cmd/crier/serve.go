@@ -54,6 +54,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 
+	if a.accounts, a.oidc, err = newAccess(cfg, a.db, a.dir, a.tokens.Secret, m.Clock, log); err != nil {
+		return err
+	}
 	sched := m.scheduler(a, cfg, log)
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg, a.db, a.db)
@@ -102,6 +105,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Channels:      a.channels,
 		Token:         token,
 		Accounts:      a.db,
+		Logins:        a.accounts,
 		Clock:         m.Clock,
 		Logger:        log,
 		Metrics:       metrics,

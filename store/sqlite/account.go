@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +27,9 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 		if taken {
 			return crier.Errorf(crier.ECONFLICT, "user %s exists already", u.Name)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt),
+			u.External, u.Subject)
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
@@ -36,13 +38,13 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 	})
 }
 
-const userColumns = `name, role, towns, password_hash, disabled, created_at`
+const userColumns = `name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject`
 
 func scanUser(s interface{ Scan(...any) error }) (*crier.User, error) {
 	var u crier.User
 	var role, towns string
 	var created int64
-	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created); err != nil {
+	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created, &u.External, &u.Subject); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt = crier.Role(role), fromNanos(created)
@@ -62,6 +64,67 @@ func (db *DB) User(ctx context.Context, name string) (*crier.User, error) {
 		return nil, fmt.Errorf("user %s: %w", name, err)
 	}
 	return u, nil
+}
+
+// ProvisionUser stores an external user (u.External and u.Subject set)
+// as the identity provider describes them at a login: a new one is
+// created without a usable password, a known one gets u's role and
+// towns. It returns the stored user, whose Disabled the caller must
+// heed. A conflict error when the name belongs to a local account or to
+// another identity, so that no identity provider takes over an account
+// it did not make; also when the identity is stored under another name
+// (its name claim changed), which an administrator resolves.
+func (db *DB) ProvisionUser(ctx context.Context, u *crier.User) (*crier.User, error) {
+	if u.External == "" || u.Subject == "" {
+		return nil, fmt.Errorf("provision user %s: no external identity", u.Name)
+	}
+	var out *crier.User
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stored, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, u.Name))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE external_issuer = ? AND external_subject = ?`,
+				u.External, u.Subject).Scan(&other)
+			if err == nil {
+				return crier.Errorf(crier.ECONFLICT, "this identity is user %s already, not %s", other, u.Name)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("provision user %s: %w", u.Name, err)
+			}
+			out = &crier.User{Name: u.Name, Role: u.Role, Towns: u.Towns, PasswordHash: crier.NoPassword,
+				CreatedAt: u.CreatedAt, External: u.External, Subject: u.Subject}
+			_, err = tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject)
+				VALUES (?, ?, ?, ?, 0, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), crier.NoPassword,
+				nanos(u.CreatedAt), u.External, u.Subject)
+			if err != nil {
+				return fmt.Errorf("provision user %s: %w", u.Name, err)
+			}
+			return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditUserAdd, Subject: u.Name, Towns: u.Towns,
+				Detail: map[string]string{"role": string(u.Role), "issuer": u.External}}, u.CreatedAt)
+		case err != nil:
+			return fmt.Errorf("provision user %s: %w", u.Name, err)
+		}
+		if stored.External != u.External || stored.Subject != u.Subject {
+			return crier.Errorf(crier.ECONFLICT, "user %s exists already and is not this identity", u.Name)
+		}
+		out = stored
+		if stored.Role == u.Role && slices.Equal(stored.Towns, u.Towns) {
+			return nil
+		}
+		stored.Role, stored.Towns = u.Role, u.Towns
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, towns = ? WHERE name = ?`,
+			string(u.Role), strings.Join(u.Towns, ","), u.Name); err != nil {
+			return fmt.Errorf("provision user %s: %w", u.Name, err)
+		}
+		// The identity provider's groups changed the user's rights.
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditUserChange, Subject: u.Name, Towns: u.Towns,
+			Detail: map[string]string{"role": string(u.Role), "issuer": u.External}}, u.CreatedAt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Users returns every user by name.
