@@ -1,0 +1,217 @@
+package browsertest
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// axeSource is axe-core, kept in testdata with its licence (see
+// testdata/axe-core/README.md): the tests never download it.
+//
+//go:embed testdata/axe-core/axe.min.js
+var axeSource string
+
+// Widths are the viewport widths, in CSS pixels, that CheckPage checks a
+// page at: a desktop window and the narrowest phone WCAG 2.1's reflow
+// criterion (1.4.10) names.
+var Widths = []int{1280, 320}
+
+// AxeTags are the axe-core rule tags a page is checked against: WCAG 2.0
+// and 2.1, levels A and AA.
+var AxeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
+
+// maxNodes bounds the nodes reported for one rule.
+const maxNodes = 10
+
+// Violation is one rule a page breaks, as axe-core reports it, or the
+// rule "reflow" of this package: content wider than the viewport.
+type Violation struct {
+	ID      string `json:"id"`
+	Impact  string `json:"impact"`
+	Help    string `json:"help"`
+	HelpURL string `json:"helpUrl"`
+	Nodes   []Node `json:"nodes"`
+}
+
+// Node is an element that breaks a rule.
+type Node struct {
+	Target  []string `json:"target"`  // CSS selectors, outermost first
+	HTML    string   `json:"html"`    // the element's HTML, shortened
+	Summary string   `json:"summary"` // what to fix
+}
+
+// axeResult is what axeRun returns.
+type axeResult struct {
+	URL         string      `json:"url"`
+	Violations  []Violation `json:"violations"`
+	ScrollWidth int         `json:"scrollWidth"`
+	InnerWidth  int         `json:"innerWidth"`
+	Wide        []Node      `json:"wide"`
+}
+
+// axeRun runs axe-core on the document, and measures whether it scrolls
+// sideways, naming the elements that reach past the viewport. A target
+// inside a shadow root is a list of selectors; it is joined.
+var axeRun = `(async () => {
+	const r = await axe.run(document, {runOnly: {type: 'tag', values: ` + jsonString(AxeTags) + `},
+		resultTypes: ['violations']});
+	const sel = (t) => t.map((s) => Array.isArray(s) ? s.join(' >>> ') : String(s));
+	const wide = [];
+	for (const e of document.body ? document.body.querySelectorAll('*') : []) {
+		const box = e.getBoundingClientRect();
+		if (box.right > window.innerWidth + 0.5 && wide.length < ` + fmt.Sprint(maxNodes) + `) {
+			wide.push({target: [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+				(e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '')],
+				html: e.outerHTML.slice(0, 300), summary: 'right edge at ' + Math.round(box.right) + ' px'});
+		}
+	}
+	return {
+		url: location.href,
+		violations: r.violations.map((v) => ({id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
+			nodes: v.nodes.map((n) => ({target: sel(n.target), html: n.html, summary: n.failureSummary || ''}))})),
+		scrollWidth: document.documentElement.scrollWidth,
+		innerWidth: window.innerWidth,
+		wide: wide,
+	};
+})()`
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// height is the viewport height used with a width: a landscape window or
+// a portrait phone.
+func height(width int) int {
+	if width >= 800 {
+		return 800
+	}
+	return 2 * width
+}
+
+// Axe checks the page shown in ctx's tab at each of the widths (Widths
+// when none are given): it sets the viewport, injects axe-core when the
+// page lacks it, runs the rules tagged AxeTags, and checks that the page
+// does not scroll sideways. Each violation fails the test with the rule,
+// its impact and help, and the failing elements' selectors and HTML, and
+// saves the page's artifacts as it looked at that width. The viewport is
+// left at the last width.
+func Axe(t testing.TB, ctx context.Context, widths ...int) {
+	t.Helper()
+	if len(widths) == 0 {
+		widths = Widths
+	}
+	for _, w := range widths {
+		res, err := axeAt(ctx, w)
+		if err != nil {
+			t.Fatalf("axe at %d px: %v", w, err)
+			return
+		}
+		if len(res.Violations) == 0 {
+			continue
+		}
+		t.Errorf("%s", report(res, w))
+		Artifacts(t, ctx, fmt.Sprintf("axe-%s-%dpx", pageName(res.URL), w))
+	}
+}
+
+// CheckPage opens url in ctx's tab and checks it with Axe at Widths.
+func CheckPage(t testing.TB, ctx context.Context, url string) {
+	t.Helper()
+	Do(t, ctx, "open "+url, chromedp.Navigate(url))
+	Axe(t, ctx, Widths...)
+}
+
+// axeAt runs axe-core on the page in ctx at width w, and adds the
+// violation "reflow" when the page is wider than the viewport.
+func axeAt(ctx context.Context, w int) (*axeResult, error) {
+	ctx, cancel := Step(ctx, fmt.Sprintf("axe at %d px", w))
+	defer cancel()
+	// The injection runs through the DevTools protocol, which the page's
+	// Content-Security-Policy does not govern: the page keeps its own.
+	inject := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		has, err := chromedp.Evaluate[bool]("typeof window.axe === 'object'")(ctx, t)
+		if err != nil || has {
+			return err
+		}
+		_, err = chromedp.Evaluate[chromedp.Void](axeSource)(ctx, t)
+		return err
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(w), int64(height(w))), inject); err != nil {
+		return nil, err
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[*axeResult](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, err
+	}
+	if res.ScrollWidth > res.InnerWidth {
+		res.Violations = append(res.Violations, Violation{
+			ID: "reflow", Impact: "serious",
+			Help: fmt.Sprintf("Content must not scroll sideways (WCAG 1.4.10): the page is %d px wide in a %d px viewport",
+				res.ScrollWidth, res.InnerWidth),
+			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/reflow.html",
+			Nodes:   res.Wide,
+		})
+	}
+	return res, nil
+}
+
+// report says what is wrong with a page, readably.
+func report(res *axeResult, w int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s at %d px: %d accessibility violation(s) (WCAG 2.1 AA)", res.URL, w, len(res.Violations))
+	for _, v := range res.Violations {
+		fmt.Fprintf(&b, "\n  %s (%s): %s\n    %s", v.ID, v.Impact, v.Help, v.HelpURL)
+		for i, n := range v.Nodes {
+			if i == maxNodes {
+				fmt.Fprintf(&b, "\n    … and %d more", len(v.Nodes)-maxNodes)
+				break
+			}
+			fmt.Fprintf(&b, "\n    - %s\n      %s", strings.Join(n.Target, " "), shorten(n.HTML, 300))
+			if n.Summary != "" {
+				fmt.Fprintf(&b, "\n      %s", strings.ReplaceAll(n.Summary, "\n", "\n      "))
+			}
+		}
+	}
+	return b.String()
+}
+
+// shorten returns s on one line, cut to at most n bytes at a rune.
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utfStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utfStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// pageName names a page's artifacts after its path.
+func pageName(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		return "page"
+	}
+	p := strings.Trim(u.Path, "/")
+	if p == "" {
+		return "index"
+	}
+	if len(p) > 60 { // a confirmation link's token
+		p = p[:60]
+	}
+	return p
+}
