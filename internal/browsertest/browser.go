@@ -127,14 +127,21 @@ func Start(t testing.TB) context.Context {
 }
 
 // Step returns the context for one step of the browser in ctx, bounded by
-// StepTimeout, and names the step for the artifacts of a failure.
+// StepTimeout, and names the step (see Label).
 func Step(ctx context.Context, name string) (context.Context, context.CancelFunc) {
+	Label(ctx, name)
+	return context.WithTimeout(ctx, StepTimeout)
+}
+
+// Label names the step under way in the browser of ctx, after which the
+// artifacts of a failure are named; also for a part of a test that does
+// not use the browser, such as waiting for a mail.
+func Label(ctx context.Context, name string) {
 	if s := sessionFrom(ctx); s != nil {
 		s.mu.Lock()
 		s.step = name
 		s.mu.Unlock()
 	}
-	return context.WithTimeout(ctx, StepTimeout)
 }
 
 // Do runs actions as the step name and ends the test if they fail.
