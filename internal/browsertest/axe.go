@@ -30,8 +30,10 @@ var AxeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
 // maxNodes bounds the nodes reported for one rule.
 const maxNodes = 10
 
-// Violation is one rule a page breaks, as axe-core reports it, or the
-// rule "reflow" of this package: content wider than the viewport.
+// Violation is one rule a page breaks, as axe-core reports it, or one of
+// the rules of this package that axe-core leaves to people: "reflow",
+// content wider than the viewport, and "focus-visible", an element the
+// Tab key reaches without showing it.
 type Violation struct {
 	ID      string `json:"id"`
 	Impact  string `json:"impact"`
@@ -101,16 +103,18 @@ func height(width int) int {
 
 // Axe checks the page shown in ctx's tab at each of the widths (Widths
 // when none are given): it sets the viewport, injects axe-core when the
-// page lacks it, runs the rules tagged AxeTags, and checks that the page
-// does not scroll sideways. Each violation fails the test with the rule,
-// its impact and help, and the failing elements' selectors and HTML, and
+// page lacks it, runs the rules tagged AxeTags, checks that the page does
+// not scroll sideways, and presses Tab through the page to check that the
+// focus always shows. Each violation fails the test with the rule, its
+// impact and help, and the failing elements' selectors and HTML, and
 // saves the page's artifacts as it looked at that width. The viewport is
-// left at the last width.
+// left at the last width, and the focus where the Tab key left it.
 func Axe(t testing.TB, ctx context.Context, widths ...int) {
 	t.Helper()
 	if len(widths) == 0 {
 		widths = Widths
 	}
+	n := nextCheck(ctx)
 	for _, w := range widths {
 		res, err := axeAt(ctx, w)
 		if err != nil {
@@ -121,7 +125,7 @@ func Axe(t testing.TB, ctx context.Context, widths ...int) {
 			continue
 		}
 		t.Errorf("%s", report(res, w))
-		Artifacts(t, ctx, fmt.Sprintf("axe-%s-%dpx", pageName(res.URL), w))
+		Artifacts(t, ctx, fmt.Sprintf("axe-%02d-%s-%dpx", n, pageName(res.URL), w))
 	}
 }
 
@@ -132,8 +136,9 @@ func CheckPage(t testing.TB, ctx context.Context, url string) {
 	Axe(t, ctx, Widths...)
 }
 
-// axeAt runs axe-core on the page in ctx at width w, and adds the
-// violation "reflow" when the page is wider than the viewport.
+// axeAt runs axe-core on the page in ctx at width w, adds the violation
+// "reflow" when the page is wider than the viewport, and "focus-visible"
+// for the elements that the Tab key reaches without showing it.
 func axeAt(ctx context.Context, w int) (*axeResult, error) {
 	ctx, cancel := Step(ctx, fmt.Sprintf("axe at %d px", w))
 	defer cancel()
@@ -161,6 +166,18 @@ func axeAt(ctx context.Context, w int) (*axeResult, error) {
 				res.ScrollWidth, res.InnerWidth),
 			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/reflow.html",
 			Nodes:   res.Wide,
+		})
+	}
+	hidden, err := focusAt(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("keyboard focus: %w", err)
+	}
+	if len(hidden) > 0 {
+		res.Violations = append(res.Violations, Violation{
+			ID: "focus-visible", Impact: "serious",
+			Help:    "Every element reached with the Tab key must show its focus, in the viewport (WCAG 2.4.7)",
+			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/focus-visible.html",
+			Nodes:   hidden,
 		})
 	}
 	return res, nil

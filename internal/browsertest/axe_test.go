@@ -52,7 +52,8 @@ const goodPage = `<!doctype html>
 
 // badPage breaks rules of every kind the public site could: no language,
 // no title, an image without text, a link without a name, an input
-// without a label, grey on white, and a box wider than a phone.
+// without a label, grey on white, a box wider than a phone, a link whose
+// focus does not show, and one that is focused off the screen.
 const badPage = `<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body><main><h1>Schlecht</h1>
@@ -60,7 +61,9 @@ const badPage = `<!doctype html>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
 <a href="/good"></a>
 <input type="text">
-<div class="breit" style="width:600px">Zu breit</div></main></body></html>`
+<div class="breit" style="width:600px">Zu breit</div>
+<p><a href="/good" style="outline:none">Ohne Rahmen</a> <a href="/good" style="position:absolute;left:-10000px">Versteckt</a></p>
+</main></body></html>`
 
 func pages(t *testing.T) *httptest.Server {
 	t.Helper()
@@ -105,6 +108,7 @@ func TestCheckPage(t *testing.T) {
 		"html-has-lang (serious)", "document-title (serious)", "image-alt (critical)", "link-name (serious)",
 		"label (critical)", "color-contrast (serious)", "Kaum lesbar", "dequeuniversity.com/rules/axe/",
 		"reflow (serious)", "608 px wide in a 320 px viewport", "div.breit",
+		"focus-visible (serious)", ">Ohne Rahmen</a>", "focused without an outline", ">Versteckt</a>", "not in the viewport",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the report lacks %q:\n%s", want, got)
@@ -115,13 +119,13 @@ func TestCheckPage(t *testing.T) {
 	if at1280, _, _ := strings.Cut(got, "at 320 px"); strings.Contains(at1280, "reflow") {
 		t.Errorf("reflow reported at 1280 px:\n%s", got)
 	}
-	for _, name := range []string{"axe-bad-1280px.png", "axe-bad-1280px.html", "axe-bad-320px.png", "axe-bad-320px.html"} {
+	for _, name := range []string{"axe-02-bad-1280px.png", "axe-02-bad-1280px.html", "axe-02-bad-320px.png", "axe-02-bad-320px.html"} {
 		path := filepath.Join(artifacts, "TestCheckPage-"+name)
 		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
 			t.Errorf("artifact %s: %v", name, err)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(artifacts, "TestCheckPage-axe-bad-320px.html")); err != nil || !strings.Contains(string(b), "Kaum lesbar") {
+	if b, err := os.ReadFile(filepath.Join(artifacts, "TestCheckPage-axe-02-bad-320px.html")); err != nil || !strings.Contains(string(b), "Kaum lesbar") {
 		t.Errorf("saved page: %v\n%s", err, b)
 	}
 }

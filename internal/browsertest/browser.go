@@ -61,8 +61,9 @@ func Chromium(t testing.TB) string {
 // artifacts.
 type session struct {
 	mu   sync.Mutex
-	step string // the step under way, for the artifacts' names
-	dir  string // where artifacts go, once made
+	step   string // the step under way, for the artifacts' names
+	dir    string // where artifacts go, once made
+	checks int    // Axe calls so far, numbering their artifacts
 }
 
 type sessionKey struct{}
@@ -72,8 +73,8 @@ func sessionFrom(ctx context.Context) *session {
 	return s
 }
 
-// Start starts headless Chromium for the test and returns the context of
-// its one tab, for Do, Step, Axe and CheckPage (and chromedp.Run). The
+// Start starts headless Chromium for the test, asking for German pages
+// first, and returns the context of its one tab, for Do, Step, Axe and CheckPage (and chromedp.Run). The
 // browser stops when the test ends. When the test has failed by then, a
 // screenshot and the HTML of the page shown last are saved first (see
 // Artifacts), named after the step under way.
@@ -93,6 +94,9 @@ func Start(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-proxy-server", true),
+		// German first, as crier's users, whatever this machine's locale.
+		chromedp.Flag("lang", "de-DE"),
+		chromedp.Flag("accept-lang", "de-DE,de,en"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 800),
 	)
@@ -182,6 +186,20 @@ func Shows(s string) chromedp.Action[chromedp.Void] {
 
 // unsafeName matches what a file name had better not hold.
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// nextCheck numbers a check of the browser in ctx, so that the artifacts
+// of two states of one page (a form, and the form with an error) do not
+// overwrite each other.
+func nextCheck(ctx context.Context) int {
+	s := sessionFrom(ctx)
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks++
+	return s.checks
+}
 
 // artifactDir returns the directory for the artifacts of the browser in
 // ctx: $CRIER_TEST_ARTIFACTS, or else a new directory under $TMPDIR, not
