@@ -60,7 +60,7 @@ func Chromium(t testing.TB) string {
 // session is what Start keeps about its browser for the steps and the
 // artifacts.
 type session struct {
-	mu   sync.Mutex
+	mu     sync.Mutex
 	step   string // the step under way, for the artifacts' names
 	dir    string // where artifacts go, once made
 	checks int    // Axe calls so far, numbering their artifacts
