@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,8 +33,9 @@ const maxNodes = 10
 
 // Violation is one rule a page breaks, as axe-core reports it, or one of
 // the rules of this package that axe-core leaves to people: "reflow",
-// content wider than the viewport, and "focus-visible", an element the
-// Tab key reaches without showing it.
+// content wider than the viewport; "text-spacing", the same with wider
+// text spacing; and "focus-visible", an element the Tab key reaches
+// without showing it.
 type Violation struct {
 	ID      string `json:"id"`
 	Impact  string `json:"impact"`
@@ -51,37 +53,65 @@ type Node struct {
 
 // axeResult is what axeRun returns.
 type axeResult struct {
-	URL         string      `json:"url"`
-	Violations  []Violation `json:"violations"`
-	ScrollWidth int         `json:"scrollWidth"`
-	InnerWidth  int         `json:"innerWidth"`
-	Wide        []Node      `json:"wide"`
+	URL        string      `json:"url"`
+	Violations []Violation `json:"violations"`
+	Width      pageWidth   `json:"width"`
 }
 
-// axeRun runs axe-core on the document, and measures whether it scrolls
-// sideways, naming the elements that reach past the viewport. A target
+// pageWidth is what measureWidth returns: the width of the document and
+// of the viewport, and the elements that reach past it.
+type pageWidth struct {
+	ScrollWidth int    `json:"scrollWidth"`
+	InnerWidth  int    `json:"innerWidth"`
+	Wide        []Node `json:"wide"`
+}
+
+// measureWidth is a script's function that measures whether the page
+// scrolls sideways, naming the innermost elements whose box or content
+// reaches past the viewport.
+var measureWidth = `const measureWidth = () => {
+	const over = [];
+	for (const e of document.body ? document.body.querySelectorAll('*') : []) {
+		const box = e.getBoundingClientRect();
+		const right = Math.max(box.right, box.left + e.scrollWidth);
+		if (right > window.innerWidth + 0.5) over.push([e, right]);
+	}
+	// The innermost: an element's ancestors reach as far because of it.
+	const wide = over.filter(([e]) => !over.some(([o]) => o !== e && e.contains(o))).slice(0, ` + strconv.Itoa(maxNodes) + `);
+	return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+		wide: wide.map(([e, right]) => ({target: [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+			(typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\s+/).join('.') : '')],
+			html: e.outerHTML.slice(0, 300), summary: 'reaches to ' + Math.round(right) + ' px'}))};
+};`
+
+// axeRun runs axe-core on the document and measures its width. A target
 // inside a shadow root is a list of selectors; it is joined.
 var axeRun = `(async () => {
+	` + measureWidth + `
 	const r = await axe.run(document, {runOnly: {type: 'tag', values: ` + jsonString(AxeTags) + `},
 		resultTypes: ['violations']});
 	const sel = (t) => t.map((s) => Array.isArray(s) ? s.join(' >>> ') : String(s));
-	const wide = [];
-	for (const e of document.body ? document.body.querySelectorAll('*') : []) {
-		const box = e.getBoundingClientRect();
-		if (box.right > window.innerWidth + 0.5 && wide.length < ` + fmt.Sprint(maxNodes) + `) {
-			wide.push({target: [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
-				(e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '')],
-				html: e.outerHTML.slice(0, 300), summary: 'right edge at ' + Math.round(box.right) + ' px'});
-		}
-	}
 	return {
 		url: location.href,
 		violations: r.violations.map((v) => ({id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
 			nodes: v.nodes.map((n) => ({target: sel(n.target), html: n.html, summary: n.failureSummary || ''}))})),
-		scrollWidth: document.documentElement.scrollWidth,
-		innerWidth: window.innerWidth,
-		wide: wide,
+		width: measureWidth(),
 	};
+})()`
+
+// textSpacing measures the document's width with the text spacing that
+// WCAG 1.4.12 says a person may set, and takes the spacing away again. A
+// constructed stylesheet is no inline style: the page's
+// Content-Security-Policy allows it.
+var textSpacing = `(() => {
+	` + measureWidth + `
+	const sheet = new CSSStyleSheet();
+	sheet.replaceSync('* { line-height: 1.5 !important; letter-spacing: 0.12em !important; ' +
+		'word-spacing: 0.16em !important } p { margin-bottom: 2em !important }');
+	document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+	const width = measureWidth();
+	document.adoptedStyleSheets = document.adoptedStyleSheets.filter((s) => s !== sheet);
+	return width;
 })()`
 
 func jsonString(v any) string {
@@ -104,8 +134,8 @@ func height(width int) int {
 // Axe checks the page shown in ctx's tab at each of the widths (Widths
 // when none are given): it sets the viewport, injects axe-core when the
 // page lacks it, runs the rules tagged AxeTags, checks that the page does
-// not scroll sideways, and presses Tab through the page to check that the
-// focus always shows. Each violation fails the test with the rule, its
+// not scroll sideways, not even with wider text spacing, and presses Tab
+// through the page to check that the focus always shows. Each violation fails the test with the rule, its
 // impact and help, and the failing elements' selectors and HTML, and
 // saves the page's artifacts as it looked at that width. The viewport is
 // left at the last width, and the focus where the Tab key left it.
@@ -137,8 +167,9 @@ func CheckPage(t testing.TB, ctx context.Context, url string) {
 }
 
 // axeAt runs axe-core on the page in ctx at width w, adds the violation
-// "reflow" when the page is wider than the viewport, and "focus-visible"
-// for the elements that the Tab key reaches without showing it.
+// "reflow" when the page is wider than the viewport, "text-spacing" when
+// it is so with the text spacing of WCAG 1.4.12, and "focus-visible" for
+// the elements that the Tab key reaches without showing it.
 func axeAt(ctx context.Context, w int) (*axeResult, error) {
 	ctx, cancel := Step(ctx, fmt.Sprintf("axe at %d px", w))
 	defer cancel()
@@ -159,13 +190,23 @@ func axeAt(ctx context.Context, w int) (*axeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.ScrollWidth > res.InnerWidth {
+	if w := res.Width; w.ScrollWidth > w.InnerWidth {
 		res.Violations = append(res.Violations, Violation{
 			ID: "reflow", Impact: "serious",
 			Help: fmt.Sprintf("Content must not scroll sideways (WCAG 1.4.10): the page is %d px wide in a %d px viewport",
-				res.ScrollWidth, res.InnerWidth),
+				w.ScrollWidth, w.InnerWidth),
 			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/reflow.html",
-			Nodes:   res.Wide,
+			Nodes:   w.Wide,
+		})
+	} else if w, err := chromedp.Run(ctx, chromedp.Evaluate[pageWidth](textSpacing)); err != nil {
+		return nil, fmt.Errorf("text spacing: %w", err)
+	} else if w.ScrollWidth > w.InnerWidth {
+		res.Violations = append(res.Violations, Violation{
+			ID: "text-spacing", Impact: "serious",
+			Help: fmt.Sprintf("Content must not scroll sideways with wider text spacing (WCAG 1.4.12): the page is %d px wide in a %d px viewport",
+				w.ScrollWidth, w.InnerWidth),
+			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/text-spacing.html",
+			Nodes:   w.Wide,
 		})
 	}
 	hidden, err := focusAt(ctx)

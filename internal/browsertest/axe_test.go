@@ -65,6 +65,13 @@ const badPage = `<!doctype html>
 <p><a href="/good" style="outline:none">Ohne Rahmen</a> <a href="/good" style="position:absolute;left:-10000px">Versteckt</a></p>
 </main></body></html>`
 
+// spacingPage fits a phone, but not with the text spacing of WCAG 1.4.12:
+// thirty letters of a 16 px monospace font that must not wrap.
+const spacingPage = `<!doctype html>
+<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Eng</title></head>
+<body><main><h1>Eng</h1><p class="eng" style="font:16px monospace;white-space:nowrap">Wasserversorgungsunterbrechung</p></main></body></html>`
+
 func pages(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +84,8 @@ func pages(t *testing.T) *httptest.Server {
 			fmt.Fprint(w, goodPage)
 		case "/bad":
 			fmt.Fprint(w, badPage)
+		case "/spacing":
+			fmt.Fprint(w, spacingPage)
 		default:
 			http.NotFound(w, r)
 		}
@@ -119,6 +128,14 @@ func TestCheckPage(t *testing.T) {
 	if at1280, _, _ := strings.Cut(got, "at 320 px"); strings.Contains(at1280, "reflow") {
 		t.Errorf("reflow reported at 1280 px:\n%s", got)
 	}
+	spacing := &recorder{TB: t}
+	CheckPage(spacing, ctx, srv.URL+"/spacing")
+	got = spacing.report()
+	if !strings.Contains(got, "text-spacing (serious)") || !strings.Contains(got, "p.eng") ||
+		strings.Contains(got, "at 1280 px") || strings.Contains(got, "reflow") {
+		t.Errorf("want text-spacing at 320 px alone, got:\n%s", got)
+	}
+
 	for _, name := range []string{"axe-02-bad-1280px.png", "axe-02-bad-1280px.html", "axe-02-bad-320px.png", "axe-02-bad-320px.html"} {
 		path := filepath.Join(artifacts, "TestCheckPage-"+name)
 		if info, err := os.Stat(path); err != nil || info.Size() == 0 {
