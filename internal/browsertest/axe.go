@@ -73,7 +73,10 @@ var measureWidth = `const measureWidth = () => {
 	const over = [];
 	for (const e of document.body ? document.body.querySelectorAll('*') : []) {
 		const box = e.getBoundingClientRect();
-		const right = Math.max(box.right, box.left + e.scrollWidth);
+		// Content that overflows an element counts, unless the element
+		// clips or scrolls it.
+		const spills = e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === 'visible';
+		const right = spills ? Math.max(box.right, box.left + e.scrollWidth) : box.right;
 		if (right > window.innerWidth + 0.5) over.push([e, right]);
 	}
 	// The innermost: an element's ancestors reach as far because of it.
@@ -135,10 +138,11 @@ func height(width int) int {
 // when none are given): it sets the viewport, injects axe-core when the
 // page lacks it, runs the rules tagged AxeTags, checks that the page does
 // not scroll sideways, not even with wider text spacing, and presses Tab
-// through the page to check that the focus always shows. Each violation fails the test with the rule, its
-// impact and help, and the failing elements' selectors and HTML, and
-// saves the page's artifacts as it looked at that width. The viewport is
-// left at the last width, and the focus where the Tab key left it.
+// through the page to check that the focus always shows. Each violation
+// fails the test with the rule, its impact and help, and the failing
+// elements' selectors and HTML, and saves the page's artifacts as it
+// looked at that width. The viewport is left at the last width, and the
+// focus where the Tab key left it.
 func Axe(t testing.TB, ctx context.Context, widths ...int) {
 	t.Helper()
 	if len(widths) == 0 {
@@ -190,24 +194,12 @@ func axeAt(ctx context.Context, w int) (*axeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w := res.Width; w.ScrollWidth > w.InnerWidth {
-		res.Violations = append(res.Violations, Violation{
-			ID: "reflow", Impact: "serious",
-			Help: fmt.Sprintf("Content must not scroll sideways (WCAG 1.4.10): the page is %d px wide in a %d px viewport",
-				w.ScrollWidth, w.InnerWidth),
-			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/reflow.html",
-			Nodes:   w.Wide,
-		})
-	} else if w, err := chromedp.Run(ctx, chromedp.Evaluate[pageWidth](textSpacing)); err != nil {
-		return nil, fmt.Errorf("text spacing: %w", err)
-	} else if w.ScrollWidth > w.InnerWidth {
-		res.Violations = append(res.Violations, Violation{
-			ID: "text-spacing", Impact: "serious",
-			Help: fmt.Sprintf("Content must not scroll sideways with wider text spacing (WCAG 1.4.12): the page is %d px wide in a %d px viewport",
-				w.ScrollWidth, w.InnerWidth),
-			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/text-spacing.html",
-			Nodes:   w.Wide,
-		})
+	wide, err := widthViolation(ctx, res.Width)
+	if err != nil {
+		return nil, err
+	}
+	if wide != nil {
+		res.Violations = append(res.Violations, *wide)
 	}
 	hidden, err := focusAt(ctx)
 	if err != nil {
@@ -222,6 +214,35 @@ func axeAt(ctx context.Context, w int) (*axeResult, error) {
 		})
 	}
 	return res, nil
+}
+
+// widthViolation returns the violation "reflow" when the page in ctx,
+// measured as pw, is wider than its viewport; or else "text-spacing" when
+// it is so with the text spacing of WCAG 1.4.12; or else nil.
+func widthViolation(ctx context.Context, pw pageWidth) (*Violation, error) {
+	if pw.ScrollWidth > pw.InnerWidth {
+		return &Violation{
+			ID: "reflow", Impact: "serious",
+			Help: fmt.Sprintf("Content must not scroll sideways (WCAG 1.4.10): the page is %d px wide in a %d px viewport",
+				pw.ScrollWidth, pw.InnerWidth),
+			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/reflow.html",
+			Nodes:   pw.Wide,
+		}, nil
+	}
+	pw, err := chromedp.Run(ctx, chromedp.Evaluate[pageWidth](textSpacing))
+	if err != nil {
+		return nil, fmt.Errorf("text spacing: %w", err)
+	}
+	if pw.ScrollWidth > pw.InnerWidth {
+		return &Violation{
+			ID: "text-spacing", Impact: "serious",
+			Help: fmt.Sprintf("Content must not scroll sideways with wider text spacing (WCAG 1.4.12): the page is %d px wide in a %d px viewport",
+				pw.ScrollWidth, pw.InnerWidth),
+			HelpURL: "https://www.w3.org/WAI/WCAG21/Understanding/text-spacing.html",
+			Nodes:   pw.Wide,
+		}, nil
+	}
+	return nil, nil
 }
 
 // report says what is wrong with a page, readably.
