@@ -323,15 +323,23 @@ func (s *Server) routes() {
 	// /{town}/subscribe, and the website's other /{town}/{page} paths.
 	mux.HandleFunc("GET /{town}/{page}", s.townPage)
 	mux.Handle("POST /{town}/{page}", form.Handler(http.HandlerFunc(s.townPage)))
-	if s.newsroom != nil {
-		mux.Handle("/admin/", s.newsroom)
-		mux.Handle("/admin", s.newsroom)
-	}
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
+	var h http.Handler = mux
+	if s.newsroom != nil {
+		// The newsroom takes its paths before the mux: a pattern "/admin/"
+		// there conflicts with the website's "GET /{town}/{page}".
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := r.URL.Path; p == "/admin" || strings.HasPrefix(p, "/admin/") {
+				s.newsroom.ServeHTTP(w, r)
+				return
+			}
+			mux.ServeHTTP(w, r)
+		})
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.limitConns(h)))
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
