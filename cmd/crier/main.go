@@ -147,9 +147,9 @@ func commands() []command {
 				{name: "clear", usage: "services TOWN clear", help: "go back to the list in the configuration",
 					example: "services soest clear"},
 			}},
-		{name: "users", args: "add|list|disable|reset-password …", help: "manage the accounts of press officers, mayors and operators (works next to a running serve)", run: (*Main).users,
+		{name: "users", args: "add|list|disable|reset-password|set …", help: "manage the accounts of press officers, mayors and operators (works next to a running serve)", run: (*Main).users,
 			example: "users list", subs: []command{
-				{name: "add", args: "NAME --role admin|editor|approver|viewer [--towns LIST] [--password-stdin]", help: "add a user with a role in some towns or groups; the password (at least 12 characters, not a common one) is prompted without echo or read from stdin",
+				{name: "add", args: "NAME --role admin|editor|approver|viewer [--towns LIST] [--actual] [--password-stdin]", help: "add a user with a role in some towns or groups; the password (at least 12 characters, not a common one) is prompted without echo or read from stdin; --actual lets them publish real notices, not only exercises",
 					example: "users add anna --role editor --towns soest,werl"},
 				{name: "list", args: "", help: "list every user with role, towns and whether disabled",
 					example: "users list"},
@@ -157,6 +157,8 @@ func commands() []command {
 					example: "users disable anna"},
 				{name: "reset-password", args: "NAME [--password-stdin]", help: "set a new password for a user",
 					example: "users reset-password anna"},
+				{name: "set", args: "NAME --actual=true|false", help: "allow a user to publish real notices (mode actual), or take it back; new users publish exercises only",
+					example: "users set anna --actual=true"},
 			}},
 		{name: "tokens", args: "add|list|revoke …", help: "manage the users' API tokens (works next to a running serve)", run: (*Main).tokens,
 			example: "tokens list anna", subs: []command{

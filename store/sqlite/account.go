@@ -25,8 +25,9 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 		if taken {
 			return crier.Errorf(crier.ECONFLICT, "user %s exists already", u.Name)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, actual, disabled, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Actual, u.Disabled,
+			nanos(u.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
@@ -34,13 +35,13 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 	})
 }
 
-const userColumns = `name, role, towns, password_hash, disabled, created_at`
+const userColumns = `name, role, towns, password_hash, actual, disabled, created_at`
 
 func scanUser(s interface{ Scan(...any) error }) (*crier.User, error) {
 	var u crier.User
 	var role, towns string
 	var created int64
-	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created); err != nil {
+	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Actual, &u.Disabled, &created); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt = crier.Role(role), fromNanos(created)
@@ -83,6 +84,11 @@ func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
 // DisableUser disables the named user; their tokens stop working at once.
 func (db *DB) DisableUser(ctx context.Context, name string) error {
 	return db.changeUser(ctx, name, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+}
+
+// SetActual allows or forbids the named user to publish real notices.
+func (db *DB) SetActual(ctx context.Context, name string, actual bool) error {
+	return db.changeUser(ctx, name, `UPDATE users SET actual = ? WHERE name = ?`, actual, name)
 }
 
 // SetPassword replaces the named user's password hash and ends their
@@ -186,10 +192,10 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 	var stored []byte
 	var id, used, revoked int64
 	var role, towns, name string
-	var disabled bool
-	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.disabled
+	var actual, disabled bool
+	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.actual, u.disabled
 		FROM api_tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?`, hash[:]).
-		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &disabled)
+		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &actual, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crier.Errorf(crier.EUNAUTHORIZED, "invalid token")
 	}
@@ -204,7 +210,7 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 			return nil, fmt.Errorf("note token use: %w", err)
 		}
 	}
-	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id}
+	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id, Actual: actual}
 	if towns != "" {
 		p.Towns = strings.Split(towns, ",")
 	}
