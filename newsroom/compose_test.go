@@ -171,7 +171,7 @@ func TestComposeTooLongForOneInstance(t *testing.T) {
 	title := "Abkochgebot für Trinkwasser in der Soester Innenstadt, am Ardey und in Ostönnen nach einem Rohrbruch an der Hauptleitung der Stadtwerke"
 	warning := "Gesundheit: Betrifft Haushalte, Kitas, Schulen, Arztpraxen und Pflegeheime in den genannten Straßen und Ortsteilen"
 	fields := url.Values{"title": {title}, "spoiler_text": {warning}, "towns": {"soest"},
-		"body": {"Bitte Leitungswasser vor dem Trinken abkochen. Fragen: {{.Vars.phone}}"},
+		"body":     {"Bitte Leitungswasser vor dem Trinken abkochen. Fragen: {{.Vars.phone}}"},
 		"channels": {"mastodon-soest", "mail-soest", "radio"}}
 	form := b.composeForm(fields)
 

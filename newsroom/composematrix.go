@@ -205,7 +205,7 @@ func (n *Newsroom) cell(lang string, m *crier.Message) *matrixCell {
 	c := &matrixCell{
 		ID: "cell-" + m.Town + "-" + m.Channel, Channel: m.Channel, Type: m.Type,
 		Spoiler: m.SpoilerText,
-		Text: strings.ReplaceAll(m.Text, crier.UnsubscribePlaceholder, locale.T(lang, "compose.unsubscribe_link")),
+		Text:    strings.ReplaceAll(m.Text, crier.UnsubscribePlaceholder, locale.T(lang, "compose.unsubscribe_link")),
 	}
 	if m.Type == "email" {
 		c.Subject = m.Subject
