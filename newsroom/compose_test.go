@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,16 +39,27 @@ func (idle) Send(context.Context, *crier.Message) (*crier.Receipt, error) {
 type composeEnv struct {
 	*env
 	engine *crier.Engine
+	// stop ends the server and closes the database, as a restart would.
+	stop func()
 }
 
 func newComposeEnv(t *testing.T) *composeEnv {
 	t.Helper()
+	return newComposeEnvAt(t, filepath.Join(t.TempDir(), "crier.db"))
+}
+
+// newComposeEnvAt is newComposeEnv on the database at path, which may
+// have been used before: anna is added when she is not there yet.
+func newComposeEnvAt(t *testing.T, path string) *composeEnv {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crier.db"))
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	var once sync.Once
+	closeDB := func() { once.Do(func() { db.Close() }) }
+	t.Cleanup(closeDB)
 	c := &clock{t: testNow}
 	r, err := templates.New(templates.Options{Clock: c})
 	if err != nil {
@@ -105,8 +117,10 @@ func newComposeEnv(t *testing.T) *composeEnv {
 	srv := httptest.NewServer(nr)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: db, clock: c, nr: nr, srv: srv}
-	e.addUser("anna", crier.RoleEditor, "soest")
-	return &composeEnv{env: e, engine: engine}
+	if _, err := db.User(ctx, "anna"); crier.ErrorCode(err) == crier.ENOTFOUND {
+		e.addUser("anna", crier.RoleEditor, "soest")
+	}
+	return &composeEnv{env: e, engine: engine, stop: func() { srv.Close(); closeDB() }}
 }
 
 // announcements returns what is stored, newest first.
@@ -567,5 +581,39 @@ func TestComposeAssets(t *testing.T) {
 		if res, body := b.get("/admin/assets/" + name); res.StatusCode != http.StatusOK || len(body) < 100 {
 			t.Errorf("%s: %s", name, res.Status)
 		}
+	}
+}
+
+// TestComposeAfterRestart: a form sent again after crier restarted, its
+// answer lost, still publishes once.
+func TestComposeAfterRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "crier.db")
+	e := newComposeEnvAt(t, path)
+	b := e.browser()
+	b.login("anna")
+	form := b.composeForm(url.Values{"title": {"Wasser abkochen"}, "body": {"Bitte abkochen."}, "towns": {"soest"},
+		"channels": {"mastodon-soest", "mail-soest", "radio"}})
+	res, _ := b.post("/admin/compose/publish", form)
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("publish: %s", res.Status)
+	}
+	old, _ := url.Parse(e.srv.URL + "/admin/")
+	cookies := b.client.Jar.Cookies(old)
+	e.stop()
+
+	e = newComposeEnvAt(t, path)
+	b.e = e.env
+	now, _ := url.Parse(e.srv.URL + "/admin/")
+	for _, c := range cookies {
+		c.Path = "/admin/"
+	}
+	b.client.Jar.SetCookies(now, cookies)
+	res, _ = b.post("/admin/compose/publish", form)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != loc {
+		t.Fatalf("the form again after a restart: %s %q, want %q", res.Status, res.Header.Get("Location"), loc)
+	}
+	if as := e.announcements(); len(as) != 1 {
+		t.Fatalf("%d announcements, want 1", len(as))
 	}
 }
