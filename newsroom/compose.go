@@ -148,7 +148,12 @@ func formOf(a *crier.Announcement) *composeForm {
 	f := newForm()
 	f.Update = a.ID
 	f.Title, f.Body, f.SpoilerText = a.Title, a.Body, a.SpoilerText
-	f.Towns = slices.Clone(a.Towns)
+	for _, t := range a.Towns {
+		if t == "all" {
+			t = mineTowns // every town: all of the person's, who may correct it
+		}
+		f.Towns = append(f.Towns, t)
+	}
 	if len(a.Channels) > 0 {
 		f.Channels, f.AllChannels = slices.Clone(a.Channels), false
 	}
@@ -359,7 +364,7 @@ func validKey(k string) bool {
 func (n *Newsroom) publishFailed(w http.ResponseWriter, r *http.Request, v *visit, f *composeForm, err error) {
 	switch crier.ErrorCode(err) {
 	case crier.EINVALID:
-		n.refused(w, r, v, f, http.StatusUnprocessableEntity)
+		n.refused(w, r, v, f, http.StatusUnprocessableEntity, crier.ErrorDetails(err)...)
 	case crier.ECONFLICT:
 		d := n.composeData(r, v, f, n.newPreview(v.lang, nil, []crier.Problem{{Message: crier.ErrorMessage(err)}}))
 		if details := crier.ErrorDetails(err); len(details) > 0 {
@@ -371,19 +376,21 @@ func (n *Newsroom) publishFailed(w http.ResponseWriter, r *http.Request, v *visi
 	}
 }
 
-// refused shows the form again with its preview and every problem.
-func (n *Newsroom) refused(w http.ResponseWriter, r *http.Request, v *visit, f *composeForm, status int) {
+// refused shows the form again with its preview and every problem. When
+// the preview finds none, the problems of the refusal (details: the
+// scheduler's, say) are shown instead, or a word that it was refused.
+func (n *Newsroom) refused(w http.ResponseWriter, r *http.Request, v *visit, f *composeForm, status int, details ...crier.Problem) {
 	pv, err := n.preview(r, v, f)
 	if err != nil {
 		n.fail(w, r, v, err)
 		return
 	}
 	if len(pv.Problems) == 0 {
-		// The form's own problems (times) are in f.announcement; a
-		// preview without any means the engine found one since.
-		pv.General = append(pv.General, &shownProblem{ID: "problem-0", Target: "#problem-0",
-			Text: locale.T(v.lang, "compose.refused")})
-		pv.Problems = pv.General
+		if len(details) == 0 {
+			details = []crier.Problem{{Message: locale.T(v.lang, "compose.refused")}}
+		}
+		other := n.newPreview(v.lang, nil, details)
+		pv.Problems, pv.Fields, pv.General = other.Problems, other.Fields, other.General
 	}
 	n.renderCompose(w, status, v, n.composeData(r, v, f, pv))
 }

@@ -29,13 +29,12 @@ const localTime = "2006-01-02T15:04"
 // stays bounded whatever is posted: the text fields in characters, and
 // the number of towns and channels chosen.
 const (
-	maxBodyChars  = 50_000
-	maxLineChars  = 1_000
-	maxChoices    = 500
-	mineTowns     = "mine" // the "all my towns" choice
-	whenNow       = "now"
-	whenLater     = "later"
-	composeAction = "/admin/compose"
+	maxBodyChars = 50_000
+	maxLineChars = 1_000
+	maxChoices   = 500
+	mineTowns    = "mine" // the "all my towns" choice
+	whenNow      = "now"
+	whenLater    = "later"
 )
 
 // composeForm is the compose form as posted, kept as typed so that a
