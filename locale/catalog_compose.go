@@ -100,7 +100,7 @@ var composeCatalog = []entry{
 	{"compose.refused", "Die Meldung wurde abgelehnt; bitte die Vorschau prüfen.", "The notice was refused; please check the preview."},
 
 	// Publishing, scheduling, drafts.
-	{"compose.scheduled", "Die Meldung ist geplant (Zeitplan %s).", "The notice is scheduled (schedule %s)."},
+	{"compose.scheduled", "Die Meldung ist geplant für %s (Zeitplan %s).", "The notice is scheduled for %s (schedule %s)."},
 	{"compose.canceled", "Die Meldung %s wurde aufgehoben und kann nicht mehr korrigiert werden.", "Notice %s was canceled and can no longer be corrected."},
 	{"compose.no_schedules", "Dieser Server plant keine Meldungen.", "This server does not schedule notices."},
 	{"compose.no_drafts", "Dieser Server speichert keine Entwürfe.", "This server keeps no drafts."},

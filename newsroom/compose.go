@@ -133,8 +133,15 @@ func (n *Newsroom) composePage(w http.ResponseWriter, r *http.Request, v *visit)
 		if q.Has("saved") {
 			notice = locale.T(v.lang, "compose.draft_saved")
 		}
-	case q.Get("scheduled") != "":
-		notice = locale.T(v.lang, "compose.scheduled", q.Get("scheduled"))
+	case q.Get("scheduled") != "" && n.sched != nil:
+		// Said only of a schedule there is, of the person's towns: the
+		// query is anyone's to write.
+		if sc, err := n.sched.Store.Schedule(r.Context(), q.Get("scheduled")); err == nil && sc.Announcement != nil {
+			towns, _ := n.engine.Directory.Resolve(sc.Announcement.Towns)
+			if crier.Authorize(v.p, crier.ActionRead, towns) == nil {
+				notice = locale.T(v.lang, "compose.scheduled", locale.DateTime(v.lang, sc.At.In(berlin)), sc.ID)
+			}
+		}
 	case q.Has("deleted"):
 		notice = locale.T(v.lang, "compose.draft_deleted")
 	}

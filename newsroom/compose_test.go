@@ -449,8 +449,11 @@ func TestComposeLater(t *testing.T) {
 	if err != nil || len(ss) != 1 || !ss[0].At.Equal(testNow.Add(22*time.Hour)) || len(e.announcements()) != 0 {
 		t.Fatalf("schedules %+v, %v; announcements %d", ss, err, len(e.announcements()))
 	}
-	if _, page := b.get(loc); !strings.Contains(page, "Die Meldung ist geplant (Zeitplan "+ss[0].ID+")") {
+	if _, page := b.get(loc); !strings.Contains(page, "Die Meldung ist geplant für Freitag, 27. November 2026, 08:00 Uhr (Zeitplan "+ss[0].ID+")") {
 		t.Errorf("no word of the schedule:\n%s", page)
+	}
+	if _, page := b.get("/admin/compose?scheduled=Alles+gut"); strings.Contains(page, "geplant") {
+		t.Errorf("a schedule there is not is said to be:\n%s", page)
 	}
 	form.Set("publish_at", "2026-11-26T08:00") // two hours ago
 	form.Set("key", "another")
