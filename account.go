@@ -42,9 +42,13 @@ type User struct {
 	Towns []string `json:"towns"`
 	// PasswordHash is the encoded Argon2id hash; it never leaves the
 	// server.
-	PasswordHash string    `json:"-"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
+	PasswordHash string `json:"-"`
+	// Actual lets the user publish real notices (mode actual); without it
+	// they rehearse in exercise mode, which is where every new user
+	// starts until an admin changes it. An admin always may.
+	Actual    bool      `json:"actual"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
 	// External is the identity provider (the OpenID Connect issuer) the
 	// user signs in with; "" for a local account with a password. An
 	// external user has no usable password: their role and towns are
@@ -87,6 +91,10 @@ type AccountStore interface {
 	// DisableUser disables the named user: their tokens stop working at
 	// once. A not_found error when there is no such user.
 	DisableUser(ctx context.Context, name string) error
+	// SetActual allows or forbids the user to publish real notices (see
+	// User.Actual); not_found when there is no such user. Their sessions
+	// and tokens follow at once.
+	SetActual(ctx context.Context, name string, actual bool) error
 	// SetPassword replaces the user's password hash; not_found when there
 	// is no such user.
 	SetPassword(ctx context.Context, name, hash string) error

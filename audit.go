@@ -82,6 +82,7 @@ const (
 	AuditUserAdd           = "user.add"
 	AuditUserDisable       = "user.disable"
 	AuditUserChange        = "user.change"
+	AuditUserActual        = "user.actual"
 	AuditUserPassword      = "user.password"
 	AuditTokenAdd          = "token.add"
 	AuditTokenRevoke       = "token.revoke"

@@ -324,7 +324,9 @@ func (e *Engine) page(r *townRender, p *Plan, t *Town, shared map[string]any, ca
 // Publish validates and renders a, then commits it with all its
 // deliveries in one transaction. Any problem anywhere rejects the whole
 // announcement with an EINVALID error listing every problem, and nothing
-// is queued. A repeated idempotencyKey returns the earlier result.
+// is queued. A repeated idempotencyKey returns the earlier result. A
+// principal in ctx that may not publish real notices (AuthorizeMode) gets
+// a forbidden error for one in mode actual, and so does an Update of one.
 func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
 	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
 		return res, err
@@ -334,6 +336,17 @@ func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey st
 
 // publish is Publish once the idempotency key has been looked up.
 func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	// A withdrawal is never refused for its mode: whoever may cancel may
+	// take a real notice back.
+	if a.Event != EventCanceled {
+		mode := a.Mode
+		if mode == "" {
+			mode = e.Mode
+		}
+		if err := AuthorizeMode(PrincipalFrom(ctx), mode); err != nil {
+			return nil, err
+		}
+	}
 	p, err := e.Preview(ctx, a)
 	if err != nil {
 		return nil, err

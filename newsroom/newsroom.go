@@ -63,6 +63,9 @@ type Options struct {
 	Schedules *schedule.Scheduler
 	// Subscribers keeps the towns' email lists.
 	Subscribers crier.SubscriberStore
+	// Drafts keeps the compose form's drafts; without it, drafts cannot
+	// be saved.
+	Drafts crier.DraftStore
 	// Captures keeps what exercise mode would have sent.
 	Captures crier.CaptureStore
 	// Statuses keeps the towns' service status lists; DefaultStatus holds
@@ -97,6 +100,7 @@ type Newsroom struct {
 	sched    *schedule.Scheduler
 	subs     crier.SubscriberStore
 	captures crier.CaptureStore
+	drafts   crier.DraftStore
 	statuses crier.ServiceStatusStore
 	defaults map[string][]crier.ServiceStatus
 	health   func() []netpath.EndpointHealth
@@ -136,6 +140,7 @@ func New(o Options) (*Newsroom, error) {
 		sched:    o.Schedules,
 		subs:     o.Subscribers,
 		captures: o.Captures,
+		drafts:   o.Drafts,
 		statuses: o.Statuses,
 		defaults: o.DefaultStatus,
 		health:   o.Endpoints,

@@ -83,6 +83,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Schedules:     sched,
 		Subscribers:   a.db,
 		Captures:      a.db,
+		Drafts:        a.db,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 		Endpoints:     a.health,

@@ -7,8 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,9 +27,9 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 		if taken {
 			return crier.Errorf(crier.ECONFLICT, "user %s exists already", u.Name)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt),
-			u.External, u.Subject)
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, actual, disabled, created_at, external_issuer, external_subject)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Actual, u.Disabled,
+			nanos(u.CreatedAt), u.External, u.Subject)
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
@@ -38,13 +38,13 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 	})
 }
 
-const userColumns = `name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject`
+const userColumns = `name, role, towns, password_hash, actual, disabled, created_at, external_issuer, external_subject`
 
 func scanUser(s interface{ Scan(...any) error }) (*crier.User, error) {
 	var u crier.User
 	var role, towns string
 	var created int64
-	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created, &u.External, &u.Subject); err != nil {
+	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Actual, &u.Disabled, &created, &u.External, &u.Subject); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt = crier.Role(role), fromNanos(created)
@@ -148,20 +148,25 @@ func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
 // DisableUser disables the named user; their tokens and sessions stop
 // working at once.
 func (db *DB) DisableUser(ctx context.Context, name string) error {
-	return db.changeUser(ctx, name, crier.AuditUserDisable, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+	return db.changeUser(ctx, name, crier.AuditUserDisable, nil, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+}
+
+// SetActual allows or forbids the named user to publish real notices.
+func (db *DB) SetActual(ctx context.Context, name string, actual bool) error {
+	return db.changeUser(ctx, name, crier.AuditUserActual, map[string]string{"actual": strconv.FormatBool(actual)}, `UPDATE users SET actual = ? WHERE name = ?`, actual, name)
 }
 
 // SetPassword replaces the named user's password hash and ends their
 // newsroom sessions in the same transaction: whoever knew the old password
 // is signed out.
 func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
-	return db.changeUser(ctx, name, crier.AuditUserPassword, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	return db.changeUser(ctx, name, crier.AuditUserPassword, nil, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
 }
 
 // changeUser runs query on the user name and records action in the audit
 // trail. The account methods take no time, so the entry is dated by the
 // wall clock.
-func (db *DB) changeUser(ctx context.Context, name, action, query string, args ...any) error {
+func (db *DB) changeUser(ctx context.Context, name, action string, detail map[string]string, query string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -174,14 +179,16 @@ func (db *DB) changeUser(ctx context.Context, name, action, query string, args .
 		}
 		// Whoever signed in as the user before, with the old password or
 		// before the user was disabled, is signed out.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
-			return fmt.Errorf("end sessions of %s: %w", name, err)
+		if action == crier.AuditUserPassword || action == crier.AuditUserDisable {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
+				return fmt.Errorf("end sessions of %s: %w", name, err)
+			}
 		}
 		var towns string
 		if err := tx.QueryRowContext(ctx, `SELECT towns FROM users WHERE name = ?`, name).Scan(&towns); err != nil {
 			return fmt.Errorf("change user %s: %w", name, err)
 		}
-		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: name, Towns: splitList(towns)}, time.Now())
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: name, Towns: splitList(towns), Detail: detail}, time.Now())
 	})
 }
 
@@ -265,10 +272,10 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 	var stored []byte
 	var id, used, revoked int64
 	var role, towns, name string
-	var disabled bool
-	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.disabled
+	var actual, disabled bool
+	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.actual, u.disabled
 		FROM api_tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?`, hash[:]).
-		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &disabled)
+		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &actual, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crier.Errorf(crier.EUNAUTHORIZED, "invalid token")
 	}
@@ -283,7 +290,7 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 			return nil, fmt.Errorf("note token use: %w", err)
 		}
 	}
-	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id}
+	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id, Actual: actual}
 	if towns != "" {
 		p.Towns = strings.Split(towns, ",")
 	}
