@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
 	"github.com/crierhq/crier/channels/mastodon"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/newsroom"
@@ -110,7 +111,7 @@ func newComposeEnvAt(t *testing.T, path string) *composeEnv {
 	}
 	sched := &schedule.Scheduler{Store: db, Engine: engine, Clock: c}
 	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db, Drafts: db, Schedules: sched,
-		Login: newsroom.AccountLogin{Accounts: db}, Clock: c})
+		Login: access.NewAccounts(db, nil, c, nil), Clock: c})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -606,26 +604,6 @@ func cleanName(s string) string {
 		s = strings.TrimSpace(string(r[:maxName]))
 	}
 	return s
-}
-
-// clientIP is the key of the rate limit: the address of remote, or
-// its /64 network for IPv6, where one connection has many addresses.
-func clientIP(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return ip.String()
 }
 
 // maxBuckets bounds the rate limiter's memory (see ratelimit.Limiter).

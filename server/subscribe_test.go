@@ -12,6 +12,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/channeltest"
+	"github.com/crierhq/crier/internal/ratelimit"
 )
 
 var subscribeTokens = &crier.Tokens{Secret: []byte("0123456789abcdef0123456789abcdef")}
@@ -296,8 +297,8 @@ func TestClientIP(t *testing.T) {
 		"[::ffff:192.0.2.7]:80":      "192.0.2.7",
 		"not an address":             "not an address",
 	} {
-		if got := clientIP(in); got != want {
-			t.Errorf("clientIP(%q) = %q, want %q", in, got, want)
+		if got := ratelimit.ClientKey(in); got != want {
+			t.Errorf("ratelimit.ClientKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -74,12 +74,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := &crier.Retention{Store: a.db, Pseudonyms: a.pseudonyms, Period: cfg.Privacy.Retention.Period(),
 		Clock: m.Clock, Logger: log}
 	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
-	admin, err := newsroom.New(newsroom.Options{
+	opts := newsroom.Options{
 		Engine:        a.engine,
 		Accounts:      a.db,
 		Sessions:      a.db,
 		Audit:         a.db,
-		Login:         newsroom.AccountLogin{Accounts: a.db},
+		Login:         a.accounts,
 		Schedules:     sched,
 		Subscribers:   a.db,
 		Captures:      a.db,
@@ -92,7 +92,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
 		Clock:         m.Clock,
 		Logger:        log,
-	})
+	}
+	if a.oidc != nil { // a nil *access.OIDC is no SingleSignOn
+		opts.SSO = a.oidc
+	}
+	admin, err := newsroom.New(opts)
 	if err != nil {
 		return err
 	}
