@@ -323,15 +323,28 @@ func (s *Server) routes() {
 	// /{town}/subscribe, and the website's other /{town}/{page} paths.
 	mux.HandleFunc("GET /{town}/{page}", s.townPage)
 	mux.Handle("POST /{town}/{page}", form.Handler(http.HandlerFunc(s.townPage)))
-	if s.newsroom != nil {
-		mux.Handle("/admin/", s.newsroom)
-		mux.Handle("/admin", s.newsroom)
-	}
 	if s.site != nil {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
+	var h http.Handler = mux
+	if s.newsroom != nil {
+		h = withNewsroom(s.newsroom, mux)
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.limitConns(h)))
+}
+
+// withNewsroom serves /admin and everything under /admin/ with newsroom
+// and the rest with next. In one ServeMux, "/admin/" would conflict with
+// the site's "GET /{town}/{page}": neither is more specific.
+func withNewsroom(newsroom, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/") {
+			newsroom.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
