@@ -183,21 +183,28 @@ type progress struct {
 // newProgress makes the progress table of counts in towns, in the order
 // of towns and then by channel.
 func newProgress(lang string, counts []crier.Count, towns []string, done bool) progress {
+	order := make(map[string]int, len(towns))
+	for i, t := range towns {
+		order[t] = i
+	}
+	type key struct{ town, channel string }
+	cells := make(map[key]int)
 	var p progress
 	for _, c := range counts {
-		if !slices.Contains(towns, c.Town) {
+		if _, ok := order[c.Town]; !ok {
 			continue
 		}
-		i := slices.IndexFunc(p.Cells, func(x progressCell) bool { return x.Town == c.Town && x.Channel == c.Channel })
-		if i < 0 {
+		i, ok := cells[key{c.Town, c.Channel}]
+		if !ok {
+			i = len(p.Cells)
+			cells[key{c.Town, c.Channel}] = i
 			p.Cells = append(p.Cells, progressCell{Town: c.Town, Channel: c.Channel})
-			i = len(p.Cells) - 1
 		}
 		p.Cells[i].add(c.State, c.N)
 		p.Total.add(c.State, c.N)
 	}
 	slices.SortFunc(p.Cells, func(a, b progressCell) int {
-		return cmp.Or(cmp.Compare(slices.Index(towns, a.Town), slices.Index(towns, b.Town)), strings.Compare(a.Channel, b.Channel))
+		return cmp.Or(cmp.Compare(order[a.Town], order[b.Town]), strings.Compare(a.Channel, b.Channel))
 	})
 	if p.Cells == nil {
 		p.Cells = []progressCell{}

@@ -45,7 +45,8 @@ type WatchLimits struct {
 	// Heartbeat is how long a stream may go without a write; it is
 	// counted in intervals.
 	Heartbeat time.Duration
-	// Lifetime ends a stream; the browser reconnects.
+	// Lifetime ends a stream, by the newsroom's clock, at its first
+	// change or heartbeat after it; the browser reconnects.
 	Lifetime time.Duration
 	// Streams bounds the open streams of the server, SessionStreams those
 	// of one session; a stream beyond either is refused with 429.
@@ -64,7 +65,6 @@ type hub struct {
 	log      *slog.Logger
 	limits   WatchLimits
 	beatEach int // intervals per heartbeat
-	maxBeats int // heartbeats per stream
 
 	mu       sync.Mutex
 	watchers map[string]*watcher
@@ -110,7 +110,6 @@ func newHub(store crier.AnnouncementStore, log *slog.Logger, l WatchLimits) *hub
 	}
 	return &hub{store: store, log: log, limits: l,
 		beatEach: max(int(l.Heartbeat/l.Interval), 1),
-		maxBeats: max(int(l.Lifetime/l.Heartbeat), 1),
 		watchers: make(map[string]*watcher), sessions: make(map[[32]byte]int)}
 }
 
@@ -287,7 +286,7 @@ func (n *Newsroom) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		return
 	}
 	var last []byte
-	beats := 0
+	end := n.clock.Now().Add(n.hub.limits.Lifetime)
 	for {
 		select {
 		case <-r.Context().Done():
@@ -295,6 +294,9 @@ func (n *Newsroom) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		case <-s.notify:
 		}
 		snap, beat := n.hub.take(s)
+		if !n.clock.Now().Before(end) {
+			return // without "end": the browser opens it again, signed in or not
+		}
 		if snap != nil {
 			data, err := json.Marshal(newProgress(v.lang, snap.counts, towns, snap.done))
 			if err != nil {
@@ -314,9 +316,6 @@ func (n *Newsroom) events(w http.ResponseWriter, r *http.Request, v *visit) {
 		}
 		if beat {
 			if !write([]byte(": ping\n\n")) {
-				return
-			}
-			if beats++; beats >= n.hub.maxBeats {
 				return
 			}
 		}

@@ -535,3 +535,23 @@ func TestStreamCap(t *testing.T) {
 	s3.want("progress", `"sent":3`)
 	s3.want("end", "")
 }
+
+// TestStreamLifetime: a stream ends after its lifetime without "end", so
+// that the browser opens it again and its session is checked again.
+func TestStreamLifetime(t *testing.T) {
+	e, tk := newWatchEnv(t, newsroom.WatchLimits{Interval: time.Second, Heartbeat: time.Second, Lifetime: time.Hour})
+	id := e.publish("Telefone gestört", "Heute.", "soest")
+	b := e.browser()
+	b.login("anna")
+	s := b.openStream(e.srv.URL, id)
+	s.want("progress", `"pending":3`)
+	tk.tick(t)
+	if name, _ := s.next(); name != "ping" {
+		t.Fatalf("got %q, want a heartbeat", name)
+	}
+	e.clock.Add(time.Hour)
+	tk.tick(t)
+	if name, _ := s.next(); name != "EOF" {
+		t.Fatalf("got %q after the stream's lifetime, want its end", name)
+	}
+}
