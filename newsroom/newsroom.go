@@ -91,6 +91,8 @@ type Options struct {
 	// the login limits and the sessions list; the peer's address when nil.
 	// The server passes its own, which believes its trusted proxies.
 	ClientAddress func(r *http.Request) string
+	// Watch bounds the live progress of announcements.
+	Watch WatchLimits
 	// Clock defaults to the system clock.
 	Clock crier.Clock
 	// Logger defaults to discarding everything.
@@ -119,6 +121,7 @@ type Newsroom struct {
 	client   func(r *http.Request) string
 	clock    crier.Clock
 	log      *slog.Logger
+	hub      *hub
 
 	pages   map[string]*template.Template
 	assets  map[string]asset
@@ -175,6 +178,7 @@ func New(o Options) (*Newsroom, error) {
 	public := cmp.Or(o.PublicURL, o.Engine.PublicURL)
 	u, _ := url.Parse(public)
 	n.secure = u != nil && u.Scheme == "https"
+	n.hub = newHub(n.store, n.log, o.Watch)
 	var err error
 	if n.pages, err = parsePages(); err != nil {
 		return nil, err

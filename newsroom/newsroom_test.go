@@ -53,10 +53,16 @@ type env struct {
 	clock *clock
 	nr    *newsroom.Newsroom
 	srv   *httptest.Server
+	// engine is the newsroom's engine.
+	engine *crier.Engine
 }
 
 type envOptions struct {
 	publicURL string
+	// engine and options, when set, change the engine and the newsroom's
+	// options before the newsroom is made.
+	engine  func(*crier.Engine)
+	options func(*newsroom.Options)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -91,14 +97,21 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	if o.publicURL != "" {
 		engine.PublicURL = o.publicURL
 	}
-	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db, Audit: db,
-		Login: access.NewAccounts(db, nil, c, nil), Clock: c})
+	if o.engine != nil {
+		o.engine(engine)
+	}
+	no := newsroom.Options{Engine: engine, Accounts: db, Sessions: db, Audit: db,
+		Login: access.NewAccounts(db, nil, c, nil), Clock: c}
+	if o.options != nil {
+		o.options(&no)
+	}
+	nr, err := newsroom.New(no)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(nr)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, clock: c, nr: nr, srv: srv}
+	e := &env{t: t, db: db, clock: c, nr: nr, srv: srv, engine: engine}
 	e.addUser("anna", crier.RoleEditor, "soest")
 	return e
 }

@@ -309,3 +309,11 @@ func (b Body) render() (template.HTML, string) {
 	}
 	return h, text
 }
+
+// SafeHTML returns the body as HTML that is safe to show on a page of
+// crier's own: its HTML sanitized as the site shows it, or its plain text
+// in paragraphs. The body's headings start at h4.
+func (b Body) SafeHTML() template.HTML {
+	h, _ := b.render()
+	return h
+}
