@@ -3,7 +3,7 @@ package locale
 // watchCatalog holds the newsroom's messages for following announcements: the list, one announcement's page with live progress, retry, update and cancel.
 var watchCatalog = []entry{
 	{"watch.list.title", "Meldungen", "Announcements"},
-	{"watch.list.caption", "Meldungen Ihrer Orte, neueste zuerst (Seite %d)", "Announcements of your towns, newest first (page %d)"},
+	{"watch.list.caption", "Meldungen Ihrer Orte, neueste zuerst", "Announcements of your towns, newest first"},
 	{"watch.list.empty", "Für Ihre Orte gibt es noch keine Meldungen.", "There are no announcements for your towns yet."},
 	{"watch.list.progress", "%d von %d versandt", "%d of %d sent"},
 	{"watch.list.failed", "%d fehlgeschlagen", "%d failed"},

@@ -20,9 +20,6 @@ import (
 
 // Bounds of the watch pages.
 const (
-	// listScan is how many of the newest announcements the list looks
-	// through for those a person may read; older ones are not listed.
-	listScan = 1000
 	// listPage is the number of announcements on a page of the list.
 	listPage = 25
 	// deliveryPage is the number of deliveries on a page.
@@ -73,18 +70,15 @@ func readableTowns(p *crier.Principal, towns []string) []string {
 	return out
 }
 
-// readableAnnouncements returns the announcements among as that p may
-// read: those that concern at least one of p's towns, every one for an
-// admin. It stands in for a filter by town in
-// crier.AnnouncementStore.Announcements, which will replace it.
-func (n *Newsroom) readableAnnouncements(p *crier.Principal, as []*crier.Announcement) []*crier.Announcement {
-	var out []*crier.Announcement
-	for _, a := range as {
-		if len(readableTowns(p, n.townsOf(a))) > 0 {
-			out = append(out, a)
-		}
+// listFilter selects, in the store's query, the announcements p may read:
+// those that target one of p's towns, directly, through a group or as
+// "all"; every one for an admin.
+func (n *Newsroom) listFilter(p *crier.Principal) crier.AnnouncementFilter {
+	var f crier.AnnouncementFilter
+	if p.Role != crier.RoleAdmin {
+		f.Scope = n.engine.Directory.Targeting(p.Towns)
 	}
-	return out
+	return f
 }
 
 // readableAnnouncement returns the announcement {id} of r and those of
@@ -229,8 +223,8 @@ type listItem struct {
 
 // listView is the data of the list page.
 type listView struct {
-	Items      []listItem
-	Page       int
+	Items []listItem
+	// Prev and Next link to the newer and the older page, if any.
 	Prev, Next string
 }
 
@@ -241,23 +235,34 @@ func (n *Newsroom) announcements(w http.ResponseWriter, r *http.Request, v *visi
 		n.fail(w, r, v, err)
 		return
 	}
-	pageNo, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	pageNo = max(pageNo, 1)
-	as, err := n.store.Announcements(r.Context(), listScan)
+	f := n.listFilter(v.p)
+	f.Limit = listPage + 1 // one more tells whether there is an older page
+	var err error
+	q := r.URL.Query()
+	if f.Before, err = crier.ParseCursor(q.Get("before")); err == nil {
+		f.After, err = crier.ParseCursor(q.Get("after"))
+	}
+	if err != nil {
+		n.errorPage(w, r, v, http.StatusBadRequest, "error.notfound")
+		return
+	}
+	as, err := n.store.FindAnnouncements(r.Context(), f)
 	if err != nil {
 		n.fail(w, r, v, err)
 		return
 	}
-	as = n.readableAnnouncements(v.p, as)
-	view := listView{Page: pageNo}
-	from := (pageNo - 1) * listPage
-	if pageNo > 1 {
-		view.Prev = "/admin/announcements?page=" + strconv.Itoa(pageNo-1)
+	var view listView
+	more := len(as) > listPage
+	as = as[:min(len(as), listPage)]
+	if len(as) > 0 {
+		// Newer pages are there when this one starts after something.
+		if !f.Before.IsZero() || !f.After.IsZero() && more {
+			view.Prev = "/admin/announcements?after=" + url.QueryEscape(crier.CursorOf(as[0]).String())
+		}
+		if more || !f.After.IsZero() {
+			view.Next = "/admin/announcements?before=" + url.QueryEscape(crier.CursorOf(as[len(as)-1]).String())
+		}
 	}
-	if from+listPage < len(as) {
-		view.Next = "/admin/announcements?page=" + strconv.Itoa(pageNo+1)
-	}
-	as = as[min(from, len(as)):min(from+listPage, len(as))]
 	for _, a := range as {
 		towns := readableTowns(v.p, n.townsOf(a))
 		counts, err := n.store.Counts(r.Context(), a.ID)
