@@ -27,6 +27,7 @@ var newsroomCatalog = []entry{
 	{"login.signed_out", "Sie sind abgemeldet.", "You are signed out."},
 	{"home.title", "Übersicht", "Overview"},
 	{"home.intro", "Von hier aus schreiben, prüfen und verfolgen Sie Meldungen für Ihre Orte.", "From here you write, check and follow notices for your towns."},
+	{"problem.config.at_least", "muss mindestens %s sein", "must be at least %s"},
 	{"error.title", "Fehler %d", "Error %d"},
 	{"error.back", "Zur Übersicht", "Back to the overview"},
 	{"error.notfound", "Diese Seite gibt es nicht.", "There is no such page."},

@@ -27,6 +27,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/email"
+	"github.com/crierhq/crier/newsroom"
 	"github.com/crierhq/crier/schedule"
 )
 
@@ -80,6 +81,8 @@ type Config struct {
 	Delivery DeliveryConfig `yaml:"delivery"`
 	// Schedule tunes the scheduler of publish_at and recurring schedules.
 	Schedule ScheduleConfig `yaml:"schedule"`
+	// Newsroom configures the web interface under /admin/.
+	Newsroom NewsroomConfig `yaml:"newsroom"`
 	// Site configures the emergency website that serve answers outside the
 	// API and site export writes.
 	Site SiteConfig `yaml:"site"`
@@ -1089,6 +1092,8 @@ func (c *Config) setDefaults() {
 	dur(&d.Breaker.CoolDown, 30*time.Second)
 	dur(&d.ProbeInterval, 30*time.Second)
 	dur(&c.Schedule.Grace, schedule.DefaultGrace)
+	dur(&c.Newsroom.SessionIdle, newsroom.DefaultIdle)
+	dur(&c.Newsroom.SessionLifetime, newsroom.DefaultAbsolute)
 	if r := &c.Privacy.Retention; !r.Off && r.Duration == 0 {
 		r.Duration = crier.DefaultRetention
 	}
@@ -1290,6 +1295,7 @@ func (c *Config) Validate() error {
 	v.checkGroups()
 	v.checkDelivery()
 	v.checkSchedule()
+	v.checkNewsroom()
 	v.checkSite()
 	v.checkHTTP()
 	if r := v.c.Privacy.Retention; !r.Off && r.Duration != 0 && r.Duration < 24*time.Hour {
@@ -1949,4 +1955,29 @@ func (v *configCheck) checkDelivery() {
 	if d.MaxAttempts < 1 {
 		v.add("delivery.max_attempts", "at_least_one", "must be at least 1")
 	}
+}
+
+// NewsroomConfig configures the web interface under /admin/.
+type NewsroomConfig struct {
+	// SessionIdle ends a session this long after its last request.
+	// Default 1h.
+	SessionIdle Duration `yaml:"session_idle"`
+	// SessionLifetime ends a session this long after the sign-in, however
+	// busy. Default 12h; at least SessionIdle.
+	SessionLifetime Duration `yaml:"session_lifetime"`
+}
+
+func (v *configCheck) checkNewsroom() {
+	n := v.c.Newsroom
+	switch {
+	case n.SessionIdle.Duration < time.Minute:
+		v.add("newsroom.session_idle", "config.at_least", "must be at least %s", "1m")
+	case n.SessionLifetime.Duration < n.SessionIdle.Duration:
+		v.add("newsroom.session_lifetime", "config.at_least", "must be at least %s", "newsroom.session_idle")
+	}
+}
+
+// limits are the newsroom's session limits.
+func (n NewsroomConfig) limits() crier.SessionLimits {
+	return crier.SessionLimits{Idle: n.SessionIdle.Duration, Absolute: n.SessionLifetime.Duration}
 }

@@ -320,6 +320,7 @@ func TestConfigAllTypes(t *testing.T) {
 			ProbeInterval:   Duration{30 * time.Second},
 		},
 		Schedule: ScheduleConfig{Grace: Duration{10 * time.Minute}},
+		Newsroom: NewsroomConfig{SessionIdle: Duration{time.Hour}, SessionLifetime: Duration{12 * time.Hour}},
 		Privacy:  PrivacyConfig{Retention: Retention{Duration: 90 * 24 * time.Hour}},
 		Networks: map[string]NetworkConfig{
 			"default": {},
@@ -387,6 +388,7 @@ delivery:
 			ProbeInterval:   Duration{30 * time.Second},
 		},
 		Schedule: ScheduleConfig{Grace: Duration{15 * time.Minute}},
+		Newsroom: NewsroomConfig{SessionIdle: Duration{time.Hour}, SessionLifetime: Duration{12 * time.Hour}},
 		Privacy:  PrivacyConfig{Retention: Retention{Duration: 90 * 24 * time.Hour}},
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
@@ -394,8 +396,8 @@ delivery:
 	}
 }
 
-// goodChannel and goodTown make a small valid configuration that the
-// cases below break one way at a time.
+// goodChannel makes a small valid configuration with a town that uses
+// it; the cases below break it one way at a time.
 const goodChannel = `
 channels:
   - id: radio
@@ -791,7 +793,7 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, limits, log, delivery, schedule, site, privacy, networks, channels, towns, groups, oidc)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, limits, log, delivery, schedule, newsroom, site, privacy, networks, channels, towns, groups, oidc)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, chunking, ca_file, tls_pin_sha256, server, token, channel, webhook_url, probe_url, api_url, receiver)`,
 			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
 		}},
@@ -1101,7 +1103,7 @@ func TestConfigValidateWithoutLoad(t *testing.T) {
 		"listen", "public_url", "data_dir", "mode", "log.format", "log.level",
 		"delivery.lease", "delivery.send_timeout", "delivery.backoff.base", "delivery.backoff.max",
 		"delivery.poll", "delivery.shutdown_timeout", "delivery.breaker.cool_down", "delivery.probe_interval",
-		"delivery.breaker.failures", "delivery.max_attempts", "schedule.grace",
+		"delivery.breaker.failures", "delivery.max_attempts", "schedule.grace", "newsroom.session_idle",
 	}
 	if diff := cmp.Diff(want, problemFields(t, err)); diff != "" {
 		t.Errorf("problem fields (-want +got):\n%s", diff)
@@ -1214,3 +1216,36 @@ func TestConfigRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigNewsroom: the session limits have defaults, are read, and are
+// refused where a session would end before it could be used.
+func TestConfigNewsroom(t *testing.T) {
+	c, err := LoadConfig(writeConfig(t, "public_url: https://krisen.kreis-soest.example\n"+goodChannel+newsroomTown), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Newsroom.limits(); got.Idle != time.Hour || got.Absolute != 12*time.Hour {
+		t.Errorf("default limits %+v", got)
+	}
+	c, err = LoadConfig(writeConfig(t, "public_url: https://krisen.kreis-soest.example\n"+goodChannel+newsroomTown+
+		"newsroom: {session_idle: 20m, session_lifetime: 8h}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Newsroom.limits(); got.Idle != 20*time.Minute || got.Absolute != 8*time.Hour {
+		t.Errorf("limits %+v", got)
+	}
+	for yaml, field := range map[string]string{
+		"newsroom: {session_idle: 30s}":                      "newsroom.session_idle",
+		"newsroom: {session_idle: 2h, session_lifetime: 1h}": "newsroom.session_lifetime",
+	} {
+		_, err := LoadConfig(writeConfig(t, "public_url: https://krisen.kreis-soest.example\n"+goodChannel+newsroomTown+yaml+"\n"), noEnv)
+		if got := problemFields(t, err); !slices.Contains(got, field) {
+			t.Errorf("%s: problems %v, want one for %s", yaml, got, field)
+		}
+	}
+}
+
+const newsroomTown = `towns:
+  - {id: soest, name: Stadt Soest, channels: [radio]}
+`

@@ -89,6 +89,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Endpoints:     a.health,
 		ResetEndpoint: a.resetEndpoint,
 		PublicURL:     cfg.PublicURL,
+		Limits:        cfg.Newsroom.limits(),
 		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
 		Clock:         m.Clock,
 		Logger:        log,
