@@ -14,7 +14,7 @@ import (
 )
 
 const announcementColumns = `id, revision, title, body, towns, channels, category, urgency, severity,
-	certainty, mode, expires, created_at, event, reason`
+	certainty, mode, expires, created_at, event, reason, author, approver, approval`
 
 // CreateAnnouncement commits the plan's announcement, its messages and all
 // their deliveries in one transaction, queued and due at now, and its
@@ -256,9 +256,10 @@ func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) 
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO announcements (`+announcementColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Revision, a.Title, a.Body, string(towns), string(channels), a.Category, a.Urgency,
-		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt), a.Event, a.Reason)
+		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt), a.Event, a.Reason,
+		a.Author, a.Approver, a.Approval)
 	if err != nil {
 		return fmt.Errorf("insert announcement: %w", err)
 	}
@@ -390,7 +391,7 @@ func scanAnnouncement(s scanner) (*crier.Announcement, error) {
 		mode             string
 	)
 	err := s.Scan(&a.ID, &a.Revision, &a.Title, &a.Body, &towns, &channels, &a.Category, &a.Urgency,
-		&a.Severity, &a.Certainty, &mode, &expires, &created, &a.Event, &a.Reason)
+		&a.Severity, &a.Certainty, &mode, &expires, &created, &a.Event, &a.Reason, &a.Author, &a.Approver, &a.Approval)
 	if err != nil {
 		return nil, err
 	}
