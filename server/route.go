@@ -25,7 +25,8 @@ const (
 	// pathTown: the {town} of the path.
 	pathTown
 	// storedAnnouncement: every town of the stored announcement {id}
-	// (groups and "all" expanded); an unknown id is left to the handler.
+	// (groups and "all" expanded), or of its submission for approval when
+	// nothing of it is published yet; an unknown id is left to the handler.
 	storedAnnouncement
 	// storedSchedule: every town of the stored schedule {id}'s
 	// announcement; an unknown id is left to the handler.
@@ -66,6 +67,7 @@ func (s *Server) apiRoutes() []route {
 		{"PUT /api/v1/towns/{town}/status", crier.ActionServiceStatus, pathTown, s.putServiceStatus},
 	}
 	routes = append(routes, s.scheduleRoutes()...)
+	routes = append(routes, s.approvalRoutes()...)
 	// Any principal may learn that a path is no route (404, 405).
 	return append(routes, route{"/api/v1/", crier.ActionRead, noTowns, s.noRoute})
 }
@@ -103,9 +105,12 @@ func (s *Server) authorizeAnnouncement(r *http.Request, p *crier.Principal, acti
 	}
 	a, err := s.store.Announcement(r.Context(), r.PathValue("id"))
 	if crier.ErrorCode(err) == crier.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
+		sub, err := s.submission(r, r.PathValue("id"))
+		if sub == nil || err != nil {
+			return err
+		}
+		a = sub.Announcement
+	} else if err != nil {
 		return err
 	}
 	return s.authorize(r, action, a.Towns)
