@@ -85,9 +85,6 @@ type Config struct {
 	Site SiteConfig `yaml:"site"`
 	// Privacy says how long personal data is kept.
 	Privacy PrivacyConfig `yaml:"privacy"`
-	// Approval says which announcements wait for an approver (four-eyes
-	// approval) in every town without a rule of its own. Default: off.
-	Approval ApprovalConfig `yaml:"approval"`
 	// Networks are the ways out of this machine besides the system route,
 	// by name. The network "default" is the system route; it is always
 	// there and may be listed only empty.
@@ -99,6 +96,9 @@ type Config struct {
 	// Groups name lists of towns that announcements can target at once.
 	// Names are slugs that differ from every town id and from "all".
 	Groups map[string][]string `yaml:"groups"`
+	// Approval says which announcements wait for an approver (four-eyes
+	// approval) in every town without a rule of its own. Default: off.
+	Approval ApprovalConfig `yaml:"approval"`
 
 	env configEnv // where ${NAME} was used; filled by LoadConfig
 	// publicURLDefault is set when PublicURL is defaultPublicURL because
@@ -650,12 +650,12 @@ type TownConfig struct {
 	// Channels lists the ids of the channels the town publishes to; it may
 	// be empty.
 	Channels []string `yaml:"channels"`
-	// Approval, when set, replaces the top-level approval for this town.
-	Approval *ApprovalConfig `yaml:"approval"`
 	// Status is the town's service status list on the website, in display
 	// order; optional. It is the default: a list set through the API or
 	// "crier services" is stored and shows instead until it is cleared.
 	Status []StatusConfig `yaml:"status"`
+	// Approval, when set, replaces the top-level approval for this town.
+	Approval *ApprovalConfig `yaml:"approval"`
 }
 
 // Town returns the town as the engine sees it. It shares nothing with t.
