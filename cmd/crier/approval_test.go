@@ -81,7 +81,9 @@ func TestApprovalThroughServe(t *testing.T) {
 	t.Cleanup(stop)
 	tokens := approvalUsers(t, config, dataDir)
 	ctx := context.Background()
-	as := func(srv *served, name string) *server.Client { return &server.Client{URL: srv.URL, Token: tokens[name]} }
+	as := func(srv *served, name string) *server.Client {
+		return &server.Client{URL: srv.URL, Token: tokens[name]}
+	}
 
 	res, err := as(srv, "anna").Publish(ctx, notice("Wasser abkochen", "soest"), "anna-1")
 	if err != nil {
