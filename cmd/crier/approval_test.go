@@ -12,6 +12,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/server"
+	"github.com/google/go-cmp/cmp"
 )
 
 // approvalConfig is the example configuration with approval: optional
@@ -318,4 +319,41 @@ func sitePage(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestConfigApproval: approval blocks at the top and per town are checked
+// with their field paths and turn into the engine's policy; without any,
+// there is none.
+func TestConfigApproval(t *testing.T) {
+	_, err := LoadConfig(writeConfig(t, `
+approval: {mode: always, from_severity: Schlimm}
+towns:
+  - {id: soest, name: Soest, approval: {from_severity: Severe}}
+  - {id: werl, name: Werl, approval: {mode: off, from_severity: Extreme}}
+`), noEnv)
+	want := []string{"towns[soest].approval.from_severity", "towns[werl].approval.from_severity",
+		"approval.mode", "approval.from_severity"}
+	if diff := cmp.Diff(want, problemFields(t, err)); diff != "" {
+		t.Errorf("problem fields (-want +got):\n%s\nerror:\n%v", diff, err)
+	}
+
+	c, err := LoadConfig(writeConfig(t, `
+approval: {mode: optional}
+towns:
+  - {id: soest, name: Soest, approval: {mode: required, from_severity: Severe}}
+  - {id: werl, name: Werl}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPolicy := &crier.ApprovalPolicy{
+		Default: crier.ApprovalRule{Mode: crier.ApprovalOptional},
+		Towns:   map[string]crier.ApprovalRule{"soest": {Mode: crier.ApprovalRequired, FromSeverity: "Severe"}},
+	}
+	if diff := cmp.Diff(wantPolicy, c.approval()); diff != "" {
+		t.Errorf("policy (-want +got):\n%s", diff)
+	}
+	if c, err := LoadConfig(exampleConfig, noEnv); err != nil || c.approval() != nil {
+		t.Errorf("the example: policy %v, %v; want none (approval off)", c.approval(), err)
+	}
 }
