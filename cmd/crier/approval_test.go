@@ -234,6 +234,18 @@ func TestApprovalRejectAndRules(t *testing.T) {
 	if _, err := as("anna").PublishWith(ctx, notice("Notfall", "soest"), "", false, crier.PublishOptions{SkipApproval: true}); crier.ErrorCode(err) != crier.EFORBIDDEN {
 		t.Errorf("an editor skips approval: %v; want forbidden", err)
 	}
+	// A schedule cannot wait for approval: an editor may not make one
+	// where approval is required, an admin may.
+	sc := &crier.Schedule{Spec: "0 8 * * 1-5", Announcement: notice("Sprechstunde", "soest")}
+	if _, err := as("anna").CreateSchedule(ctx, sc, "", false); crier.ErrorCode(err) != crier.EFORBIDDEN || !strings.Contains(crier.ErrorMessage(err), "needs approval") {
+		t.Errorf("an editor's schedule in soest: %v; want forbidden", err)
+	}
+	if _, err := as("anna").CreateSchedule(ctx, &crier.Schedule{Spec: "0 8 * * 1-5", Announcement: notice("Sprechstunde", "werl")}, "", false); err != nil {
+		t.Errorf("an editor's schedule in werl, minor: %v", err)
+	}
+	if stored, err := srv.Client.CreateSchedule(ctx, sc, "", false); err != nil || stored.Announcement.Author != "admin" {
+		t.Errorf("the admin's schedule in soest: %+v, %v", stored, err)
+	}
 	// The admin token: without the flag it waits like anyone's; with it,
 	// it is published and recorded as an emergency publish.
 	res, err = srv.Client.Publish(ctx, notice("Evakuierung", "soest"), "")
