@@ -36,9 +36,10 @@ type PublishResult struct {
 	// result is that of the earlier request.
 	Existing bool `json:"existing,omitempty"`
 	// State is SubmissionPending when the announcement waits for an
-	// approver (nothing is queued), or another SubmissionState when a
-	// repeated request finds its submission decided since; empty when it
-	// was published.
+	// approver (nothing is queued), another SubmissionState when a
+	// repeated request finds its submission decided since, and
+	// SubmissionApproved when an approval scheduled it (Schedule); empty
+	// when it was published.
 	State SubmissionState `json:"state,omitempty"`
 	// Schedule is the schedule that publishes an approved submission at
 	// its PublishAt.

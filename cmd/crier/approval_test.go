@@ -231,6 +231,11 @@ func TestApprovalRejectAndRules(t *testing.T) {
 			t.Errorf("%s: state %q with %d deliveries; want pending %v", c.what, res.State, res.Deliveries, c.pending)
 		}
 	}
+	forged := notice("Freigegeben", "soest")
+	forged.Approver, forged.Approval = "bert", crier.Approved
+	if _, err := as("anna").Publish(ctx, forged, ""); crier.ErrorCode(err) != crier.EINVALID || !strings.Contains(err.Error(), "approver") {
+		t.Errorf("a request naming its approver: %v; want invalid", err)
+	}
 	if _, err := as("anna").PublishWith(ctx, notice("Notfall", "soest"), "", false, crier.PublishOptions{SkipApproval: true}); crier.ErrorCode(err) != crier.EFORBIDDEN {
 		t.Errorf("an editor skips approval: %v; want forbidden", err)
 	}
