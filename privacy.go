@@ -146,8 +146,8 @@ type PrivacyStore interface {
 	// Purge pseudonymizes the recipients of deliveries and captures that
 	// were final before the cut-off, deletes their earlier attempts, the
 	// idempotency keys used before it, and the list entries unsubscribed
-	// before it.
-	Purge(ctx context.Context, before time.Time, p *Pseudonyms) (*Purge, error)
+	// before it, and records in the audit trail at now what it did.
+	Purge(ctx context.Context, before time.Time, p *Pseudonyms, now time.Time) (*Purge, error)
 }
 
 // Retention applies a retention period: what Purge removes is kept for
@@ -167,7 +167,8 @@ func (r *Retention) Purge(ctx context.Context) (*Purge, error) {
 	if r.Period <= 0 {
 		return nil, nil
 	}
-	res, err := r.Store.Purge(ctx, r.Clock.Now().Add(-r.Period), r.Pseudonyms)
+	now := r.Clock.Now()
+	res, err := r.Store.Purge(ctx, now.Add(-r.Period), r.Pseudonyms, now)
 	if err != nil {
 		return nil, err
 	}

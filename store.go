@@ -74,6 +74,9 @@ type AnnouncementStore interface {
 	// people (events announcement.*), not the confirmation mails of the
 	// subscribe form (EventSubscriptionConfirm).
 	Announcements(ctx context.Context, limit int) ([]*Announcement, error)
+	// FindAnnouncements returns the announcements matching f, each in its
+	// latest revision, newest first, as Announcements does.
+	FindAnnouncements(ctx context.Context, f AnnouncementFilter) ([]*Announcement, error)
 	// Messages returns the rendered messages of an announcement.
 	Messages(ctx context.Context, id string) ([]*Message, error)
 	// Deliveries returns deliveries matching f, ordered by id.
@@ -96,8 +99,11 @@ type DeliveryFilter struct {
 	Town         string
 	Channel      string
 	State        State
-	AfterID      int64 // for paging: only ids greater than this
-	Limit        int   // 0 means a default page size
+	// Towns, when not nil, keeps the deliveries to these towns; an empty,
+	// non-nil Towns keeps none.
+	Towns   []string
+	AfterID int64 // for paging: only ids greater than this
+	Limit   int   // 0 means a default page size
 }
 
 // SubscriberStore persists the towns' email lists.

@@ -2,6 +2,7 @@ package crier
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -98,4 +99,38 @@ func (d *Directory) known() string {
 		s += n
 	}
 	return s
+}
+
+// Groups returns the names of the groups of towns, sorted; Resolve
+// expands each.
+func (d *Directory) Groups() []string {
+	names := make([]string, 0, len(d.groups))
+	for g := range d.groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Targeting returns the target names that reach at least one of towns:
+// the towns themselves, every group with one of them, and "all". An
+// announcement whose targets include one of these names concerns one of
+// towns. Unknown towns are kept, so that stored announcements for a town
+// no longer configured still match it.
+func (d *Directory) Targeting(towns []string) []string {
+	if len(towns) == 0 {
+		return []string{}
+	}
+	names := append([]string{"all"}, towns...)
+	groups := make([]string, 0, len(d.groups))
+	for g, members := range d.groups {
+		for _, t := range towns {
+			if slices.Contains(members, t) {
+				groups = append(groups, g)
+				break
+			}
+		}
+	}
+	sort.Strings(groups)
+	return append(names, groups...)
 }

@@ -14,9 +14,24 @@ import (
 	"github.com/crierhq/crier/schedule"
 )
 
+// AnnouncementPage is one page of GET /api/v1/announcements, newest first.
+type AnnouncementPage struct {
+	Announcements []*crier.Announcement `json:"announcements"`
+	// NextBefore is the before= value of the next older page; empty when
+	// there is none.
+	NextBefore string `json:"next_before,omitempty"`
+	// NextAfter is the after= value of the page of newer ones: the first
+	// one's position, or the after= asked for when there were none.
+	NextAfter string `json:"next_after,omitempty"`
+}
+
 // Status is the delivery progress of one announcement.
 type Status struct {
 	Announcement *crier.Announcement `json:"announcement"`
+	// Scope, when set, are the only towns whose deliveries Counts and
+	// the totals count: the principal may read only these of the
+	// announcement's towns.
+	Scope []string `json:"scope,omitempty"`
 	// Counts are the deliveries per town × channel × state.
 	Counts []crier.Count `json:"counts"`
 	// Totals sums Counts per state; every state is present.
@@ -67,9 +82,6 @@ func newStatus(a *crier.Announcement, counts []crier.Count) *Status {
 
 // Bodies of the announcement routes, shared with the Client.
 type (
-	announcementList struct {
-		Announcements []*crier.Announcement `json:"announcements"`
-	}
 	deliveryPage struct {
 		Deliveries []*crier.Delivery `json:"deliveries"`
 		// NextAfter is the after= value of the next page, or 0 when this
@@ -266,23 +278,80 @@ func idempotencyKeyProblems(key string) []crier.Problem {
 		"must be at most %v printable ASCII characters without spaces", maxIdempotencyKey)}
 }
 
-// listAnnouncements answers the newest announcements first.
+// listAnnouncements answers one page of the announcements that concern
+// the principal's towns (every one for an admin), newest first, filtered
+// by the query's town, state and mode, and paged with the before= and
+// after= cursors of the previous page.
 func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
-	limit := q.limit()
+	f := crier.AnnouncementFilter{
+		Scope: s.readScope(r),
+		State: q.str("state"),
+		Now:   s.clock.Now(),
+		Mode:  crier.Mode(q.str("mode")),
+		Limit: q.limit(),
+	}
+	if f.Scope != nil {
+		f.Scope = s.directory.Targeting(f.Scope)
+	}
+	town := q.str("town")
+	if town != "" {
+		if s.directory.Town(town) == nil {
+			q.add(crier.Problemf("town", "request.town", "%q is no configured town", town))
+		}
+		f.Town = s.directory.Targeting([]string{town})
+	}
+	if f.State != "" && !slices.Contains(crier.AnnouncementStates, f.State) {
+		q.add(crier.Problemf("state", "not_one_of", "%q is not one of %v", f.State, strings.Join(crier.AnnouncementStates, ", ")))
+	}
+	if f.Mode != "" && !f.Mode.Valid() {
+		q.add(crier.Problemf("mode", "not_one_of", "%q is not one of %v", f.Mode, "actual, exercise, test"))
+	}
+	for _, c := range []struct {
+		name string
+		to   *crier.Cursor
+	}{{"before", &f.Before}, {"after", &f.After}} {
+		var err error
+		if *c.to, err = crier.ParseCursor(q.str(c.name)); err != nil {
+			q.add(crier.Problemf(c.name, "request.cursor", "is not a position from next_before or next_after"))
+		}
+	}
 	if err := q.err(); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	as, err := s.store.Announcements(r.Context(), limit)
+	if err := s.authorizeTownParam(r, town); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// Ask for one more than the page so that a full page says whether
+	// more follow.
+	limit := f.Limit
+	f.Limit++
+	as, err := s.store.FindAnnouncements(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, announcementList{Announcements: orEmpty(as)})
+	page := AnnouncementPage{NextAfter: f.After.String()}
+	more := len(as) > limit
+	if more && !f.After.IsZero() {
+		as = as[1:] // the extra one is the newest: the page is the one next to the cursor
+	} else if more {
+		as = as[:limit]
+	}
+	if len(as) > 0 {
+		page.NextAfter = crier.CursorOf(as[0]).String()
+		if more || !f.After.IsZero() {
+			page.NextBefore = crier.CursorOf(as[len(as)-1]).String()
+		}
+	}
+	page.Announcements = orEmpty(as)
+	s.writeJSON(w, r, http.StatusOK, page)
 }
 
-// announcementStatus answers the Status of one announcement, or 404.
+// announcementStatus answers the Status of one announcement, or 404. A
+// principal who may read only some of its towns gets the counts of those.
 func (s *Server) announcementStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	sub, err := s.submission(r, id)
@@ -290,23 +359,15 @@ func (s *Server) announcementStatus(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	a, err := s.store.Announcement(r.Context(), id)
+	st, err := LoadStatus(r.Context(), s.store, s.directory, id, s.readScope(r))
 	if crier.ErrorCode(err) == crier.ENOTFOUND && sub != nil {
-		st := newStatus(sub.Announcement, nil)
-		st.Submission = sub
-		s.writeJSON(w, r, http.StatusOK, st)
-		return
+		// Waiting for its first approval: what was submitted, no deliveries.
+		st, err = newStatus(sub.Announcement, nil), nil
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	counts, err := s.store.Counts(r.Context(), id)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	st := newStatus(a, counts)
 	st.Submission = sub
 	s.writeJSON(w, r, http.StatusOK, st)
 }
@@ -321,6 +382,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		Town:         q.str("town"),
 		Channel:      q.str("channel"),
 		State:        crier.State(q.str("state")),
+		Towns:        s.readScope(r),
 		AfterID:      q.id("after"),
 		Limit:        q.limit(),
 	}
@@ -328,6 +390,10 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		q.add(crier.Problemf("state", "not_one_of", "%q is not one of %v", f.State, statesText(crier.States)))
 	}
 	if err := q.err(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.authorizeTownParam(r, f.Town); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -366,19 +432,30 @@ func (s *Server) listAttempts(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(as) == 0 {
 		// No attempts yet, or no such delivery: only the second is a 404.
-		// The store has no lookup by id; the first delivery after id-1
-		// tells.
-		ds, err := s.store.Deliveries(r.Context(), crier.DeliveryFilter{AfterID: id - 1, Limit: 1})
-		if err != nil {
+		if _, err := s.delivery(r); err != nil {
 			s.error(w, r, err)
-			return
-		}
-		if len(ds) == 0 || ds[0].ID != id {
-			s.error(w, r, crier.Errorf(crier.ENOTFOUND, "no delivery %d", id))
 			return
 		}
 	}
 	s.writeJSON(w, r, http.StatusOK, attemptList{Attempts: orEmpty(as)})
+}
+
+// delivery returns the stored delivery {id}, or a not_found error.
+func (s *Server) delivery(r *http.Request) (*crier.Delivery, error) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return nil, crier.Errorf(crier.ENOTFOUND, "no delivery %q", raw)
+	}
+	// The store has no lookup by id; the first delivery after id-1 tells.
+	ds, err := s.store.Deliveries(r.Context(), crier.DeliveryFilter{AfterID: id - 1, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 || ds[0].ID != id {
+		return nil, crier.Errorf(crier.ENOTFOUND, "no delivery %d", id)
+	}
+	return ds[0], nil
 }
 
 // retry puts an announcement's failed and unknown deliveries (or those

@@ -92,13 +92,42 @@ func (c *Client) Preview(ctx context.Context, a *crier.Announcement) (*crier.Pla
 }
 
 // Announcements returns up to limit announcements, newest first; limit 0
-// means the server's default page.
+// means the server's default page. A user sees those of their towns.
 func (c *Client) Announcements(ctx context.Context, limit int) ([]*crier.Announcement, error) {
-	var out announcementList
-	if err := c.call(ctx, http.MethodGet, "/api/v1/announcements", limitQuery(nil, limit), nil, &out); err != nil {
+	page, err := c.FindAnnouncements(ctx, AnnouncementQuery{Limit: limit})
+	if err != nil {
 		return nil, err
 	}
-	return out.Announcements, nil
+	return page.Announcements, nil
+}
+
+// AnnouncementQuery selects a page of announcements; empty fields match
+// everything.
+type AnnouncementQuery struct {
+	Town  string
+	State string // one of crier.AnnouncementStates
+	Mode  crier.Mode
+	// Before and After are a previous page's NextBefore and NextAfter.
+	Before, After string
+	// Limit is the page size; 0 means the server's DefaultPage.
+	Limit int
+}
+
+// FindAnnouncements returns one page of the announcements matching f that
+// concern the token's towns, newest first.
+func (c *Client) FindAnnouncements(ctx context.Context, f AnnouncementQuery) (*AnnouncementPage, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"town": f.Town, "state": f.State, "mode": string(f.Mode),
+		"before": f.Before, "after": f.After} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var page AnnouncementPage
+	if err := c.call(ctx, http.MethodGet, "/api/v1/announcements", limitQuery(q, f.Limit), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
 }
 
 // Status returns the delivery progress of an announcement, or a not_found

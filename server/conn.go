@@ -56,7 +56,7 @@ func (s *Server) HTTPServer(t Timeouts) *http.Server {
 	def(&t.Read, DefaultReadTimeout)
 	def(&t.Write, DefaultWriteTimeout)
 	def(&t.Idle, DefaultIdleTimeout)
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: min(MaxHeaderTimeout, t.Read),
 		ReadTimeout:       t.Read,
@@ -66,6 +66,8 @@ func (s *Server) HTTPServer(t Timeouts) *http.Server {
 		ConnContext:       s.conns.connContext,
 		ConnState:         s.conns.connState,
 	}
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
 }
 
 // capped reports whether r counts against its client's connection cap:

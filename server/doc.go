@@ -8,12 +8,15 @@
 // may do everything, or a user's API token (Options.Accounts), which may
 // do what the user's role allows in the user's towns (crier.Authorize);
 // 403 otherwise. Each route's action is in the one route table,
-// Server.apiRoutes.
+// Server.apiRoutes. Lists show a user only their towns' announcements,
+// deliveries and captures, and an announcement for several towns shows
+// a reader of some of them their part.
 //
 //	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
-//	GET    /api/v1/announcements?limit=           newest first
+//	GET    /api/v1/announcements?limit=           newest first; ?town= &state= &mode= &before= &after=
 //	GET    /api/v1/announcements/{id}             Status: counts per town × channel × state
 //	GET    /api/v1/announcements/{id}/deliveries  ?town= &channel= &state= &after= &limit=
+//	GET    /api/v1/announcements/{id}/events      the Status as server-sent events while it changes
 //	POST   /api/v1/announcements/{id}/retry       {"states":["failed","unknown"]}
 //	POST   /api/v1/announcements/{id}/update      the next revision: a correction
 //	POST   /api/v1/announcements/{id}/cancel      {"reason":"..."}: the last revision
@@ -43,6 +46,8 @@
 //	PUT    /api/v1/towns/{town}/status            {"status":[...]} replaces it; [] restores the configured one
 //	GET    /api/v1/channels                       id and type only, never secrets
 //	GET    /api/v1/endpoints                      every endpoint's breaker state, last error, latency_ms
+//	GET    /api/v1/audit?since=&until=&actor=&action=&town=&after=&limit=
+//	                                              (with Options.Audit, admin only): the audit trail, paged
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus

@@ -157,6 +157,29 @@ func (s *fakeStore) Announcements(_ context.Context, limit int) ([]*crier.Announ
 	return out, nil
 }
 
+// FindAnnouncements filters as store/sqlite does, without cursors, which
+// the tests of paging ask of the real store.
+func (s *fakeStore) FindAnnouncements(ctx context.Context, f crier.AnnouncementFilter) ([]*crier.Announcement, error) {
+	if !f.Before.IsZero() || !f.After.IsZero() {
+		return nil, errors.New("fake store has no cursors")
+	}
+	all, err := s.Announcements(ctx, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	targets := func(names []string, a *crier.Announcement) bool {
+		return names == nil || slices.ContainsFunc(a.Towns, func(t string) bool { return slices.Contains(names, t) })
+	}
+	var out []*crier.Announcement
+	for _, a := range all {
+		if targets(f.Scope, a) && targets(f.Town, a) && (f.Mode == "" || a.Mode == f.Mode) &&
+			(f.State == "" || crier.AnnouncementState(a, f.Now) == f.State) && len(out) < cmp.Or(f.Limit, 1000) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 func (s *fakeStore) Messages(context.Context, string) ([]*crier.Message, error) {
 	return nil, errors.New("fake store keeps no messages")
 }
@@ -176,6 +199,7 @@ func (s *fakeStore) Deliveries(_ context.Context, f crier.DeliveryFilter) ([]*cr
 		if d.ID <= f.AfterID ||
 			f.Announcement != "" && d.Announcement != f.Announcement ||
 			f.Town != "" && d.Town != f.Town ||
+			f.Towns != nil && !slices.Contains(f.Towns, d.Town) ||
 			f.Channel != "" && d.Channel != f.Channel ||
 			f.State != "" && d.State != f.State {
 			continue

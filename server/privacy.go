@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/crierhq/crier"
 )
@@ -97,6 +98,13 @@ func (s *Server) showAddress(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := store.PersonalData(r.Context(), req.Email, s.pseudonyms)
 	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// Recorded before the data leaves, by the pseudonym, never the address.
+	if err := s.record(r, crier.AuditEntry{Action: crier.AuditSubscriberShow, Subject: d.Pseudonym,
+		Detail: map[string]string{"subscriptions": strconv.Itoa(len(d.Subscriptions)),
+			"deliveries": strconv.Itoa(len(d.Deliveries))}}); err != nil {
 		s.error(w, r, err)
 		return
 	}

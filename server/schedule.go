@@ -73,7 +73,7 @@ func (s *Server) scheduleRoutes() []route {
 	}
 	return []route{
 		{"POST /api/v1/schedules", crier.ActionSchedule, bodyTowns, s.createSchedule},
-		{"GET /api/v1/schedules", crier.ActionAdmin, noTowns, s.listSchedules},
+		{"GET /api/v1/schedules", crier.ActionRead, principalTowns, s.listSchedules},
 		{"GET /api/v1/schedules/{id}", crier.ActionRead, storedSchedule, s.getSchedule},
 		// A changed announcement's own towns are checked too (bodyTowns in
 		// the handler).
@@ -224,8 +224,8 @@ func newScheduleProblems(sc *crier.Schedule) []crier.Problem {
 	return ps
 }
 
-// listSchedules answers the schedules, oldest first; ?state= selects one
-// state.
+// listSchedules answers the schedules of the principal's towns (every
+// one for an admin), oldest first; ?state= selects one state.
 func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
 	var states []crier.ScheduleState
@@ -239,12 +239,31 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ss, err := s.schedules.Store.Schedules(r.Context(), states...)
+	var (
+		ss  []*crier.Schedule
+		err error
+	)
+	scope := s.readScope(r)
+	finder, ok := s.schedules.Store.(scheduleFinder)
+	switch {
+	case scope == nil:
+		ss, err = s.schedules.Store.Schedules(r.Context(), states...)
+	case ok:
+		ss, err = finder.SchedulesTargeting(r.Context(), s.directory.Targeting(scope), states...)
+	default:
+		err = crier.Errorf(crier.EFORBIDDEN, "this store lists schedules to admins only")
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, scheduleList{Schedules: orEmpty(ss)})
+}
+
+// scheduleFinder is a schedule store that can list the schedules of some
+// towns; without one, only an admin may list schedules.
+type scheduleFinder interface {
+	SchedulesTargeting(ctx context.Context, targets []string, states ...crier.ScheduleState) ([]*crier.Schedule, error)
 }
 
 // getSchedule answers one schedule with its latest runs, or 404.

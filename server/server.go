@@ -120,6 +120,9 @@ type Options struct {
 	// /readyz and /metrics, without authentication: the public emergency
 	// website (site.Site), which only reads published pages.
 	Site http.Handler
+	// Newsroom, when set, serves the web interface under /admin/, which
+	// signs people in by itself (see package newsroom).
+	Newsroom http.Handler
 	// PrivacyURL, when set, is the operator's privacy statement, linked
 	// from the subscribe, confirm and unsubscribe pages.
 	PrivacyURL string
@@ -139,6 +142,10 @@ type Options struct {
 	// Retention, when set, runs the retention purge for POST
 	// /api/v1/purge.
 	Retention *crier.Retention
+	// Audit, when set, serves GET /api/v1/audit and records the events
+	// that change nothing stored (an endpoint reset, personal data
+	// shown); without it the route answers 501.
+	Audit crier.AuditStore
 	// MaxBody is the largest request body, in bytes, of the routes that
 	// take an announcement, a schedule, a retry or a status list; a larger
 	// one is answered 413. Default MaxBody.
@@ -146,6 +153,14 @@ type Options struct {
 	// MaxImportBody is the largest subscriber import, in bytes, in one
 	// request; a larger one is answered 413. Default MaxImportBody.
 	MaxImportBody int64
+	// StreamPoll is how often a progress stream (GET
+	// /api/v1/announcements/{id}/events) reads the counts, StreamHeartbeat
+	// the longest it stays silent, and MaxStreams how many may be open at
+	// once. Defaults DefaultStreamPoll, DefaultStreamHeartbeat and
+	// DefaultMaxStreams.
+	StreamPoll      time.Duration
+	StreamHeartbeat time.Duration
+	MaxStreams      int
 	// MaxProblems is the most problems one answer lists, after grouping
 	// the ones many towns share (see SummarizeProblems). Default
 	// MaxProblems.
@@ -178,6 +193,7 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	site        http.Handler
+	newsroom    http.Handler
 	tokens      *crier.Tokens
 	privacyURL  string
 	limiter     *rateLimiter
@@ -187,6 +203,7 @@ type Server struct {
 	statuses    crier.ServiceStatusStore
 	defaults    map[string][]crier.ServiceStatus
 	personal    crier.PrivacyStore
+	audit       crier.AuditStore
 	pseudonyms  *crier.Pseudonyms
 	retention   *crier.Retention
 	ready       func(ctx context.Context) error
@@ -195,6 +212,10 @@ type Server struct {
 	maxBody       int64
 	maxImportBody int64
 	maxProblems   int
+
+	streams         streams
+	streamPoll      time.Duration
+	streamHeartbeat time.Duration
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -256,6 +277,7 @@ func New(o Options) (*Server, error) {
 		log:         o.Logger,
 		metrics:     o.Metrics,
 		site:        o.Site,
+		newsroom:    o.Newsroom,
 		tokens:      o.Tokens,
 		privacyURL:  o.PrivacyURL,
 		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
@@ -264,6 +286,7 @@ func New(o Options) (*Server, error) {
 		statuses:    o.Statuses,
 		defaults:    o.DefaultStatus,
 		personal:    o.Privacy,
+		audit:       o.Audit,
 		pseudonyms:  o.Pseudonyms,
 		retention:   o.Retention,
 		ready:       o.Ready,
@@ -272,6 +295,10 @@ func New(o Options) (*Server, error) {
 		maxBody:       cmp.Or(max(o.MaxBody, 0), MaxBody),
 		maxImportBody: cmp.Or(max(o.MaxImportBody, 0), MaxImportBody),
 		maxProblems:   cmp.Or(max(o.MaxProblems, 0), MaxProblems),
+
+		streams:         newStreams(cmp.Or(max(o.MaxStreams, 0), DefaultMaxStreams)),
+		streamPoll:      cmp.Or(max(o.StreamPoll, 0), DefaultStreamPoll),
+		streamHeartbeat: cmp.Or(max(o.StreamHeartbeat, 0), DefaultStreamHeartbeat),
 	}
 	if s.clock == nil {
 		s.clock = crier.SystemClock{}
@@ -322,7 +349,17 @@ func (s *Server) routes() {
 		mux.Handle("/", s.site)
 	}
 	s.mux = mux
-	s.handler = s.logRequests(s.recoverPanics(s.limitConns(mux)))
+	var h http.Handler = mux
+	if s.newsroom != nil {
+		// The newsroom's prefix is its own, before any pattern of the
+		// site's such as /{town}/{page}, which would conflict with it.
+		outer := http.NewServeMux()
+		outer.Handle("/admin/", s.newsroom)
+		outer.Handle("/admin", s.newsroom)
+		outer.Handle("/", mux)
+		h = outer
+	}
+	s.handler = s.withClient(s.logRequests(s.recoverPanics(s.limitConns(h))))
 }
 
 // crossOrigin refuses cross-origin browser requests to the public forms
@@ -371,6 +408,23 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(crier.NewContext(r.Context(), p)))
+	})
+}
+
+// withClient puts the client's address into the request's context
+// (crier.WithClientAddress) for the audit trail: the address behind the
+// trusted proxies, as the rate limits and the request log count it. The
+// API's authenticate and the public forms both find it there. It wraps
+// the rest, since the request log reads the route the mux notes on the
+// request it was handed.
+func (s *Server) withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, _ := s.peers.client(r)
+		if !a.IsValid() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(crier.WithClientAddress(r.Context(), a.String())))
 	})
 }
 

@@ -181,7 +181,8 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		s.subscribeAnswer(w, http.StatusUnprocessableEntity, form)
 		return
 	}
-	req := optInRequest{town: t, email: email, name: cleanName(r.PostForm.Get("name")), at: now}
+	req := optInRequest{town: t, email: email, name: cleanName(r.PostForm.Get("name")), at: now,
+		client: crier.ClientAddressFrom(r.Context())}
 	if !s.optIns.add(req) {
 		s.log.Warn("subscribe form: too many requests waiting, refused", "town", t.ID)
 		s.subscribeAnswer(w, http.StatusServiceUnavailable, subscribeData{Lang: lang,
@@ -197,6 +198,7 @@ type optInRequest struct {
 	town        *crier.Town
 	email, name string
 	at          time.Time
+	client      string // for the audit trail
 }
 
 // optInTimeout bounds the store work of one subscribe request.
@@ -209,7 +211,7 @@ const maxOptIns = 1000
 // decideOptIn does what a subscribe request asks, after the form has
 // answered it.
 func (s *Server) decideOptIn(req optInRequest) {
-	ctx, cancel := context.WithTimeout(context.Background(), optInTimeout)
+	ctx, cancel := context.WithTimeout(crier.WithClientAddress(context.Background(), req.client), optInTimeout)
 	defer cancel()
 	if err := s.optIn(ctx, req.town, req.email, req.name, req.at); err != nil {
 		s.log.Error("subscribe form", "town", req.town.ID, "err", err)

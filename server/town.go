@@ -58,22 +58,26 @@ type recentCaptures interface {
 	RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error)
 }
 
-// listCaptures answers what the exercise sink received, oldest first or,
-// with order=newest, newest first, optionally for one announcement.
+// captureFinder is a capture store that can list the captures of some
+// towns; without one, only an admin may list captures.
+type captureFinder interface {
+	FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error)
+}
+
+// listCaptures answers what the exercise sink received for the
+// principal's towns (every town for an admin), oldest first or, with
+// order=newest, newest first, optionally for one announcement. Only an
+// admin gets the captures sent to one recipient (emails).
 func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 	q := query{r: r}
-	announcement := q.str("announcement")
-	limit := q.limit()
-	list := s.captures.Captures
+	f := crier.CaptureFilter{Announcement: q.str("announcement"), Towns: s.readScope(r), Limit: q.limit()}
+	// Mails to one address are an admin's to read, as the subscriber
+	// lists: they hold the address and its unsubscribe link.
+	f.Personal = f.Towns == nil
 	switch order := q.str("order"); order {
 	case "", "oldest":
 	case "newest":
-		recent, ok := s.captures.(recentCaptures)
-		if !ok {
-			q.add(crier.Problemf("order", "request.order_unsupported", "this store cannot list captures newest first"))
-			break
-		}
-		list = recent.RecentCaptures
+		f.Newest = true
 	default:
 		q.add(crier.Problemf("order", "request.order", "order %q is not oldest or newest", order))
 	}
@@ -81,12 +85,31 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	cs, err := list(r.Context(), announcement, limit)
+	cs, err := s.findCaptures(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, captureList{Captures: orEmpty(cs)})
+}
+
+// findCaptures lists the captures f selects, from a store that filters by
+// town, or, for an admin (f.Towns nil), from one that does not.
+func (s *Server) findCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
+	if finder, ok := s.captures.(captureFinder); ok {
+		return finder.FindCaptures(ctx, f)
+	}
+	if f.Towns != nil {
+		return nil, crier.Errorf(crier.EFORBIDDEN, "this store lists captures to admins only")
+	}
+	if !f.Newest {
+		return s.captures.Captures(ctx, f.Announcement, f.Limit)
+	}
+	if recent, ok := s.captures.(recentCaptures); ok {
+		return recent.RecentCaptures(ctx, f.Announcement, f.Limit)
+	}
+	return nil, crier.Invalid("invalid query parameters", []crier.Problem{
+		crier.Problemf("order", "request.order_unsupported", "this store cannot list captures newest first")})
 }
 
 // Endpoint is one channel endpoint's health as GET /api/v1/endpoints
@@ -164,6 +187,10 @@ func (s *Server) resetEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	channel, endpoint := r.PathValue("channel"), r.PathValue("endpoint")
 	if err := s.reset(channel, endpoint); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.record(r, crier.AuditEntry{Action: crier.AuditEndpointReset, Subject: channel + "/" + endpoint}); err != nil {
 		s.error(w, r, err)
 		return
 	}

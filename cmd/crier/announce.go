@@ -360,6 +360,9 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(m.Stdout, "%d: %s\n", st.Total, m.totals(st.Totals))
+	if len(st.Scope) > 0 {
+		fmt.Fprintln(m.Stdout, m.t("status.scope", strings.Join(st.Scope, ", ")))
+	}
 	return nil
 }
 
@@ -466,6 +469,11 @@ func (m *Main) list(ctx context.Context, args []string) error {
 		return err
 	}
 	scheduled, err := c.Schedules(ctx, "")
+	if crier.ErrorCode(err) == crier.EFORBIDDEN {
+		// A server whose store cannot list schedules by town lists
+		// them to admins only; the announcements are still there.
+		scheduled, err = nil, nil
+	}
 	if err != nil {
 		return err
 	}

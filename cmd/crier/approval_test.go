@@ -118,6 +118,9 @@ func TestApprovalThroughServe(t *testing.T) {
 			t.Errorf("%s approves: %v; want forbidden, %q", name, err, want)
 		}
 	}
+	if _, err := as(srv, "carl").Status(ctx, id); crier.ErrorCode(err) != crier.EFORBIDDEN {
+		t.Errorf("carl reads soest's submission: %v; want forbidden", err)
+	}
 	if subs, err := as(srv, "carl").Submissions(ctx, ""); err != nil || len(subs) != 0 {
 		t.Errorf("carl's pending list: %d, %v; want soest's hidden", len(subs), err)
 	}

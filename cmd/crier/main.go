@@ -175,6 +175,11 @@ func commands() []command {
 				{name: "revoke", args: "ID", help: "revoke a token: its next request is refused",
 					example: "tokens revoke 3"},
 			}},
+		{name: "audit", args: "[--since T] [--until T] [--user N] [--action A] [--town ID] [--format F] | verify", help: "export the audit trail (who changed what, when, from where; admins only), or verify its hash chain", run: (*Main).audit,
+			example: "audit --since 2026-12-01 --format csv > audit.csv", subs: []command{
+				{name: "verify", args: "[--config FILE] [--data-dir DIR] [--known N:HASH]", help: "check the hash chain in the database file (works next to a running serve): exit 0 and the head (N:HASH, to note elsewhere) when intact and every --known head is still there, 1 naming the first broken entry",
+					example: "audit verify"},
+			}},
 		{name: "site", args: "export DIR [--base-url URL]", help: "write the emergency website as static files (works next to a running serve)", run: (*Main).siteCommand,
 			example: "site export /var/www/notfall", subs: []command{
 				{name: "export", args: "DIR [--config FILE] [--data-dir DIR] [--base-url URL]", help: "write every page, feed and CAP document to DIR",

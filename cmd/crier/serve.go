@@ -13,6 +13,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/netpath"
+	"github.com/crierhq/crier/newsroom"
 	"github.com/crierhq/crier/server"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -71,6 +72,27 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := &crier.Retention{Store: a.db, Pseudonyms: a.pseudonyms, Period: cfg.Privacy.Retention.Period(),
 		Clock: m.Clock, Logger: log}
 	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
+	admin, err := newsroom.New(newsroom.Options{
+		Engine:        a.engine,
+		Accounts:      a.db,
+		Sessions:      a.db,
+		Audit:         a.db,
+		Login:         newsroom.AccountLogin{Accounts: a.db},
+		Schedules:     sched,
+		Subscribers:   a.db,
+		Captures:      a.db,
+		Statuses:      a.db,
+		DefaultStatus: configuredStatus(cfg),
+		Endpoints:     a.health,
+		ResetEndpoint: a.resetEndpoint,
+		PublicURL:     cfg.PublicURL,
+		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
+		Clock:         m.Clock,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Options{
 		Engine:        a.engine,
 		Store:         a.db,
@@ -89,11 +111,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ResetEndpoint: a.resetEndpoint,
 		Schedules:     sched,
 		Site:          web,
+		Newsroom:      admin,
 		Tokens:        &a.tokens,
 		PrivacyURL:    cfg.Site.PrivacyURL,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 		Privacy:       a.db,
+		Audit:         a.db,
 		Pseudonyms:    a.pseudonyms,
 		Retention:     retention,
 

@@ -79,6 +79,7 @@ func accountFlags(fs *flag.FlagSet) (configFlag, dataDir *string) {
 
 // users manages the accounts of the newsroom.
 func (m *Main) users(ctx context.Context, args []string) error {
+	ctx = shellContext(ctx)
 	if err := m.subHelp("users", args); err != nil {
 		return err
 	}
@@ -280,6 +281,7 @@ func (m *Main) prompt(f *os.File, question string) (string, error) {
 
 // tokens manages the users' API tokens.
 func (m *Main) tokens(ctx context.Context, args []string) error {
+	ctx = shellContext(ctx)
 	if err := m.subHelp("tokens", args); err != nil {
 		return err
 	}

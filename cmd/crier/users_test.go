@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crierhq/crier"
 )
 
 // runIn runs one CLI command in-process with stdin and returns its exit
@@ -111,8 +113,36 @@ func TestUserTokenThroughServe(t *testing.T) {
 	if code, out, errOut := run(t, env, "publish", notice("soest")); code != exitOK {
 		t.Fatalf("publish for soest: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, out, errOut := run(t, env, "list"); code != exitFailure || !strings.Contains(errOut, "may not admin") {
+	// The admin's notices for werl and for soest and werl: the editor's
+	// list shows the second, and its status the soest part.
+	werl, err := srv.Client.Publish(context.Background(), &crier.Announcement{Title: "Nur Werl", Body: "Werl.", Towns: []string{"werl"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := srv.Client.Publish(context.Background(), &crier.Announcement{Title: "Soest und Werl", Body: "Beide.", Towns: []string{"soest", "werl"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, towns := range []string{"soest", "werl"} {
+		if _, err := srv.Client.CreateSchedule(context.Background(), &crier.Schedule{Spec: "0 8 * * *",
+			Announcement: &crier.Announcement{Title: "Sprechstunde " + towns, Body: "Heute.", Towns: []string{towns}}}, "", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, out, errOut := run(t, env, "schedule", "list"); code != exitOK || !strings.Contains(out, "Sprechstunde soest") ||
+		strings.Contains(out, "Sprechstunde werl") {
+		t.Errorf("schedule list as editor: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "list"); code != exitOK || !strings.Contains(out, "Wasser abkochen") ||
+		!strings.Contains(out, "Soest und Werl") || strings.Contains(out, "Nur Werl") {
 		t.Errorf("list as editor: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "status", both.Announcement.ID); code != exitOK || !strings.Contains(out, "soest") ||
+		strings.Contains(out, "werl ") || !strings.Contains(out, "for soest only") {
+		t.Errorf("status of soest and werl as editor of soest: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "status", werl.Announcement.ID); code != exitFailure || !strings.Contains(errOut, "may not read for werl") {
+		t.Errorf("status of werl's as editor of soest: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ := admin("", "tokens", "list", "anna")
 	if code != exitOK || !strings.Contains(out, `"laptop"`) || strings.Contains(out, token) {

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +31,8 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
-		return nil
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditUserAdd, Subject: u.Name, Towns: u.Towns,
+			Detail: map[string]string{"role": string(u.Role)}}, u.CreatedAt)
 	})
 }
 
@@ -80,27 +82,52 @@ func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
 	return out, rows.Err()
 }
 
-// DisableUser disables the named user; their tokens stop working at once.
+// DisableUser disables the named user; their tokens and sessions stop
+// working at once.
 func (db *DB) DisableUser(ctx context.Context, name string) error {
-	return db.changeUser(ctx, name, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+	return db.changeUser(ctx, name, crier.AuditUserDisable, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
 }
 
-// SetPassword replaces the named user's password hash.
+// SetPassword replaces the named user's password hash and ends their
+// newsroom sessions in the same transaction: whoever knew the old password
+// is signed out.
 func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
-	return db.changeUser(ctx, name, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	return db.changeUser(ctx, name, crier.AuditUserPassword, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
 }
 
-func (db *DB) changeUser(ctx context.Context, name, query string, args ...any) error {
-	res, err := db.write.ExecContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("change user %s: %w", name, err)
+// changeUser runs query on the user name and records action in the audit
+// trail. The account methods take no time, so the entry is dated by the
+// wall clock.
+func (db *DB) changeUser(ctx context.Context, name, action, query string, args ...any) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("change user %s: %w", name, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("change user %s: %w", name, err)
+		} else if n == 0 {
+			return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
+		}
+		// Whoever signed in as the user before, with the old password or
+		// before the user was disabled, is signed out.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
+			return fmt.Errorf("end sessions of %s: %w", name, err)
+		}
+		var towns string
+		if err := tx.QueryRowContext(ctx, `SELECT towns FROM users WHERE name = ?`, name).Scan(&towns); err != nil {
+			return fmt.Errorf("change user %s: %w", name, err)
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: name, Towns: splitList(towns)}, time.Now())
+	})
+}
+
+// splitList splits a comma-separated list; "" is the empty list.
+func splitList(s string) []string {
+	if s == "" {
+		return nil
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("change user %s: %w", name, err)
-	} else if n == 0 {
-		return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
-	}
-	return nil
+	return strings.Split(s, ",")
 }
 
 // CreateToken stores a token with the hash of its secret and sets t.ID;
@@ -119,8 +146,11 @@ func (db *DB) CreateToken(ctx context.Context, t *crier.APIToken, hash [sha256.S
 		if err != nil {
 			return fmt.Errorf("create token: %w", err)
 		}
-		t.ID, err = res.LastInsertId()
-		return err
+		if t.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditTokenAdd, Subject: strconv.FormatInt(t.ID, 10),
+			Detail: map[string]string{"user": t.User, "name": t.Name}}, t.CreatedAt)
 	})
 }
 
@@ -149,17 +179,19 @@ func (db *DB) Tokens(ctx context.Context, user string) ([]*crier.APIToken, error
 // RevokeToken revokes a token at once; a token revoked before keeps its
 // first revocation time.
 func (db *DB) RevokeToken(ctx context.Context, id int64, at time.Time) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
-		WHERE id = ?`, nanos(at), id)
-	if err != nil {
-		return fmt.Errorf("revoke token %d: %w", id, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("revoke token %d: %w", id, err)
-	} else if n == 0 {
-		return crier.Errorf(crier.ENOTFOUND, "no token %d", id)
-	}
-	return nil
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var user string
+		err := tx.QueryRowContext(ctx, `UPDATE api_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+			WHERE id = ? RETURNING user`, nanos(at), id).Scan(&user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return crier.Errorf(crier.ENOTFOUND, "no token %d", id)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke token %d: %w", id, err)
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditTokenRevoke, Subject: strconv.FormatInt(id, 10),
+			Detail: map[string]string{"user": user}}, at)
+	})
 }
 
 // TokenPrincipal returns who holds the token with the hash and notes now

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -51,6 +52,9 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
 			return err
 		}
+		if err := auditPublish(ctx, tx, p, &a, res, now); err != nil {
+			return err
+		}
 		if idempotencyKey == "" {
 			return nil
 		}
@@ -62,6 +66,17 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 		return nil, fmt.Errorf("create announcement: %w", err)
 	}
 	return res, nil
+}
+
+// auditPublish writes the audit entry of committing the plan p as a.
+func auditPublish(ctx context.Context, tx *sql.Tx, p *crier.Plan, a *crier.Announcement, res *crier.PublishResult, now time.Time) error {
+	towns := p.Towns
+	if len(towns) == 0 {
+		towns = a.Towns
+	}
+	return appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns,
+		Detail: map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
+			"deliveries": strconv.Itoa(res.Deliveries)}}, now)
 }
 
 // checkPlan returns an invalid error listing every problem of p that would
@@ -495,4 +510,74 @@ func collectMessages(rows *sql.Rows, what string) ([]*crier.Message, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return ms, nil
+}
+
+// FindAnnouncements returns up to f.Limit (1000 when 0) announcements
+// matching f, each in its latest revision, newest first (by the creation
+// of that revision, then by id), as Announcements does. With f.After the
+// page is the one just newer than the cursor. An unknown state or mode is
+// invalid.
+func (db *DB) FindAnnouncements(ctx context.Context, f crier.AnnouncementFilter) ([]*crier.Announcement, error) {
+	if f.Scope != nil && len(f.Scope) == 0 || f.Town != nil && len(f.Town) == 0 {
+		return nil, nil
+	}
+	where := []string{`revision = (SELECT MAX(revision) FROM announcements b WHERE b.id = a.id)`,
+		`event LIKE 'announcement.%'`}
+	var args []any
+	for _, names := range [][]string{f.Scope, f.Town} {
+		if names == nil {
+			continue
+		}
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(a.towns) WHERE value IN (?`+
+			strings.Repeat(", ?", len(names)-1)+`))`)
+		for _, n := range names {
+			args = append(args, n)
+		}
+	}
+	if f.Mode != "" {
+		if !f.Mode.Valid() {
+			return nil, crier.Errorf(crier.EINVALID, "unknown mode %q", f.Mode)
+		}
+		where, args = append(where, `mode = ?`), append(args, string(f.Mode))
+	}
+	now := nanos(f.Now)
+	switch f.State {
+	case "":
+	case crier.AnnouncementCanceled:
+		where, args = append(where, `event = ?`), append(args, crier.EventCanceled)
+	case crier.AnnouncementExpired:
+		where, args = append(where, `event != ? AND expires != 0 AND expires <= ?`), append(args, crier.EventCanceled, now)
+	case crier.AnnouncementPublished, crier.AnnouncementUpdated:
+		event := crier.EventPublished
+		if f.State == crier.AnnouncementUpdated {
+			event = crier.EventUpdated
+		}
+		where, args = append(where, `event = ? AND (expires = 0 OR expires > ?)`), append(args, event, now)
+	default:
+		return nil, crier.Errorf(crier.EINVALID, "unknown announcement state %q", f.State)
+	}
+	if !f.Before.IsZero() {
+		at := nanos(f.Before.At)
+		where, args = append(where, `(created_at < ? OR created_at = ? AND id < ?)`), append(args, at, at, f.Before.ID)
+	}
+	order := `DESC`
+	if !f.After.IsZero() {
+		at := nanos(f.After.At)
+		where, args = append(where, `(created_at > ? OR created_at = ? AND id > ?)`), append(args, at, at, f.After.ID)
+		order = `ASC` // the page next to the cursor, reversed below
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+announcementColumns+` FROM announcements a
+		WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY created_at `+order+`, id `+order+` LIMIT ?`, append(args, limitOr(f.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	as, err := collect(rows, scanAnnouncement)
+	if err != nil {
+		return nil, fmt.Errorf("list announcements: %w", err)
+	}
+	if order == `ASC` {
+		slices.Reverse(as)
+	}
+	return as, nil
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/crierhq/crier"
 )
@@ -34,20 +35,45 @@ func (db *DB) SaveCapture(ctx context.Context, c *crier.Capture) error {
 // Captures returns up to limit captures (1000 when limit is 0), of one
 // announcement or of all when announcement is empty, oldest first.
 func (db *DB) Captures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	return db.captures(ctx, announcement, limit, "id")
+	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit})
 }
 
 // RecentCaptures is Captures newest first: the limit keeps the latest.
 func (db *DB) RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	return db.captures(ctx, announcement, limit, "id DESC")
+	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit, Newest: true})
 }
 
-func (db *DB) captures(ctx context.Context, announcement string, limit int, order string) ([]*crier.Capture, error) {
-	query, args := `SELECT `+captureColumns+` FROM captures`, []any{}
-	if announcement != "" {
-		query, args = query+` WHERE announcement = ?`, append(args, announcement)
+// FindCaptures returns up to f.Limit (1000 when 0) captures matching f,
+// oldest first or, with f.Newest, newest first.
+func (db *DB) FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.Announcement != "" {
+		where, args = append(where, `announcement = ?`), append(args, f.Announcement)
 	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY `+order+` LIMIT ?`, append(args, limitOr(limit))...)
+	if !f.Personal {
+		where = append(where, `recipient = ''`)
+	}
+	if f.Towns != nil {
+		if len(f.Towns) == 0 {
+			return nil, nil
+		}
+		where = append(where, `town IN (?`+strings.Repeat(", ?", len(f.Towns)-1)+`)`)
+		for _, t := range f.Towns {
+			args = append(args, t)
+		}
+	}
+	query := `SELECT ` + captureColumns + ` FROM captures`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	order := `id`
+	if f.Newest {
+		order = `id DESC`
+	}
+	rows, err := db.read.QueryContext(ctx, query+` ORDER BY `+order+` LIMIT ?`, append(args, limitOr(f.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("list captures: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,15 @@ func (db *DB) Deliveries(ctx context.Context, f crier.DeliveryFilter) ([]*crier.
 		if c.value != "" {
 			where = append(where, c.column+" = ?")
 			args = append(args, c.value)
+		}
+	}
+	if f.Towns != nil {
+		if len(f.Towns) == 0 {
+			return nil, nil
+		}
+		where = append(where, "town IN (?"+strings.Repeat(", ?", len(f.Towns)-1)+")")
+		for _, t := range f.Towns {
+			args = append(args, t)
 		}
 	}
 	args = append(args, limitOr(f.Limit))
@@ -168,8 +178,16 @@ func (db *DB) Retry(ctx context.Context, announcement string, states []crier.Sta
 		if err != nil {
 			return err
 		}
-		n, err = r.RowsAffected()
-		return err
+		if n, err = r.RowsAffected(); err != nil {
+			return err
+		}
+		ts, err := messageTowns(ctx, tx, announcement)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditRetry, Subject: announcement,
+			Towns: ts, Detail: map[string]string{"states": strings.Trim(list, "[]"),
+				"deliveries": strconv.FormatInt(n, 10)}}, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("retry deliveries: %w", err)
@@ -191,4 +209,23 @@ func finalStates(states []crier.State) (string, error) {
 		quoted[i] = `"` + string(s) + `"`
 	}
 	return "[" + strings.Join(quoted, ",") + "]", nil
+}
+
+// messageTowns returns the towns an announcement's messages went to,
+// groups and "all" expanded, by ID.
+func messageTowns(ctx context.Context, tx *sql.Tx, announcement string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT town FROM messages WHERE announcement = ? ORDER BY town`, announcement)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var towns []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		towns = append(towns, t)
+	}
+	return towns, rows.Err()
 }

@@ -8,4 +8,9 @@
 // them without SQLITE_BUSY; reads use a small pool of read-only connections
 // on the same file. Open takes an exclusive lock next to the database file,
 // so only one process uses it at a time; that is what makes Recover safe.
+//
+// Every method that changes state for a person appends its entry to the
+// hash-chained audit trail (appendAudit) in the same transaction as the
+// change; Record appends one for an event that changes nothing else, and
+// VerifyAudit checks the chain.
 package sqlite

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +51,16 @@ func (db *DB) EraseAddress(ctx context.Context, town, address string, p *crier.P
 	var e crier.Erasure
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		e = crier.Erasure{}
-		return eraseAddress(ctx, tx, town, email, pseudonym, now, &e)
+		if err := eraseAddress(ctx, tx, town, email, pseudonym, now, &e); err != nil || e.Empty() {
+			return err
+		}
+		var towns []string
+		if town != "" {
+			towns = []string{town}
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditSubscriberErase, Subject: pseudonym,
+			Towns: towns, Detail: map[string]string{"subscriptions": strconv.Itoa(e.Subscriptions),
+				"deliveries": strconv.Itoa(e.Deliveries), "captures": strconv.Itoa(e.Captures)}}, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("erase address: %w", err)
@@ -393,8 +403,10 @@ func attempts(ctx context.Context, tx *sql.Tx, delivery int64) ([]*crier.Attempt
 // announcements created before it; idempotency keys used before it and list
 // entries unsubscribed before it are deleted. Deliveries still to be sent
 // are left alone, however old. It works in batches, each its own
-// transaction, so that sends are not held up for long.
-func (db *DB) Purge(ctx context.Context, before time.Time, p *crier.Pseudonyms) (*crier.Purge, error) {
+// transaction, so that sends are not held up for long. The transaction
+// that deletes the attempts, keys and list entries records in the audit
+// trail what was purged until then, when anything was.
+func (db *DB) Purge(ctx context.Context, before time.Time, p *crier.Pseudonyms, now time.Time) (*crier.Purge, error) {
 	if p == nil {
 		return nil, crier.Errorf(crier.EINVALID, "purge: no pseudonym key")
 	}
@@ -422,7 +434,13 @@ func (db *DB) Purge(ctx context.Context, before time.Time, p *crier.Pseudonyms) 
 			WHERE state = 'unsubscribed' AND updated_at < ?1`, cut); err != nil {
 			return fmt.Errorf("delete unsubscribed addresses: %w", err)
 		}
-		return nil
+		if *res == (crier.Purge{Before: before}) {
+			return nil
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditSubscriberPurge, Detail: map[string]string{
+			"before": before.UTC().Format(time.RFC3339), "deliveries": strconv.Itoa(res.Deliveries),
+			"attempts": strconv.Itoa(res.Attempts), "keys": strconv.Itoa(res.Keys),
+			"subscribers": strconv.Itoa(res.Subscribers)}}, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("purge: %w", err)

@@ -381,7 +381,7 @@ func TestPurge(t *testing.T) {
 	oldTotals, newTotals := totals(t, db, "old"), totals(t, db, "new")
 
 	// The purge 90 days after "new": its cut-off lies between the two.
-	res, err := db.Purge(ctx, t0.Add(30*day), testPseudonyms)
+	res, err := db.Purge(ctx, t0.Add(30*day), testPseudonyms, t0.Add(31*day))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestPurge(t *testing.T) {
 	}
 
 	// A second purge finds nothing more.
-	res, err = db.Purge(ctx, t0.Add(30*day), testPseudonyms)
+	res, err = db.Purge(ctx, t0.Add(30*day), testPseudonyms, t0.Add(31*day))
 	if err != nil || *res != (crier.Purge{Before: t0.Add(30 * day)}) {
 		t.Errorf("second purge = %+v, %v; want nothing", res, err)
 	}

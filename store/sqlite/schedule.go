@@ -94,7 +94,11 @@ func (db *DB) CreateSchedule(ctx context.Context, s *crier.Schedule, idempotency
 			stored.ID, stored.Spec, nanos(stored.At), nanos(stored.Until), int64(stored.ExpiresAfter), string(ann),
 			string(stored.State), nanos(stored.NextRun), nanos(stored.LastRun), nanos(stored.CreatedAt),
 			nanos(stored.UpdatedAt), key)
-		return err
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditScheduleCreate, Subject: stored.ID,
+			Towns: stored.Announcement.Towns, Detail: scheduleDetail(&stored)}, stored.CreatedAt)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("create schedule: %w", err)
@@ -121,12 +125,41 @@ func (db *DB) Schedule(ctx context.Context, id string) (*crier.Schedule, error) 
 // Schedules returns the schedules in the given states, or all of them when
 // none are given, oldest first.
 func (db *DB) Schedules(ctx context.Context, states ...crier.ScheduleState) ([]*crier.Schedule, error) {
-	query, args := `SELECT `+scheduleColumns+` FROM schedules`, []any{}
+	return db.schedules(ctx, nil, states)
+}
+
+// SchedulesTargeting returns the schedules in one of states (any when
+// none are given) whose announcement targets one of targets: town ids,
+// groups or "all", as crier.Directory.Targeting gives them for a person's
+// towns. An empty targets selects none.
+func (db *DB) SchedulesTargeting(ctx context.Context, targets []string, states ...crier.ScheduleState) ([]*crier.Schedule, error) {
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	return db.schedules(ctx, targets, states)
+}
+
+func (db *DB) schedules(ctx context.Context, targets []string, states []crier.ScheduleState) ([]*crier.Schedule, error) {
+	var (
+		where []string
+		args  []any
+	)
 	if len(states) > 0 {
-		query += ` WHERE state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
+		where = append(where, `state IN (?`+strings.Repeat(`, ?`, len(states)-1)+`)`)
 		for _, s := range states {
 			args = append(args, string(s))
 		}
+	}
+	if len(targets) > 0 {
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(announcement, '$.towns') WHERE value IN (?`+
+			strings.Repeat(`, ?`, len(targets)-1)+`))`)
+		for _, t := range targets {
+			args = append(args, t)
+		}
+	}
+	query := `SELECT ` + scheduleColumns + ` FROM schedules`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	rows, err := db.read.QueryContext(ctx, query+` ORDER BY created_at, id`, args...)
 	if err != nil {
@@ -154,7 +187,7 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, now time.Time, chan
 		if err != nil {
 			return err
 		}
-		lastRun, createdAt := s.LastRun, s.CreatedAt
+		lastRun, createdAt, before := s.LastRun, s.CreatedAt, s.State
 		if err := change(s); err != nil {
 			return err
 		}
@@ -172,7 +205,21 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, now time.Time, chan
 			WHERE id = ?`,
 			s.Spec, nanos(s.At), nanos(s.Until), int64(s.ExpiresAfter), string(ann), string(s.State),
 			nanos(s.NextRun), nanos(s.UpdatedAt), id)
-		return err
+		if err != nil {
+			return err
+		}
+		action := crier.AuditScheduleChange
+		switch {
+		case s.State == before:
+		case s.State == crier.SchedulePaused:
+			action = crier.AuditSchedulePause
+		case s.State == crier.ScheduleActive:
+			action = crier.AuditScheduleResume
+		case s.State == crier.ScheduleCanceled:
+			action = crier.AuditScheduleDelete
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: id, Towns: s.Announcement.Towns,
+			Detail: scheduleDetail(s)}, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update schedule: %w", err)
@@ -354,4 +401,17 @@ func scanRun(s scanner, owner ...*string) (*crier.ScheduleRun, error) {
 	r.State, r.FireAt, r.LeaseUntil = crier.RunState(state), fromNanos(fireAt), fromNanos(leaseUntil)
 	r.ClaimedAt, r.FinishedAt = fromNanos(claimed), fromNanos(finish)
 	return &r, nil
+}
+
+// scheduleDetail is what the audit trail keeps of a schedule: when it
+// runs and its state.
+func scheduleDetail(s *crier.Schedule) map[string]string {
+	d := map[string]string{"state": string(s.State)}
+	if s.Spec != "" {
+		d["spec"] = s.Spec
+	}
+	if !s.At.IsZero() {
+		d["at"] = s.At.UTC().Format(time.RFC3339)
+	}
+	return d
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -68,7 +69,8 @@ func (db *DB) SetServiceStatus(ctx context.Context, town string, lines []crier.S
 				return err
 			}
 		}
-		return nil
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditServiceStatus, Subject: town,
+			Towns: []string{town}, Detail: map[string]string{"lines": strconv.Itoa(len(lines))}}, now)
 	})
 	if err != nil {
 		return fmt.Errorf("set service status of %s: %w", town, err)

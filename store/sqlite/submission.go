@@ -139,8 +139,11 @@ func (db *DB) ApproveSubmission(ctx context.Context, seq int64, p *crier.Plan, a
 			return err
 		}
 		var err error
-		res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now)
-		return err
+		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
+			return err
+		}
+		// The publish is audited as CreateAnnouncement audits it.
+		return auditPublish(ctx, tx, p, &a, res, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("approve submission: %w", err)

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -40,7 +43,7 @@ func (db *DB) AddSubscribers(ctx context.Context, subs []*crier.Subscriber, now 
 				added++
 			}
 		}
-		return nil
+		return appendAudit(ctx, tx, subscribersAudit(subs, added), now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("add subscribers: %w", err)
@@ -138,20 +141,47 @@ func (db *DB) RemoveSubscriber(ctx context.Context, town, email string, now time
 	if e, err := crier.NormalizeEmail(email); err == nil {
 		email = e
 	}
-	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = 'unsubscribed', updated_at = ?1,
-			unsubscribed_at = iif(state != 'unsubscribed', ?1, unsubscribed_at)
-		WHERE town = ?2 AND email = ?3`, nanos(now), town, email)
-	if err != nil {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE subscribers SET state = 'unsubscribed', updated_at = ?1,
+				unsubscribed_at = iif(state != 'unsubscribed', ?1, unsubscribed_at)
+			WHERE town = ?2 AND email = ?3 RETURNING id`, nanos(now), town, email).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, town)
+		}
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditSubscriberRemove,
+			Subject: strconv.FormatInt(id, 10), Towns: []string{town}}, now)
+	})
+	if err != nil && crier.ErrorCode(err) != crier.ENOTFOUND {
 		return fmt.Errorf("remove subscriber: %w", err)
 	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("remove subscriber: %w", err)
+	return err
+}
+
+// subscribersAudit is the audit entry of AddSubscribers: how many and in
+// which towns, never the addresses; the subscriber's ID when there is one.
+func subscribersAudit(subs []*crier.Subscriber, added int) crier.AuditEntry {
+	e := crier.AuditEntry{Action: crier.AuditSubscriberAdd, Detail: map[string]string{
+		"count": strconv.Itoa(len(subs)), "new": strconv.Itoa(added)}}
+	var states []string
+	for _, s := range subs {
+		if !slices.Contains(e.Towns, s.Town) {
+			e.Towns = append(e.Towns, s.Town)
+		}
+		if !slices.Contains(states, string(s.State)) {
+			states = append(states, string(s.State))
+		}
 	}
-	if n == 0 {
-		return crier.Errorf(crier.ENOTFOUND, "%s is not on the list of %s", email, town)
+	slices.Sort(e.Towns)
+	slices.Sort(states)
+	e.Detail["states"] = strings.Join(states, ",")
+	if len(subs) == 1 {
+		e.Subject = strconv.FormatInt(subs[0].ID, 10)
 	}
-	return nil
+	return e
 }
 
 // ConfirmSubscriber sets the town's pending subscriber with the address
@@ -166,15 +196,28 @@ func (db *DB) ConfirmSubscriber(ctx context.Context, town, email string, version
 	if e, err := crier.NormalizeEmail(email); err == nil {
 		email = e
 	}
-	r, err := db.write.ExecContext(ctx, `UPDATE subscribers SET state = 'confirmed', source = ?1, updated_at = ?2,
-			confirmed_at = ?2
-		WHERE town = ?3 AND email = ?4 AND state = 'pending' AND updated_at = ?5`,
-		source, nanos(now), town, email, nanos(version))
+	confirmed := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE subscribers SET state = 'confirmed', source = ?1, updated_at = ?2,
+				confirmed_at = ?2
+			WHERE town = ?3 AND email = ?4 AND state = 'pending' AND updated_at = ?5 RETURNING id`,
+			source, nanos(now), town, email, nanos(version)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		confirmed = true
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditSubscriberConfirm,
+			Subject: strconv.FormatInt(id, 10), Towns: []string{town}}, now)
+	})
 	if err != nil {
 		return fmt.Errorf("confirm subscriber: %w", err)
 	}
-	if n, err := r.RowsAffected(); err != nil || n == 1 {
-		return err
+	if confirmed {
+		return nil
 	}
 	cur, err := db.Subscriber(ctx, town, email)
 	switch {
