@@ -42,10 +42,25 @@ type User struct {
 	Towns []string `json:"towns"`
 	// PasswordHash is the encoded Argon2id hash; it never leaves the
 	// server.
-	PasswordHash string    `json:"-"`
-	Disabled     bool      `json:"disabled"`
-	CreatedAt    time.Time `json:"created_at"`
+	PasswordHash string `json:"-"`
+	// Actual lets the user publish real notices (mode actual); without it
+	// they rehearse in exercise mode, which is where every new user
+	// starts until an admin changes it. An admin always may.
+	Actual    bool      `json:"actual"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	// External is the identity provider (the OpenID Connect issuer) the
+	// user signs in with; "" for a local account with a password. An
+	// external user has no usable password: their role and towns are
+	// set from the provider's claims at each login.
+	External string `json:"external,omitempty"`
+	// Subject is the user's stable ID at External.
+	Subject string `json:"-"`
 }
+
+// NoPassword is the PasswordHash of a user who has none, such as an
+// external user: no password matches it.
+const NoPassword = "!"
 
 // APIToken is a user's bearer token for the API and the CLI. Only the
 // SHA-256 hash of the secret is stored, so the secret is shown once, when
@@ -76,6 +91,10 @@ type AccountStore interface {
 	// DisableUser disables the named user: their tokens stop working at
 	// once. A not_found error when there is no such user.
 	DisableUser(ctx context.Context, name string) error
+	// SetActual allows or forbids the user to publish real notices (see
+	// User.Actual); not_found when there is no such user. Their sessions
+	// and tokens follow at once.
+	SetActual(ctx context.Context, name string, actual bool) error
 	// SetPassword replaces the user's password hash; not_found when there
 	// is no such user.
 	SetPassword(ctx context.Context, name, hash string) error

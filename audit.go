@@ -81,6 +81,8 @@ const (
 	AuditEndpointReset     = "endpoint.reset"
 	AuditUserAdd           = "user.add"
 	AuditUserDisable       = "user.disable"
+	AuditUserChange        = "user.change"
+	AuditUserActual        = "user.actual"
 	AuditUserPassword      = "user.password"
 	AuditTokenAdd          = "token.add"
 	AuditTokenRevoke       = "token.revoke"

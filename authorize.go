@@ -17,6 +17,8 @@ type Principal struct {
 	Towns []string
 	// Token is the ID of the user's API token; 0 for the admin token.
 	Token int64
+	// Actual is the user's right to publish real notices (User.Actual).
+	Actual bool
 }
 
 // AdminPrincipal is the operator holding the admin token.
@@ -94,6 +96,22 @@ func Authorize(p *Principal, action Action, towns []string) error {
 		return Errorf(EFORBIDDEN, "%s (role %s) may not %s for %s", p.Name, p.Role, action, strings.Join(lacking, ", "))
 	}
 	return nil
+}
+
+// AuthorizeMode returns nil when p may publish in mode, the mode an
+// announcement will have once defaults are filled in: real notices (mode
+// actual) need an admin or a user allowed to publish them (User.Actual);
+// exercise and test notices anyone with the action's right may publish.
+// A nil principal is crier itself (the scheduler running what a person
+// scheduled, a command on the server) and may. It returns a forbidden
+// error otherwise. The API, the newsroom and the scheduler all check
+// through it: the engine when it publishes, the scheduler when it stores.
+func AuthorizeMode(p *Principal, mode Mode) error {
+	if p == nil || mode != ModeActual || p.Role == RoleAdmin || p.Actual {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "%s may publish exercises only, not real notices (mode actual); an admin can allow it "+
+		"with crier users set %s --actual=true", p.Name, p.Name)
 }
 
 // String names the principal for logs: the user, or "admin".

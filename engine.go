@@ -331,7 +331,9 @@ func (e *Engine) page(r *townRender, p *Plan, t *Town, shared map[string]any, ca
 // Publish validates and renders a, then commits it with all its
 // deliveries in one transaction. Any problem anywhere rejects the whole
 // announcement with an EINVALID error listing every problem, and nothing
-// is queued. A repeated idempotencyKey returns the earlier result.
+// is queued. A repeated idempotencyKey returns the earlier result. A
+// principal in ctx that may not publish real notices (AuthorizeMode) gets
+// a forbidden error for one in mode actual, and so does an Update of one.
 //
 // The author is the Principal of ctx (SetAuthor). When the announcement
 // needs approval (see PublishWith), it is stored as a Submission instead,
@@ -356,6 +358,17 @@ func (e *Engine) PublishWith(ctx context.Context, a *Announcement, idempotencyKe
 
 // publish is PublishWith once the idempotency key has been looked up.
 func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey string, o PublishOptions) (*PublishResult, error) {
+	// A withdrawal is never refused for its mode: whoever may cancel may
+	// take a real notice back.
+	if a.Event != EventCanceled {
+		mode := a.Mode
+		if mode == "" {
+			mode = e.Mode
+		}
+		if err := AuthorizeMode(PrincipalFrom(ctx), mode); err != nil {
+			return nil, err
+		}
+	}
 	who := PrincipalFrom(ctx)
 	if err := skipAllowed(who, o); err != nil {
 		return nil, err

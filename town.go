@@ -51,6 +51,16 @@ func (d *Directory) Towns() []*Town {
 	return out
 }
 
+// Groups returns the names of the groups, sorted.
+func (d *Directory) Groups() []string {
+	out := make([]string, 0, len(d.groups))
+	for g := range d.groups {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Resolve expands targets (town ids, group names, or "all") into town ids in
 // configuration order without repeats. Every unknown name is reported.
 func (d *Directory) Resolve(targets []string) ([]string, []Problem) {
@@ -99,17 +109,6 @@ func (d *Directory) known() string {
 		s += n
 	}
 	return s
-}
-
-// Groups returns the names of the groups of towns, sorted; Resolve
-// expands each.
-func (d *Directory) Groups() []string {
-	names := make([]string, 0, len(d.groups))
-	for g := range d.groups {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // Targeting returns the target names that reach at least one of towns:

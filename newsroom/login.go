@@ -7,8 +7,9 @@ import (
 	"strings"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
+	"github.com/crierhq/crier/internal/ratelimit"
 	"github.com/crierhq/crier/locale"
-	"github.com/crierhq/crier/password"
 )
 
 // codeTooMany is the error code of a sign-in refused while the account or
@@ -26,12 +27,14 @@ type loginData struct {
 	Problem string
 	// SignedOut is set after a sign-out.
 	SignedOut bool
+	// SSO offers the sign-in through the identity provider.
+	SSO bool
 }
 
 func (n *Newsroom) loginPage(w http.ResponseWriter, r *http.Request) {
 	p := &page{Lang: language(r)}
 	p.Title = p.T("login.title")
-	p.Data = &loginData{Next: safeNext(r.URL.Query().Get("next")), SignedOut: r.URL.Query().Has("out")}
+	p.Data = &loginData{Next: safeNext(r.URL.Query().Get("next")), SignedOut: r.URL.Query().Has("out"), SSO: n.sso != nil}
 	n.render(w, http.StatusOK, "login", p)
 }
 
@@ -44,27 +47,20 @@ func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 	data := &loginData{Name: name, Next: safeNext(r.PostFormValue("next"))}
 	lang := language(r)
 	addr := n.client(r)
-	p, err := n.login.Login(r.Context(), name, r.PostFormValue("password"), addr)
+	p, err := n.login.Login(r.Context(), name, r.PostFormValue("password"), ratelimit.ClientKey(addr))
 	if err != nil {
-		status := http.StatusUnauthorized
-		switch crier.ErrorCode(err) {
-		case crier.EUNAUTHORIZED:
-			data.Problem = locale.T(lang, "login.failed")
-		case codeTooMany:
-			status = http.StatusTooManyRequests
-			data.Problem = locale.T(lang, "login.locked")
-		default:
-			n.log.Error("newsroom: sign-in failed", "err", err)
-			status = http.StatusInternalServerError
-			data.Problem = locale.T(lang, "error.internal")
-		}
 		n.log.Info("newsroom: sign-in refused", "addr", addr)
 		n.recordFailure(r.Context(), name)
-		pg := &page{Lang: lang, Data: data}
-		pg.Title = pg.T("login.title")
-		n.render(w, status, "login", pg)
+		n.loginFailed(w, r, lang, data, err)
 		return
 	}
+	n.startSession(w, r, p, addr, data.Next)
+}
+
+// startSession signs p in: a new session, whatever session the browser
+// had before ended, so that a session fixed by someone else before the
+// sign-in is worth nothing after it; then on to next.
+func (n *Newsroom) startSession(w http.ResponseWriter, r *http.Request, p *crier.Principal, addr, next string) {
 	if c, err := r.Cookie(n.cookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
 		if err := n.sessions.DeleteSession(r.Context(), crier.TokenHash(c.Value), n.clock.Now()); err != nil {
 			n.fail(w, r, nil, err)
@@ -80,7 +76,7 @@ func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 	}
 	n.log.Info("newsroom: signed in", "user", p.Name, "addr", addr)
 	n.setCookie(w, secret)
-	http.Redirect(w, r, data.Next, http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (n *Newsroom) logout(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -91,6 +87,33 @@ func (n *Newsroom) logout(w http.ResponseWriter, r *http.Request, v *visit) {
 	n.log.Info("newsroom: signed out", "user", v.p.Name)
 	n.clearCookie(w)
 	http.Redirect(w, r, "/admin/login?out", http.StatusSeeOther)
+}
+
+// loginFailed shows the sign-in page again with what went wrong: the
+// same words for a wrong name and a wrong password.
+func (n *Newsroom) loginFailed(w http.ResponseWriter, r *http.Request, lang string, data *loginData, err error) {
+	status := http.StatusUnauthorized
+	switch crier.ErrorCode(err) {
+	case crier.EUNAUTHORIZED:
+		data.Problem = locale.T(lang, "login.failed")
+	case codeTooMany:
+		status = http.StatusTooManyRequests
+		data.Problem = access.Message(lang, err)
+	case crier.EFORBIDDEN, crier.ETRANSIENT:
+		status = http.StatusForbidden
+		if crier.ErrorCode(err) == crier.ETRANSIENT {
+			status = http.StatusServiceUnavailable
+		}
+		data.Problem = access.Message(lang, err)
+	default:
+		n.log.Error("newsroom: sign-in failed", "err", err)
+		status = http.StatusInternalServerError
+		data.Problem = locale.T(lang, "error.internal")
+	}
+	pg := &page{Lang: lang, Data: data}
+	pg.Title = pg.T("login.title")
+	data.SSO = n.sso != nil
+	n.render(w, status, "login", pg)
 }
 
 // recordFailure writes a failed sign-in to the audit trail: with the name
@@ -123,36 +146,32 @@ func safeNext(next string) string {
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// AccountLogin checks passwords against the account store alone, without
-// limits on failed attempts; crier serve uses access.Login, which adds
-// them.
-type AccountLogin struct {
-	Accounts crier.AccountStore
+// SingleSignOn signs people in through the county's identity provider
+// (access.OIDC).
+type SingleSignOn interface {
+	// Start sends the browser to the provider, to come back to next.
+	Start(w http.ResponseWriter, r *http.Request, next string) error
+	// Finish completes the sign-in at the callback and returns the user
+	// with the rights the provider's groups give, and where to go next.
+	Finish(w http.ResponseWriter, r *http.Request) (*crier.User, string, error)
 }
 
-// dummyHash is checked for unknown names, so that they take as long as
-// known ones.
-var dummyHash = func() string {
-	h, err := password.Hash("crier dummy password for unknown names")
-	if err != nil {
-		panic(err)
+func (n *Newsroom) ssoStart(w http.ResponseWriter, r *http.Request) {
+	if err := n.sso.Start(w, r, safeNext(r.URL.Query().Get("next"))); err != nil {
+		lang := language(r)
+		n.loginFailed(w, r, lang, &loginData{Next: safeNext(r.URL.Query().Get("next"))}, err)
 	}
-	return h
-}()
+}
 
-// Login returns the principal of the user name when password is theirs.
-func (l AccountLogin) Login(ctx context.Context, name, pw, _ string) (*crier.Principal, error) {
-	u, err := l.Accounts.User(ctx, name)
-	hash := dummyHash
-	switch {
-	case err == nil:
-		hash = u.PasswordHash
-	case crier.ErrorCode(err) != crier.ENOTFOUND:
-		return nil, err
+func (n *Newsroom) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	addr := n.client(r)
+	u, next, err := n.sso.Finish(w, r)
+	if err != nil {
+		n.log.Info("newsroom: single sign-on refused", "addr", addr, "err", err)
+		n.recordFailure(r.Context(), "")
+		n.loginFailed(w, r, language(r), &loginData{}, err)
+		return
 	}
-	ok, verr := password.Verify(hash, pw)
-	if err != nil || verr != nil || !ok || u.Disabled {
-		return nil, crier.Errorf(crier.EUNAUTHORIZED, "wrong name or password")
-	}
-	return &crier.Principal{Name: u.Name, Role: u.Role, Towns: u.Towns}, nil
+	p := &crier.Principal{Name: u.Name, Role: u.Role, Towns: u.Towns, Actual: u.Actual}
+	n.startSession(w, r, p, addr, safeNext(next))
 }

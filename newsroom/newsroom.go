@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
@@ -55,7 +56,10 @@ type Options struct {
 	// Audit, when set, keeps failed sign-ins and serves the audit trail's
 	// page; sign-ins and sign-outs are recorded by Sessions.
 	Audit crier.AuditStore
-	// Login checks passwords. Required.
+	// SSO, when set, offers the sign-in through the identity provider at
+	// /admin/oidc/start, back at access.CallbackPath.
+	SSO SingleSignOn
+	// Login checks passwords (access.Accounts). Required.
 	Login Login
 	// Store defaults to Engine.Store.
 	Store crier.AnnouncementStore
@@ -63,6 +67,9 @@ type Options struct {
 	Schedules *schedule.Scheduler
 	// Subscribers keeps the towns' email lists.
 	Subscribers crier.SubscriberStore
+	// Drafts keeps the compose form's drafts; without it, drafts cannot
+	// be saved.
+	Drafts crier.DraftStore
 	// Captures keeps what exercise mode would have sent.
 	Captures crier.CaptureStore
 	// Statuses keeps the towns' service status lists; DefaultStatus holds
@@ -97,6 +104,7 @@ type Newsroom struct {
 	sched    *schedule.Scheduler
 	subs     crier.SubscriberStore
 	captures crier.CaptureStore
+	drafts   crier.DraftStore
 	statuses crier.ServiceStatusStore
 	defaults map[string][]crier.ServiceStatus
 	health   func() []netpath.EndpointHealth
@@ -105,6 +113,7 @@ type Newsroom struct {
 	sessions crier.SessionStore
 	audit    crier.AuditStore
 	login    Login
+	sso      SingleSignOn
 	limits   crier.SessionLimits
 	secure   bool
 	client   func(r *http.Request) string
@@ -136,6 +145,7 @@ func New(o Options) (*Newsroom, error) {
 		sched:    o.Schedules,
 		subs:     o.Subscribers,
 		captures: o.Captures,
+		drafts:   o.Drafts,
 		statuses: o.Statuses,
 		defaults: o.DefaultStatus,
 		health:   o.Endpoints,
@@ -144,6 +154,7 @@ func New(o Options) (*Newsroom, error) {
 		sessions: o.Sessions,
 		audit:    o.Audit,
 		login:    o.Login,
+		sso:      o.SSO,
 		limits: crier.SessionLimits{
 			Idle:     cmp.Or(o.Limits.Idle, DefaultIdle),
 			Absolute: cmp.Or(o.Limits.Absolute, DefaultAbsolute),
@@ -192,6 +203,10 @@ func (n *Newsroom) routes(public *url.URL) http.Handler {
 	mux.HandleFunc("GET /admin/assets/{name}", n.asset)
 	mux.HandleFunc("GET /admin/login", n.loginPage)
 	mux.HandleFunc("POST /admin/login", n.loginForm)
+	if n.sso != nil {
+		mux.HandleFunc("GET /admin/oidc/start", n.ssoStart)
+		mux.HandleFunc("GET "+access.CallbackPath, n.ssoCallback)
+	}
 	mux.Handle("POST /admin/logout", n.signedIn(n.logout))
 	mux.Handle("GET /admin/{$}", n.signedIn(n.home))
 	n.composeRoutes(mux)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
 	"github.com/crierhq/crier/newsroom"
 	"github.com/crierhq/crier/password"
 	"github.com/crierhq/crier/store/sqlite"
@@ -91,7 +92,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 		engine.PublicURL = o.publicURL
 	}
 	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db, Audit: db,
-		Login: newsroom.AccountLogin{Accounts: db}, Clock: c})
+		Login: access.NewAccounts(db, nil, c, nil), Clock: c})
 	if err != nil {
 		t.Fatal(err)
 	}

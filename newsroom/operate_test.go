@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/newsroom"
 	"github.com/crierhq/crier/schedule"
@@ -86,7 +87,7 @@ func newOperateEnvWith(t *testing.T, opts operateOptions) *operateEnv {
 			LastError: "dial tcp: connection refused", Until: testNow.Add(time.Minute)},
 	}
 	nr, err := newsroom.New(newsroom.Options{Engine: engine, Accounts: db, Sessions: db,
-		Login: newsroom.AccountLogin{Accounts: db}, Clock: c,
+		Login: access.NewAccounts(db, nil, c, nil), Clock: c,
 		Schedules: o.sched, Subscribers: db, Captures: db, Statuses: db,
 		DefaultStatus: map[string][]crier.ServiceStatus{"soest": {{Service: "Bürgerbüro", Text: "geöffnet"}}},
 		Endpoints: func() []netpath.EndpointHealth {

@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/crierhq/crier"
 )
@@ -112,6 +114,17 @@ func (n *Newsroom) signedIn(h func(w http.ResponseWriter, r *http.Request, v *vi
 		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
 		if unsafe {
 			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			// A form larger than the bound says so, rather than failing
+			// its CSRF check for want of a parsed token.
+			var tooLarge *http.MaxBytesError
+			parse := r.ParseForm
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				parse = func() error { return r.ParseMultipartForm(maxForm) }
+			}
+			if err := parse(); errors.As(err, &tooLarge) {
+				n.errorPage(w, r, v, http.StatusRequestEntityTooLarge, "compose.too_large", crier.SizeText(maxForm))
+				return
+			}
 		}
 		if unsafe && !validCSRF(r, v.secret) {
 			n.log.Info("newsroom: request without a valid CSRF token refused", "user", v.p.Name, "path", r.URL.Path)

@@ -308,7 +308,13 @@ func (s *Scheduler) check(ctx context.Context, sc *crier.Schedule, now time.Time
 	if sc.Announcement == nil {
 		return first, problems, nil
 	}
-	plan, err := s.Engine.Preview(ctx, Announcement(sc, first))
+	a := Announcement(sc, first)
+	plan, err := s.Engine.Preview(ctx, a)
+	// Preview filled in the mode: a person who may not publish real
+	// notices may not schedule them either.
+	if err := crier.AuthorizeMode(crier.PrincipalFrom(ctx), a.Mode); err != nil {
+		return first, nil, err
+	}
 	if crier.ErrorCode(err) == crier.EINVALID {
 		// Rendering reached a limit: its problems are the schedule's.
 		return first, append(problems, crier.ErrorDetails(err)...), nil

@@ -480,3 +480,21 @@ func limitQuery(q url.Values, limit int) url.Values {
 	q.Set("limit", strconv.Itoa(limit))
 	return q
 }
+
+// Login trades a user's name and password for a new API token named
+// tokenName (POST /api/v1/login); it needs no Token. An unauthorized
+// error for a wrong name or password, CodeTooManyRequests over the
+// server's login rate limit.
+func (c *Client) Login(ctx context.Context, name, password, tokenName string) (*LoginResult, error) {
+	var out LoginResult
+	in := LoginRequest{Name: name, Password: password, TokenName: tokenName}
+	if err := c.call(ctx, http.MethodPost, "/api/v1/login", nil, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Logout revokes the client's Token at once (POST /api/v1/logout).
+func (c *Client) Logout(ctx context.Context) error {
+	return c.call(ctx, http.MethodPost, "/api/v1/logout", nil, nil, nil)
+}

@@ -11,6 +11,8 @@
 // Server.apiRoutes. Lists show a user only their towns' announcements,
 // deliveries and captures, and an announcement for several towns shows
 // a reader of some of them their part.
+// Server.apiRoutes. The one exception, marked as such in the table, is
+// POST /api/v1/login, which trades a name and a password for a token.
 //
 //	POST   /api/v1/announcements                  publish (Idempotency-Key honoured)
 //	GET    /api/v1/announcements?limit=           newest first; ?town= &state= &mode= &before= &after=
@@ -48,6 +50,11 @@
 //	GET    /api/v1/endpoints                      every endpoint's breaker state, last error, latency_ms
 //	GET    /api/v1/audit?since=&until=&actor=&action=&town=&after=&limit=
 //	                                              (with Options.Audit, admin only): the audit trail, paged
+//	POST   /api/v1/login                          no bearer token (with Options.Logins): {"name","password",
+//	                                              "token_name"} → 201 with a new API token; 401 for any
+//	                                              wrong name or password; 429 with Retry-After past the
+//	                                              login rate limit (per account and per client address)
+//	POST   /api/v1/logout                         revokes the request's own token (204); 409 for the admin token
 //	GET    /healthz                               no auth: the process answers
 //	GET    /readyz                                no auth: 200, or 503 with the reason
 //	GET    /metrics                               no auth: Prometheus

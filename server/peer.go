@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/crierhq/crier/internal/ratelimit"
 )
 
 // Forwarding headers a trusted proxy may set (Options.ProxyHeader).
@@ -97,9 +99,9 @@ func parseNode(s string) (netip.Addr, bool) {
 // its /64 network for IPv6, where one connection has many addresses.
 func (p peers) clientKey(r *http.Request) string {
 	if a, _ := p.client(r); a.IsValid() {
-		return clientIP(a.String())
+		return ratelimit.ClientKey(a.String())
 	}
-	return clientIP(r.RemoteAddr)
+	return ratelimit.ClientKey(r.RemoteAddr)
 }
 
 // ClientAddress returns a function that tells the address of a request's

@@ -44,10 +44,14 @@ const (
 	// storedDelivery: the town of the stored delivery {id}; an unknown id
 	// is left to the handler.
 	storedDelivery
+	// public: the route takes no bearer token and acts for nobody; it
+	// signs the request in itself, with its own rate limit and body bound
+	// (POST /api/v1/login). Its action is not checked.
+	public
 )
 
 // lastScope is the last townScope, for the test of the route table.
-const lastScope = storedDelivery
+const lastScope = public
 
 // apiRoutes is the table of every API route. Lists show each principal
 // only their towns' announcements, schedules, deliveries and captures; an
@@ -84,6 +88,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/audit", crier.ActionAdmin, noTowns, s.listAudit},
 	}
 	routes = append(routes, s.scheduleRoutes()...)
+	routes = append(routes,
+		// The one route without a bearer token: name and password get one.
+		route{"POST /api/v1/login", crier.ActionRead, public, s.login},
+		// Every signed-in principal may revoke the token it uses.
+		route{"POST /api/v1/logout", crier.ActionRead, noTowns, s.logout})
 	routes = append(routes, s.approvalRoutes()...)
 	// Any principal may learn that a path is no route (404, 405).
 	return append(routes, route{"/api/v1/", crier.ActionRead, noTowns, s.noRoute})

@@ -108,9 +108,35 @@ func TestEveryRouteAuthorized(t *testing.T) {
 			"{channel}", "mastodon-soest", "{endpoint}", "x").Replace(path)
 		status, body := rawRequest(t, e, method, path, viewerWerl, "{}")
 		// The lists answer with what of werl there is: nothing here.
-		readable := rt.action == crier.ActionRead && (rt.towns == noTowns || rt.towns == principalTowns)
+		readable := rt.action == crier.ActionRead && (rt.towns == noTowns || rt.towns == principalTowns) || rt.towns == public
 		if readable && status == http.StatusForbidden || !readable && status != http.StatusForbidden {
 			t.Errorf("%s as viewer of werl: status %d (%s)", rt.pattern, status, body)
+		}
+	}
+}
+
+// TestPublicRoutes: the routes without a bearer token are the ones
+// named here, and they answer a request without one themselves.
+func TestPublicRoutes(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	for _, rt := range e.server.apiRoutes() {
+		if rt.towns == public {
+			got = append(got, rt.pattern)
+		}
+	}
+	if want := []string{"POST /api/v1/login"}; !slices.Equal(got, want) {
+		t.Errorf("public routes %q, want %q", got, want)
+	}
+	for _, rt := range e.server.apiRoutes() {
+		method, path, ok := strings.Cut(rt.pattern, " ")
+		if !ok || rt.towns == public {
+			continue
+		}
+		path = strings.NewReplacer("{id}", "x", "{town}", "soest", "{email}", "a@example.org",
+			"{channel}", "c", "{endpoint}", "x").Replace(path)
+		if status, body := rawRequest(t, e, method, path, "", "{}"); status != http.StatusUnauthorized {
+			t.Errorf("%s without a token: %d %s", rt.pattern, status, body)
 		}
 	}
 }

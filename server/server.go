@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/internal/ratelimit"
 	"github.com/crierhq/crier/locale"
 	"github.com/crierhq/crier/netpath"
 	"github.com/crierhq/crier/schedule"
@@ -60,6 +61,12 @@ type Options struct {
 	// Token is the admin API token. Required. It acts as
 	// crier.AdminPrincipal.
 	Token string
+	// Logins, when set, serves POST /api/v1/login, which trades a user's
+	// name and password for a new API token, and POST /api/v1/logout,
+	// which revokes the token of the request; without it both answer
+	// 501. The login's rate limit counts the client's address (see
+	// TrustedProxies).
+	Logins Logins
 	// Accounts, when set, lets users in with their own API tokens, each
 	// with the rights of the user's role in the user's towns (see
 	// crier.Authorize); a revoked token, or one of a disabled user, is
@@ -178,6 +185,7 @@ type TokenLookup interface {
 // Server is crier's HTTP API. It is an http.Handler.
 type Server struct {
 	accounts    TokenLookup
+	logins      Logins
 	engine      *crier.Engine
 	store       crier.AnnouncementStore
 	subscribers crier.SubscriberStore
@@ -196,7 +204,7 @@ type Server struct {
 	newsroom    http.Handler
 	tokens      *crier.Tokens
 	privacyURL  string
-	limiter     *rateLimiter
+	limiter     *ratelimit.Limiter
 	optIns      *optInQueue
 	peers       peers
 	conns       *connLimiter
@@ -263,6 +271,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		engine:      o.Engine,
 		accounts:    o.Accounts,
+		logins:      o.Logins,
 		store:       o.Store,
 		subscribers: o.Subscribers,
 		captures:    o.Captures,
@@ -280,7 +289,7 @@ func New(o Options) (*Server, error) {
 		newsroom:    o.Newsroom,
 		tokens:      o.Tokens,
 		privacyURL:  o.PrivacyURL,
-		limiter:     newRateLimiter(SubscribeLimit, SubscribeWindow, maxBuckets),
+		limiter:     ratelimit.New(SubscribeLimit, SubscribeWindow, maxBuckets),
 		peers:       peers{trusted: o.TrustedProxies, header: o.ProxyHeader},
 		conns:       newConnLimiter(o.MaxConnsPerClient),
 		statuses:    o.Statuses,
@@ -325,6 +334,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	for _, rt := range s.apiRoutes() {
+		if rt.towns == public {
+			mux.Handle(rt.pattern, rt.handler)
+			continue
+		}
 		mux.Handle(rt.pattern, s.authenticate(s.authorizeRoute(rt)))
 	}
 

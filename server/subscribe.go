@@ -1,14 +1,11 @@
 package server
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"html"
 	"html/template"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -156,7 +153,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.Now()
-	if wait, ok := s.limiter.allow(s.peers.clientKey(r), now); !ok {
+	if wait, ok := s.limiter.Allow(s.peers.clientKey(r), now); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		s.subscribeAnswer(w, http.StatusTooManyRequests, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.limited.title"), Text: locale.T(lang, "subscribe.limited.text")})
@@ -609,89 +606,5 @@ func cleanName(s string) string {
 	return s
 }
 
-// clientIP is the key of the rate limit: the address of remote, or
-// its /64 network for IPv6, where one connection has many addresses.
-func clientIP(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return ip.String()
-}
-
-// maxBuckets bounds the rate limiter's memory. Beyond it the least
-// recently used bucket is forgotten: the first to go are those that have
-// filled up again, which limit nothing. The limiter never forgets every
-// bucket at once, so flooding it with new addresses lifts no limit of a
-// recent one.
+// maxBuckets bounds the rate limiter's memory (see ratelimit.Limiter).
 const maxBuckets = 10000
-
-// rateLimiter is a token bucket per key, in memory: limit tokens that
-// refill evenly over window, for at most max keys. Its zero value is not
-// usable; see newRateLimiter.
-type rateLimiter struct {
-	limit  float64
-	window time.Duration
-	max    int
-
-	mu      sync.Mutex
-	buckets map[string]*list.Element // of *bucket, in order
-	order   *list.List               // most recently used first
-}
-
-type bucket struct {
-	key    string
-	tokens float64
-	at     time.Time
-}
-
-func newRateLimiter(limit int, window time.Duration, bound int) *rateLimiter {
-	return &rateLimiter{limit: float64(limit), window: window, max: max(1, bound),
-		buckets: map[string]*list.Element{}, order: list.New()}
-}
-
-// allow takes a token from key's bucket at now. When none is left it
-// returns false and how long until the next one.
-func (l *rateLimiter) allow(key string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.buckets[key]
-	if e == nil {
-		for len(l.buckets) >= l.max {
-			oldest := l.order.Back()
-			delete(l.buckets, l.order.Remove(oldest).(*bucket).key)
-		}
-		e = l.order.PushFront(&bucket{key: key, tokens: l.limit, at: now})
-		l.buckets[key] = e
-	} else {
-		l.order.MoveToFront(e)
-	}
-	b := e.Value.(*bucket)
-	perToken := l.window / time.Duration(l.limit)
-	if elapsed := now.Sub(b.at); elapsed > 0 {
-		b.tokens = min(l.limit, b.tokens+float64(elapsed)/float64(perToken))
-		b.at = now
-	}
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) * float64(perToken)), false
-	}
-	b.tokens--
-	return 0, true
-}
-
-// size is the number of buckets kept.
-func (l *rateLimiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/channeltest"
+	"github.com/crierhq/crier/internal/ratelimit"
 )
 
 var subscribeTokens = &crier.Tokens{Secret: []byte("0123456789abcdef0123456789abcdef")}
@@ -297,37 +297,8 @@ func TestClientIP(t *testing.T) {
 		"[::ffff:192.0.2.7]:80":      "192.0.2.7",
 		"not an address":             "not an address",
 	} {
-		if got := clientIP(in); got != want {
-			t.Errorf("clientIP(%q) = %q, want %q", in, got, want)
+		if got := ratelimit.ClientKey(in); got != want {
+			t.Errorf("ratelimit.ClientKey(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-// TestRateLimiterBound fills the limiter past its bound with new
-// addresses: it keeps no more buckets than the bound, and an address at its
-// limit stays limited while it is among the recent ones.
-func TestRateLimiterBound(t *testing.T) {
-	const bound = 100
-	l := newRateLimiter(2, time.Minute, bound)
-	now := testNow
-	fill := func(prefix string, n int) {
-		for i := range n {
-			now = now.Add(time.Millisecond)
-			l.allow(fmt.Sprintf("%s.%d.%d", prefix, i/256, i%256), now)
-		}
-	}
-	fill("10.0", bound-1)
-	for range 2 {
-		l.allow("192.0.2.1", now)
-	}
-	if _, ok := l.allow("192.0.2.1", now); ok {
-		t.Fatal("third post within the window allowed")
-	}
-	fill("10.1", bound/2)
-	if _, ok := l.allow("192.0.2.1", now); ok {
-		t.Error("an address at its limit was let through after the limiter filled up")
-	}
-	if n := l.size(); n > bound {
-		t.Errorf("limiter keeps %d buckets, bound %d", n, bound)
 	}
 }

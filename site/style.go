@@ -33,7 +33,9 @@ var contrastPairs = [][2]string{
 
 // stylesheet is the one inline stylesheet of every page: a single column
 // of at most 42rem that reflows down to 320 px, system fonts, visible
-// focus, no images and no web fonts.
+// focus, no images and no web fonts. German compounds are hyphenated, by
+// the browsers that can, in headings and on narrow screens, rather than
+// broken anywhere.
 var stylesheet = strings.NewReplacer(
 	"TEXT", colText, "MUTED", colMuted, "BG", colBackground, "LINK", colLink, "RULE", colRule,
 	"BANNERLINE", colBannerLine, "BANNER", colBanner, "DOWN", colDown, "LIMITED", colLimited, "UP", colUp,
@@ -43,6 +45,8 @@ var stylesheet = strings.NewReplacer(
 body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:TEXT;background:BG}
 header,main,footer{max-width:42rem;margin:0 auto;padding:0 1rem}
 main{overflow-wrap:break-word}
+h1,h2,h3{hyphens:auto}
+@media (max-width:30rem){main{hyphens:auto}}
 a{color:LINK}
 a:focus{outline:3px solid BANNERLINE;outline-offset:2px}
 .skip{position:absolute;left:-10000px}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier"
+	"github.com/crierhq/crier/access"
 	"github.com/crierhq/crier/channels/capture"
 	"github.com/crierhq/crier/channels/email"
 	"github.com/crierhq/crier/channels/mastodon"
@@ -121,6 +122,10 @@ type app struct {
 	// instances is what the Mastodon endpoints know of their instances,
 	// shared between them; the probes fill it, never a publish.
 	instances *mastodon.Instances
+	// accounts signs users in with a password; oidc, when configured,
+	// through the identity provider (see newAccess). Set by serve.
+	accounts *access.Accounts
+	oidc     *access.OIDC
 }
 
 // buildPreview builds the engine without a store: enough to render and

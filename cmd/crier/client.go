@@ -32,14 +32,19 @@ func (m *Main) remoteFlags(fs *flag.FlagSet) *remote {
 	fs.StringVar(&r.config, "config", "", "configuration file, to find the server and its token (default $CRIER_CONFIG, ./crier.yaml or ./config.example.yaml)")
 	fs.StringVar(&r.dataDir, "data-dir", "", "data directory of the server (overrides data_dir in the configuration)")
 	fs.StringVar(&r.server, "server", "", "server base URL (default $CRIER_SERVER, or the address serve wrote to the data dir)")
-	fs.StringVar(&r.token, "token-file", "", "`FILE` holding the API token (default: the token in $CRIER_TOKEN, else the admin token in the data dir)")
+	fs.StringVar(&r.token, "token-file", "", "`FILE` holding the API token (default: the token in $CRIER_TOKEN, else the one crier login saved, else the admin token in the data dir)")
 	return r
 }
 
 // client returns an API client for the server the flags, the environment
-// or the configuration's data directory point to.
+// or the configuration's data directory point to. Its token is the one
+// in --token-file, else $CRIER_TOKEN, else the one crier login saved for
+// that server, else the admin token in the data directory.
 func (m *Main) client(r *remote) (*server.Client, error) {
-	base := firstNonEmpty(r.server, m.Getenv("CRIER_SERVER"))
+	base, err := m.serverURL(r)
+	if err != nil {
+		return nil, err
+	}
 	token := m.Getenv("CRIER_TOKEN")
 	if r.token != "" {
 		b, err := os.ReadFile(r.token)
@@ -48,28 +53,41 @@ func (m *Main) client(r *remote) (*server.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	if base == "" || token == "" {
+	if token == "" {
+		token = m.savedToken(base)
+	}
+	if token == "" {
 		cfg, err := m.loadClientConfig(m.configPath(r.config))
 		if err != nil {
 			return nil, err
 		}
 		cfg.override(r.dataDir, "")
-		if base == "" {
-			base = "http://" + cfg.Listen
-			if b, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile)); err == nil {
-				base = strings.TrimSpace(string(b))
-			}
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFile))
+		if err != nil {
+			return nil, fmt.Errorf("no API token: run \"crier login\", set CRIER_TOKEN, or start \"crier serve\" once so that it creates %s: %w",
+				filepath.Join(cfg.DataDir, tokenFile), err)
 		}
-		if token == "" {
-			b, err := os.ReadFile(filepath.Join(cfg.DataDir, tokenFile))
-			if err != nil {
-				return nil, fmt.Errorf("no API token: set CRIER_TOKEN, or start \"crier serve\" once so that it creates %s: %w",
-					filepath.Join(cfg.DataDir, tokenFile), err)
-			}
-			token = strings.TrimSpace(string(b))
-		}
+		token = strings.TrimSpace(string(b))
 	}
 	return &server.Client{URL: base, Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}, Language: m.lang()}, nil
+}
+
+// serverURL returns the base URL of the server: --server, else
+// $CRIER_SERVER, else the address serve wrote to the data directory, else
+// the configuration's listen address.
+func (m *Main) serverURL(r *remote) (string, error) {
+	if base := firstNonEmpty(r.server, m.Getenv("CRIER_SERVER")); base != "" {
+		return base, nil
+	}
+	cfg, err := m.loadClientConfig(m.configPath(r.config))
+	if err != nil {
+		return "", err
+	}
+	cfg.override(r.dataDir, "")
+	if b, err := os.ReadFile(filepath.Join(cfg.DataDir, serverURLFile)); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "http://" + cfg.Listen, nil
 }
 
 // lang returns the language for user-facing text: $CRIER_LANG, else the

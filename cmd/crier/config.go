@@ -96,6 +96,9 @@ type Config struct {
 	// Groups name lists of towns that announcements can target at once.
 	// Names are slugs that differ from every town id and from "all".
 	Groups map[string][]string `yaml:"groups"`
+	// OIDC, when set, lets people sign in to the newsroom through an
+	// OpenID Connect identity provider.
+	OIDC *OIDCConfig `yaml:"oidc"`
 	// Approval says which announcements wait for an approver (four-eyes
 	// approval) in every town without a rule of its own. Default: off.
 	Approval ApprovalConfig `yaml:"approval"`
@@ -844,6 +847,8 @@ var configSections = []configSection{
 	{reflect.TypeFor[ChannelConfig](), "in a channel"},
 	{reflect.TypeFor[EndpointConfig](), "in an endpoint"},
 	{reflect.TypeFor[TownConfig](), "in a town"},
+	{reflect.TypeFor[OIDCConfig](), "in oidc"},
+	{reflect.TypeFor[OIDCGroup](), "in an oidc group"},
 }
 
 // yamlKeys returns the keys a struct type takes, in declaration order.
@@ -1345,6 +1350,7 @@ func (c *Config) Validate() error {
 		v.add("privacy.retention", "config.retention", "must be at least a day (1d), or off")
 	}
 	v.checkLimits()
+	v.checkOIDC()
 	v.checkApproval("approval", c.Approval)
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {

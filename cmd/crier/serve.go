@@ -54,6 +54,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin token: %w", err)
 	}
 
+	if a.accounts, a.oidc, err = newAccess(cfg, a.db, a.dir, a.tokens.Secret, m.Clock, log); err != nil {
+		return err
+	}
 	sched := m.scheduler(a, cfg, log)
 	a.engine.Schedules = sched // approved submissions with a publish_at
 	reg := prometheus.NewRegistry()
@@ -72,15 +75,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	retention := &crier.Retention{Store: a.db, Pseudonyms: a.pseudonyms, Period: cfg.Privacy.Retention.Period(),
 		Clock: m.Clock, Logger: log}
 	proxies, _ := cfg.HTTP.proxies() // Validate reported any that do not parse
-	admin, err := newsroom.New(newsroom.Options{
+	opts := newsroom.Options{
 		Engine:        a.engine,
 		Accounts:      a.db,
 		Sessions:      a.db,
 		Audit:         a.db,
-		Login:         newsroom.AccountLogin{Accounts: a.db},
+		Login:         a.accounts,
 		Schedules:     sched,
 		Subscribers:   a.db,
 		Captures:      a.db,
+		Drafts:        a.db,
 		Statuses:      a.db,
 		DefaultStatus: configuredStatus(cfg),
 		Endpoints:     a.health,
@@ -89,7 +93,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
 		Clock:         m.Clock,
 		Logger:        log,
-	})
+	}
+	if a.oidc != nil { // a nil *access.OIDC is no SingleSignOn
+		opts.SSO = a.oidc
+	}
+	admin, err := newsroom.New(opts)
 	if err != nil {
 		return err
 	}
@@ -103,6 +111,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		Channels:      a.channels,
 		Token:         token,
 		Accounts:      a.db,
+		Logins:        a.accounts,
 		Clock:         m.Clock,
 		Logger:        log,
 		Metrics:       metrics,

@@ -84,7 +84,7 @@ func (m *Main) users(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(args) == 0 {
-		return usageError("users needs a sub-command: add, list, disable, reset-password")
+		return usageError("users needs a sub-command: add, list, disable, reset-password, set")
 	}
 	switch args[0] {
 	case "add":
@@ -95,8 +95,10 @@ func (m *Main) users(ctx context.Context, args []string) error {
 		return m.usersDisable(ctx, args[1:])
 	case "reset-password":
 		return m.usersResetPassword(ctx, args[1:])
+	case "set":
+		return m.usersSet(ctx, args[1:])
 	}
-	return usageError(fmt.Sprintf("unknown users sub-command %q: use add, list, disable or reset-password", args[0]))
+	return usageError(fmt.Sprintf("unknown users sub-command %q: use add, list, disable, reset-password or set", args[0]))
 }
 
 func (m *Main) usersAdd(ctx context.Context, args []string) error {
@@ -105,14 +107,15 @@ func (m *Main) usersAdd(ctx context.Context, args []string) error {
 	role := fs.String("role", "", "`ROLE`: admin, editor, approver or viewer")
 	townList := fs.String("towns", "", "`LIST` of towns or groups the role applies to, comma-separated (\"all\" for every town)")
 	stdin := fs.Bool("password-stdin", false, "read the password from stdin instead of prompting")
+	actual := fs.Bool("actual", false, "allow the user to publish real notices (mode actual); without it they publish exercises only")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
 	}
 	if len(pos) != 1 {
-		return usageError("usage: crier users add NAME --role ROLE [--towns LIST] [--password-stdin]")
+		return usageError("usage: crier users add NAME --role ROLE [--towns LIST] [--actual] [--password-stdin]")
 	}
-	u := &crier.User{Name: pos[0], Role: crier.Role(*role), CreatedAt: m.Clock.Now().UTC()}
+	u := &crier.User{Name: pos[0], Role: crier.Role(*role), Actual: *actual, CreatedAt: m.Clock.Now().UTC()}
 	ps := crier.ValidUserName(u.Name)
 	if !u.Role.Valid() {
 		ps = append(ps, crier.Problemf("role", "role_unknown", "%q is no role: use admin, editor, approver or viewer", *role))

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 		if taken {
 			return crier.Errorf(crier.ECONFLICT, "user %s exists already", u.Name)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Disabled, nanos(u.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, actual, disabled, created_at, external_issuer, external_subject)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), u.PasswordHash, u.Actual, u.Disabled,
+			nanos(u.CreatedAt), u.External, u.Subject)
 		if err != nil {
 			return fmt.Errorf("create user: %w", err)
 		}
@@ -36,13 +38,13 @@ func (db *DB) CreateUser(ctx context.Context, u *crier.User) error {
 	})
 }
 
-const userColumns = `name, role, towns, password_hash, disabled, created_at`
+const userColumns = `name, role, towns, password_hash, actual, disabled, created_at, external_issuer, external_subject`
 
 func scanUser(s interface{ Scan(...any) error }) (*crier.User, error) {
 	var u crier.User
 	var role, towns string
 	var created int64
-	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Disabled, &created); err != nil {
+	if err := s.Scan(&u.Name, &role, &towns, &u.PasswordHash, &u.Actual, &u.Disabled, &created, &u.External, &u.Subject); err != nil {
 		return nil, err
 	}
 	u.Role, u.CreatedAt = crier.Role(role), fromNanos(created)
@@ -62,6 +64,67 @@ func (db *DB) User(ctx context.Context, name string) (*crier.User, error) {
 		return nil, fmt.Errorf("user %s: %w", name, err)
 	}
 	return u, nil
+}
+
+// ProvisionUser stores an external user (u.External and u.Subject set)
+// as the identity provider describes them at a login: a new one is
+// created without a usable password, a known one gets u's role and
+// towns. It returns the stored user, whose Disabled the caller must
+// heed. A conflict error when the name belongs to a local account or to
+// another identity, so that no identity provider takes over an account
+// it did not make; also when the identity is stored under another name
+// (its name claim changed), which an administrator resolves.
+func (db *DB) ProvisionUser(ctx context.Context, u *crier.User) (*crier.User, error) {
+	if u.External == "" || u.Subject == "" {
+		return nil, fmt.Errorf("provision user %s: no external identity", u.Name)
+	}
+	var out *crier.User
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stored, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = ?`, u.Name))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE external_issuer = ? AND external_subject = ?`,
+				u.External, u.Subject).Scan(&other)
+			if err == nil {
+				return crier.Errorf(crier.ECONFLICT, "this identity is user %s already, not %s", other, u.Name)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("provision user %s: %w", u.Name, err)
+			}
+			out = &crier.User{Name: u.Name, Role: u.Role, Towns: u.Towns, PasswordHash: crier.NoPassword,
+				CreatedAt: u.CreatedAt, External: u.External, Subject: u.Subject}
+			_, err = tx.ExecContext(ctx, `INSERT INTO users (name, role, towns, password_hash, disabled, created_at, external_issuer, external_subject)
+				VALUES (?, ?, ?, ?, 0, ?, ?, ?)`, u.Name, string(u.Role), strings.Join(u.Towns, ","), crier.NoPassword,
+				nanos(u.CreatedAt), u.External, u.Subject)
+			if err != nil {
+				return fmt.Errorf("provision user %s: %w", u.Name, err)
+			}
+			return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditUserAdd, Subject: u.Name, Towns: u.Towns,
+				Detail: map[string]string{"role": string(u.Role), "issuer": u.External}}, u.CreatedAt)
+		case err != nil:
+			return fmt.Errorf("provision user %s: %w", u.Name, err)
+		}
+		if stored.External != u.External || stored.Subject != u.Subject {
+			return crier.Errorf(crier.ECONFLICT, "user %s exists already and is not this identity", u.Name)
+		}
+		out = stored
+		if stored.Role == u.Role && slices.Equal(stored.Towns, u.Towns) {
+			return nil
+		}
+		stored.Role, stored.Towns = u.Role, u.Towns
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET role = ?, towns = ? WHERE name = ?`,
+			string(u.Role), strings.Join(u.Towns, ","), u.Name); err != nil {
+			return fmt.Errorf("provision user %s: %w", u.Name, err)
+		}
+		// The identity provider's groups changed the user's rights.
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: crier.AuditUserChange, Subject: u.Name, Towns: u.Towns,
+			Detail: map[string]string{"role": string(u.Role), "issuer": u.External}}, u.CreatedAt)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Users returns every user by name.
@@ -85,20 +148,25 @@ func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
 // DisableUser disables the named user; their tokens and sessions stop
 // working at once.
 func (db *DB) DisableUser(ctx context.Context, name string) error {
-	return db.changeUser(ctx, name, crier.AuditUserDisable, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+	return db.changeUser(ctx, name, crier.AuditUserDisable, nil, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+}
+
+// SetActual allows or forbids the named user to publish real notices.
+func (db *DB) SetActual(ctx context.Context, name string, actual bool) error {
+	return db.changeUser(ctx, name, crier.AuditUserActual, map[string]string{"actual": strconv.FormatBool(actual)}, `UPDATE users SET actual = ? WHERE name = ?`, actual, name)
 }
 
 // SetPassword replaces the named user's password hash and ends their
 // newsroom sessions in the same transaction: whoever knew the old password
 // is signed out.
 func (db *DB) SetPassword(ctx context.Context, name, hash string) error {
-	return db.changeUser(ctx, name, crier.AuditUserPassword, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
+	return db.changeUser(ctx, name, crier.AuditUserPassword, nil, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name)
 }
 
 // changeUser runs query on the user name and records action in the audit
 // trail. The account methods take no time, so the entry is dated by the
 // wall clock.
-func (db *DB) changeUser(ctx context.Context, name, action, query string, args ...any) error {
+func (db *DB) changeUser(ctx context.Context, name, action string, detail map[string]string, query string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
@@ -111,14 +179,16 @@ func (db *DB) changeUser(ctx context.Context, name, action, query string, args .
 		}
 		// Whoever signed in as the user before, with the old password or
 		// before the user was disabled, is signed out.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
-			return fmt.Errorf("end sessions of %s: %w", name, err)
+		if action == crier.AuditUserPassword || action == crier.AuditUserDisable {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user = ?`, name); err != nil {
+				return fmt.Errorf("end sessions of %s: %w", name, err)
+			}
 		}
 		var towns string
 		if err := tx.QueryRowContext(ctx, `SELECT towns FROM users WHERE name = ?`, name).Scan(&towns); err != nil {
 			return fmt.Errorf("change user %s: %w", name, err)
 		}
-		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: name, Towns: splitList(towns)}, time.Now())
+		return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: name, Towns: splitList(towns), Detail: detail}, time.Now())
 	})
 }
 
@@ -202,10 +272,10 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 	var stored []byte
 	var id, used, revoked int64
 	var role, towns, name string
-	var disabled bool
-	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.disabled
+	var actual, disabled bool
+	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.hash, t.last_used_at, t.revoked_at, u.name, u.role, u.towns, u.actual, u.disabled
 		FROM api_tokens t JOIN users u ON u.name = t.user WHERE t.hash = ?`, hash[:]).
-		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &disabled)
+		Scan(&id, &stored, &used, &revoked, &name, &role, &towns, &actual, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crier.Errorf(crier.EUNAUTHORIZED, "invalid token")
 	}
@@ -220,7 +290,7 @@ func (db *DB) TokenPrincipal(ctx context.Context, hash [sha256.Size]byte, now ti
 			return nil, fmt.Errorf("note token use: %w", err)
 		}
 	}
-	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id}
+	p := &crier.Principal{Name: name, Role: crier.Role(role), Token: id, Actual: actual}
 	if towns != "" {
 		p.Towns = strings.Split(towns, ",")
 	}

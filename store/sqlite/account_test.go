@@ -95,3 +95,65 @@ func TestAccounts(t *testing.T) {
 		t.Errorf("user after reopen (-want +got):\n%s", diff)
 	}
 }
+
+// TestProvisionUser: an external user is made without a usable password,
+// takes new role and towns at the next login, survives a reopen, and can
+// neither take over a local account nor another identity's name; a
+// disabled one stays disabled.
+func TestProvisionUser(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crier.db")
+	db := MustOpen(t, path)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	const issuer = "https://sso.kreis-soest.example/realms/kreis"
+	u, err := db.ProvisionUser(ctx, &crier.User{Name: "anna", Role: crier.RoleEditor, Towns: []string{"soest", "werl"},
+		CreatedAt: now, External: issuer, Subject: "f81d4fae"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.PasswordHash != crier.NoPassword || u.Disabled {
+		t.Errorf("provisioned user: %+v", u)
+	}
+	u, err = db.ProvisionUser(ctx, &crier.User{Name: "anna", Role: crier.RoleViewer, Towns: []string{"werl"},
+		CreatedAt: now.Add(time.Hour), External: issuer, Subject: "f81d4fae"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = MustOpen(t, path)
+	stored, err := db.User(ctx, "anna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &crier.User{Name: "anna", Role: crier.RoleViewer, Towns: []string{"werl"}, PasswordHash: crier.NoPassword,
+		CreatedAt: now, External: issuer, Subject: "f81d4fae"}
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(u, stored); diff != "" {
+		t.Errorf("returned and stored differ (-returned +stored):\n%s", diff)
+	}
+	if err := db.CreateUser(ctx, &crier.User{Name: "bert", Role: crier.RoleAdmin, PasswordHash: "$argon2id$x", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []*crier.User{
+		{Name: "bert", Role: crier.RoleEditor, External: issuer, Subject: "0badc0de"},
+		{Name: "anna", Role: crier.RoleEditor, External: issuer, Subject: "0badc0de"},
+		{Name: "anna", Role: crier.RoleEditor, External: "https://evil.example", Subject: "f81d4fae"},
+		{Name: "anna.schmidt", Role: crier.RoleEditor, External: issuer, Subject: "f81d4fae"},
+	} {
+		if _, err := db.ProvisionUser(ctx, other); crier.ErrorCode(err) != crier.ECONFLICT {
+			t.Errorf("%s from %s (%s): %v, want a conflict", other.Name, other.External, other.Subject, err)
+		}
+	}
+	if b, _ := db.User(ctx, "bert"); b.Role != crier.RoleAdmin || b.External != "" {
+		t.Errorf("local bert changed: %+v", b)
+	}
+	if err := db.DisableUser(ctx, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	u, err = db.ProvisionUser(ctx, &crier.User{Name: "anna", Role: crier.RoleEditor, External: issuer, Subject: "f81d4fae", CreatedAt: now})
+	if err != nil || !u.Disabled {
+		t.Errorf("disabled user provisioned again: %+v, %v", u, err)
+	}
+}

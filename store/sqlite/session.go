@@ -41,10 +41,10 @@ func (db *DB) CreateSession(ctx context.Context, hash [sha256.Size]byte, s *crie
 func (db *DB) SessionPrincipal(ctx context.Context, hash [sha256.Size]byte, now time.Time, lim crier.SessionLimits) (*crier.Principal, error) {
 	var created, seen int64
 	var name, role, towns string
-	var disabled bool
-	err := db.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, u.name, u.role, u.towns, u.disabled
+	var actual, disabled bool
+	err := db.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, u.name, u.role, u.towns, u.actual, u.disabled
 		FROM sessions s JOIN users u ON u.name = s.user WHERE s.hash = ?`, hash[:]).
-		Scan(&created, &seen, &name, &role, &towns, &disabled)
+		Scan(&created, &seen, &name, &role, &towns, &actual, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crier.Errorf(crier.EUNAUTHORIZED, "no session")
 	}
@@ -65,7 +65,7 @@ func (db *DB) SessionPrincipal(ctx context.Context, hash [sha256.Size]byte, now 
 			return nil, fmt.Errorf("note session use: %w", err)
 		}
 	}
-	p := &crier.Principal{Name: name, Role: crier.Role(role)}
+	p := &crier.Principal{Name: name, Role: crier.Role(role), Actual: actual}
 	if towns != "" {
 		p.Towns = strings.Split(towns, ",")
 	}
