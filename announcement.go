@@ -63,6 +63,16 @@ type Announcement struct {
 	// are expired, never sent late. Zero means it does not expire.
 	Expires   time.Time `json:"expires,omitzero"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
+
+	// Author is who wrote this revision: a user's name, "admin" for the
+	// admin token, AuthorSystem for the scheduler. The engine sets it from
+	// the request's Principal; what a request says is not believed.
+	Author string `json:"author,omitempty"`
+	// Approver is who approved this revision; empty when nobody did.
+	Approver string `json:"approver,omitempty"`
+	// Approval says how the revision passed four-eyes approval: Approved,
+	// EmergencyPublish, or empty when its towns required none.
+	Approval string `json:"approval,omitempty"`
 }
 
 // SetDefaults fills the CAP classification and the mode where they are empty.

@@ -38,6 +38,13 @@ type Engine struct {
 	// Limits bound the work of rendering one announcement; zero fields
 	// take their defaults.
 	Limits RenderLimits
+	// Approval says which announcements wait for an approver; nil: none.
+	Approval *ApprovalPolicy
+	// Submissions keeps what waits for approval; required with Approval.
+	Submissions SubmissionStore
+	// Schedules, when set, schedules approved submissions that have a
+	// PublishAt.
+	Schedules ScheduleCreator
 }
 
 // Causes of a rendering stopped at a limit of the announcement: what the
@@ -327,15 +334,30 @@ func (e *Engine) page(r *townRender, p *Plan, t *Town, shared map[string]any, ca
 // is queued. A repeated idempotencyKey returns the earlier result. A
 // principal in ctx that may not publish real notices (AuthorizeMode) gets
 // a forbidden error for one in mode actual, and so does an Update of one.
+//
+// The author is the Principal of ctx (SetAuthor). When the announcement
+// needs approval (see PublishWith), it is stored as a Submission instead,
+// and the result's State is SubmissionPending.
 func (e *Engine) Publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	return e.PublishWith(ctx, a, idempotencyKey, PublishOptions{})
+}
+
+// PublishWith is Publish with the publisher's choices about approval. An
+// announcement waits for an approver, checked and rendered but with
+// nothing queued, when o.Submit asks for it, or when the Approval policy
+// requires it for its towns and severity and the principal of ctx is not
+// an admin with o.SkipApproval. An admin's publish that skips a required
+// approval is recorded as EmergencyPublish; SkipApproval from anyone else
+// is forbidden. Work without a principal (the scheduler) never waits.
+func (e *Engine) PublishWith(ctx context.Context, a *Announcement, idempotencyKey string, o PublishOptions) (*PublishResult, error) {
 	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
 		return res, err
 	}
-	return e.publish(ctx, a, idempotencyKey)
+	return e.publish(ctx, a, idempotencyKey, o)
 }
 
-// publish is Publish once the idempotency key has been looked up.
-func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+// publish is PublishWith once the idempotency key has been looked up.
+func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey string, o PublishOptions) (*PublishResult, error) {
 	// A withdrawal is never refused for its mode: whoever may cancel may
 	// take a real notice back.
 	if a.Event != EventCanceled {
@@ -347,12 +369,20 @@ func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey st
 			return nil, err
 		}
 	}
+	who := PrincipalFrom(ctx)
+	if err := skipAllowed(who, o); err != nil {
+		return nil, err
+	}
+	SetAuthor(ctx, a)
 	p, err := e.Preview(ctx, a)
 	if err != nil {
 		return nil, err
 	}
 	if err := Invalid(fmt.Sprintf("announcement rejected: %d problem(s), nothing was queued", len(p.Problems)), p.Problems); err != nil {
 		return nil, err
+	}
+	if e.submits(who, a, p.Towns, o) {
+		return e.submit(ctx, a, idempotencyKey, o.PublishAt)
 	}
 	res, err := e.Store.CreateAnnouncement(ctx, p, idempotencyKey, e.Clock.Now())
 	if err != nil {
@@ -370,6 +400,12 @@ func (e *Engine) publish(ctx context.Context, a *Announcement, idempotencyKey st
 // a webhook's announcement.updated). The mode must stay the announcement's.
 // A canceled announcement cannot be updated (conflict).
 func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempotencyKey string) (*PublishResult, error) {
+	return e.UpdateWith(ctx, id, a, idempotencyKey, PublishOptions{})
+}
+
+// UpdateWith is Update with the publisher's choices about approval: a
+// correction needs approval as a publish does (see PublishWith).
+func (e *Engine) UpdateWith(ctx context.Context, id string, a *Announcement, idempotencyKey string, o PublishOptions) (*PublishResult, error) {
 	if res, err := e.earlier(ctx, idempotencyKey); res != nil || err != nil {
 		return res, err
 	}
@@ -389,7 +425,7 @@ func (e *Engine) Update(ctx context.Context, id string, a *Announcement, idempot
 			"change its text, towns, channels, classification or expiry", prev.Revision, id)
 	}
 	a.ID, a.Revision, a.Event, a.CreatedAt = id, prev.Revision+1, EventUpdated, time.Time{}
-	return e.publish(ctx, a, idempotencyKey)
+	return e.publish(ctx, a, idempotencyKey, o)
 }
 
 // unchanged reports whether the update a says what prev says, so that it
@@ -413,7 +449,9 @@ func (e *Engine) Cancel(ctx context.Context, id, reason, idempotencyKey string) 
 	a := *prev
 	a.Revision, a.Event, a.Reason = prev.Revision+1, EventCanceled, reason
 	a.Expires, a.CreatedAt = time.Time{}, time.Time{}
-	return e.publish(ctx, &a, idempotencyKey)
+	a.Author, a.Approver, a.Approval = "", "", ""
+	// A cancel never waits for approval: withdrawing must stay fast.
+	return e.publish(ctx, &a, idempotencyKey, PublishOptions{})
 }
 
 // earlier returns the result of an earlier request with idempotencyKey, so
@@ -429,7 +467,14 @@ func (e *Engine) earlier(ctx context.Context, idempotencyKey string) (*PublishRe
 	if err != nil {
 		return nil, fmt.Errorf("look up idempotency key: %w", err)
 	}
-	return res, nil
+	if res != nil || e.Submissions == nil {
+		return res, nil
+	}
+	s, err := e.Submissions.SubmissionByKey(ctx, idempotencyKey)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return &PublishResult{Announcement: s.Announcement, Existing: true, State: s.State}, nil
 }
 
 // revisable returns the latest revision of id, or a conflict error when it

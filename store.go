@@ -35,6 +35,15 @@ type PublishResult struct {
 	// Existing is true when the idempotency key had been seen and the
 	// result is that of the earlier request.
 	Existing bool `json:"existing,omitempty"`
+	// State is SubmissionPending when the announcement waits for an
+	// approver (nothing is queued), another SubmissionState when a
+	// repeated request finds its submission decided since, and
+	// SubmissionApproved when an approval scheduled it (Schedule); empty
+	// when it was published.
+	State SubmissionState `json:"state,omitempty"`
+	// Schedule is the schedule that publishes an approved submission at
+	// its PublishAt.
+	Schedule *Schedule `json:"schedule,omitempty"`
 }
 
 // AnnouncementStore persists announcements and their deliveries.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/locale"
@@ -42,6 +43,11 @@ type Status struct {
 	// or waiting for an earlier revision's): nothing changes any more until
 	// a person retries some.
 	Done bool `json:"done"`
+	// Submission is the announcement's latest submission for approval,
+	// if it had one: waiting (State pending_approval), or decided, with
+	// the reason of a rejection. An announcement that waits for its first
+	// approval has no deliveries, and Announcement is what was submitted.
+	Submission *crier.Submission `json:"submission,omitempty"`
 }
 
 func newStatus(a *crier.Announcement, counts []crier.Count) *Status {
@@ -123,6 +129,12 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	o := crier.PublishOptions{Submit: req.Submit, SkipApproval: req.SkipApproval}
+	submits, err := s.engine.Submits(r.Context(), &req.Announcement, o)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	now := s.clock.Now()
 	if !req.PublishAt.IsZero() && s.schedules != nil {
 		// A repeated request that stored a schedule gets its answer again,
@@ -137,7 +149,8 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if late := now.Sub(req.PublishAt); !req.PublishAt.IsZero() && (late < 0 || late > schedule.PublishAtTolerance) {
+	late := now.Sub(req.PublishAt)
+	if !req.PublishAt.IsZero() && (late < 0 || late > schedule.PublishAtTolerance) && !submits {
 		s.scheduleAnnouncement(w, r, &req, now)
 		return
 	}
@@ -145,12 +158,19 @@ func (s *Server) createAnnouncement(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	problems := newAnnouncementProblems(&a)
 	problems = append(problems, idempotencyKeyProblems(key)...)
+	if submits && !req.PublishAt.IsZero() {
+		// Approved, it is published then, or at once when that has passed.
+		o.PublishAt = req.PublishAt
+		if late > schedule.PublishAtTolerance {
+			problems = append(problems, crier.Problemf("publish_at", "in_past", "%v is in the past", req.PublishAt.Format(time.RFC3339)))
+		}
+	}
 	if len(problems) > 0 {
 		// List the engine's problems too, so that one answer names them all.
 		s.rejectWithPreview(w, r, &a, problems)
 		return
 	}
-	res, err := s.engine.Publish(r.Context(), &a, key)
+	res, err := s.engine.PublishWith(r.Context(), &a, key, o)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -242,6 +262,7 @@ func newAnnouncementProblems(a *crier.Announcement) []crier.Problem {
 	if !a.CreatedAt.IsZero() {
 		ps = append(ps, crier.Problemf("created_at", "request.server_set", "is set by the server; leave it out"))
 	}
+	ps = append(ps, authorshipProblems(a)...)
 	if a.Event != "" && a.Event != crier.EventPublished {
 		ps = append(ps, crier.Problemf("event", "request.event", "is set by update and cancel; leave it out"))
 	}
@@ -332,11 +353,22 @@ func (s *Server) listAnnouncements(w http.ResponseWriter, r *http.Request) {
 // announcementStatus answers the Status of one announcement, or 404. A
 // principal who may read only some of its towns gets the counts of those.
 func (s *Server) announcementStatus(w http.ResponseWriter, r *http.Request) {
-	st, err := LoadStatus(r.Context(), s.store, s.directory, r.PathValue("id"), s.readScope(r))
+	id := r.PathValue("id")
+	sub, err := s.submission(r, id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	st, err := LoadStatus(r.Context(), s.store, s.directory, id, s.readScope(r))
+	if crier.ErrorCode(err) == crier.ENOTFOUND && sub != nil {
+		// Waiting for its first approval: what was submitted, no deliveries.
+		st, err = newStatus(sub.Announcement, nil), nil
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	st.Submission = sub
 	s.writeJSON(w, r, http.StatusOK, st)
 }
 

@@ -18,11 +18,12 @@ type cancelRequest struct {
 // seen before, 404 for an unknown id, 409 when it was canceled, 422
 // listing every problem (nothing is queued then).
 func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
-	var a crier.Announcement
-	if err := decodeJSON(w, r, &a, s.maxBody, false); err != nil {
+	var req updateRequest
+	if err := decodeJSON(w, r, &req, s.maxBody, false); err != nil {
 		s.error(w, r, err)
 		return
 	}
+	a := req.Announcement
 	// The stored announcement's towns are checked by the route; an update
 	// may name others.
 	if err := s.authorize(r, crier.ActionUpdate, a.Towns); err != nil {
@@ -36,7 +37,8 @@ func (s *Server) updateAnnouncement(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, crier.Invalid(rejected(len(problems)), problems))
 		return
 	}
-	res, err := s.engine.Update(r.Context(), r.PathValue("id"), &a, key)
+	o := crier.PublishOptions{Submit: req.Submit, SkipApproval: req.SkipApproval}
+	res, err := s.engine.UpdateWith(r.Context(), r.PathValue("id"), &a, key, o)
 	s.revised(w, r, res, err)
 }
 
@@ -85,7 +87,7 @@ func revisionProblems(a *crier.Announcement) []crier.Problem {
 	if !a.CreatedAt.IsZero() {
 		ps = append(ps, crier.Problemf("created_at", "request.server_set", "is set by the server; leave it out"))
 	}
-	return ps
+	return append(ps, authorshipProblems(a)...)
 }
 
 // Update publishes a as the next revision of the announcement id, which

@@ -25,7 +25,8 @@ const (
 	// pathTown: the {town} of the path.
 	pathTown
 	// storedAnnouncement: every town of the stored announcement {id}
-	// (groups and "all" expanded); an unknown id is left to the handler.
+	// (groups and "all" expanded), or of its submission for approval when
+	// nothing of it is published yet; an unknown id is left to the handler.
 	storedAnnouncement
 	// storedSchedule: every town of the stored schedule {id}'s
 	// announcement; an unknown id is left to the handler.
@@ -36,8 +37,9 @@ const (
 	// principalTowns: a list that shows only the principal's towns; its
 	// handler passes Server.readScope to the store query.
 	principalTowns
-	// someStoredTown: at least one town of the stored announcement {id};
-	// the handler shows only the part of the principal's towns.
+	// someStoredTown: at least one town of the stored announcement {id},
+	// or of its submission for approval when nothing of it is published
+	// yet; the handler shows only the part of the principal's towns.
 	someStoredTown
 	// storedDelivery: the town of the stored delivery {id}; an unknown id
 	// is left to the handler.
@@ -91,6 +93,7 @@ func (s *Server) apiRoutes() []route {
 		route{"POST /api/v1/login", crier.ActionRead, public, s.login},
 		// Every signed-in principal may revoke the token it uses.
 		route{"POST /api/v1/logout", crier.ActionRead, noTowns, s.logout})
+	routes = append(routes, s.approvalRoutes()...)
 	// Any principal may learn that a path is no route (404, 405).
 	return append(routes, route{"/api/v1/", crier.ActionRead, noTowns, s.noRoute})
 }
@@ -130,14 +133,26 @@ func (s *Server) authorizeAnnouncement(r *http.Request, p *crier.Principal, acti
 	if p.Role == crier.RoleAdmin {
 		return nil
 	}
-	a, err := s.store.Announcement(r.Context(), r.PathValue("id"))
-	if crier.ErrorCode(err) == crier.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
+	a, err := s.storedOrSubmitted(r)
+	if a == nil || err != nil {
 		return err
 	}
 	return s.authorize(r, action, a.Towns)
+}
+
+// storedOrSubmitted returns the stored announcement {id}, or what was
+// submitted for approval under {id} while nothing of it is published, or
+// nil when there is neither.
+func (s *Server) storedOrSubmitted(r *http.Request) (*crier.Announcement, error) {
+	a, err := s.store.Announcement(r.Context(), r.PathValue("id"))
+	if crier.ErrorCode(err) != crier.ENOTFOUND {
+		return a, err
+	}
+	sub, err := s.submission(r, r.PathValue("id"))
+	if sub == nil || err != nil {
+		return nil, err
+	}
+	return sub.Announcement, nil
 }
 
 // authorizeSchedule checks p's right to action in every town of the
@@ -177,11 +192,8 @@ func (s *Server) authorizeSomeTown(r *http.Request, p *crier.Principal, action c
 	if p.Role == crier.RoleAdmin {
 		return nil
 	}
-	a, err := s.store.Announcement(r.Context(), r.PathValue("id"))
-	if crier.ErrorCode(err) == crier.ENOTFOUND {
-		return nil
-	}
-	if err != nil {
+	a, err := s.storedOrSubmitted(r)
+	if a == nil || err != nil {
 		return err
 	}
 	towns, _ := s.directory.Resolve(a.Towns)

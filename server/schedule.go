@@ -30,11 +30,17 @@ type (
 		Announcement *crier.Announcement `json:"announcement"`
 		Deliveries   int                 `json:"deliveries"`
 		Schedule     *crier.Schedule     `json:"schedule"`
+		// State is pending_approval when the announcement waits for an
+		// approver, who schedules it by approving it.
+		State crier.SubmissionState `json:"state,omitempty"`
 	}
-	// publishAtRequest is an announcement with the time to publish it.
+	// publishAtRequest is an announcement with the time to publish it,
+	// and the publisher's choices about approval.
 	publishAtRequest struct {
 		crier.Announcement
-		PublishAt time.Time `json:"publish_at"`
+		PublishAt    time.Time `json:"publish_at"`
+		Submit       bool      `json:"submit,omitempty"`
+		SkipApproval bool      `json:"skip_approval,omitempty"`
 	}
 )
 
@@ -95,6 +101,7 @@ func (s *Server) scheduleAnnouncement(w http.ResponseWriter, r *http.Request, re
 		s.rejectWithPreview(w, r, &req.Announcement, problems)
 		return
 	}
+	crier.SetAuthor(r.Context(), &req.Announcement)
 	sc, existing, err := s.schedules.Create(r.Context(), &crier.Schedule{At: req.PublishAt, Announcement: &req.Announcement}, key, again)
 	if err != nil {
 		// The time is the request's publish_at, not a schedule's at.
@@ -146,6 +153,13 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if len(problems) > 0 {
 		s.error(w, r, crier.Invalid(fmt.Sprintf("schedule rejected: %d problem(s), nothing was scheduled", len(problems)), problems))
 		return
+	}
+	if sc.Announcement != nil {
+		if err := s.scheduleApproval(r, sc.Announcement); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		crier.SetAuthor(r.Context(), sc.Announcement)
 	}
 	stored, existing, err := s.schedules.Create(r.Context(), &sc, key, again)
 	if err != nil {
@@ -291,6 +305,11 @@ func (s *Server) updateSchedule(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
+		if err := s.scheduleApproval(r, p.Announcement); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		crier.SetAuthor(r.Context(), p.Announcement)
 	}
 	sc, err := s.schedules.Update(r.Context(), r.PathValue("id"), &p)
 	if err != nil {

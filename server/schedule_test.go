@@ -47,8 +47,11 @@ func TestScheduleAPI(t *testing.T) {
 	if status, header := e.seen.last(); status != http.StatusCreated || header.Get("Location") != "/api/v1/schedules/sched1" {
 		t.Errorf("create: status %d, Location %q", status, header.Get("Location"))
 	}
+	// The schedule records who made it: its runs are theirs.
+	authored := *a
+	authored.Author = "admin"
 	want := &crier.Schedule{ID: "sched1", Spec: "CRON_TZ=Europe/Berlin 0 8 * * 1-5", ExpiresAfter: crier.Duration(4 * time.Hour),
-		Announcement: a, State: crier.ScheduleActive, NextRun: time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC),
+		Announcement: &authored, State: crier.ScheduleActive, NextRun: time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC),
 		CreatedAt: testNow, UpdatedAt: testNow}
 	if d := cmp.Diff(want, sc); d != "" {
 		t.Errorf("created (-want +got):\n%s", d)

@@ -29,6 +29,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	wait := waitFlag(fs)
 	key := keyFlag(fs, "publish")
 	again := againFlag(fs)
+	approval := approvalFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -44,16 +45,22 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	o := approval()
 	if !publishAt.IsZero() {
-		return m.publishAt(ctx, c, a, publishAt, key(), *wait, *again)
+		o.PublishAt = publishAt
+		return m.publishAt(ctx, c, a, key(), *wait, *again, o)
 	}
 	var res *crier.PublishResult
 	err = retryTransport(ctx, func() (err error) {
-		res, err = c.Publish(ctx, a, key())
+		res, err = c.PublishWith(ctx, a, key(), false, o)
 		return err
 	})
 	if err := m.invalid(err); err != nil {
 		return err
+	}
+	if res.State != "" {
+		m.waiting(res)
+		return nil
 	}
 	fmt.Fprintln(m.Stdout, m.t("cli.published", res.Announcement.ID, locale.N(m.lang(), "cli.deliveries", res.Deliveries)))
 	if !*wait {
@@ -340,6 +347,12 @@ func (m *Main) status(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "%s  %s\n", st.Announcement.ID, st.Announcement.Title)
+	if st.Announcement.Author != "" {
+		fmt.Fprintf(m.Stdout, "%s: %s\n", m.t("approval.author"), m.authorship(st.Announcement))
+	}
+	if sub := st.Submission; sub != nil {
+		fmt.Fprintf(m.Stdout, "%s: %s\n", m.t("approval.submission"), m.submissionState(sub))
+	}
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.t("cli.town"), m.t("cli.channel"), m.t("cli.state"), m.t("cli.count"))
 	for _, c := range st.Counts {
@@ -466,8 +479,8 @@ func (m *Main) list(ctx context.Context, args []string) error {
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 2, 4, 2, ' ', 0)
 	defer tw.Flush()
-	fmt.Fprintf(tw, "ID\t%s\t%s\t%s\t%s\t%s\n", m.t("cli.time"), m.t("cli.mode"), m.t("cli.state"),
-		m.t("cli.deliveries_column"), m.t("cli.title"))
+	fmt.Fprintf(tw, "ID\t%s\t%s\t%s\t%s\t%s\t%s\n", m.t("cli.time"), m.t("cli.mode"), m.t("cli.state"),
+		m.t("cli.deliveries_column"), m.t("approval.author"), m.t("cli.title"))
 	for _, sc := range scheduled {
 		if sc.Spec != "" || sc.State.Final() || sc.Announcement == nil {
 			continue // recurring ones: crier schedule list
@@ -476,13 +489,13 @@ func (m *Main) list(ctx context.Context, args []string) error {
 		if sc.State == crier.SchedulePaused {
 			state = m.t("list.scheduled_paused")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.At.In(berlin).Format("2006-01-02 15:04"),
-			m.modeText(sc.Announcement.Mode), state, "–", sc.Announcement.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sc.ID, sc.At.In(berlin).Format("2006-01-02 15:04"),
+			m.modeText(sc.Announcement.Mode), state, "–", m.authorship(sc.Announcement), sc.Announcement.Title)
 	}
 	now := m.Clock.Now()
 	for _, a := range as {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.In(berlin).Format("2006-01-02 15:04"),
-			m.modeText(a.Mode), m.t(listState(a, now)), m.deliveryProgress(ctx, c, a.ID), a.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.CreatedAt.In(berlin).Format("2006-01-02 15:04"),
+			m.modeText(a.Mode), m.t(listState(a, now)), m.deliveryProgress(ctx, c, a.ID), m.authorship(a), a.Title)
 	}
 	return nil
 }

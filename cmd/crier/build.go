@@ -211,6 +211,8 @@ func (m *Main) build(ctx context.Context, cfg *Config, log *slog.Logger) (*app, 
 		return nil, err
 	}
 	a.engine.Store = a.db
+	a.engine.Submissions = a.db
+	a.engine.Approval = cfg.approval()
 	d := cfg.Delivery
 	a.workers = &crier.Workers{
 		Queue:           a.db,

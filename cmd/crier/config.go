@@ -102,6 +102,9 @@ type Config struct {
 	// OIDC, when set, lets people sign in to the newsroom through an
 	// OpenID Connect identity provider.
 	OIDC *OIDCConfig `yaml:"oidc"`
+	// Approval says which announcements wait for an approver (four-eyes
+	// approval) in every town without a rule of its own. Default: off.
+	Approval ApprovalConfig `yaml:"approval"`
 
 	env configEnv // where ${NAME} was used; filled by LoadConfig
 	// publicURLDefault is set when PublicURL is defaultPublicURL because
@@ -583,6 +586,55 @@ type StatusConfig struct {
 	Text string `yaml:"text"`
 }
 
+// ApprovalConfig says when an editor's announcement waits for an
+// approver before it is published.
+type ApprovalConfig struct {
+	// Mode is required, optional (the editor chooses) or off (the default).
+	Mode string `yaml:"mode"`
+	// FromSeverity, when set, is the CAP severity from which Mode applies:
+	// Severe means Severe and Extreme; below it, approval is off.
+	FromSeverity string `yaml:"from_severity"`
+}
+
+// rule returns the approval rule as the engine sees it.
+func (ac ApprovalConfig) rule() crier.ApprovalRule {
+	mode := crier.ApprovalMode(ac.Mode)
+	if mode == "" {
+		mode = crier.ApprovalOff
+	}
+	return crier.ApprovalRule{Mode: mode, FromSeverity: ac.FromSeverity}
+}
+
+// approval returns the approval policy of the configuration, or nil when
+// no town needs approval, ever.
+func (c *Config) approval() *crier.ApprovalPolicy {
+	p := &crier.ApprovalPolicy{Default: c.Approval.rule(), Towns: map[string]crier.ApprovalRule{}}
+	on := p.Default.Mode != crier.ApprovalOff
+	for _, t := range c.Towns {
+		if t.Approval != nil {
+			p.Towns[t.ID] = t.Approval.rule()
+			on = on || p.Towns[t.ID].Mode != crier.ApprovalOff
+		}
+	}
+	if !on {
+		return nil
+	}
+	return p
+}
+
+// checkApproval checks an approval block at path.
+func (v *configCheck) checkApproval(path string, ac ApprovalConfig) {
+	if ac.Mode != "" {
+		v.oneOf(path+".mode", ac.Mode, "required", "optional", "off")
+	}
+	if ac.FromSeverity != "" {
+		v.oneOf(path+".from_severity", ac.FromSeverity, crier.Severities...)
+		if ac.Mode == "" || ac.Mode == "off" {
+			v.add(path+".from_severity", "config.approval_severity_off", "has no effect while the approval mode is off")
+		}
+	}
+}
+
 // TownConfig is a municipality crier publishes for.
 type TownConfig struct {
 	// ID is the town's slug, unique among towns and groups; "all" is reserved.
@@ -608,6 +660,8 @@ type TownConfig struct {
 	// order; optional. It is the default: a list set through the API or
 	// "crier services" is stored and shows instead until it is cleared.
 	Status []StatusConfig `yaml:"status"`
+	// Approval, when set, replaces the top-level approval for this town.
+	Approval *ApprovalConfig `yaml:"approval"`
 }
 
 // Town returns the town as the engine sees it. It shares nothing with t.
@@ -1303,6 +1357,7 @@ func (c *Config) Validate() error {
 	}
 	v.checkLimits()
 	v.checkOIDC()
+	v.checkApproval("approval", c.Approval)
 	if c.Mode != crier.ModeExercise && c.Mode != crier.ModeTest && !c.secretsOptional {
 		for _, u := range c.env.uses {
 			if u.Missing {
@@ -1749,6 +1804,9 @@ func (v *configCheck) checkTowns() {
 		t := &v.c.Towns[i]
 		path := "towns[" + labels[i] + "]"
 		f := func(name string) string { return path + "." + name }
+		if t.Approval != nil {
+			v.checkApproval(f("approval"), *t.Approval)
+		}
 		if v.slug(f("id"), t.ID) {
 			switch other, dup := firstID[t.ID]; {
 			case t.ID == "all":

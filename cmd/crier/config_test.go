@@ -793,9 +793,9 @@ channels:
 towns:
   - {id: soest, name: Soest, timezone: Europe/Berlin}
 `, []string{
-			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, limits, log, delivery, schedule, newsroom, site, privacy, networks, channels, towns, groups, oidc)`,
+			`line 3: unknown key "listn" at the top level (known: listen, public_url, data_dir, mode, sender, secret, templates, http, limits, log, delivery, schedule, newsroom, site, privacy, networks, channels, towns, groups, oidc, approval)`,
 			`line 8: unknown key "urll" in an endpoint (known: name, network, url, secret, host, port, tls, username, password, chunking, ca_file, tls_pin_sha256, server, token, channel, webhook_url, probe_url, api_url, receiver)`,
-			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status)`,
+			`line 10: unknown key "timezone" in a town (known: id, name, ags, language, time_zone, vars, channels, status, approval)`,
 		}},
 		{"type mismatches", `
 channels:

@@ -65,8 +65,8 @@ func TestListAndCaptures(t *testing.T) {
 		header                               []string
 		canceled, published, scheduled, sent string
 	}{
-		{"en", []string{"ID", "Time", "Mode", "State", "Deliveries", "Title"}, "canceled", "published", "scheduled", "1/1 sent"},
-		{"de", []string{"ID", "Zeit", "Modus", "Status", "Zustellungen", "Titel"}, "aufgehoben", "veröffentlicht", "geplant", "1/1 gesendet"},
+		{"en", []string{"ID", "Time", "Mode", "State", "Deliveries", "Author", "Title"}, "canceled", "published", "scheduled", "1/1 sent"},
+		{"de", []string{"ID", "Zeit", "Modus", "Status", "Zustellungen", "Autor", "Titel"}, "aufgehoben", "veröffentlicht", "geplant", "1/1 gesendet"},
 	} {
 		code, out, errOut := cli(tc.lang, "list")
 		if code != exitOK {

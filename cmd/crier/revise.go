@@ -17,6 +17,7 @@ func (m *Main) update(ctx context.Context, args []string) error {
 	r := m.remoteFlags(fs)
 	wait := waitFlag(fs)
 	key := keyFlag(fs, "update")
+	approval := approvalFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return flagError(err)
@@ -32,7 +33,7 @@ func (m *Main) update(ctx context.Context, args []string) error {
 		return usageError("an update goes out at once: remove publish_at from the file (to change a scheduled notice: crier schedule edit ID FILE)")
 	}
 	return m.revise(ctx, r, key(), *wait, "cli.updated", func(c *server.Client, key string) (*crier.PublishResult, error) {
-		return c.Update(ctx, pos[0], a, key)
+		return c.UpdateWith(ctx, pos[0], a, key, approval())
 	})
 }
 
@@ -97,6 +98,10 @@ func (m *Main) revise(ctx context.Context, r *remote, key string, wait bool, don
 	})
 	if err := m.invalid(err); err != nil {
 		return err
+	}
+	if res.State != "" {
+		m.waiting(res)
+		return nil
 	}
 	a := res.Announcement
 	fmt.Fprintln(m.Stdout, m.t(done, a.ID, a.Revision, locale.N(m.lang(), "cli.deliveries", res.Deliveries)))

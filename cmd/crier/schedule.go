@@ -41,10 +41,13 @@ func (m *Main) scheduler(a *app, cfg *Config, log *slog.Logger) *schedule.Schedu
 // A notice that a pending schedule publishes at the same time already is
 // not scheduled again unless again is true: the command says which
 // schedule that is and fails.
-func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announcement, at time.Time, key string, wait, again bool) error {
-	var res *server.ScheduledResult
+//
+// With approval, the notice waits for an approver, who schedules it.
+func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announcement, key string, wait, again bool, o crier.PublishOptions) error {
+	at := o.PublishAt
+	var res *crier.PublishResult
 	err := retryTransport(ctx, func() (err error) {
-		res, err = c.PublishAt(ctx, a, at, key, again)
+		res, err = c.PublishWith(ctx, a, key, again, o)
 		return err
 	})
 	if err := m.repeated(err); err != nil {
@@ -52,6 +55,10 @@ func (m *Main) publishAt(ctx context.Context, c *server.Client, a *crier.Announc
 	}
 	if err := m.invalid(err); err != nil {
 		return err
+	}
+	if res.State != "" {
+		m.waiting(res)
+		return nil
 	}
 	id := res.Announcement.ID
 	if res.Schedule == nil {

@@ -58,6 +58,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	sched := m.scheduler(a, cfg, log)
+	a.engine.Schedules = sched // approved submissions with a publish_at
 	reg := prometheus.NewRegistry()
 	metrics := server.NewMetrics(reg, a.db, a.db)
 	a.metrics = metrics

@@ -15,7 +15,7 @@ import (
 )
 
 const announcementColumns = `id, revision, title, body, towns, channels, category, urgency, severity,
-	certainty, mode, expires, created_at, event, reason`
+	certainty, mode, expires, created_at, event, reason, author, approver, approval`
 
 // CreateAnnouncement commits the plan's announcement, its messages and all
 // their deliveries in one transaction, queued and due at now, and its
@@ -52,13 +52,7 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
 			return err
 		}
-		towns := p.Towns
-		if len(towns) == 0 {
-			towns = a.Towns
-		}
-		if err := appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns,
-			Detail: map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
-				"deliveries": strconv.Itoa(res.Deliveries)}}, now); err != nil {
+		if err := auditPublish(ctx, tx, p, &a, res, now); err != nil {
 			return err
 		}
 		if idempotencyKey == "" {
@@ -72,6 +66,17 @@ func (db *DB) CreateAnnouncement(ctx context.Context, p *crier.Plan, idempotency
 		return nil, fmt.Errorf("create announcement: %w", err)
 	}
 	return res, nil
+}
+
+// auditPublish writes the audit entry of committing the plan p as a.
+func auditPublish(ctx context.Context, tx *sql.Tx, p *crier.Plan, a *crier.Announcement, res *crier.PublishResult, now time.Time) error {
+	towns := p.Towns
+	if len(towns) == 0 {
+		towns = a.Towns
+	}
+	return appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns,
+		Detail: map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
+			"deliveries": strconv.Itoa(res.Deliveries)}}, now)
 }
 
 // checkPlan returns an invalid error listing every problem of p that would
@@ -266,9 +271,10 @@ func insertAnnouncement(ctx context.Context, tx *sql.Tx, a *crier.Announcement) 
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO announcements (`+announcementColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Revision, a.Title, a.Body, string(towns), string(channels), a.Category, a.Urgency,
-		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt), a.Event, a.Reason)
+		a.Severity, a.Certainty, string(a.Mode), nanos(a.Expires), nanos(a.CreatedAt), a.Event, a.Reason,
+		a.Author, a.Approver, a.Approval)
 	if err != nil {
 		return fmt.Errorf("insert announcement: %w", err)
 	}
@@ -400,7 +406,7 @@ func scanAnnouncement(s scanner) (*crier.Announcement, error) {
 		mode             string
 	)
 	err := s.Scan(&a.ID, &a.Revision, &a.Title, &a.Body, &towns, &channels, &a.Category, &a.Urgency,
-		&a.Severity, &a.Certainty, &mode, &expires, &created, &a.Event, &a.Reason)
+		&a.Severity, &a.Certainty, &mode, &expires, &created, &a.Event, &a.Reason, &a.Author, &a.Approver, &a.Approval)
 	if err != nil {
 		return nil, err
 	}
