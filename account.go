@@ -2,7 +2,9 @@ package crier
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base32"
 	"regexp"
 	"slices"
 	"strings"
@@ -74,6 +76,14 @@ type APIToken struct {
 	LastUsed time.Time `json:"last_used"`
 	// Revoked is zero while the token is valid.
 	Revoked time.Time `json:"revoked"`
+}
+
+// NewTokenSecret returns the secret of a new API token: "crier_" and 32
+// random bytes in lower-case base32, 58 characters in all.
+func NewTokenSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return "crier_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
 // TokenHash is how a token's secret is stored and looked up.

@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base32"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -136,14 +135,6 @@ func logName(name string) string {
 	return name
 }
 
-// NewTokenSecret returns a new API token's secret: "crier_" and 32
-// random bytes in lower-case base32, 58 characters in all.
-func NewTokenSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return "crier_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
 // IssueToken makes a new API token for p's user, named name (cut to
 // MaxTokenName, control characters dropped), and returns its secret,
 // which is kept nowhere: only its hash is stored. The admin token's
@@ -152,7 +143,7 @@ func (a *Accounts) IssueToken(ctx context.Context, p *crier.Principal, name stri
 	if p == nil || p == crier.AdminPrincipal {
 		return "", nil, crier.Errorf(crier.ECONFLICT, "only a user gets a token")
 	}
-	secret := NewTokenSecret()
+	secret := crier.NewTokenSecret()
 	t := &crier.APIToken{User: p.Name, Name: tokenName(name), CreatedAt: a.clock.Now().UTC()}
 	if err := a.store.CreateToken(ctx, t, crier.TokenHash(secret)); err != nil {
 		return "", nil, fmt.Errorf("issue token: %w", err)

@@ -1,8 +1,6 @@
 package newsroom
 
 import (
-	"crypto/rand"
-	"encoding/base32"
 	"net/http"
 	"net/url"
 	"slices"
@@ -181,24 +179,16 @@ func (n *Newsroom) disableUser(w http.ResponseWriter, r *http.Request, v *visit)
 		n.fail(w, r, v, err)
 		return
 	}
-	if u.Role == crier.RoleAdmin && !u.Disabled {
-		us, err := n.accounts.Users(r.Context())
-		if err != nil {
-			n.fail(w, r, v, err)
-			return
-		}
-		others := slices.ContainsFunc(us, func(o *crier.User) bool {
-			return o.Name != u.Name && o.Role == crier.RoleAdmin && !o.Disabled
-		})
-		if !others {
-			p := v.page("users")
-			ps := []crier.Problem{crier.Problemf("disable", "operate.last_admin",
-				"%s is the last active admin and stays enabled; add another admin first", u.Name)}
-			n.showUser(w, r, v, p, http.StatusConflict, &userData{Problems: formProblems(p.Lang, ps, nil)})
-			return
-		}
+	// The store refuses to disable the last active admin.
+	err = n.accounts.DisableUser(r.Context(), name)
+	if crier.ErrorCode(err) == crier.ECONFLICT {
+		p := v.page("users")
+		ps := []crier.Problem{crier.Problemf("disable", "operate.last_admin",
+			"%s is the last active admin and stays enabled; add another admin first", u.Name)}
+		n.showUser(w, r, v, p, http.StatusConflict, &userData{Problems: formProblems(p.Lang, ps, nil)})
+		return
 	}
-	if err := n.accounts.DisableUser(r.Context(), name); err != nil {
+	if err != nil {
 		n.fail(w, r, v, err)
 		return
 	}
@@ -317,7 +307,7 @@ func (n *Newsroom) createToken(w http.ResponseWriter, r *http.Request, v *visit)
 		n.showTokens(w, r, v, p, http.StatusUnprocessableEntity, &tokensData{Name: name, Problems: formProblems(p.Lang, ps, nil)})
 		return
 	}
-	secret := newTokenSecret()
+	secret := crier.NewTokenSecret()
 	t := &crier.APIToken{User: v.p.Name, Name: name, CreatedAt: n.clock.Now().UTC()}
 	if err := n.accounts.CreateToken(r.Context(), t, crier.TokenHash(secret)); err != nil {
 		n.fail(w, r, v, err)
@@ -334,14 +324,6 @@ func (n *Newsroom) revokeToken(w http.ResponseWriter, r *http.Request, v *visit)
 		return
 	}
 	afterPost(w, r, "/admin/tokens?done=token_revoked")
-}
-
-// newTokenSecret returns a random token as crier tokens add makes them:
-// "crier_" and 32 random bytes in lower-case base32.
-func newTokenSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return "crier_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
 // controlChar reports whether r is a control character, which no line of a

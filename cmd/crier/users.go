@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"flag"
 	"fmt"
@@ -302,14 +300,6 @@ func (m *Main) tokens(ctx context.Context, args []string) error {
 	return usageError(fmt.Sprintf("unknown tokens sub-command %q: use add, list or revoke", args[0]))
 }
 
-// newTokenSecret returns a random token: "crier_" and 32 random bytes in
-// lower-case base32, 58 characters in all.
-func newTokenSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return "crier_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
 func (m *Main) tokensAdd(ctx context.Context, args []string) error {
 	fs := m.flags("tokens add")
 	configFlag, dataDir := accountFlags(fs)
@@ -326,7 +316,7 @@ func (m *Main) tokensAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.db.Close()
-	secret := newTokenSecret()
+	secret := crier.NewTokenSecret()
 	t := &crier.APIToken{User: pos[0], Name: *name, CreatedAt: m.Clock.Now().UTC()}
 	if err := a.db.CreateToken(ctx, t, crier.TokenHash(secret)); err != nil {
 		return err

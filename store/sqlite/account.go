@@ -147,8 +147,14 @@ func (db *DB) Users(ctx context.Context) ([]*crier.User, error) {
 
 // DisableUser disables the named user; their tokens and sessions stop
 // working at once.
+//
+// The last active admin is never disabled (a conflict error): nobody but
+// the operator with the admin token could manage the accounts then. The
+// count is taken in the transaction that disables, so two admins who
+// disable each other at once cannot both succeed.
 func (db *DB) DisableUser(ctx context.Context, name string) error {
-	return db.changeUser(ctx, name, crier.AuditUserDisable, nil, `UPDATE users SET disabled = 1 WHERE name = ?`, name)
+	return db.changeUser(ctx, name, crier.AuditUserDisable, nil, `UPDATE users SET disabled = 1 WHERE name = ?
+		AND NOT (role = 'admin' AND disabled = 0 AND (SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0) = 1)`, name)
 }
 
 // SetActual allows or forbids the named user to publish real notices.
@@ -175,6 +181,17 @@ func (db *DB) changeUser(ctx context.Context, name, action string, detail map[st
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("change user %s: %w", name, err)
 		} else if n == 0 {
+			var role string
+			var disabled bool
+			err := tx.QueryRowContext(ctx, `SELECT role, disabled FROM users WHERE name = ?`, name).Scan(&role, &disabled)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
+			case err != nil:
+				return fmt.Errorf("change user %s: %w", name, err)
+			case action == crier.AuditUserDisable && crier.Role(role) == crier.RoleAdmin && !disabled:
+				return crier.Errorf(crier.ECONFLICT, "%s is the last active admin and stays enabled; add another admin first", name)
+			}
 			return crier.Errorf(crier.ENOTFOUND, "no user %s", name)
 		}
 		// Whoever signed in as the user before, with the old password or

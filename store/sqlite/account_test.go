@@ -157,3 +157,55 @@ func TestProvisionUser(t *testing.T) {
 		t.Errorf("disabled user provisioned again: %+v, %v", u, err)
 	}
 }
+
+// TestLastAdminStays: the last active admin is never disabled, also when
+// two admins disable each other at the same moment, and also through a
+// second connection to the file (crier users next to crier serve).
+func TestLastAdminStays(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crier.db")
+	db := MustOpen(t, path)
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, name := range []string{"anna", "bert"} {
+		if err := db.CreateUser(ctx, &crier.User{Name: name, Role: crier.RoleAdmin, PasswordHash: "$argon2id$x", CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared, err := sqlite.OpenShared(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	errs := make(chan error, 2)
+	go func() { errs <- db.DisableUser(ctx, "anna") }()
+	go func() { errs <- shared.DisableUser(ctx, "bert") }()
+	var conflicts int
+	for range 2 {
+		switch err := <-errs; crier.ErrorCode(err) {
+		case crier.ECONFLICT:
+			conflicts++
+		case "":
+		default:
+			t.Fatalf("disable: %v", err)
+		}
+	}
+	if conflicts != 1 {
+		t.Fatalf("%d of two disables refused, want exactly one", conflicts)
+	}
+	users, err := db.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := 0
+	for _, u := range users {
+		if !u.Disabled {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Fatalf("%d active admins left, want 1", active)
+	}
+	if err := db.DisableUser(ctx, "nobody"); crier.ErrorCode(err) != crier.ENOTFOUND {
+		t.Fatalf("disable an unknown user: %v", err)
+	}
+}
