@@ -3,7 +3,6 @@ package newsroom
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -331,55 +330,13 @@ func problemText(lang string, p crier.Problem) (string, bool) {
 	return "", false
 }
 
-// readSubscribersCSV parses rows of email[,name] for town; a first row
-// whose first field is "email" is a header. Problems name the line a row
-// starts on.
+// readSubscribersCSV reads the rows of a subscriber list
+// (crier.ReadSubscriberCSV) as subscribers of town with f's consent.
 func readSubscribersCSV(r io.Reader, f subscriberForm, town string) ([]*crier.Subscriber, []crier.Problem) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-	var subs []*crier.Subscriber
-	var problems []crier.Problem
-	seen := map[string]int{}
-	for first := true; ; first = false {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			problems = append(problems, crier.Problemf(fmt.Sprintf("line %d", pe.StartLine), "csv.bad_row", "column %v: %v", pe.Column, pe.Err))
-			continue
-		}
-		if err != nil {
-			problems = append(problems, crier.Problemf("", "csv.read", "cannot read the file: %v", err))
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		where := fmt.Sprintf("line %d", line)
-		if first && strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(rec[0], "\uFEFF")), "email") {
-			continue
-		}
-		email, err := crier.NormalizeEmail(strings.TrimPrefix(rec[0], "\uFEFF"))
-		if err != nil {
-			problems = append(problems, crier.EmailProblem(where, err))
-			continue
-		}
-		if earlier, dup := seen[email]; dup {
-			problems = append(problems, crier.Problemf(where, "csv.repeats", "%v repeats line %v", email, earlier))
-			continue
-		}
-		seen[email] = line
-		name := ""
-		if len(rec) > 1 {
-			name = strings.TrimSpace(rec[1])
-		}
-		if strings.ContainsFunc(name, controlChar) {
-			problems = append(problems, crier.Problemf(where, "control_characters", "must be a single line without control characters"))
-			continue
-		}
-		subs = append(subs, f.subscriber(town, email, name))
+	rows, problems := crier.ReadSubscriberCSV(r)
+	subs := make([]*crier.Subscriber, len(rows))
+	for i, row := range rows {
+		subs[i] = f.subscriber(town, row.Email, row.Name)
 	}
 	return subs, problems
 }

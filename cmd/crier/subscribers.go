@@ -139,64 +139,15 @@ func (m *Main) subscribersImport(ctx context.Context, args []string) error {
 	return nil
 }
 
-// readSubscribersCSV parses rows of email[,name]. A first row whose first
-// field is "email" (any case) is a header. Problems name the line of the
-// file a row starts on, which is not its number among the rows when the
-// file has empty lines or quoted fields that span lines.
+// readSubscribersCSV reads the rows of a subscriber list
+// (crier.ReadSubscriberCSV) as subscribers with c's consent.
 func readSubscribersCSV(r io.Reader, c *consent) ([]*crier.Subscriber, []crier.Problem) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	var subs []*crier.Subscriber
-	var problems []crier.Problem
-	seen := map[string]int{}
-	for first := true; ; first = false {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			problems = append(problems, csvProblem(pe))
-			continue
-		}
-		if err != nil { // the reader failed: nothing more comes
-			problems = append(problems, crier.Problemf("", "csv.read", "cannot read the file: %v", err))
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		where := fmt.Sprintf("line %d", line)
-		if first && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
-			continue
-		}
-		email, err := crier.NormalizeEmail(rec[0])
-		if err != nil {
-			problems = append(problems, crier.EmailProblem(where, err))
-			continue
-		}
-		if earlier, dup := seen[email]; dup {
-			problems = append(problems, crier.Problemf(where, "csv.repeats", "%v repeats line %v", email, earlier))
-			continue
-		}
-		seen[email] = line
-		name := ""
-		if len(rec) > 1 {
-			name = strings.TrimSpace(rec[1])
-		}
-		subs = append(subs, c.subscriber(email, name))
+	rows, problems := crier.ReadSubscriberCSV(r)
+	subs := make([]*crier.Subscriber, len(rows))
+	for i, row := range rows {
+		subs[i] = c.subscriber(row.Email, row.Name)
 	}
 	return subs, problems
-}
-
-// csvProblem places a row the CSV reader cannot read at the line the row
-// starts on.
-// The CSV reader's own text is kept as it is.
-func csvProblem(pe *csv.ParseError) crier.Problem {
-	field := fmt.Sprintf("line %d", pe.StartLine)
-	if pe.Line != pe.StartLine {
-		return crier.Problemf(field, "csv.bad_row_at", "line %v, column %v: %v", pe.Line, pe.Column, pe.Err)
-	}
-	return crier.Problemf(field, "csv.bad_row", "column %v: %v", pe.Column, pe.Err)
 }
 
 // subscribersExport writes a town's list as CSV.

@@ -1,4 +1,4 @@
-package main
+package crier_test
 
 import (
 	"regexp"
@@ -9,12 +9,12 @@ import (
 	"github.com/crierhq/crier"
 )
 
-// FuzzReadSubscribersCSV reads subscriber lists as an import gets them.
+// FuzzReadSubscriberCSV reads subscriber lists as an import gets them.
 // Every address read is valid and appears once; every bad row is reported
 // with the line of the file it starts on, which is never an empty line
 // (the CSV reader skips those), and a repeated address names an earlier
 // line.
-func FuzzReadSubscribersCSV(f *testing.F) {
+func FuzzReadSubscriberCSV(f *testing.F) {
 	for _, s := range []string{
 		"email,name\nanna@example.org,Anna Schmidt\nJoerg@Example.ORG,Jörg Müller\n",
 		"anna@example.org\nkeine-adresse\nanna@example.org\nx@y\r\nBcc: z@y\n",
@@ -30,7 +30,7 @@ func FuzzReadSubscribersCSV(f *testing.F) {
 	linePlace := regexp.MustCompile(`^line ([0-9]+)$`)
 	repeats := regexp.MustCompile(`repeats line ([0-9]+)$`)
 	f.Fuzz(func(t *testing.T, data string) {
-		subs, problems := readSubscribersCSV(strings.NewReader(data), &consent{town: "soest"})
+		subs, problems := crier.ReadSubscriberCSV(strings.NewReader(data))
 		lines := strings.Split(data, "\n")
 		seen := map[string]bool{}
 		for _, s := range subs {
