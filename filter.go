@@ -1,6 +1,7 @@
 package crier
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,18 @@ type CaptureFilter struct {
 	// Newest lists the newest first, so that the limit keeps the latest;
 	// otherwise the oldest come first.
 	Newest bool
+	// Before, when not 0, keeps the captures with a smaller ID: the next
+	// page of a list newest first.
+	Before int64
 	// Limit is the page size; 0 means a default page.
 	Limit int
+}
+
+// Match reports whether f selects c, apart from the order and the limit:
+// for stores that filter in memory.
+func (f CaptureFilter) Match(c *Capture) bool {
+	return (f.Announcement == "" || c.Announcement == f.Announcement) &&
+		(f.Personal || c.Recipient == "") &&
+		(f.Towns == nil || slices.Contains(f.Towns, c.Town)) &&
+		(f.Before == 0 || c.ID < f.Before)
 }

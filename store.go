@@ -127,8 +127,8 @@ type SubscriberStore interface {
 type CaptureStore interface {
 	// SaveCapture stores c; saving the same Key twice keeps the first.
 	SaveCapture(ctx context.Context, c *Capture) error
-	// Captures returns captures, optionally of one announcement, oldest first.
-	Captures(ctx context.Context, announcement string, limit int) ([]*Capture, error)
+	// FindCaptures returns the captures f selects.
+	FindCaptures(ctx context.Context, f CaptureFilter) ([]*Capture, error)
 }
 
 // Job is a claimed delivery together with its rendered message.

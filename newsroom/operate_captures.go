@@ -1,9 +1,7 @@
 package newsroom
 
 import (
-	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -17,12 +15,6 @@ const (
 	// whole of it.
 	maxShown = 20000
 )
-
-// townCaptures is a capture store that pages through some towns' captures,
-// newest first; the SQLite store is one.
-type townCaptures interface {
-	TownCaptures(ctx context.Context, towns []string, before int64, limit int) ([]*crier.Capture, error)
-}
 
 // captureRoutes adds what exercise mode captured in a person's towns.
 func (n *Newsroom) captureRoutes(mux *http.ServeMux) {
@@ -64,7 +56,10 @@ func (n *Newsroom) listCaptures(w http.ResponseWriter, r *http.Request, v *visit
 			towns = append(towns, t.ID)
 		}
 	}
-	cs, err := n.capturePage(r.Context(), towns, max(before, 0), capturesPerPage+1)
+	// Mails to one address are an admin's to read, as the subscriber
+	// lists: they hold the address and its unsubscribe link.
+	cs, err := n.captures.FindCaptures(r.Context(), crier.CaptureFilter{Towns: towns, Personal: admin, Newest: true,
+		Before: max(before, 0), Limit: capturesPerPage + 1})
 	if err != nil {
 		n.fail(w, r, v, err)
 		return
@@ -88,26 +83,6 @@ func (n *Newsroom) listCaptures(w http.ResponseWriter, r *http.Request, v *visit
 	p.Title = p.T("operate.captures.title")
 	p.Data = d
 	n.render(w, http.StatusOK, "operate_captures", p)
-}
-
-// capturePage returns up to limit captures of the towns (every town's when
-// nil) with IDs below before (when set), newest first.
-func (n *Newsroom) capturePage(ctx context.Context, towns []string, before int64, limit int) ([]*crier.Capture, error) {
-	if tc, ok := n.captures.(townCaptures); ok {
-		return tc.TownCaptures(ctx, towns, before, limit)
-	}
-	// A store without pages: its latest captures, filtered here.
-	all, err := n.captures.Captures(ctx, "", 0)
-	if err != nil {
-		return nil, err
-	}
-	var out []*crier.Capture
-	for _, c := range slices.Backward(all) {
-		if (before == 0 || c.ID < before) && (towns == nil || slices.Contains(towns, c.Town)) && len(out) < limit {
-			out = append(out, c)
-		}
-	}
-	return out, nil
 }
 
 // cutShown returns s, or its first maxShown characters and an ellipsis.

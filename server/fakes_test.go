@@ -401,31 +401,21 @@ func (s *fakeCaptures) SaveCapture(_ context.Context, c *crier.Capture) error {
 	return nil
 }
 
-func (s *fakeCaptures) Captures(_ context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+func (s *fakeCaptures) FindCaptures(_ context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*crier.Capture
-	for _, c := range s.caps {
-		if len(out) == limit {
+	for i := range s.caps {
+		c := &s.caps[i]
+		if f.Newest {
+			c = &s.caps[len(s.caps)-1-i]
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
 			break
 		}
-		if announcement == "" || c.Announcement == announcement {
-			out = append(out, &c)
-		}
-	}
-	return out, nil
-}
-
-func (s *fakeCaptures) RecentCaptures(_ context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*crier.Capture
-	for _, c := range slices.Backward(s.caps) {
-		if len(out) == limit {
-			break
-		}
-		if announcement == "" || c.Announcement == announcement {
-			out = append(out, &c)
+		if f.Match(c) {
+			cp := *c
+			out = append(out, &cp)
 		}
 	}
 	return out, nil

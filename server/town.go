@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -53,17 +52,6 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, channelList{Channels: out})
 }
 
-// recentCaptures is a capture store that can list newest first.
-type recentCaptures interface {
-	RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error)
-}
-
-// captureFinder is a capture store that can list the captures of some
-// towns; without one, only an admin may list captures.
-type captureFinder interface {
-	FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error)
-}
-
 // listCaptures answers what the exercise sink received for the
 // principal's towns (every town for an admin), oldest first or, with
 // order=newest, newest first, optionally for one announcement. Only an
@@ -85,31 +73,12 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	cs, err := s.findCaptures(r.Context(), f)
+	cs, err := s.captures.FindCaptures(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, captureList{Captures: orEmpty(cs)})
-}
-
-// findCaptures lists the captures f selects, from a store that filters by
-// town, or, for an admin (f.Towns nil), from one that does not.
-func (s *Server) findCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
-	if finder, ok := s.captures.(captureFinder); ok {
-		return finder.FindCaptures(ctx, f)
-	}
-	if f.Towns != nil {
-		return nil, crier.Errorf(crier.EFORBIDDEN, "this store lists captures to admins only")
-	}
-	if !f.Newest {
-		return s.captures.Captures(ctx, f.Announcement, f.Limit)
-	}
-	if recent, ok := s.captures.(recentCaptures); ok {
-		return recent.RecentCaptures(ctx, f.Announcement, f.Limit)
-	}
-	return nil, crier.Invalid("invalid query parameters", []crier.Problem{
-		crier.Problemf("order", "request.order_unsupported", "this store cannot list captures newest first")})
 }
 
 // Endpoint is one channel endpoint's health as GET /api/v1/endpoints

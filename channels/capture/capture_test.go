@@ -74,16 +74,13 @@ func (s *store) SaveCapture(ctx context.Context, c *crier.Capture) error {
 	return nil
 }
 
-func (s *store) Captures(_ context.Context, announcement string, limit int) ([]*crier.Capture, error) {
+func (s *store) FindCaptures(_ context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*crier.Capture
 	for _, c := range s.all {
-		if announcement == "" || c.Announcement == announcement {
+		if f.Match(c) {
 			out = append(out, c)
-		}
-		if limit > 0 && len(out) == limit {
-			break
 		}
 	}
 	return out, nil
@@ -142,7 +139,7 @@ func TestSendStoresCapture(t *testing.T) {
 	if diff := cmp.Diff(&crier.Receipt{RemoteID: "capture:1", Endpoint: "capture"}, rc); diff != "" {
 		t.Errorf("receipt (-want +got):\n%s", diff)
 	}
-	got, _ := s.Captures(t.Context(), m.Announcement, 0)
+	got, _ := s.FindCaptures(t.Context(), crier.CaptureFilter{Announcement: m.Announcement, Personal: true})
 	want := []*crier.Capture{{
 		ID:           1,
 		Key:          m.Key,

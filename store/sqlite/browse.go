@@ -3,47 +3,12 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/crierhq/crier"
 )
 
 // Lists a person pages through in the newsroom: bounded pages, filtered by
 // town, so that no page holds a whole town's list.
-
-// TownCaptures returns up to limit captures (1000 when limit is 0) of the
-// towns, or of every town when towns is nil, newest first; with before
-// set, only those with a smaller ID: the next page after the capture
-// before.
-func (db *DB) TownCaptures(ctx context.Context, towns []string, before int64, limit int) ([]*crier.Capture, error) {
-	var where []string
-	var args []any
-	if towns != nil {
-		if len(towns) == 0 {
-			return nil, nil
-		}
-		where = append(where, `town IN (?`+strings.Repeat(`, ?`, len(towns)-1)+`)`)
-		for _, t := range towns {
-			args = append(args, t)
-		}
-	}
-	if before > 0 {
-		where, args = append(where, `id < ?`), append(args, before)
-	}
-	query := `SELECT ` + captureColumns + ` FROM captures`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	rows, err := db.read.QueryContext(ctx, query+` ORDER BY id DESC LIMIT ?`, append(args, limitOr(limit))...)
-	if err != nil {
-		return nil, fmt.Errorf("list captures: %w", err)
-	}
-	cs, err := collect(rows, scanCapture)
-	if err != nil {
-		return nil, fmt.Errorf("list captures: %w", err)
-	}
-	return cs, nil
-}
 
 // SubscriberCounts returns how many addresses of the town's list are in
 // each state.

@@ -11,8 +11,8 @@ import (
 	"github.com/crierhq/crier"
 )
 
-// TestTownCaptures: pages of some towns' captures, newest first.
-func TestTownCaptures(t *testing.T) {
+// TestFindCapturesPages: pages of some towns' captures, newest first.
+func TestFindCapturesPages(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t, filepath.Join(t.TempDir(), "crier.db"))
 	for i, town := range []string{"soest", "werl", "soest", "lippstadt", "soest", "werl"} {
@@ -41,12 +41,12 @@ func TestTownCaptures(t *testing.T) {
 		{[]string{}, 0, 0, nil},
 		{[]string{"x' OR 1=1 --"}, 0, 0, nil},
 	} {
-		got, err := db.TownCaptures(ctx, tt.towns, tt.before, tt.limit)
+		got, err := db.FindCaptures(ctx, crier.CaptureFilter{Towns: tt.towns, Before: tt.before, Limit: tt.limit, Newest: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if diff := cmp.Diff(tt.want, ids(got)); diff != "" {
-			t.Errorf("TownCaptures(%q, %d, %d) (-want +got):\n%s", tt.towns, tt.before, tt.limit, diff)
+			t.Errorf("FindCaptures(%q, before %d, limit %d) (-want +got):\n%s", tt.towns, tt.before, tt.limit, diff)
 		}
 	}
 }

@@ -38,11 +38,6 @@ func (db *DB) Captures(ctx context.Context, announcement string, limit int) ([]*
 	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit})
 }
 
-// RecentCaptures is Captures newest first: the limit keeps the latest.
-func (db *DB) RecentCaptures(ctx context.Context, announcement string, limit int) ([]*crier.Capture, error) {
-	return db.FindCaptures(ctx, crier.CaptureFilter{Announcement: announcement, Personal: true, Limit: limit, Newest: true})
-}
-
 // FindCaptures returns up to f.Limit (1000 when 0) captures matching f,
 // oldest first or, with f.Newest, newest first.
 func (db *DB) FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier.Capture, error) {
@@ -55,6 +50,9 @@ func (db *DB) FindCaptures(ctx context.Context, f crier.CaptureFilter) ([]*crier
 	}
 	if !f.Personal {
 		where = append(where, `recipient = ''`)
+	}
+	if f.Before > 0 {
+		where, args = append(where, `id < ?`), append(args, f.Before)
 	}
 	if f.Towns != nil {
 		if len(f.Towns) == 0 {

@@ -200,15 +200,15 @@ func TestCaptures(t *testing.T) {
 	if limited, err := db.Captures(ctx, "", 1); err != nil || len(limited) != 1 || limited[0].Key != first.Key {
 		t.Errorf("Captures(limit 1) = %+v, %v; want the oldest", limited, err)
 	}
-	recent, err := db.RecentCaptures(ctx, "", 0)
+	recent, err := db.FindCaptures(ctx, crier.CaptureFilter{Personal: true, Newest: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff([]*crier.Capture{second, first}, recent); d != "" {
 		t.Errorf("RecentCaptures mismatch (-want +got):\n%s", d)
 	}
-	if latest, err := db.RecentCaptures(ctx, "", 1); err != nil || len(latest) != 1 || latest[0].Key != second.Key {
-		t.Errorf("RecentCaptures(limit 1) = %+v, %v; want the newest", latest, err)
+	if latest, err := db.FindCaptures(ctx, crier.CaptureFilter{Personal: true, Newest: true, Limit: 1}); err != nil || len(latest) != 1 || latest[0].Key != second.Key {
+		t.Errorf("FindCaptures(newest, limit 1) = %+v, %v; want the newest", latest, err)
 	}
 }
 
