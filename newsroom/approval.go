@@ -263,3 +263,18 @@ func (n *Newsroom) withdrawSubmission(w http.ResponseWriter, r *http.Request, v 
 	}
 	decided(w, r, s.Announcement.ID, crier.SubmissionWithdrawn)
 }
+
+// byline names a's author, and its approver or that an admin published it
+// without approval, in lang; empty for an announcement older than
+// authors.
+func byline(lang string, a *crier.Announcement) string {
+	switch {
+	case a.Author == "":
+		return ""
+	case a.Approval == crier.Approved:
+		return locale.T(lang, "approval.by_approved", a.Author, a.Approver)
+	case a.Approval == crier.EmergencyPublish:
+		return locale.T(lang, "approval.by_emergency", a.Author)
+	}
+	return a.Author
+}

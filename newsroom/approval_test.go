@@ -150,6 +150,12 @@ func TestApprovalsPages(t *testing.T) {
 	if err != nil || a.Author != "anna" || a.Approver != "bert" || a.Approval != crier.Approved {
 		t.Fatalf("published: %+v, %v", a, err)
 	}
+	// The list and the live page name the author and the approver.
+	for _, path := range []string{"/admin/announcements", "/admin/announcements/" + id} {
+		if _, page := bert.get(path); !strings.Contains(page, "anna, freigegeben von bert") {
+			t.Errorf("%s does not name the author and the approver:\n%s", path, page)
+		}
+	}
 	// Twice: a conflict, nothing more.
 	if res, _ := bert.post("/admin/approvals/"+id+"/approve", url.Values{"csrf": {bert.csrf("/admin/approvals")}}); res.StatusCode != http.StatusConflict {
 		t.Errorf("approve twice: %s", res.Status)
@@ -245,6 +251,9 @@ func TestComposeSubmits(t *testing.T) {
 	a, err := e.db.Announcement(context.Background(), strings.TrimPrefix(loc, "/admin/announcements/"))
 	if err != nil || a.Approval != crier.EmergencyPublish || a.Author != "root" {
 		t.Fatalf("emergency publish stored: %+v, %v", a, err)
+	}
+	if _, page := root.get(loc); !strings.Contains(page, "root, Notfall ohne Freigabe") {
+		t.Errorf("the live page does not say it was an emergency publish:\n%s", page)
 	}
 }
 
