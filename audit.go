@@ -108,6 +108,11 @@ type AuditFilter struct {
 	Town   string
 	// After is for paging: only entries with a greater Seq.
 	After int64
+	// Before is for paging newest first: only entries with a smaller
+	// Seq; 0 bounds nothing.
+	Before int64
+	// Newest returns the newest entries first, rather than the oldest.
+	Newest bool
 	// Limit is at most MaxAuditLimit; 0 means MaxAuditLimit.
 	Limit int
 }
@@ -157,7 +162,8 @@ type AuditStore interface {
 	// actor and client taken from ctx (AuditActor) and the time from now;
 	// Seq, Time, the actor's fields and the hashes of e are ignored.
 	Record(ctx context.Context, e AuditEntry, now time.Time) error
-	// AuditEntries returns the entries matching f, by Seq.
+	// AuditEntries returns the entries matching f, by Seq (descending
+	// when f.Newest).
 	AuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 	// VerifyAudit reads the whole chain and reports the first break.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
