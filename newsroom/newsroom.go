@@ -217,6 +217,7 @@ func (n *Newsroom) routes(public *url.URL) http.Handler {
 	n.watchRoutes(mux)
 	n.operateRoutes(mux)
 	n.approvalRoutes(mux)
+	n.auditRoutes(mux)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
