@@ -65,30 +65,36 @@ const (
 // revisions (EventPublished, EventUpdated, EventCanceled,
 // EventSubscriptionConfirm).
 const (
-	AuditRetry             = "announcement.retry"
-	AuditScheduleCreate    = "schedule.create"
-	AuditScheduleChange    = "schedule.change"
-	AuditSchedulePause     = "schedule.pause"
-	AuditScheduleResume    = "schedule.resume"
-	AuditScheduleDelete    = "schedule.delete"
-	AuditSubscriberAdd     = "subscriber.add"
-	AuditSubscriberRemove  = "subscriber.remove"
-	AuditSubscriberConfirm = "subscriber.confirm"
-	AuditSubscriberErase   = "subscriber.erase"
-	AuditSubscriberShow    = "subscriber.show"
-	AuditSubscriberPurge   = "subscriber.purge"
-	AuditServiceStatus     = "service_status.set"
-	AuditEndpointReset     = "endpoint.reset"
-	AuditUserAdd           = "user.add"
-	AuditUserDisable       = "user.disable"
-	AuditUserChange        = "user.change"
-	AuditUserActual        = "user.actual"
-	AuditUserPassword      = "user.password"
-	AuditTokenAdd          = "token.add"
-	AuditTokenRevoke       = "token.revoke"
-	AuditLogin             = "session.login"
-	AuditLogout            = "session.logout"
-	AuditLoginFailed       = "session.login_failed"
+	AuditRetry = "announcement.retry"
+	// The four-eyes approval of submissions; an approval's publish has
+	// an entry of its own, as every publish does.
+	AuditSubmissionCreate   = "submission.create"
+	AuditSubmissionApprove  = "submission.approve"
+	AuditSubmissionReject   = "submission.reject"
+	AuditSubmissionWithdraw = "submission.withdraw"
+	AuditScheduleCreate     = "schedule.create"
+	AuditScheduleChange     = "schedule.change"
+	AuditSchedulePause      = "schedule.pause"
+	AuditScheduleResume     = "schedule.resume"
+	AuditScheduleDelete     = "schedule.delete"
+	AuditSubscriberAdd      = "subscriber.add"
+	AuditSubscriberRemove   = "subscriber.remove"
+	AuditSubscriberConfirm  = "subscriber.confirm"
+	AuditSubscriberErase    = "subscriber.erase"
+	AuditSubscriberShow     = "subscriber.show"
+	AuditSubscriberPurge    = "subscriber.purge"
+	AuditServiceStatus      = "service_status.set"
+	AuditEndpointReset      = "endpoint.reset"
+	AuditUserAdd            = "user.add"
+	AuditUserDisable        = "user.disable"
+	AuditUserChange         = "user.change"
+	AuditUserActual         = "user.actual"
+	AuditUserPassword       = "user.password"
+	AuditTokenAdd           = "token.add"
+	AuditTokenRevoke        = "token.revoke"
+	AuditLogin              = "session.login"
+	AuditLogout             = "session.logout"
+	AuditLoginFailed        = "session.login_failed"
 )
 
 // AuditFilter selects audit entries; empty fields match everything.
@@ -102,6 +108,11 @@ type AuditFilter struct {
 	Town   string
 	// After is for paging: only entries with a greater Seq.
 	After int64
+	// Before is for paging newest first: only entries with a smaller
+	// Seq; 0 bounds nothing.
+	Before int64
+	// Newest returns the newest entries first, rather than the oldest.
+	Newest bool
 	// Limit is at most MaxAuditLimit; 0 means MaxAuditLimit.
 	Limit int
 }
@@ -151,7 +162,8 @@ type AuditStore interface {
 	// actor and client taken from ctx (AuditActor) and the time from now;
 	// Seq, Time, the actor's fields and the hashes of e are ignored.
 	Record(ctx context.Context, e AuditEntry, now time.Time) error
-	// AuditEntries returns the entries matching f, by Seq.
+	// AuditEntries returns the entries matching f, by Seq (descending
+	// when f.Newest).
 	AuditEntries(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 	// VerifyAudit reads the whole chain and reports the first break.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)

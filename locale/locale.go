@@ -94,7 +94,7 @@ func langIndex(lang string) int {
 // entries is every message of the catalogue: catalog, then the parts of
 // the newsroom, each in a file of its own.
 var entries = slices.Concat(catalog, newsroomCatalog, composeCatalog, watchCatalog, operateCatalog, accessCatalog, auditCatalog,
-	approvalCatalog, scopeCatalog)
+	approvalCatalog, scopeCatalog, reviewCatalog)
 
 // index maps each key to its texts, one per language.
 var index = func() map[string][]string {

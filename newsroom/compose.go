@@ -47,6 +47,10 @@ type composeData struct {
 	Notice string
 	// Exercise is true when the whole instance runs in exercise mode.
 	Exercise bool
+	// Approval offers the choices of four-eyes approval in the person's
+	// towns: submitting where it is optional, and to an admin, publishing
+	// without it where it is required (an emergency).
+	Submittable, Emergency bool
 }
 
 // option is one choice of a select, a checkbox or a radio button.
@@ -321,15 +325,20 @@ func (n *Newsroom) composePublish(w http.ResponseWriter, r *http.Request, v *vis
 	if !validKey(f.Key) {
 		key = "" // a forged key: publish, but without the promise
 	}
+	o := crier.PublishOptions{Submit: f.Submit, SkipApproval: f.Emergency}
+	if o.SkipApproval && v.p.Role != crier.RoleAdmin {
+		n.fail(w, r, v, crier.Errorf(crier.EFORBIDDEN, "only an admin may publish without approval"))
+		return
+	}
 	var target string
 	switch {
 	case f.Update != "":
-		res, err := n.engine.Update(ctx, f.Update, a, key)
+		res, err := n.engine.UpdateWith(ctx, f.Update, a, key, o)
 		if err != nil {
 			n.publishFailed(w, r, v, f, err)
 			return
 		}
-		target = "/admin/announcements/" + url.PathEscape(res.Announcement.ID)
+		target = publishedTarget(res)
 	case f.When == whenLater:
 		if n.sched == nil {
 			n.errorPage(w, r, v, http.StatusNotImplemented, "compose.no_schedules")
@@ -342,12 +351,12 @@ func (n *Newsroom) composePublish(w http.ResponseWriter, r *http.Request, v *vis
 		}
 		target = "/admin/compose?scheduled=" + url.QueryEscape(sc.ID)
 	default:
-		res, err := n.engine.Publish(ctx, a, key)
+		res, err := n.engine.PublishWith(ctx, a, key, o)
 		if err != nil {
 			n.publishFailed(w, r, v, f, err)
 			return
 		}
-		target = "/admin/announcements/" + url.PathEscape(res.Announcement.ID)
+		target = publishedTarget(res)
 	}
 	if f.Draft != 0 && n.drafts != nil {
 		if err := n.drafts.DeleteDraft(ctx, v.p.Name, f.Draft); err != nil && crier.ErrorCode(err) != crier.ENOTFOUND {
@@ -355,6 +364,37 @@ func (n *Newsroom) composePublish(w http.ResponseWriter, r *http.Request, v *vis
 		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// publishedTarget is where a publish leads: the live page, or the page
+// of the submission when it waits for approval.
+func publishedTarget(res *crier.PublishResult) string {
+	id := url.PathEscape(res.Announcement.ID)
+	if res.State == crier.SubmissionPending {
+		return "/admin/approvals/" + id + "?submitted=1"
+	}
+	return "/admin/announcements/" + id
+}
+
+// approvalChoices reports whether approval is optional in one of towns,
+// so that the form offers to submit, and whether an admin would need
+// approval in one of them, so that it offers an emergency publish.
+func (n *Newsroom) approvalChoices(p *crier.Principal, towns []string) (submit, emergency bool) {
+	pol := n.engine.Approval
+	if pol == nil || n.engine.Submissions == nil {
+		return false, false
+	}
+	for _, t := range towns {
+		for _, sev := range crier.Severities {
+			switch pol.Mode([]string{t}, sev) {
+			case crier.ApprovalOptional:
+				submit = true
+			case crier.ApprovalRequired:
+				emergency = p.Role == crier.RoleAdmin
+			}
+		}
+	}
+	return submit, emergency
 }
 
 // validKey reports whether a form's idempotency key looks like the ones
@@ -479,6 +519,7 @@ func (n *Newsroom) composeData(r *http.Request, v *visit, f *composeForm, pv *pr
 	d := &composeData{Form: f, Preview: pv, Exercise: n.engine.Mode != crier.ModeActual, DraftsOn: n.drafts != nil}
 	dir := n.engine.Directory
 	mine := n.towns(v.p)
+	d.Submittable, d.Emergency = n.approvalChoices(v.p, mine)
 	for _, id := range mine {
 		d.Towns = append(d.Towns, option{Value: id, Label: dir.Town(id).Name})
 	}

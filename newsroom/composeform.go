@@ -61,6 +61,9 @@ type composeForm struct {
 	Update string
 	// Draft is the ID of the draft the form was opened from, if any.
 	Draft int64
+	// Submit asks for approval where it is optional; Emergency is an
+	// admin's publish without the approval its towns require.
+	Submit, Emergency bool
 }
 
 // newForm returns a fresh form: an exercise for every channel, with a new
@@ -81,6 +84,7 @@ func formFields(vs url.Values) *composeForm {
 		Key: line("key"), Update: line("update"),
 	}
 	f.Draft, _ = strconv.ParseInt(vs.Get("draft"), 10, 64)
+	f.Submit, f.Emergency = vs.Get("submit") != "", vs.Get("emergency") != ""
 	if f.When != whenLater {
 		f.When = whenNow
 	}

@@ -216,6 +216,8 @@ func (n *Newsroom) routes(public *url.URL) http.Handler {
 	n.composeRoutes(mux)
 	n.watchRoutes(mux)
 	n.operateRoutes(mux)
+	n.approvalRoutes(mux)
+	n.auditRoutes(mux)
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
@@ -283,9 +285,10 @@ func (p *page) Can(action string) bool {
 // T returns the text for key in the page's language.
 func (p *page) T(key string, args ...any) string { return locale.T(p.Lang, key, args...) }
 
-// parsePages parses the layout with each page of html/ but the layout.
+// parsePages parses the layout and the parts (html/part_*.tmpl, templates
+// several pages use) with each page of html/.
 func parsePages() (map[string]*template.Template, error) {
-	layout, err := template.New("layout.tmpl").ParseFS(htmlFiles, "html/layout.tmpl")
+	layout, err := template.New("layout.tmpl").ParseFS(htmlFiles, "html/layout.tmpl", "html/part_*.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("newsroom layout: %w", err)
 	}
@@ -296,7 +299,7 @@ func parsePages() (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template)
 	for _, name := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(name, "html/"), ".tmpl")
-		if base == "layout" {
+		if base == "layout" || strings.HasPrefix(base, "part_") {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(htmlFiles, name)

@@ -219,6 +219,8 @@ type listItem struct {
 	Towns            []townRef
 	When             string
 	Progress         tally
+	// Byline names the author, and the approver or an emergency publish.
+	Byline string
 }
 
 // listView is the data of the list page.
@@ -271,7 +273,7 @@ func (n *Newsroom) announcements(w http.ResponseWriter, r *http.Request, v *visi
 			return
 		}
 		item := listItem{ID: a.ID, Title: a.Title, Event: eventName(a.Event), Mode: a.Mode, Towns: n.townRefs(towns),
-			When: locale.DateTime(v.lang, a.CreatedAt.In(n.location(towns)))}
+			When: locale.DateTime(v.lang, a.CreatedAt.In(n.location(towns))), Byline: byline(v.lang, a)}
 		item.Progress = newProgress(v.lang, counts, towns, false).Total
 		view.Items = append(view.Items, item)
 	}
@@ -322,6 +324,7 @@ type deliveryQuery struct {
 // announcementView is the data of one announcement's page.
 type announcementView struct {
 	A        *crier.Announcement
+	Byline   string
 	Event    string
 	When     string
 	Towns    []townRef
@@ -378,7 +381,7 @@ func (n *Newsroom) showAnnouncement(w http.ResponseWriter, r *http.Request, v *v
 func (n *Newsroom) announcementView(r *http.Request, v *visit, a *crier.Announcement, towns []string) (*announcementView, error) {
 	ctx := r.Context()
 	all := n.townsOf(a)
-	view := &announcementView{A: a, Event: eventName(a.Event), Towns: n.townRefs(towns), AllTowns: len(all),
+	view := &announcementView{A: a, Byline: byline(v.lang, a), Event: eventName(a.Event), Towns: n.townRefs(towns), AllTowns: len(all),
 		Partial: len(towns) < len(all), Channels: a.Channels, States: crier.States,
 		When:         locale.DateTime(v.lang, a.CreatedAt.In(n.location(towns))),
 		ShowReceiver: crier.Authorize(v.p, crier.ActionAdmin, nil) == nil,

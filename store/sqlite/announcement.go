@@ -74,9 +74,17 @@ func auditPublish(ctx context.Context, tx *sql.Tx, p *crier.Plan, a *crier.Annou
 	if len(towns) == 0 {
 		towns = a.Towns
 	}
-	return appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns,
-		Detail: map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
-			"deliveries": strconv.Itoa(res.Deliveries)}}, now)
+	d := map[string]string{"revision": strconv.Itoa(a.Revision), "mode": string(a.Mode),
+		"deliveries": strconv.Itoa(res.Deliveries)}
+	// An approved revision names its approver; an admin's emergency
+	// publish without the approval its towns require says so.
+	if a.Approval != "" {
+		d["approval"] = a.Approval
+	}
+	if a.Approver != "" {
+		d["approver"] = a.Approver
+	}
+	return appendAudit(ctx, tx, crier.AuditEntry{Action: a.Event, Subject: a.ID, Towns: towns, Detail: d}, now)
 }
 
 // checkPlan returns an invalid error listing every problem of p that would

@@ -85,7 +85,8 @@ func scanAudit(s interface{ Scan(...any) error }) (*crier.AuditEntry, error) {
 	return &e, nil
 }
 
-// AuditEntries returns the entries matching f by Seq, at most f.Limit
+// AuditEntries returns the entries matching f by Seq (newest first when
+// f.Newest), at most f.Limit
 // (crier.MaxAuditLimit when 0 or more).
 func (db *DB) AuditEntries(ctx context.Context, f crier.AuditFilter) ([]*crier.AuditEntry, error) {
 	limit := f.Limit
@@ -99,6 +100,9 @@ func (db *DB) AuditEntries(ctx context.Context, f crier.AuditFilter) ([]*crier.A
 		args = append(args, arg...)
 	}
 	add(`seq > ?`, f.After)
+	if f.Before > 0 {
+		add(`seq < ?`, f.Before)
+	}
 	if !f.Since.IsZero() {
 		add(`at >= ?`, nanos(f.Since))
 	}
@@ -117,8 +121,12 @@ func (db *DB) AuditEntries(ctx context.Context, f crier.AuditFilter) ([]*crier.A
 		add(`instr(',' || towns || ',', ',' || ? || ',') > 0`, f.Town)
 	}
 	args = append(args, limit)
+	order := ` ORDER BY seq LIMIT ?`
+	if f.Newest {
+		order = ` ORDER BY seq DESC LIMIT ?`
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY seq LIMIT ?`, args...)
+		order, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
 	}

@@ -415,6 +415,9 @@ func TestAuditFilter(t *testing.T) {
 		{"no such action prefix", crier.AuditFilter{Action: "service."}, nil},
 		{"since until", crier.AuditFilter{Since: t0.Add(2 * time.Hour), Until: t0.Add(4 * time.Hour)}, []int64{3, 4}},
 		{"page", crier.AuditFilter{After: 2, Limit: 3}, []int64{3, 4, 5}},
+		{"newest", crier.AuditFilter{Newest: true, Limit: 3}, []int64{7, 6, 5}},
+		{"newest page", crier.AuditFilter{Newest: true, Before: 5, Limit: 3}, []int64{4, 3, 2}},
+		{"newest of an actor", crier.AuditFilter{Newest: true, Actor: "bert", Before: 6}, []int64{4, 2}},
 		{"huge limit", crier.AuditFilter{Limit: 1 << 40}, []int64{1, 2, 3, 4, 5, 6, 7}},
 		{"hostile", crier.AuditFilter{Actor: "' OR 1=1 --", Town: "%"}, nil},
 	} {

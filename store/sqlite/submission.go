@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/crierhq/crier"
@@ -65,7 +67,10 @@ func (db *DB) CreateSubmission(ctx context.Context, s *crier.Submission, idempot
 			return err
 		}
 		stored, err = scanSubmission(tx.QueryRowContext(ctx, `SELECT `+submissionColumns+` FROM submissions WHERE seq = ?`, seq))
-		return err
+		if err != nil {
+			return err
+		}
+		return auditSubmission(ctx, tx, crier.AuditSubmissionCreate, stored, cmp.Or(stored.CreatedAt, time.Now()))
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("create submission: %w", err)
@@ -138,7 +143,13 @@ func (db *DB) ApproveSubmission(ctx context.Context, seq int64, p *crier.Plan, a
 		if err := decide(ctx, tx, seq, crier.SubmissionApproved, approver, "", now); err != nil {
 			return err
 		}
-		var err error
+		s, err := scanSubmission(tx.QueryRowContext(ctx, `SELECT `+submissionColumns+` FROM submissions WHERE seq = ?`, seq))
+		if err != nil {
+			return err
+		}
+		if err := auditSubmission(ctx, tx, crier.AuditSubmissionApprove, s, now); err != nil {
+			return err
+		}
 		if res, err = db.insertPlan(ctx, tx, &a, p.Messages, p.Pages, now); err != nil {
 			return err
 		}
@@ -161,12 +172,39 @@ func (db *DB) DecideSubmission(ctx context.Context, seq int64, state crier.Submi
 		}
 		var err error
 		s, err = scanSubmission(tx.QueryRowContext(ctx, `SELECT `+submissionColumns+` FROM submissions WHERE seq = ?`, seq))
-		return err
+		if err != nil {
+			return err
+		}
+		return auditSubmission(ctx, tx, decisionActions[state], s, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("decide submission: %w", err)
 	}
 	return s, nil
+}
+
+// decisionActions are the audit actions of the decisions on a submission.
+var decisionActions = map[crier.SubmissionState]string{
+	crier.SubmissionApproved:  crier.AuditSubmissionApprove,
+	crier.SubmissionRejected:  crier.AuditSubmissionReject,
+	crier.SubmissionWithdrawn: crier.AuditSubmissionWithdraw,
+}
+
+// auditSubmission appends the entry of action on s within tx: the
+// announcement's ID and towns as submitted, its revision, its author, and
+// a rejection's reason, which a person wrote for the author to read and
+// which is bounded (crier.MaxRejectReason).
+func auditSubmission(ctx context.Context, tx *sql.Tx, action string, s *crier.Submission, at time.Time) error {
+	a := s.Announcement
+	d := map[string]string{"submission": strconv.FormatInt(s.Seq, 10), "revision": strconv.Itoa(a.Revision),
+		"author": s.Author, "mode": string(a.Mode)}
+	if s.Reason != "" {
+		d["reason"] = s.Reason
+	}
+	if !s.PublishAt.IsZero() {
+		d["publish_at"] = s.PublishAt.UTC().Format(time.RFC3339)
+	}
+	return appendAudit(ctx, tx, crier.AuditEntry{Action: action, Subject: a.ID, Towns: a.Towns, Detail: d}, at)
 }
 
 // decide moves the pending submission seq to state in tx.
