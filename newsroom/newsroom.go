@@ -370,9 +370,48 @@ func (n *Newsroom) notFound(w http.ResponseWriter, r *http.Request) {
 	n.errorPage(w, r, n.visitor(r), http.StatusNotFound, "error.notfound")
 }
 
+// homeLatest is how many of the newest announcements the overview lists.
+const homeLatest = 5
+
+// homeData is what the overview shows: the newest announcements of the
+// person's towns and how many submissions wait for their approval.
+type homeData struct {
+	Latest  []listItem
+	Waiting int
+}
+
+// home is the overview: where a person starts, with what is new in their
+// towns and what waits for them.
 func (n *Newsroom) home(w http.ResponseWriter, r *http.Request, v *visit) {
+	d := &homeData{}
+	f := n.listFilter(v.p)
+	f.Limit = homeLatest
+	as, err := n.store.FindAnnouncements(r.Context(), f)
+	if err != nil {
+		n.fail(w, r, v, err)
+		return
+	}
+	for _, a := range as {
+		towns := readableTowns(v.p, n.townsOf(a))
+		d.Latest = append(d.Latest, listItem{ID: a.ID, Title: a.Title, Event: eventName(a.Event), Mode: a.Mode,
+			Towns: n.townRefs(towns), When: locale.DateTime(v.lang, a.CreatedAt.In(n.location(towns))),
+			Byline: byline(v.lang, a)})
+	}
+	if n.engine.Submissions != nil && crier.Authorize(v.p, crier.ActionApprove, nil) == nil {
+		pending, err := n.engine.Submissions.Submissions(r.Context(), crier.SubmissionPending, maxListedSubmissions)
+		if err != nil {
+			n.fail(w, r, v, err)
+			return
+		}
+		for _, s := range pending {
+			if s.Author != v.p.Name && crier.Authorize(v.p, crier.ActionApprove, n.townsOf(s.Announcement)) == nil {
+				d.Waiting++
+			}
+		}
+	}
 	p := v.page("home")
 	p.Title = p.T("home.title")
+	p.Data = d
 	n.render(w, http.StatusOK, "home", p)
 }
 
