@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -421,5 +422,95 @@ func TestNewsroomWerlIsNotHers(t *testing.T) {
 	}
 	if as := r.stored(t); len(as) != 0 {
 		t.Fatalf("stored: %v", as)
+	}
+}
+
+// loginStatus signs in as name with password through the login form's
+// post and returns the answer's status: 303 when it worked.
+func (r *newsroomRig) loginStatus(t *testing.T, name, password string) int {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.PostForm(r.URL+"/admin/login", url.Values{"name": {name}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestNewsroomAdminManagesUsers: an admin signs in and, through the forms
+// of the users' pages, adds a user, resets an editor's password, disables
+// the new user and revokes the editor's API token, which the API refuses
+// with 401 at once.
+func TestNewsroomAdminManagesUsers(t *testing.T) {
+	r := newNewsroomRig(t, "", nil)
+	r.addUser(t, "amelie", "--role", "admin")
+	r.addUser(t, "erika", "--role", "editor", "--towns", "soest")
+	token := r.addToken(t, "erika")
+	if code := r.apiStatus(t, http.MethodGet, "/api/v1/announcements", token, ""); code != http.StatusOK {
+		t.Fatalf("API with erika's token before: %d", code)
+	}
+	p := newPilot(t, r.URL)
+	p.login("amelie")
+
+	const paulPassword = "Möhnesee-Staumauer-1913"
+	p.do("add a user",
+		p.open("/admin/users"),
+		chromedp.WaitVisible(chromedp.ID("add-user-form")),
+		chromedp.SendKeys(chromedp.ID("user-name"), "paul"),
+		check("role-editor"),
+		check("town-werl"),
+		chromedp.SendKeys(chromedp.ID("user-password"), paulPassword),
+		chromedp.SendKeys(chromedp.ID("user-password2"), paulPassword),
+		chromedp.Click(chromedp.CSS(`#add-user-form button[type="submit"]`)),
+		holds(`location.pathname === "/admin/users/paul" && document.getElementById("user-facts")`))
+	if facts := p.eval("paul's page", textOf("user-facts")); !strings.Contains(facts, "Redaktion") || !strings.Contains(facts, "werl") {
+		t.Errorf("paul's page: %q", facts)
+	}
+	p.do("the list", p.open("/admin/users"), chromedp.WaitVisible(chromedp.ID("user-paul")))
+	if row := p.eval("paul's row", textOf("user-paul")); !strings.Contains(row, "werl") || !strings.Contains(row, "aktiv") {
+		t.Errorf("paul's row: %q", row)
+	}
+	if code := r.loginStatus(t, "paul", paulPassword); code != http.StatusSeeOther {
+		t.Errorf("paul signs in: %d", code)
+	}
+
+	const newPassword = "Soester-Fehde-1444-1449"
+	p.do("reset erika's password",
+		p.open("/admin/users/erika"),
+		chromedp.WaitVisible(chromedp.ID("password-form")),
+		chromedp.SendKeys(chromedp.ID("new-password"), newPassword),
+		chromedp.SendKeys(chromedp.ID("new-password2"), newPassword),
+		chromedp.Click(chromedp.CSS(`#password-form button[type="submit"]`)),
+		holds(`document.querySelector('main [role="status"]')`))
+	if code := r.loginStatus(t, "erika", newsroomPassword); code == http.StatusSeeOther {
+		t.Errorf("erika signs in with her old password")
+	}
+	if code := r.loginStatus(t, "erika", newPassword); code != http.StatusSeeOther {
+		t.Errorf("erika signs in with her new password: %d", code)
+	}
+
+	p.do("disable paul",
+		p.open("/admin/users/paul"),
+		chromedp.WaitVisible(chromedp.ID("disable-form")),
+		chromedp.Click(chromedp.CSS(`#disable-form button[type="submit"]`)),
+		holds(`!document.getElementById("disable-form") && document.querySelector(".user-state")`))
+	if state := p.eval("paul's state", `document.querySelector(".user-state").textContent`); state != "gesperrt" {
+		t.Errorf("paul's state: %q", state)
+	}
+	if code := r.loginStatus(t, "paul", paulPassword); code == http.StatusSeeOther {
+		t.Errorf("paul signs in although disabled")
+	}
+
+	p.do("erika's tokens", p.open("/admin/users/erika"), chromedp.WaitVisible(chromedp.ID("tokens")))
+	id := p.eval("token id", `document.querySelector("#tokens tr.token th").textContent`)
+	p.do("revoke erika's token",
+		chromedp.Click(chromedp.ID("revoke-"+id)),
+		holds(`!document.getElementById("revoke-`+id+`") && document.getElementById("token-`+id+`")`))
+	if state := p.eval("token state", textOf("token-"+id)); !strings.Contains(state, "widerrufen") {
+		t.Errorf("the token's row: %q", state)
+	}
+	if code := r.apiStatus(t, http.MethodGet, "/api/v1/announcements", token, ""); code != http.StatusUnauthorized {
+		t.Errorf("API with the revoked token: %d, want 401", code)
 	}
 }
