@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/crierhq/crier"
 	"github.com/crierhq/crier/channels/mastodon/mastodontest"
@@ -38,6 +40,13 @@ type newsroomRig struct {
 
 func newNewsroomRig(t *testing.T, extra string, env map[string]string) *newsroomRig {
 	t.Helper()
+	return newNewsroomRigAt(t, "https://krisen.kreis-soest.example", extra, env)
+}
+
+// newNewsroomRigAt is newNewsroomRig with the public URL publicURL and
+// more arguments for serve.
+func newNewsroomRigAt(t *testing.T, publicURL, extra string, env map[string]string, args ...string) *newsroomRig {
+	t.Helper()
 	r := &newsroomRig{
 		social: mastodontest.NewServer(t, mastodontest.Options{MaxCharacters: 500}),
 		backup: mastodontest.NewServer(t, mastodontest.Options{MaxCharacters: 300}),
@@ -45,25 +54,25 @@ func newNewsroomRig(t *testing.T, extra string, env map[string]string) *newsroom
 	secret := webhooktest.NewSecret(t)
 	r.hooks = webhooktest.NewReceiver(t, secret, crier.SystemClock{})
 	r.config = writeConfig(t, fmt.Sprintf(`mode: actual
-public_url: https://krisen.kreis-soest.example
+public_url: %[5]s
 delivery: {probe_interval: 1h, shutdown_timeout: 1s}
-%s
+%[1]s
 channels:
   - id: mastodon-soest
     type: mastodon
-    endpoints: [{server: %q, token: tok-soest}, {server: %q, token: tok-soest-backup}]
+    endpoints: [{server: %[2]q, token: tok-soest}, {server: %[3]q, token: tok-soest-backup}]
   - {id: mastodon-werl, type: mastodon, endpoints: [{server: %[2]q, token: tok-werl}]}
   - {id: radio, type: webhook, endpoints: [{url: %[4]q, secret: "${RADIO_SECRET}"}]}
 towns:
   - {id: soest, name: Stadt Soest, vars: {phone: "02921 103-0", hashtag: Soest}, channels: [mastodon-soest, radio]}
   - {id: werl, name: Stadt Werl, vars: {phone: "02922 800-0", hashtag: Werl}, channels: [mastodon-werl, radio]}
   - {id: lippstadt, name: Stadt Lippstadt, vars: {phone: "02941 980-0", hashtag: Lippstadt}, channels: [radio]}
-`, extra, r.social.URL(), r.backupURL(), r.hooks.URL()))
+`, extra, r.social.URL(), r.backupURL(), r.hooks.URL(), publicURL))
 	all := map[string]string{"RADIO_SECRET": secret}
 	for k, v := range env {
 		all[k] = v
 	}
-	r.served = mustServe(t, r.config, all)
+	r.served = mustServe(t, r.config, all, args...)
 	// The compose page checks against the limits the probes learned.
 	waitProbed(t, r.Client, time.Minute, "mastodon-soest", "mastodon-werl")
 	return r
@@ -512,5 +521,61 @@ func TestNewsroomAdminManagesUsers(t *testing.T) {
 	}
 	if code := r.apiStatus(t, http.MethodGet, "/api/v1/announcements", token, ""); code != http.StatusUnauthorized {
 		t.Errorf("API with the revoked token: %d, want 401", code)
+	}
+}
+
+// TestNewsroomSingleSignOn: with an oidc section pointing at an
+// in-process provider, whose client secret comes from the environment,
+// the browser follows the sign-in link of the login page and comes back
+// signed in as an editor of Soest and Werl, the two towns of the group
+// crier-soest-presse; the compose form offers exactly those two.
+func TestNewsroomSingleSignOn(t *testing.T) {
+	provider, err := mockoidc.NewServer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := provider.Start(ln, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { provider.Shutdown() })
+	// The provider sends the browser back to public_url: serve listens
+	// there, on a port chosen before.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	oidc := fmt.Sprintf(`oidc:
+  issuer: %q
+  client_id: %q
+  client_secret: ${CRIER_OIDC_CLIENT_SECRET}
+  scopes: [openid, profile, groups]
+  groups:
+    crier-soest-presse: {role: editor, towns: [soest, werl]}
+    crier-lippstadt-rathaus: {role: editor, towns: [lippstadt]}
+`, provider.Issuer(), provider.ClientID)
+	r := newNewsroomRigAt(t, "http://"+addr, oidc, map[string]string{"CRIER_OIDC_CLIENT_SECRET": provider.ClientSecret}, "--listen", addr)
+	if strings.Contains(r.Stderr.String(), provider.ClientSecret) {
+		t.Errorf("serve logged the client secret")
+	}
+	provider.QueueUser(&mockoidc.MockUser{Subject: "f81d4fae-7dec", PreferredUsername: "anna.schmidt",
+		Email: "anna.schmidt@kreis-soest.example", Groups: []string{"crier-soest-presse", "other-team"}})
+
+	p := newPilot(t, r.URL)
+	p.do("sign-in link",
+		p.open("/admin/compose"),
+		chromedp.WaitVisible(chromedp.ID("sso")),
+		chromedp.Click(chromedp.ID("sso")),
+		holds(`location.pathname === "/admin/compose" && document.getElementById("towns")`))
+	if who := p.eval("signed in as", "document.body.innerText"); !strings.Contains(who, "anna.schmidt (editor)") {
+		t.Errorf("not signed in as the editor anna.schmidt:\n%s", who)
+	}
+	if towns := p.eval("towns offered", `[...document.querySelectorAll('#towns input[type=checkbox]')].map((e) => e.value).filter((v) => v !== "mine").join(",")`); towns != "soest,werl" {
+		t.Errorf("towns offered: %s, want soest,werl", towns)
 	}
 }
