@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/crierhq/crier"
@@ -577,5 +578,153 @@ func TestNewsroomSingleSignOn(t *testing.T) {
 	}
 	if towns := p.eval("towns offered", `[...document.querySelectorAll('#towns input[type=checkbox]')].map((e) => e.value).filter((v) => v !== "mine").join(",")`); towns != "soest,werl" {
 		t.Errorf("towns offered: %s, want soest,werl", towns)
+	}
+}
+
+// TestNewsroomAccessibility walks every page of the newsroom in one
+// browser and checks each with axe-core (WCAG 2.1 AA) at 1280 and 320 px,
+// with nothing scrolling sideways and the focus always visible: the login
+// page, empty and with its error; home; compose, empty and with the
+// matrix and its problems; the list of announcements, one's live page and
+// its cancel form with problems; every operations page; the users, one
+// user's page and the tokens page with a fresh secret; and the 403 and
+// 404 pages.
+func TestNewsroomAccessibility(t *testing.T) {
+	r := newNewsroomRig(t, "", nil)
+	r.addUser(t, "amelie", "--role", "admin")
+	r.addUser(t, "erika", "--role", "editor", "--towns", "soest", "--actual")
+	ctx := context.Background()
+	// Something for every page: a real notice, an exercise with its
+	// captures, subscribers and a service status.
+	notice := &crier.Announcement{Title: "Bürgerbüro geschlossen – IT-Störung", Towns: []string{"soest", "werl"},
+		Body: "Das Bürgerbüro der **{{.Town.Name}}** bleibt geschlossen. Telefon: {{.Vars.phone}}"}
+	res, err := r.Client.Publish(ctx, notice, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Announcement.ID
+	drill := &crier.Announcement{Title: "Probealarm der Sirenen", Body: "Am Donnerstag heulen die Sirenen zur Probe.",
+		Towns: []string{"soest"}, Mode: crier.ModeExercise}
+	if res, err = r.Client.Publish(ctx, drill, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, r.Client, id, time.Minute)
+	waitDone(t, r.Client, res.Announcement.ID, time.Minute)
+	if _, _, err := r.Client.AddSubscribers(ctx, []*crier.Subscriber{
+		{Town: "soest", Email: "a.buerger@soest.example", Name: "A. Bürger", State: crier.SubscriberConfirmed},
+		{Town: "soest", Email: "b.buergerin@soest.example", State: crier.SubscriberPending},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Client.SetServiceStatus(ctx, "soest", []crier.ServiceStatus{
+		{Service: "Bürgerbüro", Availability: crier.ServiceDown, Text: "geschlossen"},
+		{Service: "Telefon", Availability: crier.ServiceUp, Text: "erreichbar"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	p := newPilot(t, r.URL)
+	axe := func() { t.Helper(); browsertest.Axe(t, p.ctx) }
+	page := func(path string) { t.Helper(); browsertest.CheckPage(t, p.ctx, r.URL+path) }
+
+	page("/admin/login")
+	p.do("wrong password",
+		chromedp.SendKeys(chromedp.ID("name"), "amelie"),
+		chromedp.SendKeys(chromedp.ID("password"), "nicht das Passwort"),
+		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+		holds(`document.getElementById("login-problem")`))
+	axe()
+	p.login("amelie")
+	axe() // home
+	page("/admin/compose")
+	p.eval("mark the page", `window.crierMark = "compose"; ""`)
+	p.do("compose with problems",
+		chromedp.SendKeys(chromedp.ID("title"), strings.Repeat("Abkochgebot für Trinkwasser in der Soester Innenstadt ", 3)),
+		chromedp.SendKeys(chromedp.ID("spoiler_text"), strings.Repeat("Gesundheit: Haushalte, Kitas, Schulen ", 3)),
+		chromedp.SendKeys(chromedp.ID("body"), "Bitte abkochen. Fragen: {{.Vars.phone}}"),
+		check("town-soest"),
+		check("town-werl"),
+		chromedp.Click(chromedp.CSS(`#compose .actions button[type="submit"]:not([formaction])`)),
+		holds(`window.crierMark === undefined && document.querySelector(".summary") && document.getElementById("cell-soest-mastodon-soest")`))
+	axe()
+	page("/admin/announcements")
+	page("/admin/announcements/" + id)
+	p.eval("mark the page", `window.crierMark = "announcement"; ""`)
+	p.do("cancel without a reason",
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("form.cancel [required]").forEach((e) => e.removeAttribute("required"))`),
+		chromedp.Click(chromedp.CSS(`form.cancel button[type="submit"]`)),
+		holds(`window.crierMark === undefined && document.querySelector('[role="alert"]')`))
+	axe()
+	for _, path := range []string{"/admin/operate", "/admin/operate/endpoints", "/admin/operate/schedules",
+		"/admin/operate/status", "/admin/operate/status/soest", "/admin/operate/subscribers",
+		"/admin/operate/subscribers?town=soest", "/admin/operate/captures", "/admin/users", "/admin/users/erika"} {
+		page(path)
+	}
+	page("/admin/tokens")
+	p.do("a new token",
+		chromedp.SendKeys(chromedp.ID("token-name"), "Laptop im Krisenstab"),
+		chromedp.Click(chromedp.CSS(`#add-token-form button[type="submit"]`)),
+		holds(`document.getElementById("token-secret")`))
+	axe()
+	page("/admin/announcements/nirgends")
+
+	// An editor is refused the users' pages.
+	p.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)), holds(`location.pathname === "/admin/login"`))
+	p.login("erika")
+	page("/admin/users")
+	if h1 := p.eval("403", "document.querySelector('h1').textContent"); h1 != "Fehler 403" {
+		t.Errorf("an editor on the users page: %q", h1)
+	}
+}
+
+// tabTo presses Tab until the element id has the focus, at most 100
+// times.
+func tabTo(id string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
+		for range 100 {
+			if _, err := chromedp.KeyEvent(kb.Tab)(ctx, target); err != nil {
+				return chromedp.Void{}, err
+			}
+			at, err := chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`)(ctx, target)
+			if err != nil {
+				return chromedp.Void{}, err
+			}
+			if at == id {
+				return chromedp.Void{}, nil
+			}
+		}
+		return chromedp.Void{}, fmt.Errorf("100 presses of Tab did not reach #%s", id)
+	}
+}
+
+// TestNewsroomKeyboard: the editor writes a notice, previews it and
+// publishes it with the keyboard alone: Tab to each field, the keys of
+// the text, Space for a box, Enter for each button.
+func TestNewsroomKeyboard(t *testing.T) {
+	r := newNewsroomRig(t, "", nil)
+	r.addUser(t, "erika", "--role", "editor", "--towns", "soest")
+	p := newPilot(t, r.URL)
+	p.do("login page", p.open("/admin/login"), chromedp.WaitVisible(chromedp.ID("name")))
+	p.do("sign in",
+		tabTo("name"), chromedp.KeyEvent("erika"),
+		tabTo("password"), chromedp.KeyEvent(newsroomPassword+kb.Enter),
+		holds(`location.pathname === "/admin/"`))
+	p.do("compose", p.open("/admin/compose"), chromedp.WaitVisible(chromedp.ID("title")))
+	p.do("write",
+		tabTo("title"), chromedp.KeyEvent("Sirenenprobe am Donnerstag"),
+		tabTo("body"), chromedp.KeyEvent("Am Donnerstag um 11 Uhr heulen in {{.Town.Name}} die Sirenen zur Probe."))
+	if p.eval("town box", `String(document.getElementById("town-soest").checked)`) != "true" {
+		p.do("tick Soest", tabTo("town-soest"), chromedp.KeyEvent(" "))
+	}
+	p.eval("mark the page", `window.crierMark = "compose"; ""`)
+	p.do("preview with Enter",
+		tabTo("preview-button"), chromedp.KeyEvent(kb.Enter),
+		holds(`window.crierMark === undefined && document.getElementById("cell-soest-mastodon-soest")`))
+	p.do("publish with Enter",
+		tabTo("publish"), chromedp.KeyEvent(kb.Enter),
+		holds(`/^\/admin\/announcements\/[^/]+$/.test(location.pathname)`))
+	as := r.stored(t)
+	if len(as) != 1 || as[0].Title != "Sirenenprobe am Donnerstag" || as[0].Mode != crier.ModeExercise {
+		t.Fatalf("stored %v", as)
 	}
 }
