@@ -667,6 +667,9 @@ func TestNewsroomAccessibility(t *testing.T) {
 		holds(`document.getElementById("token-secret")`))
 	axe()
 	page("/admin/announcements/nirgends")
+	if h1 := p.eval("404", "document.querySelector('h1').textContent"); h1 != "Fehler 404" {
+		t.Errorf("an announcement that is not there: %q", h1)
+	}
 
 	// An editor is refused the users' pages.
 	p.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)), holds(`location.pathname === "/admin/login"`))
@@ -680,26 +683,34 @@ func TestNewsroomAccessibility(t *testing.T) {
 // tabTo presses Tab until the element id has the focus, at most 100
 // times.
 func tabTo(id string) chromedp.Action[chromedp.Void] {
+	return tabUntil(fmt.Sprintf("e.id === %q", id))
+}
+
+// tabUntil presses Tab until the script cond is true of the element with
+// the focus, e, at most 100 times.
+func tabUntil(cond string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf("(() => { const e = document.activeElement; return !!e && e !== document.body && !!(%s); })()", cond)
 	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
 		for range 100 {
 			if _, err := chromedp.KeyEvent(kb.Tab)(ctx, target); err != nil {
 				return chromedp.Void{}, err
 			}
-			at, err := chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`)(ctx, target)
+			ok, err := chromedp.Evaluate[bool](js)(ctx, target)
 			if err != nil {
 				return chromedp.Void{}, err
 			}
-			if at == id {
+			if ok {
 				return chromedp.Void{}, nil
 			}
 		}
-		return chromedp.Void{}, fmt.Errorf("100 presses of Tab did not reach #%s", id)
+		return chromedp.Void{}, fmt.Errorf("100 presses of Tab did not reach an element where %s", cond)
 	}
 }
 
-// TestNewsroomKeyboard: the editor writes a notice, previews it and
-// publishes it with the keyboard alone: Tab to each field, the keys of
-// the text, Space for a box, Enter for each button.
+// TestNewsroomKeyboard: the editor signs in, opens compose, writes a
+// notice, previews it and publishes it with the keyboard alone: Tab to
+// each field and link, the keys of the text, Space for a box, Enter for
+// each link and button. Nothing is clicked.
 func TestNewsroomKeyboard(t *testing.T) {
 	r := newNewsroomRig(t, "", nil)
 	r.addUser(t, "erika", "--role", "editor", "--towns", "soest")
@@ -709,7 +720,9 @@ func TestNewsroomKeyboard(t *testing.T) {
 		tabTo("name"), chromedp.KeyEvent("erika"),
 		tabTo("password"), chromedp.KeyEvent(newsroomPassword+kb.Enter),
 		holds(`location.pathname === "/admin/"`))
-	p.do("compose", p.open("/admin/compose"), chromedp.WaitVisible(chromedp.ID("title")))
+	p.do("compose link",
+		tabUntil(`e.getAttribute("href") === "/admin/compose"`), chromedp.KeyEvent(kb.Enter),
+		holds(`location.pathname === "/admin/compose" && document.getElementById("title")`))
 	p.do("write",
 		tabTo("title"), chromedp.KeyEvent("Sirenenprobe am Donnerstag"),
 		tabTo("body"), chromedp.KeyEvent("Am Donnerstag um 11 Uhr heulen in {{.Town.Name}} die Sirenen zur Probe."))
