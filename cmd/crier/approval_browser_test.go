@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -162,14 +161,8 @@ func pageHTML(t *testing.T, browser context.Context) string {
 // session's CSRF token to path, and returns the status.
 func formPost(t *testing.T, base, name, password, path string, form url.Values) int {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.PostForm(base+"/admin/login", url.Values{"name": {name}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	res, err = c.Get(base + "/admin/approvals")
+	c := watchLogin(t, base, name, password)
+	res, err := c.Get(base + "/admin/approvals")
 	if err != nil {
 		t.Fatal(err)
 	}

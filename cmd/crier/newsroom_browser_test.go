@@ -208,34 +208,7 @@ func (p *pilot) login(name string) {
 		chromedp.SendKeys(chromedp.ID("name"), name),
 		chromedp.SendKeys(chromedp.ID("password"), newsroomPassword),
 		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
-		holds(`location.pathname !== "/admin/login" && document.querySelector("form[action='/admin/logout']") !== null`))
-}
-
-// holds waits until the page has loaded and the script js is true of it.
-// After a click the next page replaces the current one, and an evaluation
-// that meets the navigation fails: it tries again until the step's
-// deadline.
-func holds(js string) chromedp.Action[chromedp.Void] {
-	cond := fmt.Sprintf("document.readyState === 'complete' && !!(%s)", js)
-	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
-		var last error
-		for {
-			try, cancel := context.WithTimeout(ctx, 2*time.Second)
-			ok, err := chromedp.Evaluate[bool](cond)(try, target)
-			cancel()
-			if err == nil && ok {
-				return chromedp.Void{}, nil
-			}
-			if err != nil {
-				last = err
-			}
-			select {
-			case <-ctx.Done():
-				return chromedp.Void{}, fmt.Errorf("never true: %s (last error: %v): %w", js, last, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+		browsertest.Holds(`location.pathname !== "/admin/login" && document.querySelector("form[action='/admin/logout']") !== null`))
 }
 
 // textOf is a script's expression for the text of the element id.
@@ -286,7 +259,7 @@ func TestNewsroomEditorPublishes(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("spoiler_text"), warning),
 		check("town-soest"),
 		check("mode-actual"),
-		holds(textOf("cell-soest-mastodon-soest")+".includes("+jsString(backup)+")"))
+		browsertest.Holds(textOf("cell-soest-mastodon-soest")+".includes("+jsString(backup)+")"))
 	cell := p.eval("matrix cell", textOf("cell-soest-mastodon-soest"))
 	if !strings.Contains(cell, "/ 300 Zeichen (localhost) – zu lang") || !strings.Contains(cell, "/ 500 Zeichen (127.0.0.1)") || strings.Contains(p.eval("radio cell", textOf("cell-soest-radio")), "zu lang") {
 		t.Errorf("the cell of Soest × mastodon-soest: %q", cell)
@@ -298,7 +271,7 @@ func TestNewsroomEditorPublishes(t *testing.T) {
 	p.eval("mark the page", `window.crierMark = "compose"; ""`)
 	p.do("preview button",
 		chromedp.Click(chromedp.CSS(`#compose .actions button[type="submit"]:not([formaction])`)),
-		holds(`window.crierMark === undefined && document.getElementById("cell-soest-mastodon-soest")`))
+		browsertest.Holds(`window.crierMark === undefined && document.getElementById("cell-soest-mastodon-soest")`))
 	if cell := p.eval("matrix cell", textOf("cell-soest-mastodon-soest")); !strings.Contains(cell, backup) {
 		t.Errorf("the cell after the preview button: %q", cell)
 	}
@@ -306,14 +279,14 @@ func TestNewsroomEditorPublishes(t *testing.T) {
 	p.do("shorten the text",
 		chromedp.Clear(chromedp.ID("spoiler_text")),
 		chromedp.SendKeys(chromedp.ID("spoiler_text"), "Gesundheit"),
-		holds(`!document.getElementById("publish").disabled && !document.querySelector(".has-problem")`))
+		browsertest.Holds(`!document.getElementById("publish").disabled && !document.querySelector(".has-problem")`))
 	p.do("publish",
 		chromedp.Click(chromedp.ID("publish")),
-		holds(`/^\/admin\/announcements\/[^/]+$/.test(location.pathname) && document.getElementById("progress")`))
+		browsertest.Holds(`/^\/admin\/announcements\/[^/]+$/.test(location.pathname) && document.getElementById("progress")`))
 	path := p.location()
 	id := strings.TrimPrefix(path, "/admin/announcements/")
 	// The page shows the post on its way, then, without a reload, sent.
-	p.do("the post on its way", holds(`document.querySelector('[data-cell="soest|mastodon-soest|pending"]').textContent === "1"`))
+	p.do("the post on its way", browsertest.Holds(`document.querySelector('[data-cell="soest|mastodon-soest|pending"]').textContent === "1"`))
 	p.eval("mark the page", `window.crierMark = "same page"; ""`)
 	open()
 	t.Cleanup(func() {
@@ -321,7 +294,7 @@ func TestNewsroomEditorPublishes(t *testing.T) {
 			r.logFailed(t, id)
 		}
 	})
-	p.do("every delivery sent", holds(`(() => {
+	p.do("every delivery sent", browsertest.Holds(`(() => {
 		const cells = [...document.querySelectorAll('#progress tbody tr')];
 		return cells.length === 2 && cells.every((tr) => {
 			const n = (k) => tr.querySelector('[data-cell$="|' + k + '"]').textContent;
@@ -388,7 +361,7 @@ func TestNewsroomWerlIsNotHers(t *testing.T) {
 			document.getElementById("publish").disabled = false;
 		})()`),
 		chromedp.Click(chromedp.ID("publish")),
-		holds(`location.pathname === "/admin/compose/publish"`))
+		browsertest.Holds(`location.pathname === "/admin/compose/publish"`))
 	if got := p.eval("answer", "document.querySelector('h1').textContent"); got != "Fehler 403" {
 		t.Errorf("the forged form's answer: %q, want Fehler 403", got)
 	}
@@ -472,7 +445,7 @@ func TestNewsroomAdminManagesUsers(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("user-password"), paulPassword),
 		chromedp.SendKeys(chromedp.ID("user-password2"), paulPassword),
 		chromedp.Click(chromedp.CSS(`#add-user-form button[type="submit"]`)),
-		holds(`location.pathname === "/admin/users/paul" && document.getElementById("user-facts")`))
+		browsertest.Holds(`location.pathname === "/admin/users/paul" && document.getElementById("user-facts")`))
 	if facts := p.eval("paul's page", textOf("user-facts")); !strings.Contains(facts, "Redaktion") || !strings.Contains(facts, "werl") {
 		t.Errorf("paul's page: %q", facts)
 	}
@@ -491,7 +464,7 @@ func TestNewsroomAdminManagesUsers(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("new-password"), newPassword),
 		chromedp.SendKeys(chromedp.ID("new-password2"), newPassword),
 		chromedp.Click(chromedp.CSS(`#password-form button[type="submit"]`)),
-		holds(`document.querySelector('main [role="status"]')`))
+		browsertest.Holds(`document.querySelector('main [role="status"]')`))
 	if code := r.loginStatus(t, "erika", newsroomPassword); code == http.StatusSeeOther {
 		t.Errorf("erika signs in with her old password")
 	}
@@ -503,7 +476,7 @@ func TestNewsroomAdminManagesUsers(t *testing.T) {
 		p.open("/admin/users/paul"),
 		chromedp.WaitVisible(chromedp.ID("disable-form")),
 		chromedp.Click(chromedp.CSS(`#disable-form button[type="submit"]`)),
-		holds(`!document.getElementById("disable-form") && document.querySelector(".user-state")`))
+		browsertest.Holds(`!document.getElementById("disable-form") && document.querySelector(".user-state")`))
 	if state := p.eval("paul's state", `document.querySelector(".user-state").textContent`); state != "gesperrt" {
 		t.Errorf("paul's state: %q", state)
 	}
@@ -515,7 +488,7 @@ func TestNewsroomAdminManagesUsers(t *testing.T) {
 	id := p.eval("token id", `document.querySelector("#tokens tr.token th").textContent`)
 	p.do("revoke erika's token",
 		chromedp.Click(chromedp.ID("revoke-"+id)),
-		holds(`!document.getElementById("revoke-`+id+`") && document.getElementById("token-`+id+`")`))
+		browsertest.Holds(`!document.getElementById("revoke-`+id+`") && document.getElementById("token-`+id+`")`))
 	if state := p.eval("token state", textOf("token-"+id)); !strings.Contains(state, "widerrufen") {
 		t.Errorf("the token's row: %q", state)
 	}
@@ -571,7 +544,7 @@ func TestNewsroomSingleSignOn(t *testing.T) {
 		p.open("/admin/compose"),
 		chromedp.WaitVisible(chromedp.ID("sso")),
 		chromedp.Click(chromedp.ID("sso")),
-		holds(`location.pathname === "/admin/compose" && document.getElementById("towns")`))
+		browsertest.Holds(`location.pathname === "/admin/compose" && document.getElementById("towns")`))
 	if who := p.eval("signed in as", "document.body.innerText"); !strings.Contains(who, "anna.schmidt (editor)") {
 		t.Errorf("not signed in as the editor anna.schmidt:\n%s", who)
 	}
@@ -631,7 +604,7 @@ func TestNewsroomAccessibility(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "amelie"),
 		chromedp.SendKeys(chromedp.ID("password"), "nicht das Passwort"),
 		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
-		holds(`document.getElementById("login-problem")`))
+		browsertest.Holds(`document.getElementById("login-problem")`))
 	axe()
 	p.login("amelie")
 	axe() // home
@@ -644,7 +617,7 @@ func TestNewsroomAccessibility(t *testing.T) {
 		check("town-soest"),
 		check("town-werl"),
 		chromedp.Click(chromedp.CSS(`#compose .actions button[type="submit"]:not([formaction])`)),
-		holds(`window.crierMark === undefined && document.querySelector(".summary") && document.getElementById("cell-soest-mastodon-soest")`))
+		browsertest.Holds(`window.crierMark === undefined && document.querySelector(".summary") && document.getElementById("cell-soest-mastodon-soest")`))
 	axe()
 	page("/admin/announcements")
 	page("/admin/announcements/" + id)
@@ -652,7 +625,7 @@ func TestNewsroomAccessibility(t *testing.T) {
 	p.do("cancel without a reason",
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("form.cancel [required]").forEach((e) => e.removeAttribute("required"))`),
 		chromedp.Click(chromedp.CSS(`form.cancel button[type="submit"]`)),
-		holds(`window.crierMark === undefined && document.querySelector('[role="alert"]')`))
+		browsertest.Holds(`window.crierMark === undefined && document.querySelector('[role="alert"]')`))
 	axe()
 	for _, path := range []string{"/admin/operate", "/admin/operate/endpoints", "/admin/operate/schedules",
 		"/admin/operate/status", "/admin/operate/status/soest", "/admin/operate/subscribers",
@@ -663,7 +636,7 @@ func TestNewsroomAccessibility(t *testing.T) {
 	p.do("a new token",
 		chromedp.SendKeys(chromedp.ID("token-name"), "Laptop im Krisenstab"),
 		chromedp.Click(chromedp.CSS(`#add-token-form button[type="submit"]`)),
-		holds(`document.getElementById("token-secret")`))
+		browsertest.Holds(`document.getElementById("token-secret")`))
 	axe()
 	page("/admin/announcements/nirgends")
 	if h1 := p.eval("404", "document.querySelector('h1').textContent"); h1 != "Fehler 404" {
@@ -671,7 +644,7 @@ func TestNewsroomAccessibility(t *testing.T) {
 	}
 
 	// An editor is refused the users' pages.
-	p.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)), holds(`location.pathname === "/admin/login"`))
+	p.do("sign out", chromedp.Click(chromedp.CSS(`form[action="/admin/logout"] button`)), browsertest.Holds(`location.pathname === "/admin/login"`))
 	p.login("erika")
 	page("/admin/users")
 	if h1 := p.eval("403", "document.querySelector('h1').textContent"); h1 != "Fehler 403" {
@@ -718,10 +691,10 @@ func TestNewsroomKeyboard(t *testing.T) {
 	p.do("sign in",
 		tabTo("name"), chromedp.KeyEvent("erika"),
 		tabTo("password"), chromedp.KeyEvent(newsroomPassword+kb.Enter),
-		holds(`location.pathname === "/admin/"`))
+		browsertest.Holds(`location.pathname === "/admin/"`))
 	p.do("compose link",
 		tabUntil(`e.getAttribute("href") === "/admin/compose"`), chromedp.KeyEvent(kb.Enter),
-		holds(`location.pathname === "/admin/compose" && document.getElementById("title")`))
+		browsertest.Holds(`location.pathname === "/admin/compose" && document.getElementById("title")`))
 	p.do("write",
 		tabTo("title"), chromedp.KeyEvent("Sirenenprobe am Donnerstag"),
 		tabTo("body"), chromedp.KeyEvent("Am Donnerstag um 11 Uhr heulen in {{.Town.Name}} die Sirenen zur Probe."))
@@ -731,10 +704,10 @@ func TestNewsroomKeyboard(t *testing.T) {
 	p.eval("mark the page", `window.crierMark = "compose"; ""`)
 	p.do("preview with Enter",
 		tabTo("preview-button"), chromedp.KeyEvent(kb.Enter),
-		holds(`window.crierMark === undefined && document.getElementById("cell-soest-mastodon-soest")`))
+		browsertest.Holds(`window.crierMark === undefined && document.getElementById("cell-soest-mastodon-soest")`))
 	p.do("publish with Enter",
 		tabTo("publish"), chromedp.KeyEvent(kb.Enter),
-		holds(`/^\/admin\/announcements\/[^/]+$/.test(location.pathname)`))
+		browsertest.Holds(`/^\/admin\/announcements\/[^/]+$/.test(location.pathname)`))
 	as := r.stored(t)
 	if len(as) != 1 || as[0].Title != "Sirenenprobe am Donnerstag" || as[0].Mode != crier.ModeExercise {
 		t.Fatalf("stored %v", as)

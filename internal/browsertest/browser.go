@@ -158,16 +158,22 @@ func Do(t testing.TB, ctx context.Context, name string, actions ...chromedp.Acti
 	}
 }
 
-// Shows waits until the page has loaded and its text contains s. After a
-// click the next page replaces the current one, and an evaluation that
-// meets the navigation fails: it tries again until the step's deadline.
+// Shows waits until the page has loaded and its text contains s.
 func Shows(s string) chromedp.Action[chromedp.Void] {
-	js := fmt.Sprintf("document.readyState === 'complete' && document.body.innerText.includes(%q)", s)
+	return Holds(fmt.Sprintf("document.body.innerText.includes(%q)", s))
+}
+
+// Holds waits until the page has loaded and the script js is true of it.
+// After a click the next page replaces the current one, and an evaluation
+// that meets the navigation fails: it tries again until the step's
+// deadline.
+func Holds(js string) chromedp.Action[chromedp.Void] {
+	cond := fmt.Sprintf("document.readyState === 'complete' && !!(%s)", js)
 	return func(ctx context.Context, target *chromedp.Target) (chromedp.Void, error) {
 		var last error
 		for {
 			try, cancel := context.WithTimeout(ctx, 2*time.Second)
-			ok, err := chromedp.Evaluate[bool](js)(try, target)
+			ok, err := chromedp.Evaluate[bool](cond)(try, target)
 			cancel()
 			if err == nil && ok {
 				return chromedp.Void{}, nil
@@ -177,7 +183,7 @@ func Shows(s string) chromedp.Action[chromedp.Void] {
 			}
 			select {
 			case <-ctx.Done():
-				return chromedp.Void{}, fmt.Errorf("page never showed %q (last error: %v): %w", s, last, ctx.Err())
+				return chromedp.Void{}, fmt.Errorf("never true: %s (last error: %v): %w", js, last, ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
