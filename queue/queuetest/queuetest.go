@@ -1,6 +1,6 @@
 // Package queuetest is the conformance suite for crier's durable delivery
-// queue. Every database backend runs it, so the queue behaves the same on
-// SQLite and on PostgreSQL:
+// queue. Every database backend runs it (SQLite today), so that the queue
+// behaves the same on each:
 //
 //	func TestQueue(t *testing.T) {
 //		queuetest.Run(t, func(t *testing.T) queuetest.Backend {
