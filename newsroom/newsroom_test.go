@@ -494,3 +494,24 @@ func TestLoginAudited(t *testing.T) {
 		t.Fatalf("VerifyAudit: %+v, %v", rep, err)
 	}
 }
+
+// TestLoginLocked: after too many wrong passwords, the account is locked
+// for a while even for the right one, with a page that says so (429) and
+// no session; another account signs in from the same address meanwhile.
+func TestLoginLocked(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bert", crier.RoleViewer, "werl")
+	b := e.browser()
+	for range access.AccountFailures {
+		if res, _ := b.post("/admin/login", url.Values{"name": {"anna"}, "password": {"falsch falsch falsch"}}); res.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %s", res.Status)
+		}
+	}
+	res, body := b.post("/admin/login", url.Values{"name": {"anna"}, "password": {testPassword}})
+	if res.StatusCode != http.StatusTooManyRequests || sessionCookie(res) != nil || !strings.Contains(body, `role="alert"`) {
+		t.Fatalf("right password while locked: %s, cookie %v\n%s", res.Status, sessionCookie(res), body)
+	}
+	e.browser().login("bert")
+	e.clock.Add(access.AccountWindow)
+	e.browser().login("anna")
+}

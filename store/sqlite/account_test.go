@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -207,5 +208,44 @@ func TestLastAdminStays(t *testing.T) {
 	}
 	if err := db.DisableUser(ctx, "nobody"); crier.ErrorCode(err) != crier.ENOTFOUND {
 		t.Fatalf("disable an unknown user: %v", err)
+	}
+}
+
+// TestAccountChangesAudited: single sign-on's provisioning and a change of
+// rights it brings, a repeated login that changes nothing, and the
+// permission for real notices are in the audit trail with what changed.
+func TestAccountChangesAudited(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t, filepath.Join(t.TempDir(), "crier.db"))
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	const issuer = "https://sso.kreis-soest.example/realms/kreis"
+	login := func(role crier.Role, towns ...string) {
+		t.Helper()
+		if _, err := db.ProvisionUser(ctx, &crier.User{Name: "anna", Role: role, Towns: towns, CreatedAt: now,
+			External: issuer, Subject: "f81d4fae"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login(crier.RoleEditor, "soest")
+	login(crier.RoleEditor, "soest") // nothing changed: no entry
+	login(crier.RoleViewer, "werl")
+	if err := db.SetActual(ctx, "anna", true); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := db.AuditEntries(ctx, crier.AuditFilter{Action: "user."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, fmt.Sprintf("%s %s %v %v", e.Action, e.Subject, e.Towns, e.Detail))
+	}
+	want := []string{
+		"user.add anna [soest] map[issuer:" + issuer + " role:editor]",
+		"user.change anna [werl] map[issuer:" + issuer + " role:viewer]",
+		"user.actual anna [werl] map[actual:true]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit entries (-want +got):\n%s", diff)
 	}
 }
