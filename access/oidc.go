@@ -451,17 +451,15 @@ func (o *OIDC) finish(st loginState) bool {
 	return true
 }
 
-// LocalPath returns next when it is a path on this server, such as
+// LocalPath returns next when it is a page of the newsroom, such as
 // "/admin/announcements?town=soest", and "/admin/" otherwise: an absolute
 // or scheme-relative URL ("//evil.example"), a backslash trick, control
-// characters. It keeps logins from redirecting elsewhere.
+// characters, a path that climbs out with "..", a path outside /admin/,
+// or the sign-in page itself. It keeps sign-ins, by password and by
+// single sign-on, from leading elsewhere.
 func LocalPath(next string) string {
 	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") ||
-		strings.ContainsAny(next, "\\\x00\r\n\t") {
-		return home
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		strings.Contains(next, `\`) {
 		return home
 	}
 	for _, r := range next {
@@ -469,7 +467,12 @@ func LocalPath(next string) string {
 			return home
 		}
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, home) ||
+		strings.Contains(u.Path, "/../") || strings.HasSuffix(u.Path, "/..") || strings.HasPrefix(u.Path, "/admin/login") {
+		return home
+	}
+	return u.RequestURI()
 }
 
 func truncate(s string, n int) string {

@@ -435,6 +435,10 @@ func TestLocalPath(t *testing.T) {
 		"javascript:alert(1)":            "/admin/",
 		"/admin/\r\nSet-Cookie: x=1":     "/admin/",
 		"admin/":                         "/admin/",
+		"/admin/../../etc":               "/admin/",
+		"/soest/":                        "/admin/",
+		"/admin/login":                   "/admin/",
+		"/admin/\tx":                     "/admin/",
 	} {
 		if got := access.LocalPath(in); got != want {
 			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)

@@ -34,7 +34,7 @@ type loginData struct {
 func (n *Newsroom) loginPage(w http.ResponseWriter, r *http.Request) {
 	p := &page{Lang: language(r)}
 	p.Title = p.T("login.title")
-	p.Data = &loginData{Next: safeNext(r.URL.Query().Get("next")), SignedOut: r.URL.Query().Has("out"), SSO: n.sso != nil}
+	p.Data = &loginData{Next: access.LocalPath(r.URL.Query().Get("next")), SignedOut: r.URL.Query().Has("out"), SSO: n.sso != nil}
 	n.render(w, http.StatusOK, "login", p)
 }
 
@@ -44,7 +44,7 @@ func (n *Newsroom) loginPage(w http.ResponseWriter, r *http.Request) {
 func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	data := &loginData{Name: name, Next: safeNext(r.PostFormValue("next"))}
+	data := &loginData{Name: name, Next: access.LocalPath(r.PostFormValue("next"))}
 	lang := language(r)
 	addr := n.client(r)
 	p, err := n.login.Login(r.Context(), name, r.PostFormValue("password"), ratelimit.ClientKey(addr))
@@ -132,18 +132,6 @@ func (n *Newsroom) recordFailure(ctx context.Context, name string) {
 	}
 }
 
-// safeNext returns next when it is a path of the newsroom, and the
-// newsroom's start page otherwise: a sign-in never leads elsewhere.
-func safeNext(next string) string {
-	u, err := url.Parse(next)
-	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil ||
-		!strings.HasPrefix(u.Path, Prefix) || strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "//") ||
-		strings.Contains(u.Path, "/../") || strings.HasPrefix(u.Path, "/admin/login") {
-		return Prefix
-	}
-	return u.RequestURI()
-}
-
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // SingleSignOn signs people in through the county's identity provider
@@ -157,9 +145,9 @@ type SingleSignOn interface {
 }
 
 func (n *Newsroom) ssoStart(w http.ResponseWriter, r *http.Request) {
-	if err := n.sso.Start(w, r, safeNext(r.URL.Query().Get("next"))); err != nil {
+	if err := n.sso.Start(w, r, access.LocalPath(r.URL.Query().Get("next"))); err != nil {
 		lang := language(r)
-		n.loginFailed(w, r, lang, &loginData{Next: safeNext(r.URL.Query().Get("next"))}, err)
+		n.loginFailed(w, r, lang, &loginData{Next: access.LocalPath(r.URL.Query().Get("next"))}, err)
 	}
 }
 
@@ -173,5 +161,5 @@ func (n *Newsroom) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &crier.Principal{Name: u.Name, Role: u.Role, Towns: u.Towns, Actual: u.Actual}
-	n.startSession(w, r, p, addr, safeNext(next))
+	n.startSession(w, r, p, addr, access.LocalPath(next))
 }
