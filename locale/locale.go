@@ -41,6 +41,21 @@ func Match(tag string) string {
 	return Default
 }
 
+// Accept returns the language for an HTTP Accept-Language header: the first
+// of its tags, in the order the header lists them, that the catalogue
+// has ("fr, en-GB;q=0.8" gives "en"), and Default when none is. Quality
+// values are not weighed: browsers list the tags in their order.
+func Accept(header string) string {
+	for part := range strings.SplitSeq(header, ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+		if slices.Contains(languages, base) {
+			return base
+		}
+	}
+	return Default
+}
+
 // T returns the text for key in lang, formatted with args by fmt.Sprintf
 // when any are given. An unsupported lang falls back to German; an unknown
 // key is returned unchanged.

@@ -150,3 +150,22 @@ func TestNote(t *testing.T) {
 		t.Errorf("Note of an unknown code = %q, true; want false", got)
 	}
 }
+
+// TestAccept: the first supported language of Accept-Language, in the
+// header's order; German when none is.
+func TestAccept(t *testing.T) {
+	for header, want := range map[string]string{
+		"":                        "de",
+		"en-GB,en;q=0.8,de;q=0.5": "en",
+		"fr-FR, en;q=0.5":         "en",
+		"de-AT":                   "de",
+		"fr, it":                  "de",
+		"*":                       "de",
+		" EN ; q=1":               "en",
+		"english, en-US":          "en",
+	} {
+		if got := Accept(header); got != want {
+			t.Errorf("Accept(%q) = %q, want %q", header, got, want)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -247,16 +246,7 @@ func peerAddress(r *http.Request) string {
 
 // language is the language of the pages for r: the first language of
 // Accept-Language that the catalogue has, German otherwise.
-func language(r *http.Request) string {
-	for part := range strings.SplitSeq(r.Header.Get("Accept-Language"), ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
-		if slices.Contains(locale.Languages(), base) {
-			return base
-		}
-	}
-	return locale.Default
-}
+func language(r *http.Request) string { return locale.Accept(r.Header.Get("Accept-Language")) }
 
 //go:embed html/*.tmpl
 var htmlFiles embed.FS

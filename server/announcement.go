@@ -209,7 +209,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	lang := locale.Match(firstLanguage(r))
+	lang := locale.Accept(r.Header.Get("Accept-Language"))
 	p.Problems = s.summarize(r, localizeProblems(append(problems, p.Problems...), lang))
 	if p.Messages == nil {
 		p.Messages = []*crier.Message{}

@@ -105,7 +105,7 @@ func (s *Server) limitConns(next http.Handler) http.Handler {
 				s.error(w, r, crier.Errorf(CodeTooManyRequests, "too many connections from your address"))
 				return
 			}
-			lang := locale.Match(firstLanguage(r))
+			lang := locale.Accept(r.Header.Get("Accept-Language"))
 			s.unsubscribeAnswer(w, http.StatusTooManyRequests, unsubscribeData{Lang: lang,
 				Title: locale.T(lang, "conn.limited.title"), Text: locale.T(lang, "conn.limited.text")})
 			return

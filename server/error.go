@@ -86,7 +86,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	code := crier.ErrorCode(err)
 	status := httpStatus(code)
 	body := errorBody{Code: code, Message: crier.ErrorMessage(err),
-		Details: s.summarize(r, localizeProblems(crier.ErrorDetails(err), locale.Match(firstLanguage(r))))}
+		Details: s.summarize(r, localizeProblems(crier.ErrorDetails(err), locale.Accept(r.Header.Get("Accept-Language"))))}
 	if status == http.StatusInternalServerError {
 		s.log.ErrorContext(r.Context(), "request failed",
 			"method", r.Method, "path", logPath(r), "err", err)

@@ -125,5 +125,5 @@ func (s *Server) summarize(r *http.Request, ps []crier.Problem) []crier.Problem 
 		}
 		return ""
 	}
-	return SummarizeProblems(ps, typeOf, locale.Match(firstLanguage(r)), s.maxProblems)
+	return SummarizeProblems(ps, typeOf, locale.Accept(r.Header.Get("Accept-Language")), s.maxProblems)
 }

@@ -388,7 +388,7 @@ func (s *Server) crossOrigin() *http.CrossOriginProtection {
 		}
 	}
 	c.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang := locale.Match(firstLanguage(r))
+		lang := locale.Accept(r.Header.Get("Accept-Language"))
 		s.log.Info("public form: cross-origin request refused")
 		s.unsubscribeAnswer(w, http.StatusForbidden, unsubscribeData{Lang: lang,
 			Title: locale.T(lang, "form.crossorigin.title"), Text: locale.T(lang, "form.crossorigin.text")})

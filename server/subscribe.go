@@ -137,7 +137,7 @@ func (s *Server) emailChannels(t *crier.Town) []string {
 // Behind a trusted reverse proxy the limit counts the client's address.
 func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	t := s.directory.Town(r.PathValue("town"))
-	lang := locale.Match(firstLanguage(r))
+	lang := locale.Accept(r.Header.Get("Accept-Language"))
 	if t == nil || s.tokens == nil || len(s.emailChannels(t)) == 0 {
 		s.subscribeAnswer(w, http.StatusNotFound, subscribeData{Lang: lang,
 			Title: locale.T(lang, "subscribe.unknown.title"), Text: locale.T(lang, "subscribe.unknown.text")})
@@ -492,7 +492,7 @@ func (s *Server) confirmationPlan(ctx context.Context, t *crier.Town, email, ver
 // old mail's link subscribes nobody. A link to an address that is
 // confirmed already answers as if it had confirmed it.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	lang := locale.Match(firstLanguage(r))
+	lang := locale.Accept(r.Header.Get("Accept-Language"))
 	if s.tokens == nil {
 		http.NotFound(w, r)
 		return
@@ -580,13 +580,6 @@ func (s *Server) confirmAddress(ctx context.Context, cur *crier.Subscriber, now 
 func (s *Server) subscribeAnswer(w http.ResponseWriter, status int, d subscribeData) {
 	d.Privacy = s.privacy(d.Lang)
 	s.writePublicPage(w, status, subscribePage, d)
-}
-
-// firstLanguage is the first tag of the request's Accept-Language.
-func firstLanguage(r *http.Request) string {
-	first, _, _ := strings.Cut(r.Header.Get("Accept-Language"), ",")
-	first, _, _ = strings.Cut(first, ";")
-	return first
 }
 
 func townName(t *crier.Town) string {

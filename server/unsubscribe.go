@@ -53,7 +53,7 @@ type unsubscribeData struct {
 // address was still on the list, and no page names the address. A bad or
 // expired link gets 400 and a page that says so.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	lang := locale.Match(firstLanguage(r))
+	lang := locale.Accept(r.Header.Get("Accept-Language"))
 	if s.tokens == nil {
 		http.NotFound(w, r)
 		return
