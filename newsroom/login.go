@@ -46,7 +46,7 @@ func (n *Newsroom) loginForm(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	data := &loginData{Name: name, Next: access.LocalPath(r.PostFormValue("next"))}
 	lang := language(r)
-	addr := n.client(r)
+	addr := client(r)
 	p, err := n.login.Login(r.Context(), name, r.PostFormValue("password"), ratelimit.ClientKey(addr))
 	if err != nil {
 		n.log.Info("newsroom: sign-in refused", "addr", addr)
@@ -152,7 +152,7 @@ func (n *Newsroom) ssoStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Newsroom) ssoCallback(w http.ResponseWriter, r *http.Request) {
-	addr := n.client(r)
+	addr := client(r)
 	u, next, err := n.sso.Finish(w, r)
 	if err != nil {
 		n.log.Info("newsroom: single sign-on refused", "addr", addr, "err", err)

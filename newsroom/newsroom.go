@@ -86,10 +86,6 @@ type Options struct {
 	// besides the request's own host, for a reverse proxy that passes on
 	// another Host. Engine.PublicURL when empty.
 	PublicURL string
-	// ClientAddress returns the address of the client of a request, for
-	// the login limits and the sessions list; the peer's address when nil.
-	// The server passes its own, which believes its trusted proxies.
-	ClientAddress func(r *http.Request) string
 	// Watch bounds the live progress of announcements.
 	Watch WatchLimits
 	// Clock defaults to the system clock.
@@ -117,7 +113,6 @@ type Newsroom struct {
 	sso      SingleSignOn
 	limits   crier.SessionLimits
 	secure   bool
-	client   func(r *http.Request) string
 	clock    crier.Clock
 	log      *slog.Logger
 	hub      *hub
@@ -161,18 +156,14 @@ func New(o Options) (*Newsroom, error) {
 			Idle:     cmp.Or(o.Limits.Idle, DefaultIdle),
 			Absolute: cmp.Or(o.Limits.Absolute, DefaultAbsolute),
 		},
-		client: o.ClientAddress,
-		clock:  o.Clock,
-		log:    o.Logger,
+		clock: o.Clock,
+		log:   o.Logger,
 	}
 	if n.clock == nil {
 		n.clock = crier.SystemClock{}
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
-	}
-	if n.client == nil {
-		n.client = peerAddress
 	}
 	public := cmp.Or(o.PublicURL, o.Engine.PublicURL)
 	u, _ := url.Parse(public)
@@ -235,8 +226,13 @@ func (n *Newsroom) routes(public *url.URL) http.Handler {
 	return c.Handler(mux)
 }
 
-// peerAddress is the address of the request's peer, without the port.
-func peerAddress(r *http.Request) string {
+// client returns the address of r's client, for the sign-in limits, the
+// sessions and the audit trail: what the server found behind its trusted
+// proxies (crier.ClientAddressFrom), or the peer's address.
+func client(r *http.Request) string {
+	if a := crier.ClientAddressFrom(r.Context()); a != "" {
+		return a
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"sync/atomic"
@@ -93,6 +94,38 @@ func TestBehindProxy(t *testing.T) {
 	}
 	if ts, _ := o.db.Tokens(t.Context(), "anna"); len(ts) != 1 {
 		t.Fatalf("anna's tokens: %v", ts)
+	}
+}
+
+// TestClientBehindProxy: behind a trusted reverse proxy, the sign-in is
+// recorded with the client the proxy names, not the proxy; a proxy the
+// server does not trust is the client itself, whatever it claims.
+func TestClientBehindProxy(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"trusted", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.7"},
+		{"not trusted", nil, "127.0.0.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var backend atomic.Pointer[url.URL]
+			proxy := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(backend.Load())
+				r.Out.Header.Set("X-Forwarded-For", "203.0.113.7")
+			}})
+			t.Cleanup(proxy.Close)
+			o := newOperateEnvWith(t, operateOptions{publicURL: proxy.URL, trusted: tt.trusted})
+			backend.Store(mustURL(t, o.srv.URL))
+			b := o.browser()
+			b.e = &env{t: t, db: o.db, clock: o.clock, nr: o.nr, srv: proxy}
+			b.login("anna")
+			es, err := o.db.AuditEntries(t.Context(), crier.AuditFilter{Action: crier.AuditLogin})
+			if err != nil || len(es) != 1 || es[0].Client != tt.want {
+				t.Fatalf("sign-in entries %+v, %v; want one from %s", es, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -45,6 +46,8 @@ type operateOptions struct {
 	path string
 	// publicURL is the address people reach crier at.
 	publicURL string
+	// trusted are the reverse proxies the server believes.
+	trusted []netip.Prefix
 }
 
 func newOperateEnv(t *testing.T) *operateEnv { return newOperateEnvWith(t, operateOptions{}) }
@@ -111,7 +114,7 @@ func newOperateEnvWith(t *testing.T, opts operateOptions) *operateEnv {
 		t.Fatal(err)
 	}
 	api, err := server.New(server.Options{Engine: engine, Subscribers: db, Captures: db, Statuses: db,
-		Accounts: db, Token: adminToken, Clock: c, Newsroom: nr})
+		Accounts: db, Token: adminToken, Clock: c, Newsroom: nr, TrustedProxies: opts.trusted})
 	if err != nil {
 		t.Fatal(err)
 	}

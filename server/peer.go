@@ -103,20 +103,3 @@ func (p peers) clientKey(r *http.Request) string {
 	}
 	return ratelimit.ClientKey(r.RemoteAddr)
 }
-
-// ClientAddress returns a function that tells the address of a request's
-// client as the server does (see Options.TrustedProxies): for the
-// newsroom's sign-in limits and sessions behind the same reverse proxy.
-// header is Options.ProxyHeader; "" means HeaderForwardedFor.
-func ClientAddress(trusted []netip.Prefix, header string) func(r *http.Request) string {
-	if header == "" {
-		header = HeaderForwardedFor
-	}
-	p := peers{trusted: trusted, header: header}
-	return func(r *http.Request) string {
-		if a, _ := p.client(r); a.IsValid() {
-			return a.String()
-		}
-		return r.RemoteAddr
-	}
-}

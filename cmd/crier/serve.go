@@ -91,7 +91,6 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ResetEndpoint: a.resetEndpoint,
 		PublicURL:     cfg.PublicURL,
 		Limits:        cfg.Newsroom.limits(),
-		ClientAddress: server.ClientAddress(proxies, cfg.HTTP.proxyHeader()),
 		Clock:         m.Clock,
 		Logger:        log,
 	}
